@@ -1,0 +1,53 @@
+/*
+ * aql.h - the interface of src/aql: the Ariel Query Language (QRadar's SQL dialect).
+ *
+ * Text goes in through aql_parse and becomes a query tree; aql_execute runs it against an
+ * ariel store (time pruning by starttime, only the columns the query names are decoded) and
+ * yields a result table; aql_result_write prints it as a table, CSV or JSON.
+ *
+ * First version grammar:
+ *   SELECT (* | COUNT(*) | col [AS alias], ...) FROM events
+ *   [WHERE expr] [ORDER BY col [ASC|DESC], ...] [LIMIT n]
+ *   [LAST n (MINUTE|MINUTES|HOUR|HOURS|DAY|DAYS)]
+ * expr: comparisons = != <> < > <= >=, AND, OR, NOT, parentheses, LIKE, ILIKE (% and _),
+ * on any event column; literals are 'strings' and numbers; IP columns compare with
+ * dotted/colon text. Keywords and column names are case-insensitive.
+ * Without a time clause a query covers the last 5 minutes, as in QRadar.
+ */
+#ifndef STRM_AQL_H
+#define STRM_AQL_H
+
+#include "ariel/ariel.h"
+#include "core/core.h"
+
+struct aql_query;
+struct aql_result;
+
+struct aql_error {
+    size_t pos;       /* byte offset into the query text where the error was found */
+    char msg[256];    /* e.g. "expected FROM, found 'FORM'" */
+};
+
+enum aql_format { AQL_FORMAT_TABLE, AQL_FORMAT_CSV, AQL_FORMAT_JSON };
+
+/* Parses text; on STRM_ERR_PARSE fills err. The query is freed with aql_query_free. */
+int aql_parse(const char *text, struct aql_query **out, struct aql_error *err);
+void aql_query_free(struct aql_query *q); /* accepts NULL */
+
+/*
+ * Runs q against store; now_ms anchors LAST n MINUTES. On error fills err (pos 0) and returns
+ * nonzero. The result is freed with aql_result_free.
+ */
+int aql_execute(const struct aql_query *q, struct ariel_store *store, int64_t now_ms,
+                struct aql_result **out, struct aql_error *err);
+void aql_result_free(struct aql_result *r); /* accepts NULL */
+size_t aql_result_rows(const struct aql_result *r);
+size_t aql_result_cols(const struct aql_result *r);
+const char *aql_result_colname(const struct aql_result *r, size_t col);
+/* Cell text as printed (times as ISO 8601 UTC with ms for table, ms numbers in csv/json). */
+int aql_result_write(const struct aql_result *r, enum aql_format fmt, FILE *out);
+
+/* Parses "table", "csv" or "json". */
+int aql_format_parse(const char *s, enum aql_format *out);
+
+#endif

@@ -1,0 +1,313 @@
+/*
+ * control.c - the control socket: how `strm search` and `strm stats` talk to a running
+ * instance, over a Unix stream socket at <data_dir>/strm.sock.
+ *
+ * Protocol, one request per connection: the client writes a request and shuts down its
+ * writing side. "STATS\n" or "SEARCH <format>\n<AQL text>". The server answers with a status
+ * line, "OK\n" or "ERR <exit code>\n", then the body (results or an error message) until it
+ * closes. Each connection is served by its own detached thread, so a long search never
+ * blocks stats or other searches; searches read the store concurrently with ingest.
+ */
+#include "aql/aql.h"
+#include "cli.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define MAX_REQUEST (1024 * 1024)
+
+struct control {
+    int fd;
+    char path[108];
+    struct ariel_store *store;
+    struct strm_stats *stats;
+    pthread_t thread;
+    _Atomic bool stop;
+    _Atomic int active; /* connection threads still running */
+};
+
+struct conn {
+    struct control *c;
+    int fd;
+};
+
+int control_socket_path(const struct strm_config *cfg, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "%s/strm.sock", cfg->data_dir);
+    if (n < 0 || (size_t)n >= size || (size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return STRM_ERR_INVAL;
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static void reply_error(int fd, int code, const char *msg)
+{
+    char head[32];
+    snprintf(head, sizeof(head), "ERR %d\n", code);
+    if (write_all(fd, head, strlen(head)) == 0)
+        (void)write_all(fd, msg, strlen(msg));
+}
+
+static void serve_search(struct control *c, int fd, char *req)
+{
+    char *nl = strchr(req, '\n');
+    enum aql_format fmt;
+    if (!nl) {
+        reply_error(fd, EXIT_USAGE, "malformed request\n");
+        return;
+    }
+    *nl = '\0';
+    if (aql_format_parse(req, &fmt) != 0) {
+        reply_error(fd, EXIT_USAGE, "unknown format\n");
+        return;
+    }
+    const char *text = nl + 1;
+    struct aql_query *q = NULL;
+    struct aql_result *r = NULL;
+    struct aql_error err = {0};
+    char msg[512];
+    if (aql_parse(text, &q, &err) != 0) {
+        snprintf(msg, sizeof(msg), "syntax error at position %zu: %s\n", err.pos, err.msg);
+        reply_error(fd, EXIT_USAGE, msg);
+        return;
+    }
+    if (aql_execute(q, c->store, strm_now_ms(), &r, &err) != 0) {
+        snprintf(msg, sizeof(msg), "search failed: %s\n", err.msg);
+        reply_error(fd, EXIT_FAIL, msg);
+        aql_query_free(q);
+        return;
+    }
+    int dfd = dup(fd);
+    FILE *out = dfd >= 0 ? fdopen(dfd, "w") : NULL;
+    if (out) {
+        fputs("OK\n", out);
+        aql_result_write(r, fmt, out);
+        fclose(out);
+    } else if (dfd >= 0) {
+        close(dfd);
+    }
+    aql_result_free(r);
+    aql_query_free(q);
+}
+
+static void serve_stats(struct control *c, int fd)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return;
+    fputs("OK\n", m);
+    strm_stats_write(c->stats, m);
+    struct ariel_info info;
+    ariel_info_get(c->store, &info);
+    fprintf(m, "store_rows %llu\nstore_segments %llu\nstore_segment_bytes %llu\n",
+            (unsigned long long)(info.rows_segments + info.rows_memtable),
+            (unsigned long long)info.segments, (unsigned long long)info.bytes_segments);
+    fclose(m);
+    (void)write_all(fd, buf, len);
+    free(buf);
+}
+
+static void *conn_main(void *arg)
+{
+    struct conn *cn = arg;
+    struct control *c = cn->c;
+    int fd = cn->fd;
+    free(cn);
+    char *req = malloc(MAX_REQUEST + 1);
+    size_t len = 0;
+    if (!req)
+        goto done;
+    for (;;) {
+        ssize_t r = read(fd, req + len, MAX_REQUEST - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        if (len == MAX_REQUEST) {
+            reply_error(fd, EXIT_USAGE, "request too large\n");
+            goto done;
+        }
+    }
+    req[len] = '\0';
+    if (!strncmp(req, "STATS", 5))
+        serve_stats(c, fd);
+    else if (!strncmp(req, "SEARCH ", 7))
+        serve_search(c, fd, req + 7);
+    else
+        reply_error(fd, EXIT_USAGE, "unknown request\n");
+done:
+    free(req);
+    close(fd);
+    atomic_fetch_sub(&c->active, 1);
+    return NULL;
+}
+
+static void *accept_main(void *arg)
+{
+    struct control *c = arg;
+    while (!atomic_load(&c->stop)) {
+        struct pollfd pfd = {c->fd, POLLIN, 0};
+        if (poll(&pfd, 1, 200) <= 0)
+            continue;
+        int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0)
+            continue;
+        struct conn *cn = malloc(sizeof(*cn));
+        pthread_t t;
+        pthread_attr_t attr;
+        if (!cn) {
+            close(fd);
+            continue;
+        }
+        cn->c = c;
+        cn->fd = fd;
+        atomic_fetch_add(&c->active, 1);
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &attr, conn_main, cn) != 0) {
+            atomic_fetch_sub(&c->active, 1);
+            close(fd);
+            free(cn);
+        }
+        pthread_attr_destroy(&attr);
+    }
+    return NULL;
+}
+
+int control_start(const struct strm_config *cfg, struct ariel_store *store,
+                  struct strm_stats *stats, struct control **out)
+{
+    struct control *c = calloc(1, sizeof(*c));
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (!c)
+        return STRM_ERR_NOMEM;
+    c->store = store;
+    c->stats = stats;
+    if (control_socket_path(cfg, c->path, sizeof(c->path)) != 0) {
+        LOG_ERROR("control", "data_dir %s is too long for a control socket path (max 100)",
+                  cfg->data_dir);
+        free(c);
+        return STRM_ERR_INVAL;
+    }
+    memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
+    unlink(c->path); /* we hold the data_dir lock: any socket here is stale */
+    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c->fd < 0 || bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        listen(c->fd, 64) != 0) {
+        LOG_ERROR("control", "cannot listen on %s: %s", c->path, strerror(errno));
+        if (c->fd >= 0)
+            close(c->fd);
+        free(c);
+        return STRM_ERR_IO;
+    }
+    if (pthread_create(&c->thread, NULL, accept_main, c) != 0) {
+        close(c->fd);
+        unlink(c->path);
+        free(c);
+        return STRM_ERR_NOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+void control_stop(struct control *c)
+{
+    if (!c)
+        return;
+    atomic_store(&c->stop, true);
+    pthread_join(c->thread, NULL);
+    close(c->fd);
+    unlink(c->path);
+    /* Searches in flight hold the store: wait for them (bounded) before it closes. */
+    for (int i = 0; i < 3000 && atomic_load(&c->active) > 0; i++)
+        usleep(10000);
+    if (atomic_load(&c->active) == 0)
+        free(c);
+    /* else: leak the small struct rather than free it under a running thread */
+}
+
+int control_request(const struct strm_config *cfg, const char *request, size_t len)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char path[108];
+    if (control_socket_path(cfg, path, sizeof(path)) != 0)
+        return -1;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        return -1;
+    }
+    if (write_all(fd, request, len) != 0) {
+        close(fd);
+        return -1;
+    }
+    shutdown(fd, SHUT_WR);
+    /* Status line first, then the body streams to stdout or stderr. */
+    char buf[65536];
+    size_t have = 0;
+    int code = -1;
+    FILE *dst = stdout;
+    for (;;) {
+        ssize_t r = read(fd, buf + have, sizeof(buf) - have);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        have += (size_t)r;
+        if (code < 0) {
+            char *nl = memchr(buf, '\n', have);
+            if (!nl) {
+                if (have == sizeof(buf))
+                    break;
+                continue;
+            }
+            if (!strncmp(buf, "OK", 2)) {
+                code = EXIT_OK;
+            } else if (!strncmp(buf, "ERR ", 4)) {
+                code = atoi(buf + 4);
+                dst = stderr;
+            } else {
+                break;
+            }
+            size_t skip = (size_t)(nl + 1 - buf);
+            if (dst == stderr)
+                fputs("strm: ", stderr);
+            fwrite(nl + 1, 1, have - skip, dst);
+        } else {
+            fwrite(buf, 1, have, dst);
+        }
+        have = 0;
+    }
+    close(fd);
+    fflush(dst);
+    if (code < 0) {
+        fprintf(stderr, "strm: the running instance gave no valid answer\n");
+        return EXIT_FAIL;
+    }
+    return code;
+}

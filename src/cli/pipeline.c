@@ -1,0 +1,150 @@
+/*
+ * pipeline.c - the in-process data path of the all-in-one: parser threads and the store
+ * thread, joined by bounded queues.
+ *
+ *   receivers/files --raw queue--> parsers (N threads) --parsed queue--> store thread
+ *
+ * Batches travel whole; every stage pays its locks per batch. The raw queue is where UDP
+ * drops (counted by the receiver); the parsed queue and the store apply backpressure. The
+ * store thread returns batches to the pool. Stopping closes the raw queue, lets the parsers
+ * drain it, then closes the parsed queue and lets the store thread drain that, so nothing
+ * accepted is left behind.
+ */
+#include "cli.h"
+#include "collect/collect.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+struct pipeline {
+    struct strm_stats *stats;
+    struct ariel_store *store;
+    struct strm_pool pool;
+    struct strm_queue raw;
+    struct strm_queue parsed;
+    pthread_t *parsers;
+    int n_parsers;
+    pthread_t store_thread;
+    bool store_started;
+};
+
+static void *parser_main(void *arg)
+{
+    struct pipeline *p = arg;
+    struct strm_batch *b;
+    while ((b = strm_queue_pop(&p->raw, -1)) != NULL) {
+        uint64_t n3164 = 0, n5424 = 0, nun = 0;
+        for (uint32_t i = 0; i < b->count; i++) {
+            switch (syslog_parse(&b->ev[i], &b->arena)) {
+            case SYSLOG_RFC3164:
+                n3164++;
+                break;
+            case SYSLOG_RFC5424:
+                n5424++;
+                break;
+            default:
+                nun++;
+                break;
+            }
+        }
+        STRM_STAT_ADD(p->stats, parsed_rfc3164, n3164);
+        STRM_STAT_ADD(p->stats, parsed_rfc5424, n5424);
+        STRM_STAT_ADD(p->stats, unparsed, nun);
+        if (strm_queue_push(&p->parsed, b) != 0)
+            strm_pool_put(&p->pool, b); /* cannot happen: parsed closes after parsers end */
+    }
+    return NULL;
+}
+
+static void *store_main(void *arg)
+{
+    struct pipeline *p = arg;
+    int64_t last_err_log = 0;
+    for (;;) {
+        struct strm_batch *b = strm_queue_pop(&p->parsed, 100);
+        if (b) {
+            int rc = ariel_append(p->store, b);
+            if (rc != 0) {
+                /* The store counts store_errors; say it loudly, at most once a second. */
+                int64_t now = strm_mono_ms();
+                if (now - last_err_log >= 1000) {
+                    LOG_ERROR("pipeline", "store refused a batch of %u events: %s", b->count,
+                              strm_err_str(rc));
+                    last_err_log = now;
+                }
+            }
+            strm_pool_put(&p->pool, b);
+        } else if (strm_queue_drained(&p->parsed)) {
+            break;
+        }
+        ariel_tick(p->store);
+    }
+    return NULL;
+}
+
+int pipeline_start(const struct strm_config *cfg, struct ariel_store *store,
+                   struct strm_stats *stats, struct pipeline **out)
+{
+    struct pipeline *p = calloc(1, sizeof(*p));
+    if (!p)
+        return STRM_ERR_NOMEM;
+    p->stats = stats;
+    p->store = store;
+    uint32_t qcap = (uint32_t)cfg->pipeline_queue_batches;
+    strm_pool_init(&p->pool, (uint32_t)cfg->pipeline_batch_events, qcap * 2 + 16);
+    strm_queue_init(&p->raw, qcap);
+    strm_queue_init(&p->parsed, qcap);
+    int n = cfg->pipeline_parsers;
+    if (n <= 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cores > 0 ? (int)cores : 1;
+    }
+    p->parsers = calloc((size_t)n, sizeof(*p->parsers));
+    if (!p->parsers)
+        goto fail;
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&p->parsers[i], NULL, parser_main, p) != 0)
+            goto fail;
+        p->n_parsers++;
+    }
+    if (pthread_create(&p->store_thread, NULL, store_main, p) != 0)
+        goto fail;
+    p->store_started = true;
+    *out = p;
+    return 0;
+fail:
+    pipeline_stop(p);
+    return STRM_ERR_NOMEM;
+}
+
+struct strm_queue *pipeline_input(struct pipeline *p)
+{
+    return &p->raw;
+}
+
+struct strm_pool *pipeline_pool(struct pipeline *p)
+{
+    return &p->pool;
+}
+
+void pipeline_stop(struct pipeline *p)
+{
+    if (!p)
+        return;
+    strm_queue_close(&p->raw);
+    for (int i = 0; i < p->n_parsers; i++)
+        pthread_join(p->parsers[i], NULL);
+    strm_queue_close(&p->parsed);
+    if (p->store_started)
+        pthread_join(p->store_thread, NULL);
+    struct strm_batch *b;
+    while ((b = strm_queue_pop(&p->raw, 0)) != NULL) /* only if a stage failed to start */
+        strm_pool_put(&p->pool, b);
+    while ((b = strm_queue_pop(&p->parsed, 0)) != NULL)
+        strm_pool_put(&p->pool, b);
+    free(p->parsers);
+    strm_queue_destroy(&p->raw);
+    strm_queue_destroy(&p->parsed);
+    strm_pool_destroy(&p->pool);
+    free(p);
+}

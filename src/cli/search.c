@@ -1,0 +1,97 @@
+/*
+ * search.c - `strm search` and `strm stats`: ask the running instance over its control
+ * socket; when none runs, search opens the store read-only in this process instead.
+ */
+#include "aql/aql.h"
+#include "cli.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int search_local(const struct strm_config *cfg, const char *text, enum aql_format fmt)
+{
+    struct aql_query *q = NULL;
+    struct aql_result *r = NULL;
+    struct aql_error err = {0};
+    struct ariel_store *store = NULL;
+    if (aql_parse(text, &q, &err) != 0) {
+        fprintf(stderr, "strm: syntax error at position %zu: %s\n", err.pos, err.msg);
+        return EXIT_USAGE;
+    }
+    int code = EXIT_FAIL;
+    if (cli_open_store(cfg, true, NULL, &store) != 0)
+        goto out;
+    if (aql_execute(q, store, strm_now_ms(), &r, &err) != 0) {
+        fprintf(stderr, "strm: search failed: %s\n", err.msg);
+        goto out;
+    }
+    aql_result_write(r, fmt, stdout);
+    code = EXIT_OK;
+out:
+    aql_result_free(r);
+    ariel_close(store);
+    aql_query_free(q);
+    return code;
+}
+
+int cmd_search(int argc, char **argv)
+{
+    const char *config_path = NULL, *text = NULL, *format = "table";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            config_path = argv[++i];
+        } else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+            format = argv[++i];
+        } else if (!text && argv[i][0] != '-') {
+            text = argv[i];
+        } else {
+            text = NULL;
+            break;
+        }
+    }
+    enum aql_format fmt;
+    if (!text || aql_format_parse(format, &fmt) != 0) {
+        fprintf(stderr, "usage: strm search [--config FILE] [--format table|csv|json] 'AQL'\n");
+        return EXIT_USAGE;
+    }
+    struct strm_config cfg;
+    int rc = cli_load_config(&cfg, config_path);
+    if (rc)
+        return rc;
+    signal(SIGPIPE, SIG_IGN);
+    size_t len = strlen(format) + strlen(text) + 16;
+    char *req = malloc(len);
+    if (!req)
+        return EXIT_FAIL;
+    int n = snprintf(req, len, "SEARCH %s\n%s", format, text);
+    rc = control_request(&cfg, req, (size_t)n);
+    free(req);
+    if (rc >= 0)
+        return rc;
+    return search_local(&cfg, text, fmt);
+}
+
+int cmd_stats(int argc, char **argv)
+{
+    const char *config_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            config_path = argv[++i];
+        } else {
+            fprintf(stderr, "usage: strm stats [--config FILE]\n");
+            return EXIT_USAGE;
+        }
+    }
+    struct strm_config cfg;
+    int rc = cli_load_config(&cfg, config_path);
+    if (rc)
+        return rc;
+    signal(SIGPIPE, SIG_IGN);
+    rc = control_request(&cfg, "STATS\n", 6);
+    if (rc < 0) {
+        fprintf(stderr, "strm: no running instance answers on %s/strm.sock\n", cfg.data_dir);
+        return EXIT_FAIL;
+    }
+    return rc;
+}

@@ -1,0 +1,94 @@
+/*
+ * arena.c - chunked bump allocator for the strings of a batch or a query result.
+ *
+ * Memory comes in chunks that never move, so slices handed out stay valid until reset.
+ * A request larger than the chunk size gets a chunk of its own. Reset keeps the newest
+ * chunk (the common case is a batch reused for similar traffic) and frees the others.
+ */
+#include "core/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct strm_arena_chunk {
+    struct strm_arena_chunk *next;
+    size_t size;
+    size_t used;
+    max_align_t data[]; /* aligned storage */
+};
+
+void strm_arena_init(struct strm_arena *a, size_t chunk_size)
+{
+    a->head = NULL;
+    a->chunk_size = chunk_size ? chunk_size : 64 * 1024;
+    a->total = 0;
+}
+
+void *strm_arena_alloc(struct strm_arena *a, size_t n)
+{
+    size_t need = (n + 15) & ~(size_t)15;
+    struct strm_arena_chunk *c = a->head;
+    if (!c || c->size - c->used < need) {
+        size_t size = need > a->chunk_size ? need : a->chunk_size;
+        c = malloc(sizeof(*c) + size);
+        if (!c)
+            return NULL;
+        c->size = size;
+        c->used = 0;
+        c->next = a->head;
+        a->head = c;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += need;
+    a->total += n;
+    return p;
+}
+
+struct strm_str strm_arena_strdup(struct strm_arena *a, const char *p, size_t len)
+{
+    struct strm_str s = {NULL, 0};
+    if (len > UINT32_MAX)
+        len = UINT32_MAX;
+    char *d = strm_arena_alloc(a, len + 1);
+    if (!d)
+        return s;
+    if (len)
+        memcpy(d, p, len);
+    d[len] = '\0';
+    s.p = d;
+    s.len = (uint32_t)len;
+    return s;
+}
+
+void strm_arena_reset(struct strm_arena *a)
+{
+    struct strm_arena_chunk *c = a->head;
+    if (c) {
+        struct strm_arena_chunk *rest = c->next;
+        c->next = NULL;
+        c->used = 0;
+        while (rest) {
+            struct strm_arena_chunk *n = rest->next;
+            free(rest);
+            rest = n;
+        }
+        /* Keep only chunks of the normal size; an oversized one is released. */
+        if (c->size > a->chunk_size) {
+            free(c);
+            a->head = NULL;
+        }
+    }
+    a->total = 0;
+}
+
+void strm_arena_free(struct strm_arena *a)
+{
+    struct strm_arena_chunk *c = a->head;
+    while (c) {
+        struct strm_arena_chunk *n = c->next;
+        free(c);
+        c = n;
+    }
+    a->head = NULL;
+    a->total = 0;
+}

@@ -1,0 +1,297 @@
+/*
+ * config.c - the YAML configuration: built-in defaults, then a file that overrides them
+ * key by key.
+ *
+ * The file is read with libfyaml into a document tree and walked against one table of known
+ * keys (dotted paths) with their types. Every unknown key and every bad value is an error
+ * that names the file, the line and the key, so an operator never runs with a setting that
+ * silently did nothing. A listener list set to [] turns that listener off.
+ */
+#include "core/core.h"
+
+#include <errno.h>
+#include <libfyaml.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+void strm_config_defaults(struct strm_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", geteuid() == 0 ? "/var/lib/strm" : "./data");
+    snprintf(cfg->syslog_udp[0].host, sizeof(cfg->syslog_udp[0].host), "0.0.0.0");
+    cfg->syslog_udp[0].port = 514;
+    cfg->n_syslog_udp = 1;
+    snprintf(cfg->syslog_tcp[0].host, sizeof(cfg->syslog_tcp[0].host), "0.0.0.0");
+    cfg->syslog_tcp[0].port = 514;
+    cfg->n_syslog_tcp = 1;
+    cfg->syslog_udp_rcvbuf = 32 * 1024 * 1024;
+    cfg->syslog_tcp_max_clients = 4096;
+    cfg->pipeline_parsers = 0;
+    cfg->pipeline_queue_batches = 256;
+    cfg->pipeline_batch_events = 1024;
+    cfg->fsync = STRM_FSYNC_INTERVAL;
+    cfg->fsync_interval_ms = 200;
+    cfg->segment_rows = 262144;
+    cfg->segment_max_age_s = 60;
+    cfg->log_level = STRM_LOG_INFO;
+}
+
+int strm_listen_parse(struct strm_listen *l, const char *s, size_t len)
+{
+    const char *colon;
+    memset(l, 0, sizeof(*l));
+    if (len > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', len);
+        if (!close || close + 1 >= s + len || close[1] != ':')
+            return STRM_ERR_PARSE;
+        size_t hl = (size_t)(close - s - 1);
+        if (hl >= sizeof(l->host))
+            return STRM_ERR_PARSE;
+        memcpy(l->host, s + 1, hl);
+        colon = close + 1;
+    } else {
+        colon = NULL;
+        for (size_t i = len; i > 0; i--)
+            if (s[i - 1] == ':') {
+                colon = s + i - 1;
+                break;
+            }
+        if (!colon)
+            return STRM_ERR_PARSE;
+        size_t hl = (size_t)(colon - s);
+        if (hl >= sizeof(l->host) || memchr(s, ':', hl))
+            return STRM_ERR_PARSE; /* bare IPv6 needs brackets */
+        memcpy(l->host, s, hl);
+    }
+    const char *p = colon + 1, *end = s + len;
+    if (p == end)
+        return STRM_ERR_PARSE;
+    unsigned long port = 0;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9')
+            return STRM_ERR_PARSE;
+        port = port * 10 + (unsigned long)(*p - '0');
+        if (port > 65535)
+            return STRM_ERR_PARSE;
+    }
+    if (port == 0)
+        return STRM_ERR_PARSE;
+    l->port = (uint16_t)port;
+    return 0;
+}
+
+enum key_type { K_MAP, K_STR, K_INT, K_LISTEN, K_FSYNC, K_LOGLEVEL };
+
+struct key {
+    const char *path;
+    enum key_type type;
+    size_t offset; /* into struct strm_config */
+    size_t size;   /* for strings: buffer size; for listen lists: offset of the count */
+    long min, max; /* for integers */
+};
+
+#define OFF(f) offsetof(struct strm_config, f)
+
+static const struct key keys[] = {
+    {"data_dir", K_STR, OFF(data_dir), sizeof(((struct strm_config *)0)->data_dir), 0, 0},
+    {"syslog", K_MAP, 0, 0, 0, 0},
+    {"syslog.udp", K_LISTEN, OFF(syslog_udp), OFF(n_syslog_udp), 0, 0},
+    {"syslog.tcp", K_LISTEN, OFF(syslog_tcp), OFF(n_syslog_tcp), 0, 0},
+    {"syslog.udp_rcvbuf", K_INT, OFF(syslog_udp_rcvbuf), 0, 65536, INT_MAX},
+    {"syslog.tcp_max_clients", K_INT, OFF(syslog_tcp_max_clients), 0, 1, 1000000},
+    {"pipeline", K_MAP, 0, 0, 0, 0},
+    {"pipeline.parsers", K_INT, OFF(pipeline_parsers), 0, 0, 256},
+    {"pipeline.queue_batches", K_INT, OFF(pipeline_queue_batches), 0, 2, 1000000},
+    {"pipeline.batch_events", K_INT, OFF(pipeline_batch_events), 0, 1, 65536},
+    {"storage", K_MAP, 0, 0, 0, 0},
+    {"storage.fsync", K_FSYNC, OFF(fsync), 0, 0, 0},
+    {"storage.fsync_interval_ms", K_INT, OFF(fsync_interval_ms), 0, 1, 60000},
+    {"storage.segment_rows", K_INT, OFF(segment_rows), 0, 1, 16777216},
+    {"storage.segment_max_age_s", K_INT, OFF(segment_max_age_s), 0, 1, 86400},
+    {"log", K_MAP, 0, 0, 0, 0},
+    {"log.level", K_LOGLEVEL, OFF(log_level), 0, 0, 0},
+};
+
+struct walk {
+    struct strm_config *cfg;
+    const char *file;
+    char *err;
+    size_t errlen;
+    int key_line; /* line of the key being handled: for values that carry no position */
+};
+
+static int node_line(struct walk *w, struct fy_node *n)
+{
+    struct fy_token *t = n ? fy_node_get_scalar_token(n) : NULL;
+    const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
+    return m ? m->line + 1 : w->key_line;
+}
+
+static int fail(struct walk *w, struct fy_node *n, const char *path, const char *fmt,
+                const char *detail)
+{
+    char msg[512];
+    snprintf(msg, sizeof(msg), fmt, detail ? detail : "");
+    snprintf(w->err, w->errlen, "%s:%d: key '%s': %s", w->file, node_line(w, n), path, msg);
+    return STRM_ERR_INVAL;
+}
+
+/* Scalar text of n as a NUL-terminated copy in buf; error if n is not a scalar. */
+static int scalar(struct walk *w, struct fy_node *n, const char *path, char *buf, size_t size)
+{
+    size_t len;
+    const char *s = fy_node_is_scalar(n) ? fy_node_get_scalar(n, &len) : NULL;
+    if (!s)
+        return fail(w, n, path, "expected a single value%s", NULL);
+    if (len >= size)
+        return fail(w, n, path, "value is too long%s", NULL);
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return 0;
+}
+
+static int set_value(struct walk *w, const struct key *k, struct fy_node *n, const char *path)
+{
+    char *base = (char *)w->cfg;
+    char buf[4096];
+    int rc;
+    switch (k->type) {
+    case K_MAP:
+        return 0; /* handled by the caller */
+    case K_STR:
+        if ((rc = scalar(w, n, path, buf, k->size)) != 0)
+            return rc;
+        if (!buf[0])
+            return fail(w, n, path, "must not be empty%s", NULL);
+        memcpy(base + k->offset, buf, strlen(buf) + 1);
+        return 0;
+    case K_INT: {
+        if ((rc = scalar(w, n, path, buf, sizeof(buf))) != 0)
+            return rc;
+        char *end;
+        errno = 0;
+        long v = strtol(buf, &end, 10);
+        if (errno || end == buf || *end)
+            return fail(w, n, path, "'%s' is not an integer", buf);
+        if (v < k->min || v > k->max) {
+            char range[128];
+            snprintf(range, sizeof(range), "%ld is out of range %ld..%ld", v, k->min, k->max);
+            return fail(w, n, path, "%s", range);
+        }
+        *(int *)(void *)(base + k->offset) = (int)v;
+        return 0;
+    }
+    case K_FSYNC: {
+        if ((rc = scalar(w, n, path, buf, sizeof(buf))) != 0)
+            return rc;
+        enum strm_fsync_policy *p = (void *)(base + k->offset);
+        if (!strcasecmp(buf, "batch"))
+            *p = STRM_FSYNC_BATCH;
+        else if (!strcasecmp(buf, "interval"))
+            *p = STRM_FSYNC_INTERVAL;
+        else if (!strcasecmp(buf, "never"))
+            *p = STRM_FSYNC_NEVER;
+        else
+            return fail(w, n, path, "'%s' is not one of batch, interval, never", buf);
+        return 0;
+    }
+    case K_LOGLEVEL: {
+        if ((rc = scalar(w, n, path, buf, sizeof(buf))) != 0)
+            return rc;
+        static const char *names[] = {"error", "warn", "info", "debug"};
+        for (int i = 0; i < 4; i++)
+            if (!strcasecmp(buf, names[i])) {
+                *(enum strm_log_level *)(void *)(base + k->offset) = (enum strm_log_level)i;
+                return 0;
+            }
+        return fail(w, n, path, "'%s' is not one of error, warn, info, debug", buf);
+    }
+    case K_LISTEN: {
+        struct strm_listen *list = (void *)(base + k->offset);
+        int *count = (void *)(base + k->size);
+        if (!fy_node_is_sequence(n))
+            return fail(w, n, path, "expected a list of host:port (or [] for none)%s", NULL);
+        int cnt = 0;
+        void *it = NULL;
+        struct fy_node *item;
+        while ((item = fy_node_sequence_iterate(n, &it)) != NULL) {
+            if ((rc = scalar(w, item, path, buf, sizeof(buf))) != 0)
+                return rc;
+            if (cnt >= STRM_MAX_LISTENERS)
+                return fail(w, item, path, "too many listeners (at most 16)%s", NULL);
+            if (strm_listen_parse(&list[cnt], buf, strlen(buf)) != 0)
+                return fail(w, item, path,
+                            "'%s' is not host:port (port 1-65535; IPv6 as [addr]:port)", buf);
+            cnt++;
+        }
+        *count = cnt;
+        return 0;
+    }
+    }
+    return 0;
+}
+
+static int walk_map(struct walk *w, struct fy_node *map, const char *prefix)
+{
+    void *it = NULL;
+    struct fy_node_pair *pair;
+    while ((pair = fy_node_mapping_iterate(map, &it)) != NULL) {
+        struct fy_node *kn = fy_node_pair_key(pair), *vn = fy_node_pair_value(pair);
+        char name[256], path[512];
+        if (!kn || scalar(w, kn, prefix[0] ? prefix : "(top level)", name, sizeof(name)) != 0)
+            return fail(w, kn ? kn : map, prefix, "keys must be plain names%s", NULL);
+        snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] ? "." : "", name);
+        w->key_line = node_line(w, kn);
+        const struct key *k = NULL;
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+            if (!strcmp(keys[i].path, path)) {
+                k = &keys[i];
+                break;
+            }
+        if (!k)
+            return fail(w, kn, path, "unknown key%s (see docs/configuration.md)", NULL);
+        if (!vn)
+            return fail(w, kn, path, "has no value%s", NULL);
+        int rc;
+        if (k->type == K_MAP) {
+            if (!fy_node_is_mapping(vn))
+                return fail(w, vn, path, "expected a mapping of keys%s", NULL);
+            rc = walk_map(w, vn, path);
+        } else {
+            rc = set_value(w, k, vn, path);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int strm_config_load(struct strm_config *cfg, const char *path, char *err, size_t errlen)
+{
+    struct walk w = {cfg, path, err, errlen, 0};
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open config file: %s", path, strerror(errno));
+        return STRM_ERR_IO;
+    }
+    fclose(f);
+    struct fy_parse_cfg pcfg = {.flags = FYPCF_DEFAULT_DOC & ~FYPCF_QUIET};
+    struct fy_document *doc = fy_document_build_from_file(&pcfg, path);
+    if (!doc) {
+        snprintf(err, errlen, "%s: not valid YAML (the parser's message is above)", path);
+        return STRM_ERR_PARSE;
+    }
+    int rc = 0;
+    struct fy_node *root = fy_document_root(doc);
+    if (root) { /* an empty file means all defaults */
+        if (!fy_node_is_mapping(root))
+            rc = fail(&w, root, "(top level)", "expected a mapping of keys%s", NULL);
+        else
+            rc = walk_map(&w, root, "");
+    }
+    fy_document_destroy(doc);
+    return rc;
+}

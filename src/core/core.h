@@ -1,0 +1,341 @@
+/*
+ * core.h - the interface of src/core: the normalized event record and its column schema,
+ * batches with their string arenas, bounded queues between pipeline stages, IP addresses,
+ * time, logging, pipeline counters and the configuration.
+ *
+ * Every other module speaks in these types. The event record is plain data: numbers inline,
+ * strings as (pointer, length) slices that point into the payload or into the arena of the
+ * batch that owns the event, so a batch is freed (or reset) in one step.
+ */
+#ifndef STRM_CORE_H
+#define STRM_CORE_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---------------------------------------------------------------- errors */
+
+enum strm_err {
+    STRM_OK = 0,
+    STRM_ERR_NOMEM = -1,
+    STRM_ERR_IO = -2,
+    STRM_ERR_PARSE = -3,
+    STRM_ERR_CORRUPT = -4,
+    STRM_ERR_INVAL = -5,
+    STRM_ERR_BUSY = -6,
+    STRM_ERR_CLOSED = -7,
+    STRM_ERR_FULL = -8,
+};
+
+const char *strm_err_str(int err);
+
+/* ---------------------------------------------------------------- limits */
+
+#define STRM_MAX_MSG 65536 /* longer syslog messages are truncated to this and counted */
+
+/* ---------------------------------------------------------------- strings, IPs */
+
+struct strm_str {
+    const char *p; /* not NUL-terminated; NULL or len 0 means "no value" */
+    uint32_t len;
+};
+
+/* IPv4 is held as an IPv4-mapped IPv6 address (::ffff:a.b.c.d); all zero means "no value". */
+struct strm_ip {
+    uint8_t b[16];
+};
+
+bool strm_ip_is_null(const struct strm_ip *ip);
+bool strm_ip_is_v4(const struct strm_ip *ip);
+void strm_ip_from_v4(struct strm_ip *ip, uint32_t host_order);
+/* Parses dotted IPv4 or IPv6 text of len bytes; returns 0 or STRM_ERR_PARSE. */
+int strm_ip_parse(struct strm_ip *ip, const char *s, size_t len);
+/* Writes text (IPv4 dotted when mapped) into buf (at least 46 bytes); returns its length. */
+size_t strm_ip_format(const struct strm_ip *ip, char *buf, size_t size);
+int strm_ip_cmp(const struct strm_ip *a, const struct strm_ip *b);
+
+/* ---------------------------------------------------------------- time */
+
+int64_t strm_now_ms(void);  /* wall clock, ms since the epoch */
+int64_t strm_mono_ms(void); /* monotonic clock, ms */
+
+/* ---------------------------------------------------------------- event record */
+
+enum strm_event_flag {
+    STRM_EV_UNPARSED = 1u << 0,  /* payload matched no syslog format; stored raw */
+    STRM_EV_TRUNCATED = 1u << 1, /* payload was cut to STRM_MAX_MSG */
+};
+
+/*
+ * The normalized event (ARCHITECTURE.md section 4). Times are ms since the epoch; 0 means
+ * "unknown" for devicetime. Severity, credibility and relevance are 0-10.
+ */
+struct strm_event {
+    int64_t starttime;   /* when the collector received it: what LAST n MINUTES selects on */
+    int64_t devicetime;  /* the device's own time from the payload, 0 if none */
+    int64_t storagetime; /* when the store accepted it */
+    uint32_t logsourceid;
+    uint32_t qid;
+    uint32_t eventcount;
+    uint16_t category;
+    uint16_t highlevelcategory;
+    uint16_t sourceport;
+    uint16_t destinationport;
+    uint8_t severity;
+    uint8_t credibility;
+    uint8_t relevance;
+    uint8_t magnitude;
+    uint8_t protocolid;
+    uint8_t facility; /* syslog facility 0-23, 255 when the message had no PRI */
+    uint8_t priority; /* syslog severity 0-7 as sent (0 emerg .. 7 debug), 255 if none */
+    uint8_t flags;    /* enum strm_event_flag */
+    struct strm_ip sourceip;
+    struct strm_ip destinationip;
+    struct strm_ip collectorip; /* sender's address as seen by the receiver; not a column */
+    uint8_t sourcemac[6];
+    uint8_t destinationmac[6];
+    struct strm_str username;
+    struct strm_str hostname; /* header hostname, or the sender's address when missing */
+    struct strm_str appname;  /* RFC 5424 APP-NAME, RFC 3164 TAG */
+    struct strm_str procid;
+    struct strm_str msgid;
+    struct strm_str message; /* the MSG part (after header and structured data) */
+    struct strm_str payload; /* the raw message as received (after truncation) */
+};
+
+/* Column schema: one row per searchable/stored column, in storage order. */
+enum strm_col_type {
+    STRM_T_TIME, /* int64 ms since epoch */
+    STRM_T_INT,  /* unsigned integer of width bytes, read as int64 */
+    STRM_T_IP,
+    STRM_T_MAC,
+    STRM_T_STR,
+};
+
+enum strm_col_id {
+    STRM_COL_STARTTIME,
+    STRM_COL_DEVICETIME,
+    STRM_COL_STORAGETIME,
+    STRM_COL_LOGSOURCEID,
+    STRM_COL_QID,
+    STRM_COL_EVENTCOUNT,
+    STRM_COL_CATEGORY,
+    STRM_COL_HIGHLEVELCATEGORY,
+    STRM_COL_SOURCEPORT,
+    STRM_COL_DESTINATIONPORT,
+    STRM_COL_SEVERITY,
+    STRM_COL_CREDIBILITY,
+    STRM_COL_RELEVANCE,
+    STRM_COL_MAGNITUDE,
+    STRM_COL_PROTOCOLID,
+    STRM_COL_FACILITY,
+    STRM_COL_PRIORITY,
+    STRM_COL_FLAGS,
+    STRM_COL_SOURCEIP,
+    STRM_COL_DESTINATIONIP,
+    STRM_COL_SOURCEMAC,
+    STRM_COL_DESTINATIONMAC,
+    STRM_COL_USERNAME,
+    STRM_COL_HOSTNAME,
+    STRM_COL_APPNAME,
+    STRM_COL_PROCID,
+    STRM_COL_MSGID,
+    STRM_COL_MESSAGE,
+    STRM_COL_PAYLOAD,
+    STRM_COL__COUNT
+};
+
+struct strm_col_def {
+    const char *name; /* lower case, as AQL names it */
+    enum strm_col_type type;
+    uint8_t width; /* bytes of the field in struct strm_event */
+    size_t offset; /* offsetof(struct strm_event, field) */
+};
+
+extern const struct strm_col_def strm_event_cols[STRM_COL__COUNT];
+
+/* Case-insensitive lookup of a column name; returns its enum strm_col_id or -1. */
+int strm_col_lookup(const char *name, size_t len);
+/* Numeric value of a TIME or INT column. */
+int64_t strm_event_get_int(const struct strm_event *ev, int col);
+void strm_event_set_int(struct strm_event *ev, int col, int64_t v);
+struct strm_str strm_event_get_str(const struct strm_event *ev, int col);
+const struct strm_ip *strm_event_get_ip(const struct strm_event *ev, int col);
+const uint8_t *strm_event_get_mac(const struct strm_event *ev, int col);
+/* A fresh event: all zero but facility/priority 255 and eventcount 1. */
+void strm_event_init(struct strm_event *ev);
+
+/* ---------------------------------------------------------------- arena */
+
+/*
+ * Chunked bump allocator: allocations never move, so pointers into it stay valid until
+ * strm_arena_reset or strm_arena_free. Not thread-safe; one owner at a time.
+ */
+struct strm_arena_chunk;
+struct strm_arena {
+    struct strm_arena_chunk *head;
+    size_t chunk_size;
+    size_t total; /* bytes handed out since the last reset */
+};
+
+void strm_arena_init(struct strm_arena *a, size_t chunk_size);
+void *strm_arena_alloc(struct strm_arena *a, size_t n); /* NULL when out of memory */
+/* Copies len bytes and appends a NUL (not counted in the slice). */
+struct strm_str strm_arena_strdup(struct strm_arena *a, const char *p, size_t len);
+void strm_arena_reset(struct strm_arena *a); /* keeps the first chunk */
+void strm_arena_free(struct strm_arena *a);
+
+/* ---------------------------------------------------------------- batch */
+
+struct strm_batch {
+    struct strm_event *ev;
+    uint32_t count;
+    uint32_t cap;
+    struct strm_arena arena; /* owns every string the events point to */
+    struct strm_batch *next; /* link while queued */
+};
+
+/* Allocates a batch for up to cap events; NULL when out of memory. */
+struct strm_batch *strm_batch_new(uint32_t cap);
+/* Appends a fresh event (strm_event_init); NULL when the batch is full. */
+struct strm_event *strm_batch_add(struct strm_batch *b);
+void strm_batch_reset(struct strm_batch *b);
+void strm_batch_free(struct strm_batch *b); /* accepts NULL */
+
+/* ---------------------------------------------------------------- queue */
+
+/*
+ * Bounded FIFO of batches between stages: many producers, many consumers, one lock taken
+ * per batch (never per event). Closing wakes everyone; pop then drains what is left.
+ */
+struct strm_queue {
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty;
+    pthread_cond_t not_full;
+    struct strm_batch *head, *tail;
+    uint32_t len, cap;
+    bool closed;
+};
+
+int strm_queue_init(struct strm_queue *q, uint32_t cap);
+void strm_queue_destroy(struct strm_queue *q);
+/* Blocks while full (backpressure). STRM_ERR_CLOSED once closed (the batch stays the caller's). */
+int strm_queue_push(struct strm_queue *q, struct strm_batch *b);
+/* Never blocks: STRM_ERR_FULL when full (the caller counts the drop). */
+int strm_queue_try_push(struct strm_queue *q, struct strm_batch *b);
+/* Waits up to timeout_ms (-1 forever). NULL on timeout, or when closed and empty. */
+struct strm_batch *strm_queue_pop(struct strm_queue *q, int timeout_ms);
+void strm_queue_close(struct strm_queue *q);
+uint32_t strm_queue_len(struct strm_queue *q);
+/* True once the queue is closed and empty: the consumer may stop. */
+bool strm_queue_drained(struct strm_queue *q);
+
+/* ---------------------------------------------------------------- pool of free batches */
+
+/* Recycles batches between the last stage and the receivers so the hot path does not malloc. */
+struct strm_pool {
+    pthread_mutex_t lock;
+    struct strm_batch *free;
+    uint32_t nfree;
+    uint32_t batch_cap;
+    uint32_t max_free;
+};
+
+void strm_pool_init(struct strm_pool *p, uint32_t batch_cap, uint32_t max_free);
+struct strm_batch *strm_pool_get(struct strm_pool *p); /* reset batch, or NULL when OOM */
+void strm_pool_put(struct strm_pool *p, struct strm_batch *b);
+void strm_pool_destroy(struct strm_pool *p);
+
+/* ---------------------------------------------------------------- counters */
+
+/*
+ * Pipeline counters: every stage counts what it received, passed and dropped, and why.
+ * Updated per batch with relaxed atomics.
+ */
+struct strm_stats {
+    _Atomic uint64_t udp_received;
+    _Atomic uint64_t udp_dropped_queue_full; /* datagrams dropped: parser queue was full */
+    _Atomic uint64_t tcp_received;
+    _Atomic uint64_t tcp_connections;
+    _Atomic uint64_t tcp_active;
+    _Atomic uint64_t file_received;
+    _Atomic uint64_t truncated; /* longer than STRM_MAX_MSG, cut and kept */
+    _Atomic uint64_t parsed_rfc3164;
+    _Atomic uint64_t parsed_rfc5424;
+    _Atomic uint64_t unparsed; /* stored raw */
+    _Atomic uint64_t stored;
+    _Atomic uint64_t store_errors; /* batches the store refused (I/O error); events counted */
+    _Atomic uint64_t wal_bytes;
+    _Atomic uint64_t segments_written;
+};
+
+#define STRM_STAT_ADD(st, field, n)                                                              \
+    atomic_fetch_add_explicit(&(st)->field, (uint64_t)(n), memory_order_relaxed)
+#define STRM_STAT_GET(st, field) atomic_load_explicit(&(st)->field, memory_order_relaxed)
+
+/* Writes "name value" lines, one per counter. */
+void strm_stats_write(const struct strm_stats *st, FILE *out);
+
+/* ---------------------------------------------------------------- logging */
+
+enum strm_log_level { STRM_LOG_ERROR, STRM_LOG_WARN, STRM_LOG_INFO, STRM_LOG_DEBUG };
+
+void strm_log_set_level(enum strm_log_level lvl);
+/* One line to stderr: time, level, component, message. */
+void strm_log(enum strm_log_level lvl, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define LOG_ERROR(comp, ...) strm_log(STRM_LOG_ERROR, comp, __VA_ARGS__)
+#define LOG_WARN(comp, ...) strm_log(STRM_LOG_WARN, comp, __VA_ARGS__)
+#define LOG_INFO(comp, ...) strm_log(STRM_LOG_INFO, comp, __VA_ARGS__)
+#define LOG_DEBUG(comp, ...) strm_log(STRM_LOG_DEBUG, comp, __VA_ARGS__)
+
+/* ---------------------------------------------------------------- configuration */
+
+enum strm_fsync_policy {
+    STRM_FSYNC_BATCH,    /* fsync the WAL after every batch */
+    STRM_FSYNC_INTERVAL, /* fsync at most every fsync_interval_ms (group commit) */
+    STRM_FSYNC_NEVER,    /* leave it to the kernel */
+};
+
+#define STRM_MAX_LISTENERS 16
+
+struct strm_listen {
+    char host[256];
+    uint16_t port;
+};
+
+struct strm_config {
+    char data_dir[4096];
+    struct strm_listen syslog_udp[STRM_MAX_LISTENERS];
+    int n_syslog_udp;
+    struct strm_listen syslog_tcp[STRM_MAX_LISTENERS];
+    int n_syslog_tcp;
+    int syslog_udp_rcvbuf;       /* bytes asked for SO_RCVBUF */
+    int syslog_tcp_max_clients;  /* concurrent connections */
+    int pipeline_parsers;        /* parser threads; 0 = number of cores */
+    int pipeline_queue_batches;  /* bound of each queue, in batches */
+    int pipeline_batch_events;   /* events per batch */
+    enum strm_fsync_policy fsync;
+    int fsync_interval_ms;
+    int segment_rows;            /* rows per segment before it is written */
+    int segment_max_age_s;       /* a partial segment is written after this long */
+    enum strm_log_level log_level;
+};
+
+/* Built-in defaults (data in ./data, or /var/lib/strm as root; syslog on 514). */
+void strm_config_defaults(struct strm_config *cfg);
+/*
+ * Overrides cfg with the YAML file at path, key by key. On error returns STRM_ERR_PARSE or
+ * STRM_ERR_INVAL and writes a message naming the file, line and key into err.
+ */
+int strm_config_load(struct strm_config *cfg, const char *path, char *err, size_t errlen);
+/* Parses "host:port", "[v6]:port" or ":port". */
+int strm_listen_parse(struct strm_listen *l, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * ip.c - IP addresses as 16 bytes (IPv4 mapped into IPv6), time helpers.
+ *
+ * One representation for both families keeps columns fixed-width and comparisons a
+ * memcmp; all zero bytes mean "no address".
+ */
+#include "core/core.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <time.h>
+
+static const uint8_t v4_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+bool strm_ip_is_null(const struct strm_ip *ip)
+{
+    static const uint8_t zero[16];
+    return memcmp(ip->b, zero, 16) == 0;
+}
+
+bool strm_ip_is_v4(const struct strm_ip *ip)
+{
+    return memcmp(ip->b, v4_prefix, 12) == 0;
+}
+
+void strm_ip_from_v4(struct strm_ip *ip, uint32_t host_order)
+{
+    memcpy(ip->b, v4_prefix, 12);
+    ip->b[12] = (uint8_t)(host_order >> 24);
+    ip->b[13] = (uint8_t)(host_order >> 16);
+    ip->b[14] = (uint8_t)(host_order >> 8);
+    ip->b[15] = (uint8_t)host_order;
+}
+
+int strm_ip_parse(struct strm_ip *ip, const char *s, size_t len)
+{
+    char buf[64];
+    if (len == 0 || len >= sizeof(buf))
+        return STRM_ERR_PARSE;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    struct in_addr a4;
+    if (inet_pton(AF_INET, buf, &a4) == 1) {
+        memcpy(ip->b, v4_prefix, 12);
+        memcpy(ip->b + 12, &a4, 4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, buf, ip->b) == 1)
+        return 0;
+    return STRM_ERR_PARSE;
+}
+
+size_t strm_ip_format(const struct strm_ip *ip, char *buf, size_t size)
+{
+    if (size == 0)
+        return 0;
+    buf[0] = '\0';
+    if (strm_ip_is_null(ip))
+        return 0;
+    const char *r = strm_ip_is_v4(ip) ? inet_ntop(AF_INET, ip->b + 12, buf, (socklen_t)size)
+                                      : inet_ntop(AF_INET6, ip->b, buf, (socklen_t)size);
+    if (!r) {
+        buf[0] = '\0';
+        return 0;
+    }
+    return strlen(buf);
+}
+
+int strm_ip_cmp(const struct strm_ip *a, const struct strm_ip *b)
+{
+    return memcmp(a->b, b->b, 16);
+}
+
+int64_t strm_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t strm_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,29 @@
+/*
+ * stats.c - printing the pipeline counters.
+ *
+ * The counters themselves live in struct strm_stats (core.h) and are bumped per batch by
+ * each stage; this file only knows their names, in pipeline order.
+ */
+#include "core/core.h"
+
+#include <inttypes.h>
+
+void strm_stats_write(const struct strm_stats *st, FILE *out)
+{
+#define ROW(f) fprintf(out, "%s %" PRIu64 "\n", #f, STRM_STAT_GET(st, f))
+    ROW(udp_received);
+    ROW(udp_dropped_queue_full);
+    ROW(tcp_received);
+    ROW(tcp_connections);
+    ROW(tcp_active);
+    ROW(file_received);
+    ROW(truncated);
+    ROW(parsed_rfc3164);
+    ROW(parsed_rfc5424);
+    ROW(unparsed);
+    ROW(stored);
+    ROW(store_errors);
+    ROW(wal_bytes);
+    ROW(segments_written);
+#undef ROW
+}
