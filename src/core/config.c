@@ -269,19 +269,14 @@ static int walk_map(struct walk *w, struct fy_node *map, const char *prefix)
     return 0;
 }
 
-int strm_config_load(struct strm_config *cfg, const char *path, char *err, size_t errlen)
+int strm_config_parse(struct strm_config *cfg, const char *name, const char *text, size_t len,
+                      char *err, size_t errlen)
 {
-    struct walk w = {cfg, path, err, errlen, 0};
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open config file: %s", path, strerror(errno));
-        return STRM_ERR_IO;
-    }
-    fclose(f);
+    struct walk w = {cfg, name, err, errlen, 0};
     struct fy_parse_cfg pcfg = {.flags = FYPCF_DEFAULT_DOC & ~FYPCF_QUIET};
-    struct fy_document *doc = fy_document_build_from_file(&pcfg, path);
+    struct fy_document *doc = fy_document_build_from_string(&pcfg, text, len);
     if (!doc) {
-        snprintf(err, errlen, "%s: not valid YAML (the parser's message is above)", path);
+        snprintf(err, errlen, "%s: not valid YAML (the parser's message is above)", name);
         return STRM_ERR_PARSE;
     }
     int rc = 0;
@@ -293,5 +288,48 @@ int strm_config_load(struct strm_config *cfg, const char *path, char *err, size_
             rc = walk_map(&w, root, "");
     }
     fy_document_destroy(doc);
+    return rc;
+}
+
+int strm_config_load(struct strm_config *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open config file: %s", path, strerror(errno));
+        return STRM_ERR_IO;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (cap - len < 4096) {
+            if (cap >= 16u * 1024 * 1024) {
+                snprintf(err, errlen, "%s: config file is larger than 16 MiB", path);
+                free(text);
+                fclose(f);
+                return STRM_ERR_INVAL;
+            }
+            char *n = realloc(text, cap ? cap * 2 : 8192);
+            if (!n) {
+                free(text);
+                fclose(f);
+                return STRM_ERR_NOMEM;
+            }
+            text = n;
+            cap = cap ? cap * 2 : 8192;
+        }
+        size_t r = fread(text + len, 1, cap - len, f);
+        len += r;
+        if (r == 0)
+            break;
+    }
+    int ioerr = ferror(f);
+    fclose(f);
+    if (ioerr) {
+        snprintf(err, errlen, "%s: cannot read config file", path);
+        free(text);
+        return STRM_ERR_IO;
+    }
+    int rc = strm_config_parse(cfg, path, text, len, err, errlen);
+    free(text);
     return rc;
 }

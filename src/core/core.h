@@ -335,6 +335,9 @@ void strm_config_defaults(struct strm_config *cfg);
  * STRM_ERR_INVAL and writes a message naming the file, line and key into err.
  */
 int strm_config_load(struct strm_config *cfg, const char *path, char *err, size_t errlen);
+/* The same from text in memory; name is used in messages. */
+int strm_config_parse(struct strm_config *cfg, const char *name, const char *text, size_t len,
+                      char *err, size_t errlen);
 /* Parses "host:port", "[v6]:port" or ":port". */
 int strm_listen_parse(struct strm_listen *l, const char *s, size_t len);
 
