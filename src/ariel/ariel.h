@@ -29,8 +29,7 @@ struct ariel_options {
 };
 
 /* Opens (and recovers) the store. On failure writes a message into err. */
-int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *err,
-               size_t errlen);
+int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *err, size_t errlen);
 /*
  * Appends a batch: stamps storagetime, writes it to the WAL (fsync per policy), then makes
  * it searchable. Returns 0 or STRM_ERR_IO (nothing of the batch is visible then).
@@ -52,8 +51,8 @@ typedef int (*ariel_row_fn)(const struct strm_event *ev, void *arg);
  * segments whose time range misses [tmin, tmax]. ev and its strings are valid only during the
  * call. Returns 0, the callback's nonzero value, or an error.
  */
-int ariel_scan(struct ariel_store *s, int64_t tmin, int64_t tmax, uint64_t colmask,
-               ariel_row_fn fn, void *arg);
+int ariel_scan(struct ariel_store *s, int64_t tmin, int64_t tmax, uint64_t colmask, ariel_row_fn fn,
+               void *arg);
 
 struct ariel_info {
     uint64_t rows_segments;

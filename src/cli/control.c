@@ -86,7 +86,7 @@ static void serve_search(struct control *c, int fd, char *req)
     struct aql_error err = {0};
     char msg[512];
     if (aql_parse(text, &q, &err) != 0) {
-        snprintf(msg, sizeof(msg), "syntax error at position %zu: %s\n", err.pos, err.msg);
+        snprintf(msg, sizeof(msg), "syntax error: %s\n", err.msg);
         reply_error(fd, EXIT_USAGE, msg);
         return;
     }

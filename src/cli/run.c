@@ -14,17 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void describe_listeners(const char *what, const struct strm_listen *l, int n)
-{
-    if (n == 0) {
-        LOG_INFO("run", "syslog %s: off", what);
-        return;
-    }
-    for (int i = 0; i < n; i++)
-        LOG_INFO("run", "syslog %s: listening on %s:%u", what, l[i].host[0] ? l[i].host : "*",
-                 l[i].port);
-}
-
 int cmd_run(int argc, char **argv)
 {
     const char *config_path = NULL;
@@ -71,8 +60,6 @@ int cmd_run(int argc, char **argv)
         LOG_ERROR("run", "%s", err);
         goto out;
     }
-    describe_listeners("udp", cfg.syslog_udp, cfg.n_syslog_udp);
-    describe_listeners("tcp", cfg.syslog_tcp, cfg.n_syslog_tcp);
     if (control_start(&cfg, store, &stats, &ctl) != 0)
         goto out;
     LOG_INFO("run", "ready");

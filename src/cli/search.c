@@ -16,7 +16,7 @@ static int search_local(const struct strm_config *cfg, const char *text, enum aq
     struct aql_error err = {0};
     struct ariel_store *store = NULL;
     if (aql_parse(text, &q, &err) != 0) {
-        fprintf(stderr, "strm: syntax error at position %zu: %s\n", err.pos, err.msg);
+        fprintf(stderr, "strm: syntax error: %s\n", err.msg);
         return EXIT_USAGE;
     }
     int code = EXIT_FAIL;

@@ -269,14 +269,52 @@ static int walk_map(struct walk *w, struct fy_node *map, const char *prefix)
     return 0;
 }
 
+/* Collects libfyaml's diagnostics instead of letting it print them. */
+struct diag_text {
+    char buf[512];
+    size_t len;
+};
+
+static void diag_capture(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+    struct diag_text *dt = user;
+    size_t room = sizeof(dt->buf) - 1 - dt->len;
+    if (len > room)
+        len = room;
+    memcpy(dt->buf + dt->len, buf, len);
+    dt->len += len;
+    dt->buf[dt->len] = '\0';
+}
+
 int strm_config_parse(struct strm_config *cfg, const char *name, const char *text, size_t len,
                       char *err, size_t errlen)
 {
     struct walk w = {cfg, name, err, errlen, 0};
-    struct fy_parse_cfg pcfg = {.flags = FYPCF_DEFAULT_DOC & ~FYPCF_QUIET};
+    struct diag_text dt = {{0}, 0};
+    struct fy_diag_cfg dcfg;
+    fy_diag_cfg_default(&dcfg);
+    dcfg.fp = NULL;
+    dcfg.output_fn = diag_capture;
+    dcfg.user = &dt;
+    dcfg.colorize = false;
+    dcfg.show_source = false;
+    dcfg.show_type = false;
+    dcfg.show_module = false;
+    dcfg.show_position = false;
+    struct fy_diag *diag = fy_diag_create(&dcfg);
+    struct fy_parse_cfg pcfg = {.flags = FYPCF_DEFAULT_DOC & ~FYPCF_QUIET, .diag = diag};
     struct fy_document *doc = fy_document_build_from_string(&pcfg, text, len);
     if (!doc) {
-        snprintf(err, errlen, "%s: not valid YAML (the parser's message is above)", name);
+        /* The first diagnostic line says where and what, e.g. "3:5: error: ..." */
+        char *nl = strchr(dt.buf, '\n');
+        if (nl)
+            *nl = '\0';
+        const char *what = dt.buf;
+        if (what[0] == '<' && strstr(what, ">:")) /* "<memory-@...>:2:1: error: ..." */
+            what = strstr(what, ">:") + 2;
+        snprintf(err, errlen, "%s:%s (not valid YAML)", name, what[0] ? what : " syntax error");
+        if (diag)
+            fy_diag_unref(diag);
         return STRM_ERR_PARSE;
     }
     int rc = 0;
@@ -288,6 +326,8 @@ int strm_config_parse(struct strm_config *cfg, const char *name, const char *tex
             rc = walk_map(&w, root, "");
     }
     fy_document_destroy(doc);
+    if (diag)
+        fy_diag_unref(diag);
     return rc;
 }
 

@@ -1,0 +1,734 @@
+/*
+ * exec.c - evaluates AQL expressions and runs a planned query against an ariel store.
+ *
+ * Evaluation walks the typed tree per row. Conditions use SQL's three-valued logic: a
+ * comparison with a null operand (empty string, all-zero IP or MAC) is unknown, NOT unknown
+ * is unknown, and WHERE keeps a row only when its condition is true. Values point into the
+ * event (valid during the scan callback only) or into the query; nothing is allocated per
+ * row while filtering.
+ *
+ * Execution modes, chosen from the plan:
+ *  - COUNT(*): count matching rows, no row is materialized;
+ *  - no ORDER BY: copy the selected values of matching rows into the result (strings into
+ *    its arena) in scan order, and stop the scan once LIMIT rows are in;
+ *  - ORDER BY without LIMIT: materialize every matching row with its sort keys, then sort
+ *    stably (ties keep scan order);
+ *  - ORDER BY with LIMIT n: keep the best n rows in a bounded heap whose slots own reusable
+ *    string buffers, so memory is O(n) however many rows match; a row that cannot enter the
+ *    heap is rejected on its keys alone, before anything is copied.
+ * The time window is [now - LAST, +inf) (default: the last 5 minutes), narrowed further by
+ * top-level `starttime <op> literal` conjuncts of WHERE so the store can skip segments.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aql/aql_int.h"
+
+#define AQL_DEFAULT_WINDOW_MS (5 * 60 * 1000)
+
+/* ---------------------------------------------------------------- values */
+
+static inline int64_t col_int(const struct strm_event *ev, int col)
+{
+    const struct strm_col_def *d = &strm_event_cols[col];
+    const char *p = (const char *)ev + d->offset;
+    switch (d->width) {
+    case 1:
+        return *(const uint8_t *)p;
+    case 2: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    case 4: {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    default: {
+        int64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    }
+}
+
+static void eval_col(int col, const struct strm_event *ev, struct aql_value *out)
+{
+    const struct strm_col_def *d = &strm_event_cols[col];
+    const char *p = (const char *)ev + d->offset;
+    switch (d->type) {
+    case STRM_T_TIME:
+        out->type = AQL_T_TIME;
+        out->u.i = col_int(ev, col);
+        return;
+    case STRM_T_INT:
+        out->type = AQL_T_INT;
+        out->u.i = col_int(ev, col);
+        return;
+    case STRM_T_STR:
+        memcpy(&out->u.s, p, sizeof out->u.s);
+        out->type = out->u.s.len && out->u.s.p ? AQL_T_STR : AQL_T_NULL;
+        return;
+    case STRM_T_IP:
+        memcpy(&out->u.ip, p, sizeof out->u.ip);
+        out->type = strm_ip_is_null(&out->u.ip) ? AQL_T_NULL : AQL_T_IP;
+        return;
+    case STRM_T_MAC: {
+        static const uint8_t zero[6];
+        memcpy(out->u.mac, p, 6);
+        out->type = memcmp(out->u.mac, zero, 6) ? AQL_T_MAC : AQL_T_NULL;
+        return;
+    }
+    }
+    out->type = AQL_T_NULL;
+}
+
+void aql_eval(const struct aql_node *n, const struct strm_event *ev, struct aql_value *out)
+{
+    switch (n->kind) {
+    case AQL_N_LIT:
+        *out = n->u.lit;
+        return;
+    case AQL_N_COL:
+        eval_col(n->u.col, ev, out);
+        return;
+    case AQL_N_NEG:
+        aql_eval(n->l, ev, out);
+        if (out->type != AQL_T_NULL) out->u.i = (int64_t)(0 - (uint64_t)out->u.i);
+        return;
+    case AQL_N_COUNT:
+        out->type = AQL_T_NULL;
+        return;
+    default: {
+        int c = aql_eval_cond(n, ev);
+        out->type = c < 0 ? AQL_T_NULL : AQL_T_BOOL;
+        out->u.i = c > 0;
+        return;
+    }
+    }
+}
+
+int aql_value_cmp(const struct aql_value *a, const struct aql_value *b)
+{
+    if (a->type == AQL_T_NULL || b->type == AQL_T_NULL)
+        return (a->type != AQL_T_NULL) - (b->type != AQL_T_NULL);
+    switch (a->type) {
+    case AQL_T_STR: {
+        size_t n = a->u.s.len < b->u.s.len ? a->u.s.len : b->u.s.len;
+        int c = n ? memcmp(a->u.s.p, b->u.s.p, n) : 0;
+        if (c) return c < 0 ? -1 : 1;
+        return (a->u.s.len > b->u.s.len) - (a->u.s.len < b->u.s.len);
+    }
+    case AQL_T_IP: {
+        int c = memcmp(a->u.ip.b, b->u.ip.b, 16);
+        return (c > 0) - (c < 0);
+    }
+    case AQL_T_MAC: {
+        int c = memcmp(a->u.mac, b->u.mac, 6);
+        return (c > 0) - (c < 0);
+    }
+    default:
+        return (a->u.i > b->u.i) - (a->u.i < b->u.i);
+    }
+}
+
+static int cmp_result(enum aql_cmp_op op, int c)
+{
+    switch (op) {
+    case AQL_OP_EQ:
+        return c == 0;
+    case AQL_OP_NE:
+        return c != 0;
+    case AQL_OP_LT:
+        return c < 0;
+    case AQL_OP_LE:
+        return c <= 0;
+    case AQL_OP_GT:
+        return c > 0;
+    case AQL_OP_GE:
+        return c >= 0;
+    }
+    return 0;
+}
+
+int aql_eval_cond(const struct aql_node *n, const struct strm_event *ev)
+{
+    switch (n->kind) {
+    case AQL_N_CMP: {
+        const struct aql_node *l = n->l, *r = n->r;
+        /* Fast path: integer or time column against a literal. */
+        if (l->kind == AQL_N_COL && r->kind == AQL_N_LIT && r->u.lit.type != AQL_T_STR &&
+            (l->type == AQL_T_INT || l->type == AQL_T_TIME)) {
+            int64_t a = col_int(ev, l->u.col), b = r->u.lit.u.i;
+            return cmp_result(n->u.op, (a > b) - (a < b));
+        }
+        struct aql_value a, b;
+        aql_eval(l, ev, &a);
+        if (a.type == AQL_T_NULL) return -1;
+        aql_eval(r, ev, &b);
+        if (b.type == AQL_T_NULL) return -1;
+        return cmp_result(n->u.op, aql_value_cmp(&a, &b));
+    }
+    case AQL_N_AND: {
+        int a = aql_eval_cond(n->l, ev);
+        if (a == 0) return 0;
+        int b = aql_eval_cond(n->r, ev);
+        if (b == 0) return 0;
+        return a > 0 && b > 0 ? 1 : -1;
+    }
+    case AQL_N_OR: {
+        int a = aql_eval_cond(n->l, ev);
+        if (a > 0) return 1;
+        int b = aql_eval_cond(n->r, ev);
+        if (b > 0) return 1;
+        return a == 0 && b == 0 ? 0 : -1;
+    }
+    case AQL_N_NOT: {
+        int a = aql_eval_cond(n->l, ev);
+        return a < 0 ? -1 : !a;
+    }
+    case AQL_N_LIKE: {
+        struct aql_value v;
+        aql_eval(n->l, ev, &v);
+        if (v.type == AQL_T_NULL) return -1;
+        char buf[64];
+        const char *s;
+        size_t len = aql_value_text(&v, buf, sizeof buf, &s);
+        bool m = aql_like_match(&n->u.pred.like, s, len);
+        return n->u.pred.negated ? !m : m;
+    }
+    case AQL_N_ISNULL: {
+        struct aql_value v;
+        aql_eval(n->l, ev, &v);
+        bool isnull = v.type == AQL_T_NULL;
+        return n->u.pred.negated ? !isnull : isnull;
+    }
+    case AQL_N_LIT:
+        if (n->u.lit.type == AQL_T_NULL) return -1;
+        return n->u.lit.u.i != 0;
+    default: {
+        struct aql_value v;
+        aql_eval(n, ev, &v);
+        if (v.type == AQL_T_NULL) return -1;
+        return v.u.i != 0;
+    }
+    }
+}
+
+/* ---------------------------------------------------------------- LIKE */
+
+static const uint8_t *fold_table(void)
+{
+    static uint8_t t[256];
+    static _Atomic int ready;
+    if (!ready) {
+        for (int i = 0; i < 256; i++)
+            t[i] = (uint8_t)((i >= 'A' && i <= 'Z') ? i + 32 : i);
+        ready = 1;
+    }
+    return t;
+}
+
+int aql_like_compile(struct aql_like *lk, const char *pat, size_t len, bool ci,
+                     struct strm_arena *a)
+{
+    char *p = strm_arena_alloc(a, len + 1);
+    uint8_t *e = strm_arena_alloc(a, len + 1);
+    if (!p || !e) return STRM_ERR_NOMEM;
+    const uint8_t *fold = fold_table();
+    size_t n = 0;
+    bool simple = true;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)pat[i];
+        if (c == '\\' && i + 1 < len &&
+            (pat[i + 1] == '%' || pat[i + 1] == '_' || pat[i + 1] == '\\')) {
+            c = (unsigned char)pat[++i];
+            e[n] = AQL_LIKE_LIT;
+        } else if (c == '%') {
+            if (n > 0 && e[n - 1] == AQL_LIKE_ANY) continue; /* %% is % */
+            e[n] = AQL_LIKE_ANY;
+        } else if (c == '_') {
+            e[n] = AQL_LIKE_ONE;
+            simple = false;
+        } else {
+            e[n] = AQL_LIKE_LIT;
+        }
+        p[n++] = (char)(ci ? fold[c] : c);
+    }
+    p[n] = '\0';
+    lk->pat = p;
+    lk->elem = e;
+    lk->len = n;
+    lk->ci = ci;
+    lk->simple = simple;
+    return 0;
+}
+
+/* Bytes of the UTF-8 character at s (1 for a byte that does not start a valid one). */
+static size_t u8len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t k;
+    if (c < 0x80)
+        return 1;
+    else if (c >= 0xc2 && c <= 0xdf)
+        k = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        k = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        k = 4;
+    else
+        return 1;
+    if (k > n) return 1;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xc0) != 0x80) return 1;
+    return k;
+}
+
+static bool seg_eq(const unsigned char *s, const char *lit, size_t n, const uint8_t *fold)
+{
+    if (!fold) return memcmp(s, lit, n) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (fold[s[i]] != (unsigned char)lit[i]) return false;
+    return true;
+}
+
+static const unsigned char *seg_find(const unsigned char *s, size_t n, const char *lit, size_t m,
+                                     const uint8_t *fold)
+{
+    if (m == 0) return s;
+    if (m > n) return NULL;
+    if (!fold) return memmem(s, n, lit, m);
+    unsigned char first = (unsigned char)lit[0];
+    for (size_t i = 0; i + m <= n; i++)
+        if (fold[s[i]] == first && seg_eq(s + i, lit, m, fold)) return s + i;
+    return NULL;
+}
+
+bool aql_like_match(const struct aql_like *lk, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    const uint8_t *fold = lk->ci ? fold_table() : NULL;
+    const char *pat = lk->pat;
+    const uint8_t *e = lk->elem;
+    size_t m = lk->len;
+    if (lk->simple) {
+        /* Literal segments between '%': the first anchors at the start, the last at the
+         * end, the middle ones match leftmost-first (greedy is optimal without '_'). */
+        size_t a = 0;
+        while (a < m && e[a] != AQL_LIKE_ANY)
+            a++;
+        if (a == m) return n == m && seg_eq(s, pat, m, fold);
+        if (n < a || !seg_eq(s, pat, a, fold)) return false;
+        size_t b = m;
+        while (b > 0 && e[b - 1] != AQL_LIKE_ANY)
+            b--;
+        size_t tail = m - b;
+        if (n - a < tail || !seg_eq(s + n - tail, pat + b, tail, fold)) return false;
+        size_t ti = a, tend = n - tail;
+        for (size_t pi = a + 1; pi < b;) {
+            size_t q = pi;
+            while (q < b && e[q] != AQL_LIKE_ANY)
+                q++;
+            const unsigned char *f = seg_find(s + ti, tend - ti, pat + pi, q - pi, fold);
+            if (!f) return false;
+            ti = (size_t)(f - s) + (q - pi);
+            pi = q + 1;
+        }
+        return true;
+    }
+    /* General case: one backtrack point at the last '%', advancing a character at a time. */
+    size_t ti = 0, pi = 0, star_p = SIZE_MAX, star_t = 0;
+    while (ti < n) {
+        if (pi < m && e[pi] == AQL_LIKE_ANY) {
+            star_p = pi++;
+            star_t = ti;
+            continue;
+        }
+        if (pi < m && e[pi] == AQL_LIKE_ONE) {
+            ti += u8len(s + ti, n - ti);
+            pi++;
+            continue;
+        }
+        if (pi < m && (fold ? fold[s[ti]] : s[ti]) == (unsigned char)pat[pi]) {
+            ti++;
+            pi++;
+            continue;
+        }
+        if (star_p == SIZE_MAX) return false;
+        pi = star_p + 1;
+        star_t += u8len(s + star_t, n - star_t);
+        ti = star_t;
+    }
+    while (pi < m && e[pi] == AQL_LIKE_ANY)
+        pi++;
+    return pi == m;
+}
+
+/* ---------------------------------------------------------------- execution */
+
+struct slot {
+    struct aql_value *vals;
+    char *buf; /* the strings vals point to */
+    size_t cap;
+    uint64_t seq;
+};
+
+struct exec_ctx {
+    const struct aql_query *q;
+    struct aql_result *res;
+    struct aql_value *row; /* scratch: items then keys */
+    size_t stride;
+    uint64_t count;
+    uint64_t seq;
+    int err;
+    /* heap (ORDER BY + LIMIT) */
+    struct slot **heap;
+    size_t nheap, heap_cap;
+    size_t limit;
+};
+
+/* Orders rows by the query's keys, then by arrival (so sorting is stable). */
+static int row_cmp(const struct aql_query *q, size_t nitems, const struct aql_value *a,
+                   uint64_t aseq, const struct aql_value *b, uint64_t bseq)
+{
+    for (size_t k = 0; k < q->nkeys; k++) {
+        int c = aql_value_cmp(&a[nitems + k], &b[nitems + k]);
+        if (c) return q->keys[k].desc ? -c : c;
+    }
+    return (aseq > bseq) - (aseq < bseq);
+}
+
+static void eval_row(struct exec_ctx *c, const struct strm_event *ev)
+{
+    const struct aql_query *q = c->q;
+    for (size_t i = 0; i < q->nitems; i++)
+        aql_eval(q->items[i].expr, ev, &c->row[i]);
+    for (size_t k = 0; k < q->nkeys; k++)
+        aql_eval(q->keys[k].expr, ev, &c->row[q->nitems + k]);
+}
+
+static bool row_matches(const struct aql_query *q, const struct strm_event *ev)
+{
+    return !q->where || aql_eval_cond(q->where, ev) > 0;
+}
+
+static int cb_count(const struct strm_event *ev, void *arg)
+{
+    struct exec_ctx *c = arg;
+    if (row_matches(c->q, ev)) c->count++;
+    return 0;
+}
+
+static int cb_collect(const struct strm_event *ev, void *arg)
+{
+    struct exec_ctx *c = arg;
+    if (!row_matches(c->q, ev)) return 0;
+    eval_row(c, ev);
+    if (!aql_result_append(c->res, c->row)) {
+        c->err = STRM_ERR_NOMEM;
+        return 2;
+    }
+    if (c->q->nkeys == 0 && c->q->limit >= 0 && c->res->nrows >= (uint64_t)c->q->limit)
+        return 1; /* enough rows: stop the scan */
+    return 0;
+}
+
+/* Copies the scratch row into slot s, strings into the slot's own buffer. */
+static int slot_fill(struct exec_ctx *c, struct slot *s)
+{
+    size_t need = 0;
+    for (size_t i = 0; i < c->stride; i++)
+        if (c->row[i].type == AQL_T_STR) need += c->row[i].u.s.len;
+    if (need > s->cap) {
+        size_t ncap = s->cap ? s->cap : 64;
+        while (ncap < need)
+            ncap *= 2;
+        char *nb = realloc(s->buf, ncap);
+        if (!nb) return STRM_ERR_NOMEM;
+        s->buf = nb;
+        s->cap = ncap;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < c->stride; i++) {
+        s->vals[i] = c->row[i];
+        if (c->row[i].type == AQL_T_STR) {
+            memcpy(s->buf + o, c->row[i].u.s.p, c->row[i].u.s.len);
+            s->vals[i].u.s.p = s->buf + o;
+            o += c->row[i].u.s.len;
+        }
+    }
+    s->seq = c->seq;
+    return 0;
+}
+
+/* Max-heap on row_cmp: the root is the worst row kept. */
+static bool heap_less(struct exec_ctx *c, const struct slot *a, const struct slot *b)
+{
+    return row_cmp(c->q, c->q->nitems, a->vals, a->seq, b->vals, b->seq) < 0;
+}
+
+static void heap_up(struct exec_ctx *c, size_t i)
+{
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!heap_less(c, c->heap[parent], c->heap[i])) break;
+        struct slot *t = c->heap[parent];
+        c->heap[parent] = c->heap[i];
+        c->heap[i] = t;
+        i = parent;
+    }
+}
+
+static void heap_down(struct exec_ctx *c, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, big = i;
+        if (l < c->nheap && heap_less(c, c->heap[big], c->heap[l])) big = l;
+        if (r < c->nheap && heap_less(c, c->heap[big], c->heap[r])) big = r;
+        if (big == i) return;
+        struct slot *t = c->heap[big];
+        c->heap[big] = c->heap[i];
+        c->heap[i] = t;
+        i = big;
+    }
+}
+
+static int cb_topn(const struct strm_event *ev, void *arg)
+{
+    struct exec_ctx *c = arg;
+    if (!row_matches(c->q, ev)) return 0;
+    c->seq++;
+    const struct aql_query *q = c->q;
+    /* Keys first: most rows lose against the current worst and are never copied. */
+    for (size_t k = 0; k < q->nkeys; k++)
+        aql_eval(q->keys[k].expr, ev, &c->row[q->nitems + k]);
+    if (c->nheap == c->limit) {
+        const struct slot *top = c->heap[0];
+        if (row_cmp(q, q->nitems, c->row, c->seq, top->vals, top->seq) >= 0) return 0;
+    }
+    for (size_t i = 0; i < q->nitems; i++)
+        aql_eval(q->items[i].expr, ev, &c->row[i]);
+    if (c->nheap < c->limit) {
+        if (c->nheap == c->heap_cap) {
+            size_t ncap = c->heap_cap ? c->heap_cap * 2 : 64;
+            if (ncap > c->limit) ncap = c->limit;
+            struct slot **nh = realloc(c->heap, ncap * sizeof *nh);
+            if (!nh) goto nomem;
+            c->heap = nh;
+            c->heap_cap = ncap;
+        }
+        struct slot *s = calloc(1, sizeof *s + c->stride * sizeof(struct aql_value));
+        if (!s) goto nomem;
+        s->vals = (struct aql_value *)(s + 1);
+        if (slot_fill(c, s) != 0) {
+            free(s);
+            goto nomem;
+        }
+        c->heap[c->nheap++] = s;
+        heap_up(c, c->nheap - 1);
+        return 0;
+    }
+    if (slot_fill(c, c->heap[0]) != 0) goto nomem;
+    heap_down(c, 0);
+    return 0;
+nomem:
+    c->err = STRM_ERR_NOMEM;
+    return 2;
+}
+
+struct sort_arg {
+    const struct aql_query *q;
+    const struct aql_value *cells;
+    size_t stride;
+};
+
+static int cmp_index(const void *pa, const void *pb, void *arg)
+{
+    const struct sort_arg *sa = arg;
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    return row_cmp(sa->q, sa->q->nitems, sa->cells + a * sa->stride, a, sa->cells + b * sa->stride,
+                   b);
+}
+
+static int cmp_slot(const void *pa, const void *pb, void *arg)
+{
+    const struct aql_query *q = arg;
+    const struct slot *a = *(struct slot *const *)pa, *b = *(struct slot *const *)pb;
+    return row_cmp(q, q->nitems, a->vals, a->seq, b->vals, b->seq);
+}
+
+/* Sorts the materialized rows of r by the query's keys; ties keep scan order. */
+static int sort_result(const struct aql_query *q, struct aql_result *r)
+{
+    if (r->nrows < 2) return 0;
+    size_t *idx = malloc(r->nrows * sizeof *idx);
+    struct aql_value *sorted = malloc(r->nrows * r->stride * sizeof *sorted);
+    if (!idx || !sorted) {
+        free(idx);
+        free(sorted);
+        return STRM_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < r->nrows; i++)
+        idx[i] = i;
+    struct sort_arg sa = {q, r->cells, r->stride};
+    qsort_r(idx, r->nrows, sizeof *idx, cmp_index, &sa);
+    for (size_t i = 0; i < r->nrows; i++)
+        memcpy(sorted + i * r->stride, r->cells + idx[i] * r->stride, r->stride * sizeof *sorted);
+    free(idx);
+    free(r->cells);
+    r->cells = sorted;
+    r->cap = r->nrows;
+    return 0;
+}
+
+static void heap_free(struct exec_ctx *c)
+{
+    for (size_t i = 0; i < c->nheap; i++) {
+        free(c->heap[i]->buf);
+        free(c->heap[i]);
+    }
+    free(c->heap);
+    c->heap = NULL;
+    c->nheap = 0;
+}
+
+/* Narrows [*tmin, *tmax] by top-level AND-ed comparisons of starttime with a literal. */
+static void narrow_window(const struct aql_node *n, int64_t *tmin, int64_t *tmax)
+{
+    if (!n) return;
+    if (n->kind == AQL_N_AND) {
+        narrow_window(n->l, tmin, tmax);
+        narrow_window(n->r, tmin, tmax);
+        return;
+    }
+    if (n->kind != AQL_N_CMP) return;
+    const struct aql_node *l = n->l, *r = n->r;
+    enum aql_cmp_op op = n->u.op;
+    if (r->kind == AQL_N_COL && l->kind == AQL_N_LIT) {
+        const struct aql_node *t = l;
+        l = r;
+        r = t;
+        static const enum aql_cmp_op flip[] = {
+            [AQL_OP_EQ] = AQL_OP_EQ, [AQL_OP_NE] = AQL_OP_NE, [AQL_OP_LT] = AQL_OP_GT,
+            [AQL_OP_LE] = AQL_OP_GE, [AQL_OP_GT] = AQL_OP_LT, [AQL_OP_GE] = AQL_OP_LE,
+        };
+        op = flip[op];
+    }
+    if (l->kind != AQL_N_COL || l->u.col != STRM_COL_STARTTIME || r->kind != AQL_N_LIT ||
+        r->u.lit.type == AQL_T_STR || r->u.lit.type == AQL_T_NULL)
+        return;
+    int64_t v = r->u.lit.u.i;
+    switch (op) {
+    case AQL_OP_EQ:
+        if (v > *tmin) *tmin = v;
+        if (v < *tmax) *tmax = v;
+        break;
+    case AQL_OP_GT:
+        if (v == INT64_MAX)
+            *tmax = INT64_MIN; /* nothing */
+        else if (v + 1 > *tmin)
+            *tmin = v + 1;
+        break;
+    case AQL_OP_GE:
+        if (v > *tmin) *tmin = v;
+        break;
+    case AQL_OP_LT:
+        if (v == INT64_MIN)
+            *tmax = INT64_MIN;
+        else if (v - 1 < *tmax)
+            *tmax = v - 1;
+        break;
+    case AQL_OP_LE:
+        if (v < *tmax) *tmax = v;
+        break;
+    case AQL_OP_NE:
+        break;
+    }
+}
+
+static int exec_fail(struct aql_error *err, int rc, const char *what)
+{
+    if (err) {
+        err->pos = 0;
+        snprintf(err->msg, sizeof err->msg, "%s: %s", what, strm_err_str(rc));
+    }
+    return rc;
+}
+
+int aql_execute(const struct aql_query *q, struct ariel_store *store, int64_t now_ms,
+                struct aql_result **out, struct aql_error *err)
+{
+    *out = NULL;
+    if (err) {
+        err->pos = 0;
+        err->msg[0] = '\0';
+    }
+    if (!q || !store) return exec_fail(err, STRM_ERR_INVAL, "query");
+    int64_t window = q->last_ms >= 0 ? q->last_ms : AQL_DEFAULT_WINDOW_MS;
+    int64_t tmin = now_ms < INT64_MIN + window ? INT64_MIN : now_ms - window;
+    int64_t tmax = INT64_MAX; /* include rows stamped slightly in the future */
+    narrow_window(q->where, &tmin, &tmax);
+    uint64_t colmask = q->colmask | (1ull << STRM_COL_STARTTIME);
+
+    size_t stride = q->aggregate ? q->nitems : q->nitems + q->nkeys;
+    struct aql_result *r = aql_result_new(q, stride);
+    struct aql_value *row = calloc(stride ? stride : 1, sizeof *row);
+    struct exec_ctx c = {.q = q, .res = r, .row = row, .stride = stride};
+    int rc = 0;
+    if (!r || !row) {
+        rc = exec_fail(err, STRM_ERR_NOMEM, "query");
+        goto fail;
+    }
+    bool empty_window = tmin > tmax;
+    if (q->aggregate) {
+        if (!empty_window) rc = ariel_scan(store, tmin, tmax, colmask, cb_count, &c);
+        if (rc < 0) {
+            rc = exec_fail(err, rc, "scan failed");
+            goto fail;
+        }
+        for (size_t i = 0; i < stride; i++) {
+            row[i].type = AQL_T_INT;
+            row[i].u.i = (int64_t)c.count;
+        }
+        if (q->limit != 0 && !aql_result_append(r, row)) {
+            rc = exec_fail(err, STRM_ERR_NOMEM, "query");
+            goto fail;
+        }
+    } else if (q->nkeys > 0 && q->limit >= 0) {
+        c.limit = (size_t)q->limit;
+        if (c.limit > 0 && !empty_window) rc = ariel_scan(store, tmin, tmax, colmask, cb_topn, &c);
+        if (rc < 0 || c.err) {
+            rc = exec_fail(err, c.err ? c.err : rc, c.err ? "query" : "scan failed");
+            goto fail;
+        }
+        if (c.nheap > 1) qsort_r(c.heap, c.nheap, sizeof *c.heap, cmp_slot, (void *)q);
+        for (size_t i = 0; i < c.nheap; i++)
+            if (!aql_result_append(r, c.heap[i]->vals)) {
+                rc = exec_fail(err, STRM_ERR_NOMEM, "query");
+                goto fail;
+            }
+    } else {
+        if (q->limit != 0 && !empty_window)
+            rc = ariel_scan(store, tmin, tmax, colmask, cb_collect, &c);
+        if (rc < 0 || c.err) {
+            rc = exec_fail(err, c.err ? c.err : rc, c.err ? "query" : "scan failed");
+            goto fail;
+        }
+        if (q->nkeys > 0 && (rc = sort_result(q, r)) != 0) {
+            rc = exec_fail(err, rc, "query");
+            goto fail;
+        }
+    }
+    heap_free(&c);
+    free(row);
+    *out = r;
+    return 0;
+fail:
+    heap_free(&c);
+    free(row);
+    aql_result_free(r);
+    return rc ? rc : STRM_ERR_NOMEM;
+}

@@ -1,0 +1,881 @@
+/*
+ * ariel.c - the event store: open and recovery, the memtable, append, flush and scan.
+ *
+ * Data path. ariel_append serializes a batch (row.c) straight into the memtable's chunks,
+ * writes those bytes to the WAL as one record (wal.c), and only then publishes the rows to
+ * readers by raising the published row count under the store lock. If the WAL write fails,
+ * the bytes are rolled back and nothing of the batch was ever visible. Every row carries a
+ * 64-bit sequence number, increasing by one per row.
+ *
+ * Memtable. A list of large chunks holding rows back to back; a row never spans chunks. The
+ * writer only appends past the published rows and links new chunks at the tail, so a reader
+ * that took (memtable, row count) under the lock can walk those rows without any lock while
+ * the writer goes on: chunks are never moved or freed while a reference to the memtable is
+ * held. Chunk row counts and links are atomics written with release order before the
+ * published count is raised.
+ *
+ * Flush. The writer sorts the memtable rows by starttime, writes one segment per UTC hour
+ * (segment.c, each durable before it is renamed into place), then, under one short lock,
+ * swaps in the new segment list and an empty memtable. A scan holds either the old list plus
+ * the old memtable or the new list plus the new memtable, never a mix: no row is seen twice
+ * or missed. Only after that are the WAL files deleted: all their rows are in segments.
+ *
+ * Recovery (ariel_open). Segments of one flush form a group (ariel_int.h). A group whose
+ * member files are not all present was interrupted by a crash: its WAL still exists, so the
+ * group's files are deleted (ignored when read-only) and its rows replayed. The highest
+ * seq_hi of the complete groups is the covered sequence number; WAL rows above it are
+ * replayed into the memtable, rows at or below it are skipped. Recovery only deletes .tmp
+ * files and incomplete groups and cuts a torn WAL tail, so running it twice gives the same
+ * store.
+ *
+ * Read-only open writes nothing. A writer may flush meanwhile (segments appear, WAL files
+ * vanish); the open notices a changed segment listing, a vanished WAL file or a sequence gap
+ * between segments and WAL, and starts over.
+ */
+#include "ariel/ariel_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MT_CHUNK (4u << 20)
+/* level 1: on log columns it was both faster and smaller than 3 (docs/storage.md) */
+#define ZSTD_LEVEL 1
+#define FLUSH_RETRY_MS 1000
+#define RO_ATTEMPTS 20
+
+struct mt_chunk {
+    _Atomic(struct mt_chunk *) next;
+    _Atomic uint32_t nrows; /* rows readers may see in this chunk */
+    uint32_t pend;          /* writer only: rows written, not yet published */
+    size_t cap, used;       /* writer only */
+    uint8_t data[];
+};
+
+struct ariel_memtable {
+    _Atomic int refs;
+    struct mt_chunk *head, *tail; /* tail: writer only */
+    uint64_t rows;                /* writer only: committed rows */
+    uint64_t bytes;
+    int64_t born_ms; /* monotonic time of the first row */
+};
+
+/* Immutable once published; sorted by (min_time, id). */
+struct seg_list {
+    _Atomic int refs;
+    size_t n;
+    uint64_t rows, bytes;
+    struct ariel_segment *v[];
+};
+
+struct ariel_store {
+    char root[PATH_MAX];
+    bool read_only;
+    enum strm_fsync_policy fsync;
+    int fsync_interval_ms, segment_rows, segment_max_age_s;
+    struct strm_stats *stats;
+    int lock_fd;
+
+    pthread_mutex_t lock; /* guards the four fields below: the readers' snapshot */
+    struct seg_list *segs;
+    struct ariel_memtable *mt;
+    uint64_t mt_rows; /* published rows of mt */
+    uint64_t wal_bytes;
+
+    uint64_t next_seq, next_seg_id;
+    struct ariel_wal wal;
+    struct ariel_seg_writer sw;
+    int64_t flush_not_before_ms;
+};
+
+/* ---------------------------------------------------------------- memtable */
+
+static struct ariel_memtable *mt_new(void)
+{
+    struct ariel_memtable *mt = calloc(1, sizeof *mt);
+    if (mt) atomic_init(&mt->refs, 1);
+    return mt;
+}
+
+static void mt_unref(struct ariel_memtable *mt)
+{
+    if (!mt || atomic_fetch_sub_explicit(&mt->refs, 1, memory_order_acq_rel) != 1) return;
+    struct mt_chunk *c = mt->head;
+    while (c) {
+        struct mt_chunk *nx = atomic_load_explicit(&c->next, memory_order_relaxed);
+        free(c);
+        c = nx;
+    }
+    free(mt);
+}
+
+/* Room for len more bytes in the tail chunk, linking a new chunk if needed. */
+static uint8_t *mt_reserve(struct ariel_memtable *mt, size_t len)
+{
+    struct mt_chunk *c = mt->tail;
+    if (!c || c->cap - c->used < len) {
+        size_t cap = len > MT_CHUNK ? len : MT_CHUNK;
+        struct mt_chunk *nc = malloc(sizeof *nc + cap);
+        if (!nc) return NULL;
+        atomic_init(&nc->next, NULL);
+        atomic_init(&nc->nrows, 0);
+        nc->pend = 0;
+        nc->cap = cap;
+        nc->used = 0;
+        if (c)
+            atomic_store_explicit(&c->next, nc, memory_order_release);
+        else
+            mt->head = nc;
+        mt->tail = c = nc;
+    }
+    return c->data + c->used;
+}
+
+/* Makes the pending rows of the chunks from start on visible to readers that see mt_rows. */
+static void mt_commit(struct ariel_memtable *mt, struct mt_chunk *start, uint32_t rows)
+{
+    for (struct mt_chunk *c = start ? start : mt->head; c;
+         c = atomic_load_explicit(&c->next, memory_order_relaxed)) {
+        if (c->pend) atomic_store_explicit(&c->nrows, c->nrows + c->pend, memory_order_release);
+        c->pend = 0;
+    }
+    mt->rows += rows;
+}
+
+/* Drops what was written since start/used (no reader can see it: nothing was published). */
+static void mt_rollback(struct ariel_memtable *mt, struct mt_chunk *start, size_t used)
+{
+    struct mt_chunk *c =
+        start ? atomic_load_explicit(&start->next, memory_order_relaxed) : mt->head;
+    while (c) {
+        struct mt_chunk *nx = atomic_load_explicit(&c->next, memory_order_relaxed);
+        free(c);
+        c = nx;
+    }
+    if (start) {
+        atomic_store_explicit(&start->next, NULL, memory_order_relaxed);
+        start->used = used;
+        start->pend = 0;
+    } else {
+        mt->head = NULL;
+    }
+    mt->tail = start;
+}
+
+/* ---------------------------------------------------------------- segment list */
+
+static void list_unref(struct seg_list *l)
+{
+    if (!l || atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) != 1) return;
+    for (size_t i = 0; i < l->n; i++)
+        ariel_seg_unref(l->v[i]);
+    free(l);
+}
+
+static int seg_cmp_time(const void *a, const void *b)
+{
+    const struct ariel_segment *x = *(struct ariel_segment *const *)a,
+                               *y = *(struct ariel_segment *const *)b;
+    if (x->min_time != y->min_time) return x->min_time < y->min_time ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* A new list holding old's segments plus add[0..nadd) (their references are taken over). */
+static struct seg_list *list_with(const struct seg_list *old, struct ariel_segment **add,
+                                  size_t nadd)
+{
+    size_t n = (old ? old->n : 0) + nadd;
+    struct seg_list *l = malloc(sizeof *l + sizeof l->v[0] * (n ? n : 1));
+    if (!l) return NULL;
+    atomic_init(&l->refs, 1);
+    l->n = 0;
+    l->rows = l->bytes = 0;
+    for (size_t i = 0; old && i < old->n; i++) {
+        ariel_seg_ref(old->v[i]);
+        l->v[l->n++] = old->v[i];
+    }
+    for (size_t i = 0; i < nadd; i++)
+        l->v[l->n++] = add[i];
+    for (size_t i = 0; i < l->n; i++) {
+        l->rows += l->v[i]->rows;
+        l->bytes += l->v[i]->file_size;
+    }
+    qsort(l->v, l->n, sizeof l->v[0], seg_cmp_time);
+    return l;
+}
+
+/* ---------------------------------------------------------------- append */
+
+int ariel_append(struct ariel_store *s, struct strm_batch *b)
+{
+    struct ariel_memtable *mt = s->mt;
+    struct mt_chunk *start = mt->tail;
+    size_t start_used = start ? start->used : 0, total = 0;
+    struct ariel_wal_piece stack_pieces[16], *pieces = stack_pieces;
+    int npieces = 0, rc;
+    bool burnt = false;
+    int64_t now;
+
+    if (s->read_only) return STRM_ERR_INVAL;
+    if (b->count == 0) return 0;
+    now = strm_now_ms();
+    for (uint32_t i = 0; i < b->count; i++) {
+        struct strm_event *ev = &b->ev[i];
+        uint8_t *p;
+        ev->storagetime = now;
+        if (!(p = mt_reserve(mt, ariel_row_bound(ev)))) {
+            rc = STRM_ERR_NOMEM;
+            goto fail;
+        }
+        size_t len = ariel_row_encode(p, s->next_seq + i, ev);
+        mt->tail->used += len;
+        mt->tail->pend++;
+        total += len;
+    }
+    for (struct mt_chunk *c = start ? start : mt->head; c;
+         c = atomic_load_explicit(&c->next, memory_order_relaxed)) {
+        size_t from = c == start ? start_used : 0;
+        if (c->used == from) continue;
+        if (npieces == (int)(sizeof stack_pieces / sizeof stack_pieces[0]) &&
+            pieces == stack_pieces) {
+            size_t nmax = 0;
+            for (struct mt_chunk *d = c; d;
+                 d = atomic_load_explicit(&d->next, memory_order_relaxed))
+                nmax++;
+            pieces = malloc(sizeof *pieces * ((size_t)npieces + nmax));
+            if (!pieces) {
+                pieces = stack_pieces;
+                rc = STRM_ERR_NOMEM;
+                goto fail;
+            }
+            memcpy(pieces, stack_pieces, sizeof stack_pieces);
+        }
+        pieces[npieces].p = c->data + from;
+        pieces[npieces].len = c->used - from;
+        npieces++;
+    }
+    rc = ariel_wal_append(&s->wal, s->next_seq, b->count, pieces, npieces, &burnt);
+    if (rc != 0) goto fail;
+
+    mt_commit(mt, start, b->count);
+    if (mt->rows == b->count) mt->born_ms = strm_mono_ms();
+    mt->bytes += total;
+    s->next_seq += b->count;
+    pthread_mutex_lock(&s->lock);
+    s->mt_rows = mt->rows;
+    s->wal_bytes = s->wal.bytes_total;
+    pthread_mutex_unlock(&s->lock);
+    if (s->stats) {
+        STRM_STAT_ADD(s->stats, stored, b->count);
+        STRM_STAT_ADD(s->stats, wal_bytes, total + ARIEL_WAL_HDR);
+    }
+    if (pieces != stack_pieces) free(pieces);
+    if (mt->rows >= (uint64_t)s->segment_rows && strm_mono_ms() >= s->flush_not_before_ms)
+        (void)ariel_flush(s); /* a failure is logged; the rows stay in the memtable and WAL */
+    return 0;
+
+fail:
+    mt_rollback(mt, start, start_used);
+    if (burnt) s->next_seq += b->count;
+    if (s->stats) STRM_STAT_ADD(s->stats, store_errors, b->count);
+    if (pieces != stack_pieces) free(pieces);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- flush */
+
+struct sort_key {
+    int64_t t;
+    uint32_t idx;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+    const struct sort_key *x = a, *y = b;
+    if (x->t != y->t) return x->t < y->t ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int64_t hour_of(int64_t t)
+{
+    return t >= 0 ? t / 3600000 : -((-t + 3599999) / 3600000);
+}
+
+int ariel_flush(struct ariel_store *s)
+{
+    struct ariel_memtable *mt = s->mt, *fresh = NULL, *old_mt;
+    struct seg_list *nl = NULL, *old_list;
+    struct sort_key *keys = NULL;
+    const uint8_t **rows = NULL, **srows = NULL;
+    uint32_t *lens = NULL, *slens = NULL, n, i = 0, ngroups = 0, done = 0;
+    struct ariel_segment **made = NULL;
+    bool sorted = true;
+    int rc = STRM_ERR_NOMEM;
+
+    if (s->read_only || mt->rows == 0) return 0;
+    if (mt->rows > UINT32_MAX) return STRM_ERR_INVAL;
+    n = (uint32_t)mt->rows;
+    keys = malloc(sizeof *keys * n);
+    rows = malloc(sizeof *rows * n);
+    srows = malloc(sizeof *srows * n);
+    lens = malloc(sizeof *lens * n);
+    slens = malloc(sizeof *slens * n);
+    if (!keys || !rows || !srows || !lens || !slens || !(fresh = mt_new())) goto fail;
+    for (struct mt_chunk *c = mt->head; c && i < n;
+         c = atomic_load_explicit(&c->next, memory_order_relaxed)) {
+        size_t off = 0;
+        for (uint32_t r = 0; r < c->nrows && i < n; r++, i++) {
+            struct strm_str st[ARIEL_ROW_NSTR];
+            bool sl;
+            size_t len = ariel_row_strs(c->data + off, c->used - off, st, &sl);
+            rows[i] = c->data + off;
+            lens[i] = (uint32_t)len;
+            keys[i].t = ariel_row_starttime(rows[i]);
+            keys[i].idx = i;
+            if (i && keys[i].t < keys[i - 1].t) sorted = false;
+            off += len;
+        }
+    }
+    if (!sorted) qsort(keys, n, sizeof *keys, key_cmp);
+    for (i = 0; i < n; i++) {
+        srows[i] = rows[keys[i].idx];
+        slens[i] = lens[keys[i].idx];
+        if (i == 0 || hour_of(keys[i].t) != hour_of(keys[i - 1].t)) ngroups++;
+    }
+    if (!(made = calloc(ngroups, sizeof *made))) goto fail;
+
+    struct ariel_seg_meta m = {
+        .group_first = s->next_seg_id,
+        .group_count = ngroups,
+        .seq_lo = ariel_row_seq(rows[0]),
+        .seq_hi = ariel_row_seq(rows[n - 1]),
+    };
+    s->next_seg_id += ngroups;
+    for (uint32_t from = 0; from < n; done++) {
+        uint32_t to = from + 1;
+        while (to < n && hour_of(keys[to].t) == hour_of(keys[from].t))
+            to++;
+        m.id = m.group_first + done;
+        if ((rc = ariel_seg_write(&s->sw, s->root, &m, srows + from, slens + from, to - from,
+                                  &made[done])) != 0)
+            goto fail;
+        from = to;
+    }
+    if (!(nl = list_with(s->segs, made, ngroups))) {
+        rc = STRM_ERR_NOMEM;
+        goto fail;
+    }
+
+    pthread_mutex_lock(&s->lock);
+    old_list = s->segs;
+    old_mt = s->mt;
+    s->segs = nl;
+    s->mt = fresh;
+    s->mt_rows = 0;
+    pthread_mutex_unlock(&s->lock);
+    list_unref(old_list);
+    mt_unref(old_mt);
+
+    ariel_wal_drop_all(&s->wal);
+    pthread_mutex_lock(&s->lock);
+    s->wal_bytes = 0;
+    pthread_mutex_unlock(&s->lock);
+    if (s->stats) STRM_STAT_ADD(s->stats, segments_written, ngroups);
+    rc = 0;
+    goto out;
+
+fail:
+    /* Undo the published part of the group: otherwise the next flush would duplicate it. */
+    for (uint32_t k = 0; made && k < done; k++) {
+        if (unlink(made[k]->path) != 0)
+            LOG_WARN(ARIEL_COMP, "cannot delete segment %s of a failed flush: %s", made[k]->path,
+                     strerror(errno));
+        ariel_seg_unref(made[k]);
+    }
+    mt_unref(fresh);
+    s->flush_not_before_ms = strm_mono_ms() + FLUSH_RETRY_MS;
+    LOG_ERROR(ARIEL_COMP, "flush of %" PRIu64 " rows failed: %s; kept in memory and WAL", mt->rows,
+              strm_err_str(rc));
+out:
+    free(keys);
+    free(rows);
+    free(srows);
+    free(lens);
+    free(slens);
+    free(made);
+    return rc;
+}
+
+int ariel_tick(struct ariel_store *s)
+{
+    int64_t now = strm_mono_ms();
+    int rc = 0;
+    if (s->read_only) return 0;
+    if (s->fsync == STRM_FSYNC_INTERVAL && s->wal.pending &&
+        now - s->wal.last_sync_ms >= s->fsync_interval_ms)
+        rc = ariel_wal_sync(&s->wal);
+    if (s->mt->rows > 0 && now - s->mt->born_ms >= (int64_t)s->segment_max_age_s * 1000 &&
+        now >= s->flush_not_before_ms) {
+        int frc = ariel_flush(s);
+        if (!rc) rc = frc;
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------- scan */
+
+static void mask_event(struct strm_event *ev, const int *drop, int ndrop)
+{
+    for (int k = 0; k < ndrop; k++) {
+        const struct strm_col_def *d = &strm_event_cols[drop[k]];
+        memset((char *)ev + d->offset, 0,
+               d->type == STRM_T_STR ? sizeof(struct strm_str) : d->width);
+    }
+}
+
+int ariel_scan(struct ariel_store *s, int64_t tmin, int64_t tmax, uint64_t colmask, ariel_row_fn fn,
+               void *arg)
+{
+    struct seg_list *l;
+    struct ariel_memtable *mt;
+    struct ariel_scan_ctx *ctx = NULL;
+    uint64_t n, seen = 0;
+    int drop[STRM_COL__COUNT], ndrop = 0, stop = 0, rc = 0;
+
+    pthread_mutex_lock(&s->lock);
+    l = s->segs;
+    atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
+    mt = s->mt;
+    atomic_fetch_add_explicit(&mt->refs, 1, memory_order_relaxed);
+    n = s->mt_rows;
+    pthread_mutex_unlock(&s->lock);
+
+    for (size_t i = 0; i < l->n && !stop; i++) {
+        struct ariel_segment *g = l->v[i];
+        if (g->max_time < tmin || g->min_time > tmax) continue;
+        if (!ctx && !(ctx = ariel_scan_ctx_new())) {
+            rc = STRM_ERR_NOMEM;
+            goto out;
+        }
+        rc = ariel_seg_scan(g, ctx, tmin, tmax, colmask, fn, arg, &stop);
+        if (rc == STRM_ERR_NOMEM) goto out;
+        rc = 0; /* a damaged or unreadable segment was logged: go on with the others */
+    }
+
+    for (int c = 0; c < STRM_COL__COUNT; c++)
+        if (!(colmask & (1ull << c))) drop[ndrop++] = c;
+    /* head is read only when rows were published: it was linked before they were */
+    for (struct mt_chunk *c = n ? mt->head : NULL; c && seen < n && !stop;
+         c = atomic_load_explicit(&c->next, memory_order_acquire)) {
+        uint32_t cn = atomic_load_explicit(&c->nrows, memory_order_acquire);
+        size_t off = 0;
+        for (uint32_t r = 0; r < cn && seen < n && !stop; r++, seen++) {
+            struct strm_event ev;
+            size_t len = ariel_row_decode(c->data + off, c->cap - off, NULL, &ev);
+            if (!len) {
+                rc = STRM_ERR_CORRUPT; /* cannot happen: the writer encoded it */
+                goto out;
+            }
+            off += len;
+            if (ev.starttime < tmin || ev.starttime > tmax) continue;
+            mask_event(&ev, drop, ndrop);
+            stop = fn(&ev, arg);
+        }
+    }
+out:
+    ariel_scan_ctx_free(ctx);
+    list_unref(l);
+    mt_unref(mt);
+    return stop ? stop : rc;
+}
+
+void ariel_info_get(struct ariel_store *s, struct ariel_info *info)
+{
+    pthread_mutex_lock(&s->lock);
+    info->rows_segments = s->segs->rows;
+    info->segments = s->segs->n;
+    info->bytes_segments = s->segs->bytes;
+    info->rows_memtable = s->mt_rows;
+    info->bytes_wal = s->wal_bytes;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---------------------------------------------------------------- open and recovery */
+
+struct load_state {
+    struct ariel_store *s;
+    struct ariel_segment **segs;
+    size_t n, cap;
+    uint64_t *bad_ids; /* files named seg-<id>.seg whose header could not be read */
+    size_t nbad, badcap;
+    uint64_t max_id;
+    uint64_t nfiles; /* .seg files seen: the read-only open's "did it change" check */
+    int rc;
+    char *err;
+    size_t errlen;
+};
+
+static int push_u64(uint64_t **v, size_t *n, size_t *cap, uint64_t x)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        uint64_t *nv = realloc(*v, sizeof *nv * nc);
+        if (!nv) return -1;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = x;
+    return 0;
+}
+
+static bool parse_seg_name(const char *name, uint64_t *id, bool *tmp)
+{
+    size_t l = strlen(name);
+    char *end;
+    if (strncmp(name, "seg-", 4) != 0 || l < 4 + 16 + 4) return false;
+    if (strcmp(name + 20, ".seg") == 0)
+        *tmp = false;
+    else if (strcmp(name + 20, ".seg.tmp") == 0)
+        *tmp = true;
+    else
+        return false;
+    *id = strtoull(name + 4, &end, 16);
+    return end == name + 20;
+}
+
+/* Walks events/YYYY/MM/DD/HH; loads segments (or only counts them when ls->s is NULL). */
+static void walk(struct load_state *ls, const char *dir, int depth, bool load)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char p[PATH_MAX];
+    if (!d) {
+        if (errno != ENOENT)
+            LOG_WARN(ARIEL_COMP, "cannot read directory %s: %s", dir, strerror(errno));
+        return;
+    }
+    while ((de = readdir(d)) && ls->rc == 0) {
+        if (de->d_name[0] == '.') continue;
+        if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, de->d_name) >= sizeof p) continue;
+        if (depth < 4) {
+            walk(ls, p, depth + 1, load);
+            continue;
+        }
+        uint64_t id;
+        bool tmp;
+        if (!parse_seg_name(de->d_name, &id, &tmp)) continue;
+        if (tmp) {
+            if (load && !ls->s->read_only && unlink(p) == 0)
+                LOG_INFO(ARIEL_COMP, "deleted unfinished segment %s", p);
+            continue;
+        }
+        ls->nfiles++;
+        ls->max_id = id > ls->max_id ? id : ls->max_id;
+        if (!load) continue;
+        struct ariel_segment *g;
+        char err[PATH_MAX + 128];
+        int rc = ariel_seg_load(p, &g, err, sizeof err);
+        if (rc == STRM_ERR_NOMEM) {
+            ls->rc = rc;
+            snprintf(ls->err, ls->errlen, "%s", err);
+            break;
+        }
+        if (rc != 0) {
+            LOG_WARN(ARIEL_COMP, "%s; segment skipped", err);
+            if (push_u64(&ls->bad_ids, &ls->nbad, &ls->badcap, id) != 0) ls->rc = STRM_ERR_NOMEM;
+            continue;
+        }
+        if (ls->n == ls->cap) {
+            size_t nc = ls->cap ? ls->cap * 2 : 64;
+            struct ariel_segment **nv = realloc(ls->segs, sizeof *nv * nc);
+            if (!nv) {
+                ariel_seg_unref(g);
+                ls->rc = STRM_ERR_NOMEM;
+                break;
+            }
+            ls->segs = nv;
+            ls->cap = nc;
+        }
+        ls->segs[ls->n++] = g;
+    }
+    closedir(d);
+}
+
+static int seg_cmp_id(const void *a, const void *b)
+{
+    uint64_t x = (*(struct ariel_segment *const *)a)->id,
+             y = (*(struct ariel_segment *const *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+static bool id_in(const uint64_t *v, size_t n, uint64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == id) return true;
+    return false;
+}
+
+/*
+ * Keeps the segments of complete groups (a member counts as present when its file exists,
+ * even if unreadable); drops the rest. Returns the covered sequence number.
+ */
+static uint64_t resolve_groups(struct load_state *ls)
+{
+    uint64_t covered = 0;
+    size_t keep = 0;
+    if (ls->n) qsort(ls->segs, ls->n, sizeof *ls->segs, seg_cmp_id);
+    for (size_t i = 0; i < ls->n;) {
+        struct ariel_segment *g = ls->segs[i];
+        size_t j = i;
+        uint32_t present = 0;
+        while (j < ls->n && ls->segs[j]->group_first == g->group_first &&
+               ls->segs[j]->group_count == g->group_count)
+            j++;
+        for (uint64_t id = g->group_first; id < g->group_first + g->group_count; id++) {
+            bool found = id_in(ls->bad_ids, ls->nbad, id);
+            for (size_t k = i; k < j && !found; k++)
+                found = ls->segs[k]->id == id;
+            present += found;
+        }
+        if (present == g->group_count) {
+            for (size_t k = i; k < j; k++) {
+                covered = ls->segs[k]->seq_hi > covered ? ls->segs[k]->seq_hi : covered;
+                ls->segs[keep++] = ls->segs[k];
+            }
+        } else {
+            for (size_t k = i; k < j; k++) {
+                if (ls->s->read_only) {
+                    LOG_DEBUG(ARIEL_COMP, "segment %s: flush in progress, ignored",
+                              ls->segs[k]->path);
+                } else if (unlink(ls->segs[k]->path) == 0) {
+                    LOG_INFO(ARIEL_COMP, "deleted segment %s of an interrupted flush",
+                             ls->segs[k]->path);
+                } else {
+                    LOG_WARN(ARIEL_COMP, "cannot delete %s: %s", ls->segs[k]->path,
+                             strerror(errno));
+                }
+                ariel_seg_unref(ls->segs[k]);
+            }
+        }
+        i = j;
+    }
+    ls->n = keep;
+    return covered;
+}
+
+struct replay_state {
+    struct ariel_memtable *mt;
+    uint64_t covered, last_seq;
+};
+
+static int replay_record(uint64_t first_seq, uint32_t rows, const uint8_t *data, size_t len,
+                         void *arg)
+{
+    struct replay_state *rs = arg;
+    struct strm_event ev;
+    size_t pos = 0;
+    uint64_t seq;
+
+    /* validate the whole record first: it is applied entirely or not at all */
+    for (uint32_t i = 0; i < rows; i++) {
+        size_t n = ariel_row_decode(data + pos, len - pos, &seq, &ev);
+        if (!n || seq != first_seq + i) return STRM_ERR_CORRUPT;
+        pos += n;
+    }
+    if (pos != len) return STRM_ERR_CORRUPT;
+    pos = 0;
+    for (uint32_t i = 0; i < rows; i++) {
+        size_t n = ariel_row_decode(data + pos, len - pos, &seq, &ev);
+        if (seq > rs->covered && seq > rs->last_seq) {
+            uint8_t *p = mt_reserve(rs->mt, n);
+            if (!p) return STRM_ERR_NOMEM;
+            memcpy(p, data + pos, n);
+            rs->mt->tail->used += n;
+            rs->mt->tail->pend++;
+            rs->mt->bytes += n;
+            mt_commit(rs->mt, rs->mt->tail, 1);
+            rs->last_seq = seq;
+        }
+        pos += n;
+    }
+    return 0;
+}
+
+static void load_state_free(struct load_state *ls)
+{
+    for (size_t i = 0; i < ls->n; i++)
+        ariel_seg_unref(ls->segs[i]);
+    free(ls->segs);
+    free(ls->bad_ids);
+    memset(ls, 0, sizeof *ls);
+}
+
+/* One attempt at reading the store's state. STRM_ERR_BUSY: a writer changed it meanwhile. */
+static int recover(struct ariel_store *s, char *err, size_t errlen)
+{
+    struct load_state ls = {.s = s, .err = err, .errlen = errlen};
+    struct load_state again = {.s = s};
+    struct replay_state rs = {0};
+    char events[PATH_MAX + 16];
+    uint64_t wal_bytes = 0, first_seen, covered, max_seq = 0;
+    int rc;
+
+    snprintf(events, sizeof events, "%s/events", s->root);
+    walk(&ls, events, 0, true);
+    if ((rc = ls.rc) != 0) goto fail;
+    covered = resolve_groups(&ls);
+    if (!(rs.mt = mt_new())) {
+        rc = STRM_ERR_NOMEM;
+        goto fail;
+    }
+    rs.covered = covered;
+    rc = ariel_wal_replay(s->root, s->read_only, replay_record, &rs, &wal_bytes, &first_seen, err,
+                          errlen);
+    if (rc != 0) goto fail;
+    if (first_seen != UINT64_MAX && first_seen > covered + 1) {
+        if (s->read_only) {
+            rc = STRM_ERR_BUSY;
+            goto fail;
+        }
+        LOG_WARN(ARIEL_COMP,
+                 "%s: WAL starts at sequence %" PRIu64 " but segments end at %" PRIu64
+                 "; rows in between are lost",
+                 s->root, first_seen, covered);
+    }
+    if (s->read_only) {
+        walk(&again, events, 0, false);
+        if (again.nfiles != ls.nfiles || again.max_id != ls.max_id) {
+            rc = STRM_ERR_BUSY;
+            goto fail;
+        }
+    }
+
+    for (size_t i = 0; i < ls.n; i++)
+        max_seq = ls.segs[i]->max_seq > max_seq ? ls.segs[i]->max_seq : max_seq;
+    max_seq = covered > max_seq ? covered : max_seq;
+    max_seq = rs.last_seq > max_seq ? rs.last_seq : max_seq;
+    s->next_seq = max_seq + 1;
+    s->next_seg_id = ls.max_id + 1;
+    if (!(s->segs = list_with(NULL, ls.segs, ls.n))) {
+        rc = STRM_ERR_NOMEM;
+        goto fail;
+    }
+    ls.n = 0; /* references moved into the list */
+    s->mt = rs.mt;
+    s->mt->born_ms = strm_mono_ms();
+    s->mt_rows = s->mt->rows;
+    s->wal_bytes = wal_bytes;
+    ariel_wal_init(&s->wal, s->root, s->fsync, wal_bytes);
+    if (rs.mt->rows)
+        LOG_INFO(ARIEL_COMP, "%s: replayed %" PRIu64 " rows from the WAL", s->root, rs.mt->rows);
+    load_state_free(&ls);
+    return 0;
+fail:
+    mt_unref(rs.mt);
+    load_state_free(&ls);
+    return rc;
+}
+
+int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *err, size_t errlen)
+{
+    struct ariel_store *s;
+    char p[PATH_MAX + 16];
+    struct stat st;
+    int rc;
+
+    *out = NULL;
+    if (!opt->dir || !opt->dir[0] || strlen(opt->dir) >= PATH_MAX - 64) {
+        snprintf(err, errlen, "ariel: no or too long store directory");
+        return STRM_ERR_INVAL;
+    }
+    if (!(s = calloc(1, sizeof *s))) {
+        snprintf(err, errlen, "ariel: out of memory");
+        return STRM_ERR_NOMEM;
+    }
+    snprintf(s->root, sizeof s->root, "%s", opt->dir);
+    s->read_only = opt->read_only;
+    s->fsync = opt->fsync;
+    s->fsync_interval_ms = opt->fsync_interval_ms > 0 ? opt->fsync_interval_ms : 1000;
+    s->segment_rows = opt->segment_rows > 0 ? opt->segment_rows : 262144;
+    s->segment_max_age_s = opt->segment_max_age_s > 0 ? opt->segment_max_age_s : 60;
+    s->stats = opt->stats;
+    s->lock_fd = -1;
+    s->wal.fd = -1;
+    pthread_mutex_init(&s->lock, NULL);
+
+    if (s->read_only) {
+        if (stat(s->root, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "ariel: no store at %s", s->root);
+            rc = STRM_ERR_IO;
+            goto fail;
+        }
+    } else {
+        snprintf(p, sizeof p, "%s/wal", s->root);
+        if (ariel_mkdirs(p) != 0) {
+            snprintf(err, errlen, "ariel: cannot create %s: %s", p, strerror(errno));
+            rc = STRM_ERR_IO;
+            goto fail;
+        }
+        snprintf(p, sizeof p, "%s/events", s->root);
+        if (ariel_mkdirs(p) != 0) {
+            snprintf(err, errlen, "ariel: cannot create %s: %s", p, strerror(errno));
+            rc = STRM_ERR_IO;
+            goto fail;
+        }
+        snprintf(p, sizeof p, "%s/LOCK", s->root);
+        s->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (s->lock_fd < 0) {
+            snprintf(err, errlen, "ariel: cannot create %s: %s", p, strerror(errno));
+            rc = STRM_ERR_IO;
+            goto fail;
+        }
+        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            snprintf(err, errlen, "ariel: %s is in use by another process", s->root);
+            rc = STRM_ERR_BUSY;
+            goto fail;
+        }
+    }
+    if ((rc = ariel_seg_writer_init(&s->sw, ZSTD_LEVEL)) != 0) {
+        snprintf(err, errlen, "ariel: out of memory");
+        goto fail;
+    }
+    for (int attempt = 0;; attempt++) {
+        rc = recover(s, err, errlen);
+        if (rc != STRM_ERR_BUSY) break;
+        if (attempt + 1 == RO_ATTEMPTS) {
+            snprintf(err, errlen, "ariel: %s kept changing while being read", s->root);
+            break;
+        }
+        usleep(10000);
+    }
+    if (rc != 0) goto fail;
+    *out = s;
+    return 0;
+fail:
+    if (s->lock_fd >= 0) close(s->lock_fd);
+    ariel_seg_writer_free(&s->sw);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+    return rc;
+}
+
+void ariel_close(struct ariel_store *s)
+{
+    if (!s) return;
+    if (!s->read_only) {
+        (void)ariel_flush(s);
+        ariel_wal_close(&s->wal);
+    }
+    list_unref(s->segs);
+    mt_unref(s->mt);
+    ariel_seg_writer_free(&s->sw);
+    if (s->lock_fd >= 0) close(s->lock_fd);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}

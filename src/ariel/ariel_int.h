@@ -1,0 +1,218 @@
+/*
+ * ariel_int.h - private to src/ariel: the row format shared by the WAL and the memtable, the
+ * WAL writer and reader (wal.c), and the segment file (segment.c). Nothing outside
+ * src/ariel includes this header.
+ *
+ * All on-disk integers are little-endian; this version stores them in host order and refuses
+ * to build on a big-endian host (static assertion in row.c).
+ */
+#ifndef STRM_ARIEL_INT_H
+#define STRM_ARIEL_INT_H
+
+#include "ariel/ariel.h"
+
+#include <limits.h>
+#include <stdatomic.h>
+
+#define ARIEL_COMP "ariel"
+
+/* ---------------------------------------------------------------- row format (row.c) */
+
+/*
+ * One event serialized: a fixed part of ARIEL_ROW_FIXED bytes, then variable strings.
+ *
+ *   u64 seq
+ *   the bytes of struct strm_event from starttime up to (not including) collectorip: the
+ *     time, integer and IP fields at their natural width, no padding (checked statically)
+ *   u8 sourcemac[6], u8 destinationmac[6]
+ *   for username, hostname, appname, procid, msgid, payload: varint len, bytes
+ *   message: varint tag = len << 1 | slice; slice: varint offset into payload; else bytes
+ *
+ * A column's fixed bytes sit at ariel_row_off(col), so segment encoding reads a column
+ * straight out of the row bytes without decoding the whole row.
+ */
+#define ARIEL_ROW_FIXED 104
+#define ARIEL_ROW_NSTR 7 /* username, hostname, appname, procid, msgid, payload, message */
+
+/* Upper bound of the encoded size of ev. */
+size_t ariel_row_bound(const struct strm_event *ev);
+/* Encodes ev with sequence number seq into p (ariel_row_bound bytes); returns bytes written. */
+size_t ariel_row_encode(uint8_t *p, uint64_t seq, const struct strm_event *ev);
+/*
+ * Decodes one row of at most avail bytes into ev (strings point into p); returns bytes
+ * consumed, or 0 when the bytes are not a well-formed row. seq may be NULL.
+ */
+size_t ariel_row_decode(const uint8_t *p, size_t avail, uint64_t *seq, struct strm_event *ev);
+/* Offset of a fixed (non-string) column inside a row. */
+size_t ariel_row_off(int col);
+static inline uint64_t ariel_row_seq(const uint8_t *row)
+{
+    uint64_t v;
+    __builtin_memcpy(&v, row, 8);
+    return v;
+}
+static inline int64_t ariel_row_starttime(const uint8_t *row)
+{
+    int64_t v;
+    __builtin_memcpy(&v, row + 8, 8);
+    return v;
+}
+/*
+ * The string columns of a row of at most avail bytes: out[k] for k in the order
+ * username, hostname, appname, procid, msgid, payload, message; for message, *msg_slice is
+ * set and out[6].p points into the payload when it is a slice. Returns the row length or 0.
+ */
+size_t ariel_row_strs(const uint8_t *row, size_t avail, struct strm_str out[ARIEL_ROW_NSTR],
+                      bool *msg_slice);
+/* Index into the ariel_row_strs array of a string column, or -1. */
+int ariel_row_str_index(int col);
+
+size_t ariel_varint_put(uint8_t *p, uint64_t v);
+/* Returns bytes read, 0 when truncated or longer than 10 bytes. */
+size_t ariel_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v);
+
+/* ---------------------------------------------------------------- WAL (wal.c) */
+
+#define ARIEL_WAL_MAGIC 0x314c5741u /* "AWL1" */
+#define ARIEL_WAL_HDR 32
+#define ARIEL_WAL_ROLL (64u << 20)
+#define ARIEL_WAL_MAX_RECORD (1u << 30)
+
+struct ariel_wal {
+    char dir[PATH_MAX]; /* <root>/wal */
+    char path[PATH_MAX + 32];
+    int fd; /* -1 until the first append after open or flush */
+    uint64_t size;
+    uint64_t bytes_total; /* bytes in all WAL files, for ariel_info */
+    bool pending;         /* written but not fsync'd */
+    int64_t last_sync_ms;
+    enum strm_fsync_policy policy;
+    int last_errno; /* the error already logged; 0 after a success */
+};
+
+struct ariel_wal_piece {
+    const void *p;
+    size_t len;
+};
+
+void ariel_wal_init(struct ariel_wal *w, const char *root, enum strm_fsync_policy policy,
+                    uint64_t existing_bytes);
+/*
+ * Writes one record (header + the pieces, one pwritev) holding rows rows starting at
+ * first_seq; fsyncs per policy. On error the file is cut back to its previous size and
+ * STRM_ERR_IO returned; *seq_burnt is set when that failed too (see wal.c).
+ */
+int ariel_wal_append(struct ariel_wal *w, uint64_t first_seq, uint32_t rows,
+                     const struct ariel_wal_piece *pieces, int npieces, bool *seq_burnt);
+/* fsync if data is pending (interval policy). */
+int ariel_wal_sync(struct ariel_wal *w);
+/* After a flush: closes the current file and deletes every WAL file (all are covered). */
+void ariel_wal_drop_all(struct ariel_wal *w);
+void ariel_wal_close(struct ariel_wal *w);
+
+/* Called per WAL record during replay; data holds the record's rows. Nonzero stops. */
+typedef int (*ariel_wal_record_fn)(uint64_t first_seq, uint32_t rows, const uint8_t *data,
+                                   size_t len, void *arg);
+/*
+ * Reads every WAL file in order and calls fn per valid record. A torn or corrupt record
+ * ends the last file (cut off there unless read_only) and skips the rest of an earlier one.
+ * *bytes gets the total size of the WAL files; *first_seq_seen the first_seq of the first
+ * valid record (UINT64_MAX if none).
+ */
+int ariel_wal_replay(const char *root, bool read_only, ariel_wal_record_fn fn, void *arg,
+                     uint64_t *bytes, uint64_t *first_seq_seen, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- segments (segment.c) */
+
+#define ARIEL_SEG_VERSION 1
+#define ARIEL_SEG_HDR 104
+#define ARIEL_SEG_DIRENT 64
+
+enum ariel_enc {
+    ARIEL_ENC_CONST = 1,    /* one raw value, uncompressed: the value of every row */
+    ARIEL_ENC_FIXED = 2,    /* zstd(n values at the column's natural width) */
+    ARIEL_ENC_DELTA = 3,    /* zstd(zigzag varint deltas of int64, first from 0) */
+    ARIEL_ENC_STR = 4,      /* zstd(n u32 lengths, then the concatenated bytes) */
+    ARIEL_ENC_MSGSLICE = 5, /* zstd(n (u32 off, u32 len), then inline bytes); off ==
+                               UINT32_MAX: inline, else a slice of the row's payload */
+};
+
+struct ariel_seg_col {
+    uint16_t id;
+    uint8_t type;
+    uint8_t enc;
+    uint32_t flags;
+    uint64_t offset;
+    uint64_t csize;
+    uint64_t rawsize;
+    uint64_t hash; /* XXH3_64bits of the csize stored bytes */
+    int64_t min, max;
+    uint64_t reserved;
+};
+
+struct ariel_segment {
+    _Atomic int refs;
+    _Atomic bool bad; /* found corrupt once: logged, then skipped */
+    char *path;
+    uint64_t id;
+    uint64_t rows;
+    int64_t min_time, max_time;
+    uint64_t min_seq, max_seq;
+    uint64_t group_first; /* id of the first segment of the flush this one came from */
+    uint32_t group_count;
+    uint64_t seq_lo, seq_hi; /* the flush covered exactly the rows seq_lo..seq_hi */
+    uint64_t file_size;
+    uint32_t ncols;
+    int col_index[STRM_COL__COUNT]; /* index into cols, -1 when the column is absent */
+    struct ariel_seg_col *cols;
+};
+
+struct ariel_seg_meta {
+    uint64_t id, group_first;
+    uint32_t group_count;
+    uint64_t seq_lo, seq_hi;
+};
+
+/* Scratch buffers of the (single) writer, reused across segments. */
+struct ariel_seg_writer {
+    void *cctx; /* ZSTD_CCtx */
+    uint8_t *raw, *comp;
+    size_t rawcap, compcap;
+    int level;
+};
+
+int ariel_seg_writer_init(struct ariel_seg_writer *w, int level);
+void ariel_seg_writer_free(struct ariel_seg_writer *w);
+
+/*
+ * Writes the n rows (row-format pointers and lengths, already sorted by starttime) as the segment
+ * root/events/YYYY/MM/DD/HH/seg-<id>.seg: .tmp, fsync, rename, fsync dir. *out gets the
+ * loaded segment (one reference).
+ */
+int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct ariel_seg_meta *m,
+                    const uint8_t *const *rows, const uint32_t *lens, uint32_t n,
+                    struct ariel_segment **out);
+/* Reads and checks header and column directory of path. */
+int ariel_seg_load(const char *path, struct ariel_segment **out, char *err, size_t errlen);
+void ariel_seg_ref(struct ariel_segment *g);
+void ariel_seg_unref(struct ariel_segment *g); /* accepts NULL */
+
+struct ariel_scan_ctx;
+struct ariel_scan_ctx *ariel_scan_ctx_new(void);
+void ariel_scan_ctx_free(struct ariel_scan_ctx *c);
+/*
+ * Calls fn for the segment's rows in [tmin, tmax] with the colmask columns; when fn returns
+ * nonzero, stores it in *stop and returns 0. Returns 0, STRM_ERR_CORRUPT (logged, segment
+ * marked bad), STRM_ERR_IO (logged) or STRM_ERR_NOMEM.
+ */
+int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tmin, int64_t tmax,
+                   uint64_t colmask, ariel_row_fn fn, void *arg, int *stop);
+
+/* ---------------------------------------------------------------- file helpers (segment.c) */
+
+int ariel_fsync_dir(const char *dir);
+/* mkdir -p below root; fsyncs the parent of each directory it creates. */
+int ariel_mkdirs(const char *path);
+int ariel_write_all(int fd, const void *p, size_t len, uint64_t off);
+
+#endif

@@ -1,0 +1,822 @@
+/*
+ * segment.c - the immutable columnar segment file of ariel: writing one from memtable rows,
+ * loading its header, and scanning it.
+ *
+ * File layout (all integers little-endian):
+ *
+ *   header, ARIEL_SEG_HDR (104) bytes:
+ *     0 "ARSEG\0\0\0" | 8 u16 version | 10 u16 header size | 12 u16 dir entry size |
+ *     14 u16 ncols | 16 u64 rows | 24 i64 min starttime | 32 i64 max starttime |
+ *     40 u64 min seq | 48 u64 max seq | 56 u64 segment id | 64 u64 group first id |
+ *     72 u32 group count | 76 u32 flags | 80 u64 flush seq lo | 88 u64 flush seq hi |
+ *     96 u64 XXH3 of header + directory (with these 8 bytes taken as zero)
+ *   column directory: ncols entries of ARIEL_SEG_DIRENT (64) bytes:
+ *     0 u16 column id | 2 u8 type | 3 u8 encoding | 4 u32 flags | 8 u64 offset |
+ *     16 u64 stored size | 24 u64 raw size | 32 u64 XXH3 of the stored bytes |
+ *     40 i64 min | 48 i64 max (TIME/INT columns) | 56 reserved
+ *   column data, one blob per column (encodings: enum ariel_enc).
+ *
+ * Extensibility: readers honour the header and entry sizes written in the file (a later
+ * version may append fields), find columns by id (a missing column reads as empty, an
+ * unknown one is ignored) and refuse a higher major version with a clear message.
+ *
+ * A flush writes one segment per UTC hour of starttime; all segments of one flush form a
+ * group (consecutive ids group_first .. group_first + group_count - 1) covering exactly the
+ * WAL rows seq_lo..seq_hi. Recovery trusts only complete groups (see ariel.c), so a crash in
+ * the middle of a flush never loses or duplicates rows.
+ *
+ * Rows are sorted by starttime; the scan stops at the first row past tmax. Every stored
+ * column is checked against its hash before it is decoded, and every length inside it is
+ * checked against the sizes, so a damaged file yields STRM_ERR_CORRUPT, never a crash.
+ */
+#include "ariel/ariel_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#define XXH_INLINE_ALL /* static state type, and inlined hashing on the hot path */
+#include <xxhash.h>
+#include <zstd.h>
+
+static const char seg_magic[8] = {'A', 'R', 'S', 'E', 'G', 0, 0, 0};
+
+/* ---------------------------------------------------------------- file helpers */
+
+int ariel_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+    if (fd < 0) return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int ariel_mkdirs(const char *path)
+{
+    char p[PATH_MAX];
+    size_t len = strlen(path);
+    if (len >= sizeof p) return -1;
+    memcpy(p, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (p[i] != '/' && p[i] != 0) continue;
+        char c = p[i];
+        p[i] = 0;
+        if (mkdir(p, 0755) == 0) {
+            char *slash = strrchr(p, '/');
+            if (slash && slash != p) {
+                *slash = 0;
+                int rc = ariel_fsync_dir(p);
+                *slash = '/';
+                if (rc != 0) return -1;
+            }
+        } else if (errno != EEXIST) {
+            return -1;
+        }
+        p[i] = c;
+    }
+    return 0;
+}
+
+int ariel_write_all(int fd, const void *p, size_t len, uint64_t off)
+{
+    const char *q = p;
+    while (len > 0) {
+        ssize_t n = pwrite(fd, q, len, (off_t)off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = EIO;
+            return -1;
+        }
+        q += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+static int read_all(int fd, void *p, size_t len, uint64_t off)
+{
+    char *q = p;
+    while (len > 0) {
+        ssize_t n = pread(fd, q, len, (off_t)off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = EIO; /* shorter than its directory says */
+            return -1;
+        }
+        q += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+static int grow(uint8_t **p, size_t *cap, size_t need)
+{
+    if (need <= *cap) return 0;
+    size_t nc = *cap ? *cap : 65536;
+    while (nc < need)
+        nc *= 2;
+    uint8_t *np = realloc(*p, nc);
+    if (!np) return STRM_ERR_NOMEM;
+    *p = np;
+    *cap = nc;
+    return 0;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    memcpy(p, &v, 2);
+}
+static void put32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+static uint16_t get16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+static uint32_t get32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static uint64_t get_uint(const uint8_t *p, int width)
+{
+    uint64_t v = 0;
+    memcpy(&v, p, (size_t)width);
+    return v;
+}
+
+static int col_width(int col)
+{
+    switch (strm_event_cols[col].type) {
+    case STRM_T_TIME:
+        return 8;
+    case STRM_T_INT:
+        return strm_event_cols[col].width;
+    case STRM_T_IP:
+        return 16;
+    case STRM_T_MAC:
+        return 6;
+    default:
+        return 0;
+    }
+}
+
+/* ---------------------------------------------------------------- writing */
+
+int ariel_seg_writer_init(struct ariel_seg_writer *w, int level)
+{
+    memset(w, 0, sizeof *w);
+    w->level = level;
+    w->cctx = ZSTD_createCCtx();
+    return w->cctx ? 0 : STRM_ERR_NOMEM;
+}
+
+void ariel_seg_writer_free(struct ariel_seg_writer *w)
+{
+    ZSTD_freeCCtx(w->cctx);
+    free(w->raw);
+    free(w->comp);
+    memset(w, 0, sizeof *w);
+}
+
+/* The message of a row as bytes, resolving a payload slice. */
+static struct strm_str row_str(const uint8_t *row, uint32_t len, int k, bool *slice)
+{
+    struct strm_str s[ARIEL_ROW_NSTR];
+    bool sl = false;
+    if (!ariel_row_strs(row, len, s, &sl))
+        memset(s, 0, sizeof s); /* cannot happen: memtable rows were validated */
+    if (slice) *slice = k == 6 && sl;
+    return s[k];
+}
+
+static bool str_eq(struct strm_str a, struct strm_str b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+/*
+ * Encodes column col of the rows into w->raw (*rawlen bytes) and picks the encoding; fills
+ * min/max for numeric columns.
+ */
+static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const *rows,
+                      const uint32_t *lens, uint32_t n, struct ariel_seg_col *dc, size_t *rawlen)
+{
+    const struct strm_col_def *def = &strm_event_cols[col];
+    int width = col_width(col);
+    size_t off = width ? ariel_row_off(col) : 0;
+    bool is_const = true;
+
+    dc->id = (uint16_t)col;
+    dc->type = (uint8_t)def->type;
+    if (def->type == STRM_T_TIME || def->type == STRM_T_INT) {
+        int64_t mn = INT64_MAX, mx = INT64_MIN;
+        for (uint32_t i = 0; i < n; i++) {
+            int64_t v = def->type == STRM_T_TIME ? (int64_t)get64(rows[i] + off)
+                                                 : (int64_t)get_uint(rows[i] + off, width);
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+        }
+        dc->min = mn;
+        dc->max = mx;
+        is_const = mn == mx;
+    } else if (width) {
+        for (uint32_t i = 1; i < n && is_const; i++)
+            is_const = memcmp(rows[i] + off, rows[0] + off, (size_t)width) == 0;
+    }
+
+    if (width) {
+        if (is_const) {
+            if (grow(&w->raw, &w->rawcap, (size_t)width)) return STRM_ERR_NOMEM;
+            memcpy(w->raw, rows[0] + off, (size_t)width);
+            *rawlen = (size_t)width;
+            dc->enc = ARIEL_ENC_CONST;
+        } else if (def->type == STRM_T_TIME) {
+            size_t pos = 0;
+            int64_t prev = 0;
+            if (grow(&w->raw, &w->rawcap, (size_t)n * 10)) return STRM_ERR_NOMEM;
+            for (uint32_t i = 0; i < n; i++) {
+                int64_t v = (int64_t)get64(rows[i] + off);
+                uint64_t d = (uint64_t)v - (uint64_t)prev;
+                pos += ariel_varint_put(w->raw + pos, (d << 1) ^ (uint64_t)((int64_t)d >> 63));
+                prev = v;
+            }
+            *rawlen = pos;
+            dc->enc = ARIEL_ENC_DELTA;
+        } else {
+            if (grow(&w->raw, &w->rawcap, (size_t)n * (size_t)width)) return STRM_ERR_NOMEM;
+            for (uint32_t i = 0; i < n; i++)
+                memcpy(w->raw + (size_t)i * (size_t)width, rows[i] + off, (size_t)width);
+            *rawlen = (size_t)n * (size_t)width;
+            dc->enc = ARIEL_ENC_FIXED;
+        }
+        return 0;
+    }
+
+    /* strings */
+    int k = ariel_row_str_index(col);
+    struct strm_str first = row_str(rows[0], lens[0], k, NULL);
+    size_t total = 0;
+    bool any_slice = false;
+    for (uint32_t i = 0; i < n; i++) {
+        bool sl;
+        struct strm_str s = row_str(rows[i], lens[i], k, &sl);
+        any_slice |= sl;
+        if (!sl) total += s.len;
+        if (is_const && !str_eq(s, first)) is_const = false;
+    }
+    dc->min = dc->max = 0;
+    if (is_const) {
+        if (grow(&w->raw, &w->rawcap, first.len + 1)) return STRM_ERR_NOMEM;
+        if (first.len) memcpy(w->raw, first.p, first.len);
+        *rawlen = first.len;
+        dc->enc = ARIEL_ENC_CONST;
+        return 0;
+    }
+    size_t head = (size_t)n * (any_slice ? 8 : 4), pos = head;
+    if (grow(&w->raw, &w->rawcap, head + total)) return STRM_ERR_NOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        bool sl;
+        struct strm_str s = row_str(rows[i], lens[i], k, &sl);
+        if (any_slice) {
+            uint32_t o = UINT32_MAX;
+            if (sl) {
+                struct strm_str pl = row_str(rows[i], lens[i], 5, NULL);
+                o = (uint32_t)(s.p - pl.p);
+            }
+            put32(w->raw + (size_t)i * 8, o);
+            put32(w->raw + (size_t)i * 8 + 4, s.len);
+        } else {
+            put32(w->raw + (size_t)i * 4, s.len);
+        }
+        if (!sl && s.len) {
+            memcpy(w->raw + pos, s.p, s.len);
+            pos += s.len;
+        }
+    }
+    *rawlen = pos;
+    dc->enc = any_slice ? ARIEL_ENC_MSGSLICE : ARIEL_ENC_STR;
+    return 0;
+}
+
+static void dirent_put(uint8_t *p, const struct ariel_seg_col *c)
+{
+    memset(p, 0, ARIEL_SEG_DIRENT);
+    put16(p, c->id);
+    p[2] = c->type;
+    p[3] = c->enc;
+    put32(p + 4, c->flags);
+    put64(p + 8, c->offset);
+    put64(p + 16, c->csize);
+    put64(p + 24, c->rawsize);
+    put64(p + 32, c->hash);
+    put64(p + 40, (uint64_t)c->min);
+    put64(p + 48, (uint64_t)c->max);
+}
+
+int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct ariel_seg_meta *m,
+                    const uint8_t *const *rows, const uint32_t *lens, uint32_t n,
+                    struct ariel_segment **out)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 64], tmp[PATH_MAX + 80], err[512];
+    struct ariel_seg_col cols[STRM_COL__COUNT];
+    uint8_t head[ARIEL_SEG_HDR + STRM_COL__COUNT * ARIEL_SEG_DIRENT];
+    uint64_t off = sizeof head, min_seq = UINT64_MAX, max_seq = 0, hash;
+    int64_t min_time, max_time, secs;
+    struct tm tm;
+    int fd = -1, rc = STRM_ERR_IO;
+
+    if (n == 0) return STRM_ERR_INVAL;
+    min_time = ariel_row_starttime(rows[0]);
+    max_time = ariel_row_starttime(rows[n - 1]);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t s = ariel_row_seq(rows[i]);
+        min_seq = s < min_seq ? s : min_seq;
+        max_seq = s > max_seq ? s : max_seq;
+    }
+    secs = min_time >= 0 ? min_time / 1000 : -((-min_time + 999) / 1000);
+    time_t tt = (time_t)secs;
+    if (!gmtime_r(&tt, &tm)) memset(&tm, 0, sizeof tm);
+    snprintf(dir, sizeof dir, "%s/events/%04d/%02d/%02d/%02d", root, tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour);
+    snprintf(path, sizeof path, "%s/seg-%016" PRIx64 ".seg", dir, m->id);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (ariel_mkdirs(dir) != 0) {
+        LOG_ERROR(ARIEL_COMP, "cannot create directory %s: %s", dir, strerror(errno));
+        return STRM_ERR_IO;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) goto io_fail;
+
+    for (int c = 0; c < STRM_COL__COUNT; c++) {
+        size_t rawlen, bound;
+        const uint8_t *data;
+        memset(&cols[c], 0, sizeof cols[c]);
+        if ((rc = encode_col(w, c, rows, lens, n, &cols[c], &rawlen)) != 0) goto fail;
+        cols[c].rawsize = rawlen;
+        if (cols[c].enc == ARIEL_ENC_CONST) {
+            data = w->raw;
+            cols[c].csize = rawlen;
+        } else {
+            bound = ZSTD_compressBound(rawlen);
+            if (grow(&w->comp, &w->compcap, bound)) {
+                rc = STRM_ERR_NOMEM;
+                goto fail;
+            }
+            size_t cs = ZSTD_compressCCtx(w->cctx, w->comp, w->compcap, w->raw, rawlen, w->level);
+            if (ZSTD_isError(cs)) {
+                LOG_ERROR(ARIEL_COMP, "segment %s: zstd: %s", tmp, ZSTD_getErrorName(cs));
+                rc = STRM_ERR_NOMEM;
+                goto fail;
+            }
+            data = w->comp;
+            cols[c].csize = cs;
+        }
+        cols[c].offset = off;
+        cols[c].hash = XXH3_64bits(data, cols[c].csize);
+        rc = STRM_ERR_IO;
+        if (ariel_write_all(fd, data, cols[c].csize, off) != 0) goto io_fail;
+        off += cols[c].csize;
+    }
+
+    memset(head, 0, sizeof head);
+    memcpy(head, seg_magic, 8);
+    put16(head + 8, ARIEL_SEG_VERSION);
+    put16(head + 10, ARIEL_SEG_HDR);
+    put16(head + 12, ARIEL_SEG_DIRENT);
+    put16(head + 14, STRM_COL__COUNT);
+    put64(head + 16, n);
+    put64(head + 24, (uint64_t)min_time);
+    put64(head + 32, (uint64_t)max_time);
+    put64(head + 40, min_seq);
+    put64(head + 48, max_seq);
+    put64(head + 56, m->id);
+    put64(head + 64, m->group_first);
+    put32(head + 72, m->group_count);
+    put32(head + 76, 0);
+    put64(head + 80, m->seq_lo);
+    put64(head + 88, m->seq_hi);
+    for (int c = 0; c < STRM_COL__COUNT; c++)
+        dirent_put(head + ARIEL_SEG_HDR + c * ARIEL_SEG_DIRENT, &cols[c]);
+    hash = XXH3_64bits(head, sizeof head);
+    put64(head + 96, hash);
+    rc = STRM_ERR_IO;
+    if (ariel_write_all(fd, head, sizeof head, 0) != 0 || fsync(fd) != 0) goto io_fail;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto io_fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0 || ariel_fsync_dir(dir) != 0) goto io_fail;
+    if ((rc = ariel_seg_load(path, out, err, sizeof err)) != 0) {
+        LOG_ERROR(ARIEL_COMP, "reading back new segment: %s", err);
+        unlink(path);
+        return rc;
+    }
+    return 0;
+
+io_fail:
+    LOG_ERROR(ARIEL_COMP, "cannot write segment %s: %s", tmp, strerror(errno));
+    rc = STRM_ERR_IO;
+fail:
+    if (fd >= 0) close(fd);
+    unlink(tmp);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- loading */
+
+void ariel_seg_ref(struct ariel_segment *g)
+{
+    atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
+}
+
+void ariel_seg_unref(struct ariel_segment *g)
+{
+    if (!g || atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1) return;
+    free(g->path);
+    free(g->cols);
+    free(g);
+}
+
+int ariel_seg_load(const char *path, struct ariel_segment **out, char *err, size_t errlen)
+{
+    uint8_t hdr[ARIEL_SEG_HDR], *head = NULL;
+    struct ariel_segment *g = NULL;
+    struct stat st;
+    int fd, rc = STRM_ERR_CORRUPT;
+    uint16_t hsize, dsize, ncols;
+    size_t headlen;
+
+    *out = NULL;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "cannot open segment %s: %s", path, strerror(errno));
+        rc = STRM_ERR_IO;
+        goto fail;
+    }
+    if ((uint64_t)st.st_size < ARIEL_SEG_HDR || read_all(fd, hdr, sizeof hdr, 0) != 0) {
+        snprintf(err, errlen, "segment %s: shorter than its header", path);
+        goto fail;
+    }
+    if (memcmp(hdr, seg_magic, 8) != 0) {
+        snprintf(err, errlen, "segment %s: bad magic", path);
+        goto fail;
+    }
+    if (get16(hdr + 8) != ARIEL_SEG_VERSION) {
+        snprintf(err, errlen, "segment %s: format version %u, this build reads %u", path,
+                 get16(hdr + 8), ARIEL_SEG_VERSION);
+        goto fail;
+    }
+    hsize = get16(hdr + 10);
+    dsize = get16(hdr + 12);
+    ncols = get16(hdr + 14);
+    headlen = (size_t)hsize + (size_t)dsize * ncols;
+    if (hsize < ARIEL_SEG_HDR || dsize < ARIEL_SEG_DIRENT || headlen > (uint64_t)st.st_size) {
+        snprintf(err, errlen, "segment %s: bad header sizes", path);
+        goto fail;
+    }
+    if (!(head = malloc(headlen)) || !(g = calloc(1, sizeof *g)) ||
+        !(g->cols = calloc(ncols ? ncols : 1, sizeof *g->cols)) || !(g->path = strdup(path))) {
+        snprintf(err, errlen, "out of memory loading %s", path);
+        rc = STRM_ERR_NOMEM;
+        goto fail;
+    }
+    if (read_all(fd, head, headlen, 0) != 0) {
+        snprintf(err, errlen, "cannot read segment %s: %s", path, strerror(errno));
+        rc = STRM_ERR_IO;
+        goto fail;
+    }
+    uint64_t want = get64(head + 96);
+    put64(head + 96, 0);
+    if (XXH3_64bits(head, headlen) != want) {
+        snprintf(err, errlen, "segment %s: header checksum mismatch", path);
+        goto fail;
+    }
+    atomic_init(&g->refs, 1);
+    atomic_init(&g->bad, false);
+    g->rows = get64(head + 16);
+    g->min_time = (int64_t)get64(head + 24);
+    g->max_time = (int64_t)get64(head + 32);
+    g->min_seq = get64(head + 40);
+    g->max_seq = get64(head + 48);
+    g->id = get64(head + 56);
+    g->group_first = get64(head + 64);
+    g->group_count = get32(head + 72);
+    g->seq_lo = get64(head + 80);
+    g->seq_hi = get64(head + 88);
+    g->file_size = (uint64_t)st.st_size;
+    g->ncols = ncols;
+    if (g->rows == 0 || g->rows > UINT32_MAX || g->group_count == 0 || g->id < g->group_first ||
+        g->id - g->group_first >= g->group_count) {
+        snprintf(err, errlen, "segment %s: inconsistent header", path);
+        goto fail;
+    }
+    for (int c = 0; c < STRM_COL__COUNT; c++)
+        g->col_index[c] = -1;
+    for (uint32_t i = 0; i < ncols; i++) {
+        const uint8_t *p = head + hsize + (size_t)i * dsize;
+        struct ariel_seg_col *c = &g->cols[i];
+        c->id = get16(p);
+        c->type = p[2];
+        c->enc = p[3];
+        c->flags = get32(p + 4);
+        c->offset = get64(p + 8);
+        c->csize = get64(p + 16);
+        c->rawsize = get64(p + 24);
+        c->hash = get64(p + 32);
+        c->min = (int64_t)get64(p + 40);
+        c->max = (int64_t)get64(p + 48);
+        if (c->offset < headlen || c->offset > g->file_size ||
+            c->csize > g->file_size - c->offset) {
+            snprintf(err, errlen, "segment %s: column %u lies outside the file", path, c->id);
+            goto fail;
+        }
+        if (c->id < STRM_COL__COUNT && c->type == strm_event_cols[c->id].type)
+            g->col_index[c->id] = (int)i;
+    }
+    if (g->col_index[STRM_COL_STARTTIME] < 0) {
+        snprintf(err, errlen, "segment %s: no starttime column", path);
+        goto fail;
+    }
+    free(head);
+    close(fd);
+    *out = g;
+    return 0;
+fail:
+    if (fd >= 0) close(fd);
+    free(head);
+    if (g) {
+        free(g->path);
+        free(g->cols);
+        free(g);
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------- scanning */
+
+struct col_state {
+    const uint8_t *base; /* fixed: values; strings: the lengths or (off,len) pairs */
+    size_t stride;       /* 0 for a constant */
+    const char *bytes;   /* strings: concatenated bytes */
+    size_t *offs;        /* strings: start of row i's bytes (inline rows for MSGSLICE) */
+    int64_t *times;      /* TIME columns, decoded */
+    int64_t tconst;
+    uint8_t enc;
+    bool present;
+};
+
+struct ariel_scan_ctx {
+    ZSTD_DCtx *dctx;
+    uint8_t *cbuf;
+    size_t ccap;
+    uint8_t *raw[STRM_COL__COUNT];
+    size_t rawcap[STRM_COL__COUNT];
+    uint8_t *aux[STRM_COL__COUNT]; /* times or offsets */
+    size_t auxcap[STRM_COL__COUNT];
+    struct col_state st[STRM_COL__COUNT];
+};
+
+struct ariel_scan_ctx *ariel_scan_ctx_new(void)
+{
+    struct ariel_scan_ctx *c = calloc(1, sizeof *c);
+    if (c && !(c->dctx = ZSTD_createDCtx())) {
+        free(c);
+        c = NULL;
+    }
+    return c;
+}
+
+void ariel_scan_ctx_free(struct ariel_scan_ctx *c)
+{
+    if (!c) return;
+    ZSTD_freeDCtx(c->dctx);
+    free(c->cbuf);
+    for (int i = 0; i < STRM_COL__COUNT; i++) {
+        free(c->raw[i]);
+        free(c->aux[i]);
+    }
+    free(c);
+}
+
+static int corrupt(struct ariel_segment *g, int col, const char *why)
+{
+    if (!atomic_exchange(&g->bad, true))
+        LOG_WARN(ARIEL_COMP, "segment %s: column %s: %s; segment skipped", g->path,
+                 col >= 0 ? strm_event_cols[col].name : "-", why);
+    return STRM_ERR_CORRUPT;
+}
+
+/* Reads, checks and decompresses column col into c->raw[col]; sets up c->st[col]. */
+static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, int col,
+                    const struct col_state *payload)
+{
+    struct col_state *s = &c->st[col];
+    const struct ariel_seg_col *dc;
+    uint64_t n = g->rows;
+    int width = col_width(col);
+
+    memset(s, 0, sizeof *s);
+    if (g->col_index[col] < 0) return 0; /* absent: reads as zero/empty */
+    dc = &g->cols[g->col_index[col]];
+    if (dc->csize > SIZE_MAX / 2 || dc->rawsize > SIZE_MAX / 2)
+        return corrupt(g, col, "impossible sizes");
+    if (grow(&c->cbuf, &c->ccap, dc->csize + 1) ||
+        grow(&c->raw[col], &c->rawcap[col], dc->rawsize + 1))
+        return STRM_ERR_NOMEM;
+    if (read_all(fd, c->cbuf, dc->csize, dc->offset) != 0) {
+        LOG_WARN(ARIEL_COMP, "segment %s: cannot read column %s: %s", g->path,
+                 strm_event_cols[col].name, strerror(errno));
+        return STRM_ERR_IO;
+    }
+    if (XXH3_64bits(c->cbuf, dc->csize) != dc->hash) return corrupt(g, col, "checksum mismatch");
+    if (dc->enc == ARIEL_ENC_CONST) {
+        if (dc->csize != dc->rawsize || (width && dc->rawsize != (uint64_t)width))
+            return corrupt(g, col, "bad constant");
+        memcpy(c->raw[col], c->cbuf, dc->csize);
+    } else {
+        size_t r = ZSTD_decompressDCtx(c->dctx, c->raw[col], dc->rawsize, c->cbuf, dc->csize);
+        if (ZSTD_isError(r) || r != dc->rawsize) return corrupt(g, col, "does not decompress");
+    }
+    const uint8_t *raw = c->raw[col];
+    s->enc = dc->enc;
+    s->present = true;
+
+    if (strm_event_cols[col].type == STRM_T_TIME) {
+        if (dc->enc == ARIEL_ENC_CONST) {
+            s->tconst = (int64_t)get64(raw);
+            return 0;
+        }
+        if (dc->enc != ARIEL_ENC_DELTA) return corrupt(g, col, "unknown encoding");
+        if (grow(&c->aux[col], &c->auxcap[col], n * 8)) return STRM_ERR_NOMEM;
+        s->times = (int64_t *)(void *)c->aux[col];
+        const uint8_t *p = raw, *end = raw + dc->rawsize;
+        uint64_t prev = 0;
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t z;
+            size_t k = ariel_varint_get(p, end, &z);
+            if (!k) return corrupt(g, col, "truncated deltas");
+            p += k;
+            prev += (z >> 1) ^ (uint64_t)(-(int64_t)(z & 1));
+            s->times[i] = (int64_t)prev;
+        }
+        if (p != end) return corrupt(g, col, "trailing bytes");
+        return 0;
+    }
+    if (width) {
+        s->base = raw;
+        if (dc->enc == ARIEL_ENC_CONST)
+            s->stride = 0;
+        else if (dc->enc == ARIEL_ENC_FIXED && dc->rawsize == n * (uint64_t)width)
+            s->stride = (size_t)width;
+        else
+            return corrupt(g, col, "bad fixed-width column");
+        return 0;
+    }
+    /* strings */
+    if (dc->enc == ARIEL_ENC_CONST) {
+        s->bytes = (const char *)raw;
+        return 0;
+    }
+    size_t each = dc->enc == ARIEL_ENC_MSGSLICE ? 8 : 4;
+    if ((dc->enc != ARIEL_ENC_STR && dc->enc != ARIEL_ENC_MSGSLICE) || dc->rawsize < n * each)
+        return corrupt(g, col, "bad string column");
+    if (dc->enc == ARIEL_ENC_MSGSLICE && !payload) return corrupt(g, col, "slice without payload");
+    if (grow(&c->aux[col], &c->auxcap[col], n * sizeof(size_t))) return STRM_ERR_NOMEM;
+    s->offs = (size_t *)(void *)c->aux[col];
+    s->base = raw;
+    s->bytes = (const char *)raw + n * each;
+    uint64_t total = 0, avail = dc->rawsize - n * each;
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t len = get32(raw + i * each + (each - 4));
+        s->offs[i] = (size_t)total;
+        if (each == 8) {
+            uint32_t off = get32(raw + i * 8);
+            if (off != UINT32_MAX) {
+                uint64_t plen;
+                if (!payload->present) return corrupt(g, col, "slice without payload");
+                plen = payload->enc == ARIEL_ENC_CONST
+                           ? g->cols[g->col_index[STRM_COL_PAYLOAD]].rawsize
+                           : get32(payload->base + i * 4);
+                if (off > plen || len > plen - off) return corrupt(g, col, "slice outside payload");
+                continue;
+            }
+        }
+        total += len;
+    }
+    if (total != avail) return corrupt(g, col, "lengths do not add up");
+    return 0;
+}
+
+static struct strm_str str_at(const struct col_state *s, uint64_t i)
+{
+    struct strm_str r = {NULL, 0};
+    if (!s->present) return r;
+    if (s->enc == ARIEL_ENC_CONST) {
+        return r; /* filled by the caller: needs the constant's length */
+    }
+    r.len = get32(s->base + i * 4);
+    r.p = r.len ? s->bytes + s->offs[i] : NULL;
+    return r;
+}
+
+int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tmin, int64_t tmax,
+                   uint64_t colmask, ariel_row_fn fn, void *arg, int *stop)
+{
+    uint64_t need = colmask | 1ull << STRM_COL_STARTTIME;
+    struct strm_event ev;
+    int fd, rc = 0, ncols = 0;
+    int out_cols[STRM_COL__COUNT];
+    uint32_t constlen[STRM_COL__COUNT];
+
+    if (atomic_load_explicit(&g->bad, memory_order_relaxed)) return STRM_ERR_CORRUPT;
+    if (need & (1ull << STRM_COL_MESSAGE) && g->col_index[STRM_COL_MESSAGE] >= 0 &&
+        g->cols[g->col_index[STRM_COL_MESSAGE]].enc == ARIEL_ENC_MSGSLICE)
+        need |= 1ull << STRM_COL_PAYLOAD;
+    fd = open(g->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        LOG_WARN(ARIEL_COMP, "cannot open segment %s: %s", g->path, strerror(errno));
+        return STRM_ERR_IO;
+    }
+    /* payload before message: a message slice is checked against it */
+    static const int order_last[2] = {STRM_COL_PAYLOAD, STRM_COL_MESSAGE};
+    for (int c0 = 0; c0 < STRM_COL__COUNT + 2; c0++) {
+        int col = c0 < STRM_COL__COUNT ? c0 : order_last[c0 - STRM_COL__COUNT];
+        if (c0 < STRM_COL__COUNT && (col == STRM_COL_PAYLOAD || col == STRM_COL_MESSAGE)) continue;
+        if (!(need & (1ull << col))) continue;
+        rc = load_col(g, fd, c, col, col == STRM_COL_MESSAGE ? &c->st[STRM_COL_PAYLOAD] : NULL);
+        if (rc != 0) goto out;
+        constlen[col] = c->st[col].present && c->st[col].enc == ARIEL_ENC_CONST && !col_width(col)
+                            ? (uint32_t)g->cols[g->col_index[col]].rawsize
+                            : 0;
+        if (colmask & (1ull << col)) out_cols[ncols++] = col;
+    }
+
+    memset(&ev, 0, sizeof ev);
+    const struct col_state *ts = &c->st[STRM_COL_STARTTIME];
+    for (uint64_t i = 0; i < g->rows; i++) {
+        int64_t t = ts->times ? ts->times[i] : ts->tconst;
+        if (t < tmin) continue;
+        if (t > tmax) break; /* rows are sorted by starttime */
+        for (int k = 0; k < ncols; k++) {
+            int col = out_cols[k];
+            const struct col_state *s = &c->st[col];
+            char *dst = (char *)&ev + strm_event_cols[col].offset;
+            int width = col_width(col);
+            if (!s->present) continue;
+            if (strm_event_cols[col].type == STRM_T_TIME) {
+                int64_t v = s->times ? s->times[i] : s->tconst;
+                memcpy(dst, &v, 8);
+            } else if (width) {
+                memcpy(dst, s->base + s->stride * i, (size_t)width);
+            } else {
+                struct strm_str v;
+                if (s->enc == ARIEL_ENC_CONST) {
+                    v.len = constlen[col];
+                    v.p = v.len ? s->bytes : NULL;
+                } else if (s->enc == ARIEL_ENC_MSGSLICE) {
+                    uint32_t off = get32(s->base + i * 8);
+                    v.len = get32(s->base + i * 8 + 4);
+                    if (off == UINT32_MAX) {
+                        v.p = v.len ? s->bytes + s->offs[i] : NULL;
+                    } else {
+                        const struct col_state *ps = &c->st[STRM_COL_PAYLOAD];
+                        const char *pp =
+                            ps->enc == ARIEL_ENC_CONST ? ps->bytes : ps->bytes + ps->offs[i];
+                        v.p = pp + off;
+                    }
+                } else {
+                    v = str_at(s, i);
+                }
+                memcpy(dst, &v, sizeof v);
+            }
+        }
+        if ((*stop = fn(&ev, arg)) != 0) goto out;
+    }
+out:
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,386 @@
+/*
+ * wal.c - the write-ahead log of ariel.
+ *
+ * <root>/wal/wal-<first seq, 16 hex>.log files, each a sequence of records, one per appended
+ * batch:
+ *
+ *   u32 magic "AWL1" | u32 len | u64 checksum | u64 first_seq | u32 rows | u32 reserved
+ *   len bytes: rows rows in the row format (row.c), sequence numbers first_seq, first_seq+1...
+ *
+ * checksum = XXH3_64bits over the header bytes after it (first_seq, rows, reserved) followed
+ * by the len row bytes, so a torn or half-written record never passes. A record is written
+ * with one pwritev at the file's known size; a file rolls to a new one at ARIEL_WAL_ROLL bytes.
+ *
+ * Invariants:
+ *  - a record that ariel_wal_append reported as written is complete in the file; one it
+ *    reported as failed is cut off again (ftruncate back), so the file never carries garbage
+ *    in the middle. If even the cut fails, the file is abandoned (the next record starts a
+ *    new file) and the caller burns the record's sequence numbers, so no two records ever
+ *    claim the same sequence numbers;
+ *  - replay stops at the first bad record of the last file (a torn tail from a crash, cut off
+ *    unless read-only) and skips the rest of an earlier file after logging it. Replay changes
+ *    nothing but that cut, and the cut is idempotent, so a crash during recovery is harmless.
+ */
+#include "ariel/ariel_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#define XXH_INLINE_ALL /* static state type, and inlined hashing on the hot path */
+#include <xxhash.h>
+
+void ariel_wal_init(struct ariel_wal *w, const char *root, enum strm_fsync_policy policy,
+                    uint64_t existing_bytes)
+{
+    memset(w, 0, sizeof *w);
+    snprintf(w->dir, sizeof w->dir, "%s/wal", root);
+    w->fd = -1;
+    w->policy = policy;
+    w->bytes_total = existing_bytes;
+    w->last_sync_ms = strm_mono_ms();
+}
+
+static void wal_log_error(struct ariel_wal *w, const char *what, int err)
+{
+    if (err != w->last_errno)
+        LOG_ERROR(ARIEL_COMP, "%s %s: %s", what, w->path[0] ? w->path : w->dir, strerror(err));
+    w->last_errno = err;
+}
+
+static int wal_open_new(struct ariel_wal *w, uint64_t first_seq)
+{
+    struct stat st;
+    snprintf(w->path, sizeof w->path, "%s/wal-%016" PRIx64 ".log", w->dir, first_seq);
+    w->fd = open(w->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (w->fd < 0 || fstat(w->fd, &st) != 0) goto fail;
+    w->size = (uint64_t)st.st_size;
+    if (w->policy != STRM_FSYNC_NEVER && ariel_fsync_dir(w->dir) != 0) goto fail;
+    return 0;
+fail:
+    wal_log_error(w, "cannot create WAL file", errno);
+    if (w->fd >= 0) close(w->fd);
+    w->fd = -1;
+    return STRM_ERR_IO;
+}
+
+static void wal_close_file(struct ariel_wal *w)
+{
+    if (w->fd < 0) return;
+    if (w->pending && w->policy != STRM_FSYNC_NEVER && fdatasync(w->fd) != 0)
+        wal_log_error(w, "fsync of WAL file", errno);
+    close(w->fd);
+    w->fd = -1;
+    w->pending = false;
+}
+
+static int pwritev_all(int fd, struct iovec *iov, int cnt, uint64_t off)
+{
+    while (cnt > 0) {
+        ssize_t n = pwritev(fd, iov, cnt > IOV_MAX ? IOV_MAX : cnt, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (n == 0) {
+            errno = EIO;
+            return -1;
+        }
+        off += (uint64_t)n;
+        while (cnt > 0 && (size_t)n >= iov->iov_len) {
+            n -= (ssize_t)iov->iov_len;
+            iov++;
+            cnt--;
+        }
+        if (cnt > 0) {
+            iov->iov_base = (char *)iov->iov_base + n;
+            iov->iov_len -= (size_t)n;
+        }
+    }
+    return 0;
+}
+
+int ariel_wal_append(struct ariel_wal *w, uint64_t first_seq, uint32_t rows,
+                     const struct ariel_wal_piece *pieces, int npieces, bool *seq_burnt)
+{
+    uint8_t hdr[ARIEL_WAL_HDR];
+    struct iovec stack_iov[33], *iov = stack_iov;
+    uint64_t len = 0, sum;
+    uint32_t magic = ARIEL_WAL_MAGIC, len32, zero = 0;
+    XXH3_state_t st;
+    int rc = STRM_ERR_IO, err;
+
+    *seq_burnt = false;
+    for (int i = 0; i < npieces; i++)
+        len += pieces[i].len;
+    if (len > ARIEL_WAL_MAX_RECORD) return STRM_ERR_INVAL;
+    if (w->fd >= 0 && w->size >= ARIEL_WAL_ROLL) wal_close_file(w);
+    if (w->fd < 0 && wal_open_new(w, first_seq) != 0) return STRM_ERR_IO;
+    if (npieces + 1 > (int)(sizeof stack_iov / sizeof stack_iov[0])) {
+        iov = malloc(sizeof *iov * (size_t)(npieces + 1));
+        if (!iov) return STRM_ERR_NOMEM;
+    }
+
+    len32 = (uint32_t)len;
+    memcpy(hdr, &magic, 4);
+    memcpy(hdr + 4, &len32, 4);
+    memcpy(hdr + 16, &first_seq, 8);
+    memcpy(hdr + 24, &rows, 4);
+    memcpy(hdr + 28, &zero, 4);
+    XXH3_64bits_reset(&st);
+    XXH3_64bits_update(&st, hdr + 16, 16);
+    for (int i = 0; i < npieces; i++)
+        XXH3_64bits_update(&st, pieces[i].p, pieces[i].len);
+    sum = XXH3_64bits_digest(&st);
+    memcpy(hdr + 8, &sum, 8);
+
+    iov[0].iov_base = hdr;
+    iov[0].iov_len = sizeof hdr;
+    for (int i = 0; i < npieces; i++) {
+        iov[i + 1].iov_base = (void *)pieces[i].p;
+        iov[i + 1].iov_len = pieces[i].len;
+    }
+    if (pwritev_all(w->fd, iov, npieces + 1, w->size) != 0) {
+        err = errno;
+        wal_log_error(w, "cannot write WAL file", err);
+        goto undo;
+    }
+    if (w->policy == STRM_FSYNC_BATCH) {
+        if (fdatasync(w->fd) != 0) {
+            err = errno;
+            wal_log_error(w, "fsync of WAL file", err);
+            goto undo;
+        }
+        w->last_sync_ms = strm_mono_ms();
+    } else {
+        w->pending = true;
+    }
+    w->size += sizeof hdr + len;
+    w->bytes_total += sizeof hdr + len;
+    w->last_errno = 0;
+    rc = 0;
+    goto out;
+
+undo:
+    /* Cut the partial record off so the file stays a clean sequence of records. */
+    if (ftruncate(w->fd, (off_t)w->size) != 0) {
+        wal_log_error(w, "cannot cut back WAL file", errno);
+        close(w->fd);
+        w->fd = -1;
+        *seq_burnt = true;
+    }
+out:
+    if (iov != stack_iov) free(iov);
+    return rc;
+}
+
+int ariel_wal_sync(struct ariel_wal *w)
+{
+    if (w->fd < 0 || !w->pending) return 0;
+    w->last_sync_ms = strm_mono_ms();
+    if (fdatasync(w->fd) != 0) {
+        wal_log_error(w, "fsync of WAL file", errno);
+        return STRM_ERR_IO;
+    }
+    w->pending = false;
+    return 0;
+}
+
+static bool is_wal_name(const char *n)
+{
+    size_t l = strlen(n);
+    return l == 4 + 16 + 4 && strncmp(n, "wal-", 4) == 0 && strcmp(n + 20, ".log") == 0;
+}
+
+void ariel_wal_drop_all(struct ariel_wal *w)
+{
+    DIR *d;
+    struct dirent *de;
+    char p[PATH_MAX + 300];
+    if (w->fd >= 0) close(w->fd);
+    w->fd = -1;
+    w->pending = false;
+    w->path[0] = 0;
+    w->bytes_total = 0;
+    if (!(d = opendir(w->dir))) return;
+    while ((de = readdir(d))) {
+        if (!is_wal_name(de->d_name)) continue;
+        snprintf(p, sizeof p, "%s/%s", w->dir, de->d_name);
+        if (unlink(p) != 0 && errno != ENOENT)
+            LOG_WARN(ARIEL_COMP, "cannot delete covered WAL file %s: %s", p, strerror(errno));
+    }
+    closedir(d);
+}
+
+void ariel_wal_close(struct ariel_wal *w)
+{
+    wal_close_file(w);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads all of fd into a new buffer. */
+static int read_file(int fd, uint8_t **out, size_t *outlen)
+{
+    struct stat st;
+    uint8_t *buf;
+    size_t cap, len = 0;
+    if (fstat(fd, &st) != 0) return -1;
+    cap = (size_t)st.st_size + 1;
+    if (!(buf = malloc(cap))) return -1;
+    for (;;) {
+        ssize_t n;
+        if (len == cap) {
+            uint8_t *nb = realloc(buf, cap * 2);
+            if (!nb) goto fail;
+            buf = nb;
+            cap *= 2;
+        }
+        n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) goto fail;
+        if (n == 0) break;
+        len += (size_t)n;
+    }
+    *out = buf;
+    *outlen = len;
+    return 0;
+fail:
+    free(buf);
+    return -1;
+}
+
+/* Returns the length of the valid prefix of the file; *bad tells whether something followed. */
+static int replay_buf(const char *path, const uint8_t *buf, size_t len, ariel_wal_record_fn fn,
+                      void *arg, uint64_t *first_seq_seen, size_t *valid, bool *bad)
+{
+    size_t pos = 0;
+    *bad = false;
+    while (pos < len) {
+        uint32_t magic, rlen, rows;
+        uint64_t sum, first_seq;
+        XXH3_state_t st;
+        int rc;
+        if (len - pos < ARIEL_WAL_HDR) goto bad;
+        memcpy(&magic, buf + pos, 4);
+        memcpy(&rlen, buf + pos + 4, 4);
+        memcpy(&sum, buf + pos + 8, 8);
+        memcpy(&first_seq, buf + pos + 16, 8);
+        memcpy(&rows, buf + pos + 24, 4);
+        if (magic != ARIEL_WAL_MAGIC || rlen > ARIEL_WAL_MAX_RECORD ||
+            rlen > len - pos - ARIEL_WAL_HDR || rows == 0)
+            goto bad;
+        XXH3_64bits_reset(&st);
+        XXH3_64bits_update(&st, buf + pos + 16, 16);
+        XXH3_64bits_update(&st, buf + pos + ARIEL_WAL_HDR, rlen);
+        if (XXH3_64bits_digest(&st) != sum) goto bad;
+        rc = fn(first_seq, rows, buf + pos + ARIEL_WAL_HDR, rlen, arg);
+        if (rc == STRM_ERR_CORRUPT) goto bad;
+        if (rc != 0) return rc;
+        if (*first_seq_seen == UINT64_MAX) *first_seq_seen = first_seq;
+        pos += ARIEL_WAL_HDR + rlen;
+    }
+    *valid = pos;
+    return 0;
+bad:
+    (void)path;
+    *valid = pos;
+    *bad = true;
+    return 0;
+}
+
+int ariel_wal_replay(const char *root, bool read_only, ariel_wal_record_fn fn, void *arg,
+                     uint64_t *bytes, uint64_t *first_seq_seen, char *err, size_t errlen)
+{
+    char dir[PATH_MAX], p[PATH_MAX + 300];
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    DIR *d = NULL;
+    struct dirent *de;
+    uint8_t *buf = NULL;
+    int fd = -1, rc = 0;
+
+    *bytes = 0;
+    *first_seq_seen = UINT64_MAX;
+    snprintf(dir, sizeof dir, "%s/wal", root);
+    if (!(d = opendir(dir))) {
+        if (errno == ENOENT && read_only) return 0;
+        snprintf(err, errlen, "cannot open %s: %s", dir, strerror(errno));
+        return STRM_ERR_IO;
+    }
+    while ((de = readdir(d))) {
+        if (!is_wal_name(de->d_name)) continue;
+        if (n == cap) {
+            char **nn = realloc(names, sizeof *names * (cap ? cap * 2 : 16));
+            if (!nn) goto nomem;
+            names = nn;
+            cap = cap ? cap * 2 : 16;
+        }
+        if (!(names[n] = strdup(de->d_name))) goto nomem;
+        n++;
+    }
+    closedir(d);
+    d = NULL;
+    if (n) qsort(names, n, sizeof *names, cmp_names);
+
+    for (size_t i = 0; i < n; i++) {
+        bool last = i + 1 == n, bad;
+        size_t len, valid;
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        fd = open(p, (read_only || !last ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT && read_only) {
+            rc = STRM_ERR_BUSY; /* a writer dropped it meanwhile: the caller starts over */
+            goto out;
+        }
+        if (fd < 0 || read_file(fd, &buf, &len) != 0) {
+            snprintf(err, errlen, "cannot read WAL file %s: %s", p, strerror(errno));
+            rc = STRM_ERR_IO;
+            goto out;
+        }
+        rc = replay_buf(p, buf, len, fn, arg, first_seq_seen, &valid, &bad);
+        if (rc != 0) {
+            snprintf(err, errlen, "replaying WAL file %s: %s", p, strm_err_str(rc));
+            goto out;
+        }
+        if (bad && last && !read_only) {
+            LOG_WARN(ARIEL_COMP, "WAL file %s: torn tail at offset %zu (%zu bytes) cut off", p,
+                     valid, len - valid);
+            if (ftruncate(fd, (off_t)valid) != 0 || fsync(fd) != 0) {
+                snprintf(err, errlen, "cannot cut torn tail of %s: %s", p, strerror(errno));
+                rc = STRM_ERR_IO;
+                goto out;
+            }
+            len = valid;
+        } else if (bad && !last) {
+            LOG_WARN(ARIEL_COMP,
+                     "WAL file %s: corrupt record at offset %zu, rest of the file (%zu bytes) "
+                     "skipped",
+                     p, valid, len - valid);
+        }
+        *bytes += len;
+        free(buf);
+        buf = NULL;
+        close(fd);
+        fd = -1;
+    }
+    goto out;
+nomem:
+    snprintf(err, errlen, "out of memory listing %s", dir);
+    rc = STRM_ERR_NOMEM;
+out:
+    if (d) closedir(d);
+    if (fd >= 0) close(fd);
+    free(buf);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}

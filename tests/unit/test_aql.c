@@ -1,0 +1,958 @@
+/*
+ * test_aql.c - unit tests of src/aql: parsing (accepted queries, error messages and their
+ * byte positions), typing and null semantics, operator precedence, LIKE/ILIKE matching, IP
+ * comparisons, execution against a real ariel store in a temporary directory (filters,
+ * ORDER BY stability, LIMIT, top-N, COUNT(*), LAST n MINUTES) and the three output formats
+ * (aligned table, RFC 4180 CSV, JSON that stays valid whatever the bytes).
+ *
+ * Conditions are evaluated on hand-built events through the module's private header, so the
+ * expression tests do not depend on the store.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "aql/aql_int.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+static struct aql_query *parse_ok(const char *text)
+{
+    struct aql_query *q = NULL;
+    struct aql_error err;
+    int rc = aql_parse(text, &q, &err);
+    if (rc != 0) fail_msg("query rejected: %s\n  %s", text, err.msg);
+    return q;
+}
+
+static void expect_err(const char *text, size_t pos, const char *msg_part)
+{
+    struct aql_query *q = NULL;
+    struct aql_error err;
+    int rc = aql_parse(text, &q, &err);
+    if (rc == 0) {
+        aql_query_free(q);
+        fail_msg("query accepted but should fail: %s", text);
+    }
+    assert_null(q);
+    assert_int_equal(rc, STRM_ERR_PARSE);
+    if (err.pos != pos || !strstr(err.msg, msg_part))
+        fail_msg("query: %s\n  got pos %zu msg '%s'\n  want pos %zu msg containing '%s'", text,
+                 err.pos, err.msg, pos, msg_part);
+}
+
+/* Evaluates the condition `where` on ev: 1 true, 0 false/unknown. */
+static int cond(const char *where, const struct strm_event *ev)
+{
+    char text[1024];
+    snprintf(text, sizeof text, "SELECT * FROM events WHERE %s", where);
+    struct aql_query *q = parse_ok(text);
+    int r = aql_eval_cond(q->where, ev) > 0;
+    aql_query_free(q);
+    return r;
+}
+
+static struct strm_str S(const char *s) {
+    return (struct strm_str){s, (uint32_t)strlen(s)};
+}
+
+static void
+sample_event(struct strm_event *ev)
+{
+    strm_event_init(ev);
+    ev->starttime = 1764109190123; /* 2025-11-25 22:19:50.123 UTC */
+    ev->qid = 1000;
+    ev->severity = 5;
+    ev->sourceport = 443;
+    strm_ip_parse(&ev->sourceip, "10.0.0.5", 8);
+    strm_ip_parse(&ev->destinationip, "2001:db8::1", 11);
+    ev->username = S("Alice");
+    ev->hostname = S("web-01.example.com");
+    ev->procid = S("1234");
+    ev->message = S("Failed password for root from 10.0.0.5 port 22");
+    ev->sourcemac[0] = 0xaa;
+    ev->sourcemac[5] = 0x01;
+}
+
+/* ---------------------------------------------------------------- parser */
+
+static void test_parse_accepts(void **state)
+{
+    (void)state;
+    static const char *const ok[] = {
+        "SELECT * FROM events",
+        "select * from EVENTS",
+        "SELECT * FROM events;",
+        "SELECT * FROM events ;  ",
+        "SELECT COUNT(*) FROM events",
+        "SELECT count(*) AS n FROM events LAST 3 DAYS",
+        "SELECT sourceip, destinationip AS dst, username AS 'User Name' FROM events",
+        "SELECT \"sourceip\" AS \"Source\" FROM events",
+        "SELECT * FROM events WHERE sourceip = '10.0.0.1' AND (qid = 5 OR NOT severity < 3)",
+        "SELECT * FROM events WHERE username LIKE '%adm%' OR username ILIKE 'ROOT'",
+        "SELECT * FROM events WHERE username NOT LIKE 'a_c' AND hostname NOT ILIKE '%X'",
+        "SELECT * FROM events WHERE qid <> 1 AND qid != 2 AND qid >= 3 AND qid <= 4 AND qid > 0x10",
+        "SELECT * FROM events WHERE username IS NULL OR username IS NOT NULL",
+        "SELECT * FROM events WHERE qid = -1",
+        "SELECT * FROM events WHERE username = 'O''Brien'",
+        "SELECT * FROM events ORDER BY starttime DESC, qid ASC, username LIMIT 10 LAST 5 MINUTES",
+        "SELECT * FROM events LAST 1 HOUR",
+        "SELECT * FROM events LAST 2 HOURS",
+        "SELECT * FROM events LAST 1 MINUTE",
+        "SELECT * FROM events LAST 1 DAY",
+        "SELECT * FROM events LAST 10 MINUTES ORDER BY qid LIMIT 3",
+        "SELECT * FROM events ORDER BY qid LAST 10 MINUTES LIMIT 3",
+        "SELECT qid AS q FROM events ORDER BY q DESC",
+        "SELECT username AS 'User' FROM events ORDER BY 'User'",
+        "SELECT * FROM events WHERE starttime > '2026-11-25 22:19' AND devicetime < 1700000000000",
+        "SELECT * FROM events WHERE sourcemac = 'aa:bb:cc:dd:ee:ff'",
+        "SELECT * FROM events WHERE procid = 1234",
+        "SELECT * FROM events -- a comment\n WHERE qid = 1",
+        "SELECT *, username FROM events",
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        aql_query_free(parse_ok(ok[i]));
+}
+
+static void test_parse_errors(void **state)
+{
+    (void)state;
+    expect_err("SELECT * FORM events", 9, "expected FROM at position 9, found 'FORM'");
+    expect_err("SELECT srcip FROM events", 7, "unknown column 'srcip' at position 7");
+    expect_err("SELECT * FROM flows", 14, "table flows is not available yet");
+    expect_err("SELECT * FROM evnts", 14, "expected events at position 14, found 'evnts'");
+    expect_err("", 0, "expected SELECT at position 0, found end of query");
+    expect_err("SELECT", 6, "expected an expression at position 6");
+    expect_err("SELECT * FROM events WHERE", 26, "found end of query");
+    expect_err("SELECT * FROM events WHERE qid", 27, "WHERE needs a condition");
+    expect_err("SELECT * FROM events WHERE sourceip = 'nope'", 38,
+               "'nope' is not an IP address at position 38");
+    expect_err("SELECT * FROM events WHERE qid = 'abc'", 33, "is not a number");
+    expect_err("SELECT * FROM events WHERE starttime > 'yesterday'", 39, "is not a time");
+    expect_err("SELECT * FROM events WHERE sourcemac = '1:2'", 39, "is not a MAC address");
+    expect_err("SELECT * FROM events WHERE username = qid", 36, "cannot compare a string with");
+    expect_err("SELECT * FROM events WHERE qid = 1 = 2", 35, "cannot compare a condition");
+    expect_err("SELECT * FROM events WHERE username = 'abc", 38, "unterminated string literal");
+    expect_err("SELECT COUNT(*), username FROM events", 17, "GROUP BY is not supported yet");
+    expect_err("SELECT * FROM events GROUP BY qid", 21, "GROUP BY is not supported yet");
+    expect_err("SELECT * FROM events LIMIT 5 ORDER BY qid", 29, "ORDER BY must come before LIMIT");
+    expect_err("SELECT * FROM events LIMIT 5 LIMIT 6", 29, "duplicate LIMIT");
+    expect_err("SELECT * FROM events LIMIT x", 27, "expected a number after LIMIT");
+    expect_err("SELECT * FROM events LAST 5 WEEKS", 28, "expected MINUTES, HOURS or DAYS");
+    expect_err("SELECT * FROM events; x", 22, "expected end of query at position 22, found 'x'");
+    expect_err("SELECT * FROM events WHERE qid = 1 foo", 35,
+               "expected ORDER BY, LIMIT, LAST or end of query");
+    expect_err("SELECT * FROM events WHERE qid IN (1, 2)", 31, "IN is not supported yet");
+    expect_err("SELECT * FROM events WHERE qid BETWEEN 1 AND 2", 31, "BETWEEN is not supported");
+    expect_err("SELECT QIDNAME(qid) FROM events", 7, "function 'QIDNAME' is not supported yet");
+    expect_err("SELECT qid + 1 FROM events", 11, "arithmetic is not supported yet");
+    expect_err("SELECT * FROM events WHERE COUNT(*) > 1", 27, "COUNT(*) is not allowed in WHERE");
+    expect_err("SELECT * FROM events WHERE username LIKE qid", 41, "needs a 'quoted' pattern");
+    expect_err("SELECT * FROM events WHERE qid = 99999999999999999999", 33, "out of range");
+    expect_err("SELECT * FROM events WHERE qid = 1 # x", 35, "unexpected character '#'");
+    expect_err("SELECT * FROM events WHERE qid = \x01", 33, "unexpected byte 0x01");
+    expect_err("SELECT * FROM events START '2026-01-01 00:00'", 21, "START/STOP is not supported");
+    expect_err("SELECT * FROM events WHERE username NOT = 'x'", 40,
+               "expected LIKE or ILIKE after NOT");
+    expect_err("SELECT qid AS FROM events", 14, "expected an alias");
+    expect_err("SELECT * FROM events WHERE NOT qid", 31, "NOT needs a condition");
+    expect_err("SELECT * FROM events ORDER BY COUNT(*)", 30, "COUNT(*) in ORDER BY");
+
+    /* Deep nesting is an error, not a stack overflow. */
+    size_t n = 100000;
+    char *deep = malloc(n * 2 + 64);
+    assert_non_null(deep);
+    strcpy(deep, "SELECT * FROM events WHERE ");
+    size_t o = strlen(deep);
+    for (size_t i = 0; i < n; i++)
+        deep[o++] = '(';
+    strcpy(deep + o, "qid = 1");
+    struct aql_query *q = NULL;
+    struct aql_error err;
+    assert_int_equal(aql_parse(deep, &q, &err), STRM_ERR_PARSE);
+    assert_non_null(strstr(err.msg, "nested too deeply"));
+    o = strlen("SELECT * FROM events WHERE ");
+    for (size_t i = 0; i < n; i++) {
+        memcpy(deep + o, "NOT ", 4);
+        o += 4;
+        if (o > n) break;
+    }
+    strcpy(deep + o, "qid = 1");
+    assert_int_equal(aql_parse(deep, &q, &err), STRM_ERR_PARSE);
+    free(deep);
+}
+
+static void test_select_names_and_mask(void **state)
+{
+    (void)state;
+    struct aql_query *q = parse_ok("SELECT sourceip, username AS 'User Name', qid AS \"Q\" FROM "
+                                   "events WHERE severity > 3 ORDER BY magnitude");
+    assert_int_equal(q->nitems, 3);
+    assert_string_equal(q->items[0].name, "sourceip");
+    assert_string_equal(q->items[1].name, "User Name");
+    assert_string_equal(q->items[2].name, "Q");
+    uint64_t want = (1ull << STRM_COL_SOURCEIP) | (1ull << STRM_COL_USERNAME) |
+                    (1ull << STRM_COL_QID) | (1ull << STRM_COL_SEVERITY) |
+                    (1ull << STRM_COL_MAGNITUDE);
+    assert_int_equal(q->colmask, want);
+    assert_int_equal(q->limit, -1);
+    assert_int_equal(q->last_ms, -1);
+    aql_query_free(q);
+
+    q = parse_ok("SELECT * FROM events LIMIT 7 LAST 3 HOURS");
+    assert_int_equal(q->nitems, STRM_COL__COUNT);
+    for (int c = 0; c < STRM_COL__COUNT; c++)
+        assert_string_equal(q->items[c].name, strm_event_cols[c].name);
+    assert_int_equal(q->limit, 7);
+    assert_int_equal(q->last_ms, 3 * 3600000);
+    aql_query_free(q);
+
+    q = parse_ok("SELECT COUNT(*) FROM events");
+    assert_true(q->aggregate);
+    assert_string_equal(q->items[0].name, "COUNT");
+    aql_query_free(q);
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+static void test_precedence(void **state)
+{
+    (void)state;
+    struct strm_event ev;
+    sample_event(&ev);
+    /* OR is weaker than AND: true OR (false AND false) */
+    assert_true(cond("qid = 1000 OR qid = 1 AND qid = 2", &ev));
+    assert_false(cond("(qid = 1000 OR qid = 1) AND qid = 2", &ev));
+    /* NOT is stronger than AND: (NOT false) AND false */
+    assert_false(cond("NOT qid = 1 AND qid = 2", &ev));
+    assert_true(cond("NOT (qid = 1 AND qid = 2)", &ev));
+    /* NOT is stronger than OR: (NOT true) OR true */
+    assert_true(cond("NOT qid = 1000 OR qid = 1000", &ev));
+    assert_false(cond("NOT (qid = 1000 OR qid = 1000)", &ev));
+    assert_true(cond("NOT NOT qid = 1000", &ev));
+    assert_true(cond("qid = 1 OR qid = 2 OR severity = 5", &ev));
+    assert_true(cond("severity = 5 AND qid = 1000 AND sourceport = 443", &ev));
+}
+
+static void test_comparisons_and_types(void **state)
+{
+    (void)state;
+    struct strm_event ev;
+    sample_event(&ev);
+    assert_true(cond("qid = 1000", &ev));
+    assert_true(cond("1000 = qid", &ev));
+    assert_true(cond("qid == 1000", &ev));
+    assert_true(cond("qid <> 999 AND qid != 999", &ev));
+    assert_true(cond("qid > 999 AND qid >= 1000 AND qid < 1001 AND qid <= 1000", &ev));
+    assert_true(cond("qid = 0x3e8", &ev));
+    assert_true(cond("qid > -5", &ev));
+    assert_true(cond("qid = '1000'", &ev)); /* a numeric column parses the text */
+    /* time column: ms, or a UTC date-time text */
+    assert_true(cond("starttime = 1764109190123", &ev));
+    assert_true(cond("starttime >= '2025-11-25 22:19:50.123'", &ev));
+    assert_true(cond("starttime > '2025-11-25 22:19'", &ev));
+    assert_true(cond("starttime < '2025-11-25T22:20:00Z'", &ev));
+    assert_false(cond("starttime < '2025-11-25'", &ev));
+    /* string columns: bytewise, case-sensitive; a number compares as its decimal text */
+    assert_true(cond("username = 'Alice'", &ev));
+    assert_false(cond("username = 'alice'", &ev));
+    assert_true(cond("username < 'B' AND username > 'Al'", &ev));
+    assert_true(cond("procid = 1234", &ev));
+    assert_true(cond("procid > 123", &ev)); /* '1234' > '123' as text */
+    assert_true(cond("procid < 2", &ev));   /* '1234' < '2' as text */
+    /* Keywords and column names are case-insensitive. */
+    assert_true(cond("USERNAME = 'Alice' and QID = 1000", &ev));
+    /* MAC */
+    assert_true(cond("sourcemac = 'AA:00:00:00:00:01'", &ev));
+    assert_true(cond("sourcemac = 'aa-00-00-00-00-01'", &ev));
+    assert_false(cond("destinationmac = 'aa:00:00:00:00:01'", &ev));
+    assert_true(cond("destinationmac IS NULL", &ev));
+    /* literal against literal */
+    assert_true(cond("1 = 1", &ev));
+    assert_true(cond("'a' < 'b'", &ev));
+}
+
+static void test_null_semantics(void **state)
+{
+    (void)state;
+    struct strm_event ev;
+    sample_event(&ev);
+    ev.username = (struct strm_str){NULL, 0};
+    ev.hostname = S("");
+    /* Comparisons with a null value are unknown: neither = nor != matches. */
+    assert_false(cond("username = ''", &ev));
+    assert_false(cond("username != ''", &ev));
+    assert_false(cond("username = 'x'", &ev));
+    assert_false(cond("username != 'x'", &ev));
+    assert_false(cond("NOT username = 'x'", &ev));
+    assert_false(cond("username LIKE '%'", &ev));
+    assert_false(cond("username NOT LIKE 'x'", &ev));
+    assert_false(cond("hostname = ''", &ev));
+    assert_true(cond("username IS NULL", &ev));
+    assert_true(cond("hostname IS NULL", &ev));
+    assert_false(cond("username IS NOT NULL", &ev));
+    /* unknown OR true is true; unknown AND false is false */
+    assert_true(cond("username = 'x' OR qid = 1000", &ev));
+    assert_true(cond("NOT (username = 'x' AND qid = 1)", &ev));
+    /* A present value compared with '' */
+    assert_true(cond("procid != ''", &ev));
+    assert_false(cond("procid = ''", &ev));
+    /* Numbers always have a value */
+    assert_true(cond("devicetime = 0", &ev));
+    assert_true(cond("devicetime IS NOT NULL", &ev));
+}
+
+static void test_ip(void **state)
+{
+    (void)state;
+    struct strm_event ev;
+    sample_event(&ev);
+    assert_true(cond("sourceip = '10.0.0.5'", &ev));
+    assert_true(cond("'10.0.0.5' = sourceip", &ev));
+    assert_false(cond("sourceip = '10.0.0.50'", &ev));
+    assert_true(cond("sourceip > '10.0.0.4' AND sourceip < '10.0.0.6'", &ev));
+    assert_true(cond("sourceip < '10.0.1.0'", &ev)); /* numeric, not text order */
+    assert_true(cond("sourceip > '9.255.255.255'", &ev));
+    assert_true(cond("sourceip = '::ffff:10.0.0.5'", &ev));
+    assert_true(cond("destinationip = '2001:db8::1'", &ev));
+    assert_true(cond("destinationip = '2001:DB8:0:0:0:0:0:1'", &ev));
+    assert_true(cond("destinationip != '2001:db8::2'", &ev));
+    assert_true(cond("destinationip > sourceip", &ev));
+    assert_true(cond("sourceip LIKE '10.0.%'", &ev));
+    assert_true(cond("destinationip LIKE '2001:db8:%'", &ev));
+    expect_err("SELECT * FROM events WHERE collectorip = '1.2.3.4'", 27, "unknown column");
+    expect_err("SELECT * FROM events WHERE sourceip = '10.0.0.256'", 38, "is not an IP address");
+    expect_err("SELECT * FROM events WHERE sourceip = 10", 36, "cannot compare an IP address");
+    ev.sourceip = (struct strm_ip){{0}};
+    assert_false(cond("sourceip = '10.0.0.5'", &ev));
+    assert_false(cond("sourceip != '10.0.0.5'", &ev));
+    assert_true(cond("sourceip IS NULL", &ev));
+}
+
+static bool like(const char *pat, const char *text, bool ci)
+{
+    struct strm_arena a;
+    strm_arena_init(&a, 256);
+    struct aql_like lk;
+    assert_int_equal(aql_like_compile(&lk, pat, strlen(pat), ci, &a), 0);
+    bool m = aql_like_match(&lk, text, strlen(text));
+    strm_arena_free(&a);
+    return m;
+}
+
+static void test_like(void **state)
+{
+    (void)state;
+    struct {
+        const char *pat, *text;
+        bool ci, want;
+    } cases[] = {
+        {"abc", "abc", false, true},
+        {"abc", "abcd", false, false}, /* anchored */
+        {"abc", "xabc", false, false},
+        {"ab", "abc", false, false},
+        {"%", "", false, true},
+        {"%", "anything", false, true},
+        {"%%", "x", false, true},
+        {"", "", false, true},
+        {"", "a", false, false},
+        {"a%", "abc", false, true},
+        {"a%", "bac", false, false},
+        {"%c", "abc", false, true},
+        {"%c", "abcd", false, false},
+        {"%b%", "abc", false, true},
+        {"%x%", "abc", false, false},
+        {"a%c", "ac", false, true},
+        {"a%c", "abbbc", false, true},
+        {"a%c", "abcb", false, false},
+        {"%a%b%c%", "xxaxxbxxcxx", false, true},
+        {"%a%b%c%", "xxcxxbxxaxx", false, false},
+        {"%aba", "ababa", false, true}, /* suffix must not overlap a greedy middle */
+        {"ab%ba", "aba", false, false}, /* prefix and suffix may not overlap */
+        {"ab%ba", "abba", false, true},
+        {"_", "a", false, true},
+        {"_", "", false, false},
+        {"_", "ab", false, false},
+        {"a_c", "abc", false, true},
+        {"a_c", "ac", false, false},
+        {"%_%", "", false, false},
+        {"%_%", "x", false, true},
+        {"__%", "a", false, false},
+        {"_\xc3\xa9", "x\xc3\xa9", false, true}, /* _ is one UTF-8 character */
+        {"_", "\xc3\xa9", false, true},
+        {"__", "\xc3\xa9", false, false},
+        {"%_b",
+         "\xc3\xa9"
+         "b",
+         false, true},
+        {"a\\%", "a%", false, true}, /* escaped wildcards are literals */
+        {"a\\%", "ab", false, false},
+        {"a\\_", "a_", false, true},
+        {"a\\_", "ab", false, false},
+        {"%\\%%", "50% off", false, true},
+        {"%\\%%", "50 off", false, false},
+        {"a\\\\b", "a\\b", false, true},
+        {"C:\\Windows%", "C:\\Windows\\System32", false, true}, /* other \ stay literal */
+        {"a\\", "a\\", false, true},
+        {"ABC", "abc", false, false},
+        {"ABC", "abc", true, true},
+        {"a%C", "AxxxC", true, true},
+        {"%ROOT%", "Failed password for root", true, true},
+        {"%r_ot%", "Failed password for ROOT", true, true},
+        {"%%%%%%%%%%%%%%%%%%%%b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false, false},
+        {"%a_%a_%a_%a_%b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bool got = like(cases[i].pat, cases[i].text, cases[i].ci);
+        if (got != cases[i].want)
+            fail_msg("%s '%s' against '%s': got %d", cases[i].ci ? "ILIKE" : "LIKE", cases[i].pat,
+                     cases[i].text, got);
+    }
+    struct strm_event ev;
+    sample_event(&ev);
+    assert_true(cond("username LIKE 'Al%'", &ev));
+    assert_false(cond("username LIKE 'al%'", &ev));
+    assert_true(cond("username ILIKE 'al%'", &ev));
+    assert_true(cond("username NOT LIKE 'al%'", &ev));
+    assert_false(cond("username NOT ILIKE 'al%'", &ev));
+    assert_true(cond("message LIKE '%password%root%'", &ev));
+    assert_true(cond("qid LIKE '10%'", &ev)); /* numbers match as decimal text */
+}
+
+/* ---------------------------------------------------------------- output formats */
+
+static char *write_to_string(const struct aql_result *r, enum aql_format fmt)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(aql_result_write(r, fmt, f), 0);
+    fclose(f);
+    return buf;
+}
+
+/* A result built by hand: columns of the query, rows from values. */
+static struct aql_result *hand_result(const char *text, const struct aql_value *rows, size_t nrows)
+{
+    struct aql_query *q = parse_ok(text);
+    struct aql_result *r = aql_result_new(q, q->nitems);
+    assert_non_null(r);
+    for (size_t i = 0; i < nrows; i++)
+        assert_non_null(aql_result_append(r, rows + i * q->nitems));
+    aql_query_free(q);
+    return r;
+}
+
+static struct aql_value vstr(const char *s, size_t n)
+{
+    struct aql_value v = {.type = AQL_T_STR};
+    v.u.s.p = s;
+    v.u.s.len = (uint32_t)n;
+    return v;
+}
+
+static struct aql_value vint(enum aql_type t, int64_t i)
+{
+    struct aql_value v = {.type = t};
+    v.u.i = i;
+    return v;
+}
+
+/* Minimal strict JSON validator (RFC 8259), including UTF-8 validity of strings. */
+static const char *js_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+        p++;
+    return p;
+}
+
+static const char *js_value(const char *p, int depth);
+
+static const char *js_string(const char *p)
+{
+    if (*p++ != '"') return NULL;
+    for (;;) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') return p + 1;
+        if (c < 0x20) return NULL;
+        if (c == '\\') {
+            p++;
+            if (*p == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (!strchr("0123456789abcdefABCDEF", p[i]) || !p[i]) return NULL;
+                p += 5;
+            } else if (*p && strchr("\"\\/bfnrt", *p)) {
+                p++;
+            } else {
+                return NULL;
+            }
+            continue;
+        }
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        int k = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
+        if (k == 0 || c > 0xf4) return NULL;
+        for (int i = 1; i < k; i++)
+            if (((unsigned char)p[i] & 0xc0) != 0x80) return NULL;
+        p += k;
+    }
+}
+
+static const char *js_value(const char *p, int depth)
+{
+    if (depth > 64) return NULL;
+    p = js_ws(p);
+    if (*p == '{' || *p == '[') {
+        char close = *p == '{' ? '}' : ']';
+        bool obj = *p == '{';
+        p = js_ws(p + 1);
+        if (*p == close) return p + 1;
+        for (;;) {
+            if (obj) {
+                p = js_string(js_ws(p));
+                if (!p) return NULL;
+                p = js_ws(p);
+                if (*p++ != ':') return NULL;
+            }
+            p = js_value(p, depth + 1);
+            if (!p) return NULL;
+            p = js_ws(p);
+            if (*p == ',') {
+                p++;
+                continue;
+            }
+            if (*p == close) return p + 1;
+            return NULL;
+        }
+    }
+    if (*p == '"') return js_string(p);
+    if (!strncmp(p, "null", 4) || !strncmp(p, "true", 4)) return p + 4;
+    if (!strncmp(p, "false", 5)) return p + 5;
+    const char *s = p;
+    if (*p == '-') p++;
+    if (*p < '0' || *p > '9') return NULL;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return p > s ? p : NULL;
+}
+
+static bool json_valid(const char *s)
+{
+    const char *e = js_value(s, 0);
+    return e && *js_ws(e) == '\0';
+}
+
+static void test_output_csv(void **state)
+{
+    (void)state;
+    struct aql_value rows[] = {
+        vstr("plain", 5),         vint(AQL_T_INT, 42),  vint(AQL_T_TIME, 1764109190123),
+        vstr("a,b", 3),           vint(AQL_T_INT, -1),  vint(AQL_T_TIME, 0),
+        vstr("say \"hi\"", 8),    {.type = AQL_T_NULL}, vint(AQL_T_TIME, 1),
+        vstr("two\nlines\r", 10), vint(AQL_T_INT, 0),   vint(AQL_T_TIME, 2),
+    };
+    struct aql_result *r =
+        hand_result("SELECT username AS 'a,name', qid, starttime FROM events", rows, 4);
+    assert_int_equal(aql_result_rows(r), 4);
+    assert_int_equal(aql_result_cols(r), 3);
+    assert_string_equal(aql_result_colname(r, 0), "a,name");
+    assert_null(aql_result_colname(r, 3));
+    char *out = write_to_string(r, AQL_FORMAT_CSV);
+    assert_string_equal(out, "\"a,name\",qid,starttime\r\n"
+                             "plain,42,1764109190123\r\n"
+                             "\"a,b\",-1,0\r\n"
+                             "\"say \"\"hi\"\"\",,1\r\n"
+                             "\"two\nlines\r\",0,2\r\n");
+    free(out);
+    aql_result_free(r);
+}
+
+static void test_output_json(void **state)
+{
+    (void)state;
+    static const char weird[] = "q\"b\\s\x01\x1f\x7f\n\t"
+                                "\xc3\xa9"         /* é */
+                                "\xff\xfe"         /* invalid bytes */
+                                "\xc0\xaf"         /* overlong '/' */
+                                "\xed\xa0\x80"     /* a surrogate */
+                                "\xf4\x90\x80\x80" /* above U+10FFFF */
+                                "\xe2\x82";        /* truncated sequence at the end */
+    struct aql_value rows[3 * 4];
+    memset(rows, 0, sizeof rows);
+    rows[0] = vstr(weird, sizeof weird - 1);
+    rows[1] = vint(AQL_T_INT, 7);
+    rows[2].type = AQL_T_IP;
+    strm_ip_parse(&rows[2].u.ip, "10.1.2.3", 8);
+    rows[3] = vint(AQL_T_TIME, 1764109190123);
+    rows[4].type = AQL_T_NULL;
+    rows[5] = vint(AQL_T_INT, 0);
+    rows[6].type = AQL_T_NULL;
+    rows[7] = vint(AQL_T_TIME, -5);
+    rows[8] = vstr("\xe2\x82\xac", 3);
+    rows[9] = vint(AQL_T_INT, INT64_MIN);
+    rows[10].type = AQL_T_IP;
+    strm_ip_parse(&rows[10].u.ip, "fe80::1", 7);
+    rows[11] = vint(AQL_T_TIME, INT64_MAX);
+    struct aql_result *r = hand_result(
+        "SELECT username AS 'we\"ird\x01', qid, sourceip, starttime FROM events", rows, 3);
+    char *out = write_to_string(r, AQL_FORMAT_JSON);
+    if (!json_valid(out)) fail_msg("invalid JSON: %s", out);
+    assert_non_null(strstr(out, "{\"events\":["));
+    assert_non_null(strstr(out, "\"q\\\"b\\\\s\\u0001\\u001f\\u007f\\n\\t\xc3\xa9\\ufffd\\ufffd"));
+    assert_non_null(strstr(out, "\"qid\":7,\"sourceip\":\"10.1.2.3\",\"starttime\":1764109190123"));
+    assert_non_null(strstr(out, "{\"we\\\"ird\\u0001\":null,\"qid\":0,\"sourceip\":null"));
+    assert_non_null(strstr(out, "\"sourceip\":\"fe80::1\""));
+    free(out);
+    aql_result_free(r);
+
+    /* no rows */
+    r = hand_result("SELECT qid FROM events", NULL, 0);
+    out = write_to_string(r, AQL_FORMAT_JSON);
+    assert_string_equal(out, "{\"events\":[]}\n");
+    assert_true(json_valid(out));
+    free(out);
+    aql_result_free(r);
+}
+
+static void test_output_table(void **state)
+{
+    (void)state;
+    char longv[300];
+    memset(longv, 'x', sizeof longv);
+    struct aql_value rows[] = {
+        vstr("bob", 3),
+        vint(AQL_T_INT, 5),
+        vint(AQL_T_TIME, 1764109190123),
+        vstr("a\tb\x1b[31m", 9),
+        vint(AQL_T_INT, 1234),
+        vint(AQL_T_TIME, 0),
+        vstr(longv, sizeof longv),
+        {.type = AQL_T_NULL},
+        vint(AQL_T_TIME, -1),
+    };
+    struct aql_result *r = hand_result("SELECT username, qid, starttime FROM events", rows, 3);
+    char *out = write_to_string(r, AQL_FORMAT_TABLE);
+    /* header, separator, 3 rows, count */
+    int lines = 0;
+    for (char *p = out; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 6);
+    assert_non_null(strstr(out, "2025-11-25 22:19:50.123"));
+    assert_non_null(strstr(out, "1970-01-01 00:00:00.000"));
+    assert_non_null(strstr(out, "1969-12-31 23:59:59.999"));
+    assert_non_null(strstr(out, "a\\tb\\x1b[31m"));
+    assert_null(strchr(out, '\x1b'));
+    assert_non_null(strstr(out, "(3 rows)\n"));
+    /* the long value is cut to 120 characters, ending in ... */
+    char cut[130];
+    memset(cut, 'x', 117);
+    memcpy(cut + 117, "...", 4);
+    assert_non_null(strstr(out, cut));
+    char over[130];
+    memset(over, 'x', 118);
+    over[118] = '\0';
+    assert_null(strstr(out, over));
+    /* columns are aligned: every " | " of the header is at the same offset in each row */
+    char *l1 = out, *l3 = strchr(strchr(out, '\n') + 1, '\n') + 1;
+    assert_int_equal(strstr(l1, " | ") - l1, strstr(l3, " | ") - l3);
+    free(out);
+    aql_result_free(r);
+
+    r = hand_result("SELECT COUNT(*) FROM events", (struct aql_value[]){vint(AQL_T_INT, 1)}, 1);
+    out = write_to_string(r, AQL_FORMAT_TABLE);
+    assert_string_equal(out, "COUNT\n-----\n    1\n(1 row)\n");
+    free(out);
+    aql_result_free(r);
+
+    enum aql_format f;
+    assert_int_equal(aql_format_parse("table", &f), 0);
+    assert_int_equal(f, AQL_FORMAT_TABLE);
+    assert_int_equal(aql_format_parse("CSV", &f), 0);
+    assert_int_equal(f, AQL_FORMAT_CSV);
+    assert_int_equal(aql_format_parse("json", &f), 0);
+    assert_int_equal(f, AQL_FORMAT_JSON);
+    assert_int_not_equal(aql_format_parse("xml", &f), 0);
+}
+
+static void test_time_text(void **state)
+{
+    (void)state;
+    char buf[64];
+    aql_time_format(1764109190123, buf, sizeof buf);
+    assert_string_equal(buf, "2025-11-25 22:19:50.123");
+    int64_t ms;
+    assert_int_equal(aql_time_parse("2025-11-25 22:19:50.123", 23, &ms), 0);
+    assert_int_equal(ms, 1764109190123);
+    assert_int_equal(aql_time_parse("2024-02-29", 10, &ms), 0);
+    assert_int_equal(ms, 1709164800000);
+    assert_int_equal(aql_time_parse("2024/02/29 10:00", 16, &ms), 0);
+    assert_int_not_equal(aql_time_parse("2024-13-01", 10, &ms), 0);
+    assert_int_not_equal(aql_time_parse("2024-02-29 10", 13, &ms), 0);
+    assert_int_not_equal(aql_time_parse("", 0, &ms), 0);
+    assert_int_not_equal(aql_time_parse("Z", 1, &ms), 0);
+}
+
+/* ---------------------------------------------------------------- execution on a store */
+
+struct store_fixture {
+    char dir[256];
+    struct ariel_store *store;
+};
+
+static void rm_rf(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            char sub[1024];
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            rm_rf(sub);
+        }
+        closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+#define NOW_MS 1764109200000 /* 2025-11-25 22:20:00 UTC */
+#define NROWS 1000
+
+static const char *const users[] = {"alice", "bob", "carol", "", "Dave"};
+
+/* Row i: starttime NOW - (NROWS - i) * 100 ms (so all within the last 2 minutes, ascending),
+ * qid i, severity i % 10, username users[i % 5], sourceip 10.0.(i/256).(i%256). Plus three old
+ * rows 1, 2 and 3 hours back. */
+static int store_setup(void **state)
+{
+    struct store_fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_aql.XXXXXX");
+    if (!mkdtemp(f->dir)) return -1;
+    struct ariel_options opt = {
+        .dir = f->dir,
+        .fsync = STRM_FSYNC_NEVER,
+        .segment_rows = 400,
+        .segment_max_age_s = 3600,
+    };
+    char err[256];
+    if (ariel_open(&opt, &f->store, err, sizeof err) != 0) {
+        fprintf(stderr, "# ariel_open: %s\n", err);
+        return -1;
+    }
+    struct strm_batch *b = strm_batch_new(NROWS + 3);
+    for (int i = 0; i < 3; i++) {
+        struct strm_event *ev = strm_batch_add(b);
+        ev->starttime = NOW_MS - (int64_t)(i + 1) * 3600000;
+        ev->qid = 900000 + (uint32_t)i;
+        ev->username = strm_arena_strdup(&b->arena, "old", 3);
+    }
+    for (int i = 0; i < NROWS; i++) {
+        struct strm_event *ev = strm_batch_add(b);
+        ev->starttime = NOW_MS - (int64_t)(NROWS - i) * 100;
+        ev->qid = (uint32_t)i;
+        ev->severity = (uint8_t)(i % 10);
+        const char *u = users[i % 5];
+        ev->username = strm_arena_strdup(&b->arena, u, strlen(u));
+        strm_ip_from_v4(&ev->sourceip, (10u << 24) | (uint32_t)i);
+    }
+    int rc = ariel_append(f->store, b);
+    strm_batch_free(b);
+    if (rc != 0) return -1;
+    *state = f;
+    return 0;
+}
+
+static int store_teardown(void **state)
+{
+    struct store_fixture *f = *state;
+    if (!f) return 0;
+    ariel_close(f->store);
+    rm_rf(f->dir);
+    free(f);
+    return 0;
+}
+
+static struct aql_result *run(struct store_fixture *f, const char *text)
+{
+    struct aql_query *q = parse_ok(text);
+    struct aql_result *r = NULL;
+    struct aql_error err;
+    int rc = aql_execute(q, f->store, NOW_MS, &r, &err);
+    aql_query_free(q);
+    if (rc != 0) fail_msg("execute failed: %s: %s", text, err.msg);
+    return r;
+}
+
+static int64_t cell_int(const struct aql_result *r, size_t row, size_t col)
+{
+    assert_true(row < r->nrows && col < r->ncols);
+    return r->cells[row * r->stride + col].u.i;
+}
+
+static int64_t count_of(struct store_fixture *f, const char *text)
+{
+    struct aql_result *r = run(f, text);
+    assert_int_equal(aql_result_rows(r), 1);
+    int64_t n = cell_int(r, 0, 0);
+    aql_result_free(r);
+    return n;
+}
+
+static void exec_checks(void **state)
+{
+    struct store_fixture *f = *state;
+    /* default window: last 5 minutes, so the three old rows are out */
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events"), NROWS);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events LAST 90 MINUTES"), NROWS + 1);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events LAST 150 MINUTES"), NROWS + 2);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events LAST 1 DAY"), NROWS + 3);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events LAST 1 MINUTE"), 600);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) AS n FROM events WHERE severity = 3"), 100);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE username = 'bob'"), 200);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE username IS NULL"), 200);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE username != 'bob'"), 600);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE username ILIKE 'd%'"), 200);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE sourceip = '10.0.1.44'"), 1);
+    assert_int_equal(
+        count_of(f, "SELECT COUNT(*) FROM events WHERE sourceip >= '10.0.3.0' LAST 1 DAY"),
+        NROWS - 768);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE starttime >= 1764109199000"),
+                     10);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE username = 'old' LAST 1 DAY"),
+                     3);
+
+    /* plain rows in scan (time) order; LIMIT stops early */
+    struct aql_result *r =
+        run(f, "SELECT qid, username AS u, sourceip FROM events WHERE severity = 7 LIMIT 5");
+    assert_int_equal(aql_result_rows(r), 5);
+    assert_string_equal(aql_result_colname(r, 1), "u");
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(cell_int(r, i, 0), 7 + 10 * (int64_t)i);
+    assert_int_equal(r->cells[0 * r->stride + 1].type, AQL_T_STR);
+    assert_memory_equal(r->cells[0 * r->stride + 1].u.s.p, "carol", 5);
+    char *csv = write_to_string(r, AQL_FORMAT_CSV);
+    assert_string_equal(csv, "qid,u,sourceip\r\n7,carol,10.0.0.7\r\n17,carol,10.0.0.17\r\n"
+                             "27,carol,10.0.0.27\r\n37,carol,10.0.0.37\r\n47,carol,10.0.0.47\r\n");
+    free(csv);
+    aql_result_free(r);
+
+    /* ORDER BY several keys, stable; no LIMIT */
+    r = run(f, "SELECT qid, severity FROM events WHERE qid < 30 ORDER BY severity DESC");
+    assert_int_equal(aql_result_rows(r), 30);
+    for (size_t i = 0; i < 30; i++) {
+        assert_int_equal(cell_int(r, i, 1), 9 - (int64_t)i / 3);
+        /* ties keep scan order: qid ascending within a severity */
+        assert_int_equal(cell_int(r, i, 0), (9 - (int64_t)i / 3) + 10 * ((int64_t)i % 3));
+    }
+    aql_result_free(r);
+
+    r = run(f, "SELECT qid FROM events WHERE qid < 20 ORDER BY severity ASC, qid DESC");
+    assert_int_equal(aql_result_rows(r), 20);
+    assert_int_equal(cell_int(r, 0, 0), 10);
+    assert_int_equal(cell_int(r, 1, 0), 0);
+    assert_int_equal(cell_int(r, 2, 0), 11);
+    aql_result_free(r);
+
+    /* top-N: ORDER BY + LIMIT, with a sort key that is not selected */
+    r = run(f, "SELECT qid, username FROM events ORDER BY starttime DESC LIMIT 3");
+    assert_int_equal(aql_result_rows(r), 3);
+    assert_int_equal(aql_result_cols(r), 2);
+    assert_int_equal(cell_int(r, 0, 0), NROWS - 1);
+    assert_int_equal(cell_int(r, 1, 0), NROWS - 2);
+    assert_int_equal(cell_int(r, 2, 0), NROWS - 3);
+    assert_memory_equal(r->cells[0 * r->stride + 1].u.s.p, "Dave", 4);
+    aql_result_free(r);
+
+    /* top-N ties are stable too: severity 9 rows in scan order */
+    r = run(f, "SELECT qid FROM events ORDER BY severity DESC LIMIT 4");
+    assert_int_equal(aql_result_rows(r), 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(cell_int(r, i, 0), 9 + 10 * (int64_t)i);
+    aql_result_free(r);
+
+    /* string ORDER BY with nulls first, top-N whose string buffers get reused */
+    r = run(f, "SELECT username, qid FROM events ORDER BY username DESC, qid DESC LIMIT 250");
+    assert_int_equal(aql_result_rows(r), 250);
+    assert_memory_equal(r->cells[0].u.s.p, "carol", 5);
+    assert_int_equal(cell_int(r, 0, 1), 997);
+    assert_memory_equal(r->cells[200 * r->stride].u.s.p, "bob", 3);
+    assert_int_equal(cell_int(r, 200, 1), 996);
+    aql_result_free(r);
+    r = run(f, "SELECT username FROM events ORDER BY username LIMIT 201");
+    assert_int_equal(r->cells[0].type, AQL_T_NULL);
+    assert_int_equal(r->cells[199 * r->stride].type, AQL_T_NULL);
+    assert_memory_equal(r->cells[200 * r->stride].u.s.p, "Dave", 4);
+    aql_result_free(r);
+
+    /* ORDER BY an alias */
+    r = run(f, "SELECT qid AS q FROM events WHERE qid < 5 ORDER BY q DESC");
+    assert_int_equal(cell_int(r, 0, 0), 4);
+    aql_result_free(r);
+
+    /* LIMIT 0, empty windows, COUNT with LIMIT 0 */
+    r = run(f, "SELECT * FROM events LIMIT 0");
+    assert_int_equal(aql_result_rows(r), 0);
+    aql_result_free(r);
+    r = run(f, "SELECT * FROM events WHERE starttime > 1764109200000");
+    assert_int_equal(aql_result_rows(r), 0);
+    aql_result_free(r);
+    r = run(f, "SELECT COUNT(*) FROM events LIMIT 0");
+    assert_int_equal(aql_result_rows(r), 0);
+    aql_result_free(r);
+
+    /* SELECT * returns every column in schema order */
+    r = run(f, "SELECT * FROM events WHERE qid = 12");
+    assert_int_equal(aql_result_rows(r), 1);
+    assert_int_equal(aql_result_cols(r), STRM_COL__COUNT);
+    assert_string_equal(aql_result_colname(r, STRM_COL_USERNAME), "username");
+    assert_int_equal(cell_int(r, 0, STRM_COL_QID), 12);
+    assert_int_equal(cell_int(r, 0, STRM_COL_STARTTIME), NOW_MS - (NROWS - 12) * 100);
+    char *json = write_to_string(r, AQL_FORMAT_JSON);
+    assert_true(json_valid(json));
+    assert_non_null(strstr(json, "\"qid\":12,"));
+    assert_non_null(strstr(json, "\"sourceip\":\"10.0.0.12\""));
+    free(json);
+    aql_result_free(r);
+}
+
+static void exec_after_flush(void **state)
+{
+    struct store_fixture *f = *state;
+    assert_int_equal(ariel_flush(f->store), 0);
+    exec_checks(state);
+}
+
+int main(void)
+{
+    cmocka_set_message_output(CM_OUTPUT_TAP);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_accepts),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_select_names_and_mask),
+        cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_comparisons_and_types),
+        cmocka_unit_test(test_null_semantics),
+        cmocka_unit_test(test_ip),
+        cmocka_unit_test(test_like),
+        cmocka_unit_test(test_time_text),
+        cmocka_unit_test(test_output_csv),
+        cmocka_unit_test(test_output_json),
+        cmocka_unit_test(test_output_table),
+        cmocka_unit_test_setup_teardown(exec_checks, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(exec_after_flush, store_setup, store_teardown),
+    };
+    return cmocka_run_group_tests_name("aql", tests, NULL, NULL);
+}

@@ -1,0 +1,1043 @@
+/*
+ * Unit tests for src/ariel: round trips of every column type, time pruning, column masks,
+ * flush/reopen and WAL replay exactly once, kill -9 at random moments (also during flushes),
+ * torn WAL tails, corrupt segments, read-only opens next to a writer, concurrent scans, and
+ * injected I/O errors (RLIMIT_FSIZE makes write() fail with EFBIG, a real kernel error).
+ *
+ * Every row gets a unique id (held in qid); gen_event derives all other fields from it, so a
+ * row read back is checked field by field against a fresh copy.
+ *
+ * ARIEL_BENCH=1 adds the ingest benchmark and the corpus compression figures.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <glob.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ariel/ariel.h"
+
+#define HOUR 3600000LL
+#define T0 1718000000000LL /* 2024-06-10 06:13:20 UTC */
+#define ALL_COLS ((1ull << STRM_COL__COUNT) - 1)
+
+/* ---------------------------------------------------------------- helpers */
+
+/*
+ * Checks usable in forked children too: a cmocka failure there would jump back into the
+ * child's copy of the test runner, so a child prints and exits nonzero instead.
+ */
+static bool child_proc;
+#define REQUIRE(c)                                                                                 \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            if (child_proc) {                                                                      \
+                fprintf(stderr, "%s:%d: child check failed: %s\n", __FILE__, __LINE__, #c);        \
+                _exit(1);                                                                          \
+            }                                                                                      \
+            fail_msg("%s:%d: check failed: %s", __FILE__, __LINE__, #c);                           \
+        }                                                                                          \
+    } while (0)
+
+static char *make_dir(void)
+{
+    char *d = strdup("/tmp/ariel-test-XXXXXX");
+    assert_non_null(mkdtemp(d));
+    return d;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+    return remove(p);
+}
+
+static void rm_dir(char *d)
+{
+    nftw(d, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(d);
+}
+
+static struct ariel_options opts(const char *dir)
+{
+    struct ariel_options o = {.dir = dir,
+                              .fsync = STRM_FSYNC_NEVER,
+                              .fsync_interval_ms = 100,
+                              .segment_rows = 1 << 20,
+                              .segment_max_age_s = 3600};
+    return o;
+}
+
+static struct ariel_store *open_store(const struct ariel_options *o)
+{
+    struct ariel_store *s = NULL;
+    char err[512];
+    int rc = ariel_open(o, &s, err, sizeof err);
+    if (rc != 0) fprintf(stderr, "ariel_open: %s\n", err);
+    REQUIRE(rc == 0);
+    return s;
+}
+
+static struct strm_str dup_str(struct strm_batch *b, const char *p, size_t len)
+{
+    return strm_arena_strdup(&b->arena, p, len);
+}
+
+/* Deterministic event for id at time t; the variety covers every column type and edge. */
+static void gen_event(struct strm_batch *b, struct strm_event *ev, uint32_t id, int64_t t)
+{
+    char buf[512];
+    strm_event_init(ev);
+    ev->starttime = t;
+    ev->devicetime = id % 3 ? t - 1234 : 0;
+    ev->logsourceid = id % 7;
+    ev->qid = id;
+    ev->eventcount = 1 + id % 4;
+    ev->category = (uint16_t)(id % 1000);
+    ev->highlevelcategory = (uint16_t)(id % 17);
+    ev->sourceport = (uint16_t)(1024 + id);
+    ev->destinationport = id % 2 ? 22 : 443;
+    ev->severity = (uint8_t)(id % 11);
+    ev->credibility = 5;
+    ev->relevance = (uint8_t)(id % 10);
+    ev->magnitude = (uint8_t)(id % 9);
+    ev->protocolid = id % 2 ? 6 : 17;
+    ev->facility = (uint8_t)(id % 24);
+    ev->priority = id % 5 == 0 ? 255 : (uint8_t)(id % 8);
+    ev->flags = (uint8_t)(id % 3);
+    if (id % 2)
+        strm_ip_from_v4(&ev->sourceip, 0x0a000000u | id);
+    else
+        for (int i = 0; i < 16; i++)
+            ev->sourceip.b[i] = (uint8_t)(0x20 + i + id);
+    if (id % 5) strm_ip_from_v4(&ev->destinationip, 0xc0a80001u + id % 100);
+    for (int i = 0; i < 6; i++) {
+        ev->sourcemac[i] = (uint8_t)(id >> (i * 4));
+        ev->destinationmac[i] = id % 4 ? (uint8_t)(0xa0 + i) : 0;
+    }
+    int n = snprintf(buf, sizeof buf, "user%u", id % 5);
+    if (id % 6) ev->username = dup_str(b, buf, (size_t)n);
+    n = snprintf(buf, sizeof buf, "host-%u.example.org", id % 13);
+    ev->hostname = dup_str(b, buf, (size_t)n);
+    ev->appname = dup_str(b, id % 2 ? "sshd" : "kernel", id % 2 ? 4 : 6);
+    n = snprintf(buf, sizeof buf, "%u", 1000 + id % 50);
+    ev->procid = dup_str(b, buf, (size_t)n);
+    if (id % 4 == 1) ev->msgid = dup_str(b, "ID47", 4);
+
+    if (id % 97 == 5) {
+        /* 64 KiB payload of binary bytes, NULs included; message inline and different */
+        size_t len = 65536;
+        char *p = strm_arena_alloc(&b->arena, len);
+        for (size_t i = 0; i < len; i++)
+            p[i] = (char)((i * 31 + id) & 0xff);
+        memcpy(p, &id, sizeof id);
+        ev->payload.p = p;
+        ev->payload.len = (uint32_t)len;
+        ev->message = dup_str(b, "\0bin\xff", 5);
+    } else {
+        n = snprintf(buf, sizeof buf,
+                     "<%u>Jun 10 06:13:20 host-%u sshd[%u]: Accepted password for user%u from "
+                     "10.0.%u.%u port %u ssh2 id=%u",
+                     id % 191, id % 13, 1000 + id % 50, id % 5, id % 256, (id / 256) % 256,
+                     1024 + id, id);
+        ev->payload = dup_str(b, buf, (size_t)n);
+        if (id % 10 == 3) {
+            ev->message.p = NULL; /* empty */
+            ev->message.len = 0;
+        } else {
+            const char *m = strstr(ev->payload.p, "Accepted");
+            ev->message.p = m; /* a slice of the payload */
+            ev->message.len = (uint32_t)(ev->payload.p + ev->payload.len - m);
+        }
+    }
+}
+
+static int64_t time_of(uint32_t id)
+{
+    return T0 + (int64_t)(id % 5) * HOUR + id; /* five hour partitions */
+}
+
+static void append_range(struct ariel_store *s, uint32_t from, uint32_t to, uint32_t per_batch)
+{
+    struct strm_batch *b = strm_batch_new(per_batch);
+    REQUIRE(b != NULL);
+    for (uint32_t id = from; id < to;) {
+        strm_batch_reset(b);
+        for (uint32_t k = 0; k < per_batch && id < to; k++, id++)
+            gen_event(b, strm_batch_add(b), id, time_of(id));
+        REQUIRE(ariel_append(s, b) == 0);
+    }
+    strm_batch_free(b);
+}
+
+static bool str_same(struct strm_str a, struct strm_str b)
+{
+    uint32_t la = a.p ? a.len : 0, lb = b.p ? b.len : 0;
+    return la == lb && (la == 0 || memcmp(a.p, b.p, la) == 0);
+}
+
+/* Checks ev against a fresh gen_event for its id, for the columns in mask; others empty. */
+static bool event_matches(const struct strm_event *ev, uint32_t id, uint64_t mask)
+{
+    static __thread struct strm_batch *b;
+    struct strm_event want;
+    if (!b) b = strm_batch_new(1);
+    strm_batch_reset(b);
+    gen_event(b, &want, id, time_of(id));
+    for (int c = 0; c < STRM_COL__COUNT; c++) {
+        const struct strm_col_def *d = &strm_event_cols[c];
+        bool in = mask & (1ull << c);
+        if (c == STRM_COL_STORAGETIME) {
+            if (in != (ev->storagetime != 0)) return false;
+            continue;
+        }
+        if (d->type == STRM_T_STR) {
+            struct strm_str got = strm_event_get_str(ev, c);
+            if (in ? !str_same(got, strm_event_get_str(&want, c)) : got.len != 0) return false;
+        } else {
+            static const uint8_t zero[16];
+            const char *g = (const char *)ev + d->offset, *w = (const char *)&want + d->offset;
+            if (memcmp(g, in ? w : (const char *)zero, d->width) != 0) return false;
+        }
+    }
+    return true;
+}
+
+struct seen {
+    uint32_t *count; /* per id */
+    uint32_t max;
+    uint64_t rows, bad, mask;
+    bool check;
+};
+
+static int collect(const struct strm_event *ev, void *arg)
+{
+    struct seen *s = arg;
+    uint32_t id = ev->qid;
+    s->rows++;
+    if (id >= s->max) {
+        s->bad++;
+        return 0;
+    }
+    s->count[id]++;
+    if (s->check && !event_matches(ev, id, s->mask)) s->bad++;
+    return 0;
+}
+
+static struct seen scan_all(struct ariel_store *s, uint32_t max, uint64_t mask, bool check)
+{
+    struct seen r = {
+        .count = calloc(max, sizeof(uint32_t)), .max = max, .mask = mask, .check = check};
+    REQUIRE(r.count != NULL);
+    REQUIRE(ariel_scan(s, INT64_MIN, INT64_MAX, mask | (1ull << STRM_COL_QID), collect, &r) == 0);
+    return r;
+}
+
+/* Every id in [0, n) exactly once and nothing else. */
+static void assert_exactly(struct ariel_store *s, uint32_t n)
+{
+    struct seen r = scan_all(s, n + 1, ALL_COLS, true);
+    REQUIRE(r.bad == 0);
+    REQUIRE(r.rows == n);
+    for (uint32_t i = 0; i < n; i++)
+        REQUIRE(r.count[i] == 1);
+    free(r.count);
+}
+
+static char *last_wal(const char *dir)
+{
+    char pat[512];
+    glob_t g;
+    char *r = NULL;
+    snprintf(pat, sizeof pat, "%s/wal/wal-*.log", dir);
+    if (glob(pat, 0, NULL, &g) == 0 && g.gl_pathc > 0) r = strdup(g.gl_pathv[g.gl_pathc - 1]);
+    globfree(&g);
+    return r;
+}
+
+static size_t glob_count(const char *dir, const char *rel)
+{
+    char pat[512];
+    glob_t g;
+    size_t n = 0;
+    snprintf(pat, sizeof pat, "%s/%s", dir, rel);
+    if (glob(pat, 0, NULL, &g) == 0) n = g.gl_pathc;
+    globfree(&g);
+    return n;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void roundtrip_all_types(void **state)
+{
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    struct ariel_store *s = open_store(&o);
+    const uint32_t n = 2000;
+
+    append_range(s, 0, n, 97);
+    assert_exactly(s, n); /* from the memtable */
+    assert_int_equal(ariel_flush(s), 0);
+    assert_exactly(s, n); /* from segments */
+    append_range(s, n, n + 300, 50);
+    assert_exactly(s, n + 300); /* both */
+    ariel_close(s);
+    s = open_store(&o);
+    assert_exactly(s, n + 300);
+    ariel_close(s);
+    rm_dir(dir);
+}
+
+struct range_count {
+    int64_t tmin, tmax;
+    uint64_t rows, outside;
+};
+
+static int count_range(const struct strm_event *ev, void *arg)
+{
+    struct range_count *r = arg;
+    r->rows++;
+    if (ev->starttime < r->tmin || ev->starttime > r->tmax) r->outside++;
+    return 0;
+}
+
+static void time_range_pruning(void **state)
+{
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    struct ariel_store *s = open_store(&o);
+    const uint32_t n = 5000;
+
+    append_range(s, 0, n, 500);
+    assert_int_equal(ariel_flush(s), 0);
+    append_range(s, n, n + 500, 500); /* some in the memtable too */
+    assert_int_equal(glob_count(dir, "events/*/*/*/*/seg-*.seg"), 5);
+
+    int64_t ranges[][2] = {{T0 + HOUR + 100, T0 + 3 * HOUR + 2000},
+                           {T0, T0},
+                           {T0 + 4 * HOUR, T0 + 5 * HOUR},
+                           {T0 - HOUR, T0 - 1},
+                           {T0 + 2 * HOUR + 1000, T0 + 2 * HOUR + 1000}};
+    for (size_t k = 0; k < sizeof ranges / sizeof ranges[0]; k++) {
+        struct range_count r = {ranges[k][0], ranges[k][1], 0, 0};
+        uint64_t want = 0;
+        for (uint32_t id = 0; id < n + 500; id++)
+            want += time_of(id) >= r.tmin && time_of(id) <= r.tmax;
+        assert_int_equal(ariel_scan(s, r.tmin, r.tmax, 1ull << STRM_COL_STARTTIME, count_range, &r),
+                         0);
+        assert_int_equal(r.rows, want);
+        assert_int_equal(r.outside, 0);
+    }
+    ariel_close(s);
+    rm_dir(dir);
+}
+
+static void colmask_leaves_others_empty(void **state)
+{
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    struct ariel_store *s = open_store(&o);
+    uint64_t masks[] = {1ull << STRM_COL_QID, 1ull << STRM_COL_QID | 1ull << STRM_COL_MESSAGE,
+                        1ull << STRM_COL_QID | 1ull << STRM_COL_SOURCEIP |
+                            1ull << STRM_COL_USERNAME | 1ull << STRM_COL_DEVICETIME,
+                        1ull << STRM_COL_QID | 1ull << STRM_COL_PAYLOAD};
+    append_range(s, 0, 1000, 100);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t k = 0; k < sizeof masks / sizeof masks[0]; k++) {
+            struct seen r = scan_all(s, 1000, masks[k], true);
+            assert_int_equal(r.rows, 1000);
+            assert_int_equal(r.bad, 0);
+            free(r.count);
+        }
+        assert_int_equal(ariel_flush(s), 0);
+    }
+    ariel_close(s);
+    rm_dir(dir);
+}
+
+static void flush_then_reopen_exactly_once(void **state)
+{
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    o.segment_rows = 700; /* several automatic flushes */
+    struct ariel_store *s = open_store(&o);
+    append_range(s, 0, 3000, 64);
+    ariel_close(s);
+    assert_int_equal(glob_count(dir, "wal/wal-*.log"), 0);
+    s = open_store(&o);
+    assert_exactly(s, 3000);
+    struct ariel_info info;
+    ariel_info_get(s, &info);
+    assert_int_equal(info.rows_segments, 3000);
+    assert_int_equal(info.rows_memtable, 0);
+    assert_true(info.segments >= 5);
+    assert_true(info.bytes_segments > 0);
+    ariel_close(s);
+    s = open_store(&o);
+    assert_exactly(s, 3000);
+    ariel_close(s);
+    rm_dir(dir);
+}
+
+/* Runs fn in a child that leaves with _exit (no flush, no close): as a crash would. */
+static void in_child(void (*fn)(const char *dir, void *arg), const char *dir, void *arg)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        child_proc = true;
+        fn(dir, arg);
+        _exit(0);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static void child_append(const char *dir, void *arg)
+{
+    uint32_t *range = arg;
+    struct ariel_options o = opts(dir);
+    struct ariel_store *s = open_store(&o);
+    append_range(s, range[0], range[1], range[2]);
+}
+
+static void wal_replay_exactly_once(void **state)
+{
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    uint32_t r1[] = {0, 1500, 100}, r2[] = {1500, 2500, 33};
+    in_child(child_append, dir, r1);
+    struct ariel_store *s = open_store(&o);
+    assert_exactly(s, 1500);
+    struct ariel_info info;
+    ariel_info_get(s, &info);
+    assert_int_equal(info.rows_memtable, 1500);
+    assert_true(info.bytes_wal > 0);
+    ariel_close(s); /* flushes the replayed rows, drops the WAL */
+    in_child(child_append, dir, r2);
+    s = open_store(&o);
+    assert_exactly(s, 2500);
+    ariel_close(s);
+    s = open_store(&o);
+    assert_exactly(s, 2500);
+    ariel_close(s);
+    rm_dir(dir);
+}
+
+static void torn_wal_tail(void **state)
+{
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    uint32_t r1[] = {0, 300, 100}, r2[] = {300, 400, 100};
+    struct stat st1, st2;
+    in_child(child_append, dir, r1);
+    char *wal = last_wal(dir);
+    assert_non_null(wal);
+    assert_int_equal(stat(wal, &st1), 0);
+    in_child(child_append, dir, r2); /* recovery then one more record in a new file */
+    free(wal);
+    wal = last_wal(dir);
+    assert_int_equal(stat(wal, &st2), 0);
+    assert_int_equal(truncate(wal, st2.st_size - 7), 0);
+
+    struct ariel_options ro = o;
+    ro.read_only = true;
+    struct ariel_store *s = open_store(&ro); /* read-only: stops at the tear, cuts nothing */
+    assert_exactly(s, 300);
+    ariel_close(s);
+    assert_int_equal(stat(wal, &st1), 0);
+    assert_int_equal(st1.st_size, st2.st_size - 7);
+
+    s = open_store(&o);
+    assert_exactly(s, 300);
+    ariel_close(s);
+    s = open_store(&o);
+    assert_exactly(s, 300);
+    append_range(s, 300, 350, 10);
+    ariel_close(s);
+    s = open_store(&o);
+    assert_exactly(s, 350);
+    ariel_close(s);
+    free(wal);
+    rm_dir(dir);
+}
+
+static void flip_byte(const char *path, off_t off)
+{
+    int fd = open(path, O_RDWR);
+    uint8_t c;
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, &c, 1, off), 1);
+    c ^= 0x5a;
+    assert_int_equal(pwrite(fd, &c, 1, off), 1);
+    close(fd);
+}
+
+static void corrupt_segment_skipped(void **state)
+{
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    struct ariel_store *s = open_store(&o);
+    char pat[512];
+    glob_t g;
+    struct stat st;
+
+    append_range(s, 0, 1000, 100); /* 200 rows in each of 5 hours */
+    ariel_close(s);
+    snprintf(pat, sizeof pat, "%s/events/*/*/*/*/seg-*.seg", dir);
+    assert_int_equal(glob(pat, 0, NULL, &g), 0);
+    assert_int_equal(g.gl_pathc, 5);
+    /* the payload column is the last one in the file */
+    assert_int_equal(stat(g.gl_pathv[0], &st), 0);
+    flip_byte(g.gl_pathv[0], st.st_size - 10);
+    /* a damaged header: the segment is skipped at open */
+    flip_byte(g.gl_pathv[1], 20);
+
+    s = open_store(&o);
+    struct seen r = scan_all(s, 1000, ALL_COLS, true);
+    assert_int_equal(r.bad, 0);
+    assert_int_equal(r.rows, 600);
+    free(r.count);
+    r = scan_all(s, 1000, ALL_COLS, true); /* again: already known bad */
+    assert_int_equal(r.rows, 600);
+    free(r.count);
+    /* without payload and message the damaged column is not read */
+    r = scan_all(s, 1000, 1ull << STRM_COL_QID | 1ull << STRM_COL_SOURCEIP, true);
+    assert_int_equal(r.bad, 0);
+    assert_int_equal(r.rows, 600); /* still skipped: marked bad on first detection */
+    free(r.count);
+    /* the store keeps working */
+    append_range(s, 1000, 1100, 50);
+    ariel_close(s);
+    s = open_store(&o);
+    r = scan_all(s, 1100, ALL_COLS, true);
+    assert_int_equal(r.rows, 700);
+    free(r.count);
+    ariel_close(s);
+
+    /* a fresh process that never read payload: the other columns still serve */
+    s = open_store(&o);
+    r = scan_all(s, 1100, 1ull << STRM_COL_QID, true);
+    assert_int_equal(r.rows, 900);
+    free(r.count);
+    ariel_close(s);
+    globfree(&g);
+    rm_dir(dir);
+}
+
+/* "path size mtime" of every file, sorted: the read-only open must leave it unchanged. */
+static char listing_buf[1 << 16];
+static int list_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+    size_t l = strlen(listing_buf);
+    snprintf(listing_buf + l, sizeof listing_buf - l, "%s %lld %lld.%09ld\n", p,
+             (long long)st->st_size, (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+    return 0;
+}
+
+static char *listing(const char *dir)
+{
+    listing_buf[0] = 0;
+    nftw(dir, list_one, 16, FTW_PHYS);
+    return strdup(listing_buf);
+}
+
+static void read_only_beside_writer(void **state)
+{
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    struct ariel_store *w = open_store(&o);
+    append_range(w, 0, 1000, 100);
+    assert_int_equal(ariel_flush(w), 0);
+    append_range(w, 1000, 1500, 100); /* in WAL + memtable */
+
+    struct ariel_options ro = o;
+    ro.read_only = true;
+    char *before = listing(dir);
+    struct ariel_store *r = open_store(&ro);
+    assert_exactly(r, 1500);
+    assert_int_equal(ariel_append(r, NULL), STRM_ERR_INVAL);
+    assert_int_equal(ariel_flush(r), 0);
+    assert_int_equal(ariel_tick(r), 0);
+    ariel_close(r);
+    char *after = listing(dir);
+    assert_string_equal(before, after);
+
+    /* a second writer is refused */
+    struct ariel_store *w2 = NULL;
+    char err[256];
+    assert_int_equal(ariel_open(&o, &w2, err, sizeof err), STRM_ERR_BUSY);
+
+    append_range(w, 1500, 1600, 100);
+    r = open_store(&ro);
+    assert_exactly(r, 1600);
+    ariel_close(r);
+    ariel_close(w);
+    free(before);
+    free(after);
+    rm_dir(dir);
+}
+
+/* ---------------------------------------------------------------- crash test */
+
+static void crash_child(const char *dir, uint32_t first_id, int fd)
+{
+    struct ariel_options o = opts(dir);
+    o.segment_rows = 400 + (int)(first_id % 300); /* frequent flushes */
+    struct ariel_store *s = open_store(&o);
+    struct strm_batch *b = strm_batch_new(200);
+    uint32_t id = first_id;
+    unsigned seed = first_id;
+    for (;;) {
+        uint32_t k = 1 + (uint32_t)rand_r(&seed) % 150;
+        strm_batch_reset(b);
+        for (uint32_t i = 0; i < k; i++, id++)
+            gen_event(b, strm_batch_add(b), id, time_of(id));
+        if (ariel_append(s, b) != 0) _exit(3);
+        if (write(fd, &id, sizeof id) != sizeof id) /* everything below id is acknowledged */
+            _exit(4);
+    }
+}
+
+static void crash_kill9_loses_nothing_acknowledged(void **state)
+{
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    uint32_t next = 0;
+    unsigned seed = 42;
+    const int rounds = 20;
+    for (int round = 0; round < rounds; round++) {
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            child_proc = true;
+            close(p[0]);
+            crash_child(dir, next, p[1]);
+        }
+        close(p[1]);
+        usleep(20000 + (useconds_t)(rand_r(&seed) % 150000));
+        kill(pid, SIGKILL);
+        int st;
+        waitpid(pid, &st, 0);
+        assert_true(WIFSIGNALED(st));
+        uint32_t acked = next, v;
+        while (read(p[0], &v, sizeof v) == sizeof v)
+            acked = v;
+        close(p[0]);
+
+        /*
+         * ids below acked: exactly once; ids above: at most once (unacknowledged). Odd
+         * rounds look read-only, so the next child runs the writable recovery itself.
+         */
+        uint32_t max = acked + 100000;
+        struct ariel_options oo = o;
+        oo.read_only = round % 2;
+        struct ariel_store *s = open_store(&oo);
+        struct seen r = scan_all(s, max, ALL_COLS, round % 5 == 0);
+        assert_int_equal(r.bad, 0);
+        uint32_t top = 0;
+        for (uint32_t i = 0; i < max; i++) {
+            if (i < acked && r.count[i] != 1)
+                fail_msg("round %d: acknowledged id %u seen %u times", round, i, r.count[i]);
+            if (r.count[i] > 1) fail_msg("round %d: id %u seen %u times", round, i, r.count[i]);
+            if (r.count[i]) top = i + 1;
+        }
+        for (uint32_t i = acked; i < top; i++)
+            if (r.count[i] != 1) fail_msg("round %d: hole at unacknowledged id %u", round, i);
+        free(r.count);
+        ariel_close(s);
+        next = top;
+        print_message("# round %d: %u rows acknowledged\n", round, acked);
+    }
+    rm_dir(dir);
+}
+
+/* A read-only open next to a writer that appends and flushes all the time sees a prefix. */
+static void read_only_during_writes(void **state)
+{
+    char *dir = make_dir();
+    struct ariel_options ro = opts(dir);
+    int devnull = open("/dev/null", O_WRONLY);
+    uint32_t last = 0;
+    assert_true(devnull >= 0);
+    ro.read_only = true;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        child_proc = true;
+        crash_child(dir, 0, devnull);
+    }
+    usleep(50000);
+    for (int k = 0; k < 15; k++) {
+        struct ariel_store *s = open_store(&ro);
+        struct seen r = scan_all(s, 1u << 22, 1ull << STRM_COL_QID, false);
+        uint32_t top = 0;
+        assert_int_equal(r.bad, 0);
+        for (uint32_t i = 0; i < r.max; i++)
+            if (r.count[i]) top = i + 1;
+        for (uint32_t i = 0; i < top; i++)
+            if (r.count[i] != 1)
+                fail_msg("open %d: id %u seen %u times (top %u)", k, i, r.count[i], top);
+        assert_true(top >= last);
+        last = top;
+        free(r.count);
+        ariel_close(s);
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(devnull);
+    print_message("# read-only opens saw up to %u rows\n", last);
+    rm_dir(dir);
+}
+
+/* ---------------------------------------------------------------- concurrency */
+
+struct writer_arg {
+    struct ariel_store *s;
+    uint32_t n;
+    _Atomic bool done;
+};
+
+static void *writer_thread(void *p)
+{
+    struct writer_arg *a = p;
+    append_range(a->s, 0, a->n, 64);
+    atomic_store(&a->done, true);
+    return NULL;
+}
+
+static void concurrent_scan_while_appending(void **state)
+{
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    o.segment_rows = 1000;
+    struct ariel_store *s = open_store(&o);
+    struct writer_arg a = {.s = s, .n = 30000};
+    pthread_t th;
+    uint64_t last = 0;
+    int scans = 0;
+    assert_int_equal(pthread_create(&th, NULL, writer_thread, &a), 0);
+    for (bool fin = false; !fin; scans++) {
+        fin = atomic_load(&a.done);
+        struct seen r = scan_all(s, a.n, 1ull << STRM_COL_QID | 1ull << STRM_COL_MESSAGE, true);
+        assert_int_equal(r.bad, 0);
+        assert_true(r.rows >= last);
+        for (uint32_t i = 0; i < a.n; i++)
+            if (r.count[i] > 1) fail_msg("scan %d: id %u seen twice", scans, i);
+        last = r.rows;
+        free(r.count);
+    }
+    pthread_join(th, NULL);
+    assert_int_equal(last, a.n);
+    print_message("# %d concurrent scans\n", scans);
+    ariel_close(s);
+    rm_dir(dir);
+}
+
+/* ---------------------------------------------------------------- I/O errors */
+
+static void child_io_errors(const char *dir, void *arg)
+{
+    struct strm_stats stats;
+    memset(&stats, 0, sizeof stats);
+    struct ariel_options o = opts(dir);
+    o.stats = &stats;
+    struct ariel_store *s = open_store(&o);
+    struct strm_batch *b = strm_batch_new(100);
+    struct rlimit rl, lim;
+    struct stat st;
+    uint32_t id = 0;
+    int fails = 0;
+
+    append_range(s, 0, 500, 100);
+    id = 500;
+    char *wal = last_wal(dir);
+    REQUIRE(stat(wal, &st) == 0);
+    signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &rl);
+    lim = rl;
+    lim.rlim_cur = (rlim_t)st.st_size + 100000; /* room for a few batches, then EFBIG */
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    for (int k = 0; k < 40; k++) {
+        strm_batch_reset(b);
+        for (uint32_t i = 0; i < 100; i++)
+            gen_event(b, strm_batch_add(b), id + i, time_of(id + i));
+        off_t before;
+        REQUIRE(stat(wal, &st) == 0);
+        before = st.st_size;
+        int rc = ariel_append(s, b);
+        if (rc == 0) {
+            id += 100;
+            continue;
+        }
+        REQUIRE((rc) == (STRM_ERR_IO));
+        fails++;
+        REQUIRE(stat(wal, &st) == 0);
+        REQUIRE((st.st_size) == (before)); /* the partial record was cut off */
+    }
+    REQUIRE(fails > 0);
+    REQUIRE(STRM_STAT_GET(&stats, store_errors) == (uint64_t)fails * 100);
+    assert_exactly(s, id); /* failed batches are invisible */
+    /* a flush fails too (segment bigger than the limit) and keeps everything */
+    lim.rlim_cur = 4096;
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    REQUIRE((ariel_flush(s)) == (STRM_ERR_IO));
+    REQUIRE(glob_count(dir, "events/*/*/*/*/seg-*") == 0);
+    assert_exactly(s, id);
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+    append_range(s, id, id + 200, 100);
+    id += 200;
+    REQUIRE((ariel_flush(s)) == (0));
+    assert_exactly(s, id);
+    append_range(s, id, id + 100, 100);
+    id += 100;
+    REQUIRE(STRM_STAT_GET(&stats, stored) == id);
+    REQUIRE(STRM_STAT_GET(&stats, segments_written) >= 5);
+    REQUIRE(STRM_STAT_GET(&stats, wal_bytes) > 0);
+    FILE *f = fopen("/tmp/ariel-test-acked", "w"); /* hand the count to the parent */
+    fprintf(f, "%u\n", id);
+    fclose(f);
+    free(wal);
+    strm_batch_free(b);
+}
+
+static void io_errors_leave_store_consistent(void **state)
+{
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    uint32_t acked = 0;
+    in_child(child_io_errors, dir, &acked);
+    FILE *f = fopen("/tmp/ariel-test-acked", "r");
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%u", &acked), 1);
+    fclose(f);
+    unlink("/tmp/ariel-test-acked");
+    struct ariel_store *s = open_store(&o);
+    assert_exactly(s, acked);
+    ariel_close(s);
+    rm_dir(dir);
+}
+
+static void fsync_policies_and_tick(void **state)
+{
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    o.fsync = STRM_FSYNC_BATCH;
+    struct ariel_store *s = open_store(&o);
+    append_range(s, 0, 200, 50);
+    ariel_close(s);
+    o.fsync = STRM_FSYNC_INTERVAL;
+    o.fsync_interval_ms = 10;
+    o.segment_max_age_s = 1;
+    s = open_store(&o);
+    append_range(s, 200, 400, 50);
+    assert_int_equal(ariel_tick(s), 0);
+    usleep(20000);
+    assert_int_equal(ariel_tick(s), 0);
+    struct ariel_info info;
+    ariel_info_get(s, &info);
+    assert_int_equal(info.rows_memtable, 200);
+    usleep(1100000);
+    assert_int_equal(ariel_tick(s), 0); /* age flush */
+    ariel_info_get(s, &info);
+    assert_int_equal(info.rows_memtable, 0);
+    assert_int_equal(info.rows_segments, 400);
+    assert_int_equal(info.bytes_wal, 0);
+    assert_exactly(s, 400);
+    ariel_close(s);
+    rm_dir(dir);
+}
+
+static int stop_after_10(const struct strm_event *ev, void *arg)
+{
+    return ++*(int *)arg == 10 ? 77 : 0;
+}
+
+static void scan_stops_early(void **state)
+{
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    struct ariel_store *s = open_store(&o);
+    int n = 0;
+    append_range(s, 0, 100, 100);
+    assert_int_equal(ariel_scan(s, INT64_MIN, INT64_MAX, ALL_COLS, stop_after_10, &n), 77);
+    assert_int_equal(n, 10);
+    ariel_flush(s);
+    n = 0;
+    assert_int_equal(ariel_scan(s, INT64_MIN, INT64_MAX, ALL_COLS, stop_after_10, &n), 77);
+    assert_int_equal(n, 10);
+    ariel_close(s);
+    rm_dir(dir);
+}
+
+/* ---------------------------------------------------------------- figures */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void bench_ingest(void **state)
+{
+    if (!getenv("ARIEL_BENCH")) skip();
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    o.segment_rows = 262144;
+    struct ariel_store *s = open_store(&o);
+    struct strm_batch *b = strm_batch_new(1000);
+    const uint32_t n = 2000000;
+    char payload[251];
+    uint64_t payload_bytes = 0;
+    double t = now_s();
+    for (uint32_t id = 0; id < n;) {
+        strm_batch_reset(b);
+        for (uint32_t k = 0; k < 1000; k++, id++) {
+            struct strm_event *ev = strm_batch_add(b);
+            int len = snprintf(payload, sizeof payload,
+                               "<38>Jun 10 06:13:20 web-%02u sshd[%u]: Accepted publickey for "
+                               "user%u from 10.%u.%u.%u port %u ssh2: RSA SHA256:%08x%08x%08x "
+                               "session opened for user%u by (uid=0) request-id=%u x",
+                               id % 40, 1000 + id % 5000, id % 300, id % 256, (id >> 8) % 256,
+                               id % 199, 1024 + id % 60000, id * 2654435761u, id ^ 0x5bd1e995u,
+                               id * 40503u, id % 300, id);
+            memset(payload + len, 'x', sizeof payload - 1 - (size_t)len);
+            ev->starttime = T0 + id / 100;
+            ev->qid = id;
+            ev->logsourceid = id % 40;
+            ev->payload = dup_str(b, payload, 250);
+            ev->hostname.p = ev->payload.p + 20;
+            ev->hostname.len = 6;
+            ev->appname.p = ev->payload.p + 27;
+            ev->appname.len = 4;
+            ev->message.p = ev->payload.p + 40;
+            ev->message.len = 210;
+            strm_ip_from_v4(&ev->sourceip, 0x0a000000u | (id % 65536));
+            ev->sourceport = (uint16_t)(1024 + id % 60000);
+            payload_bytes += 250;
+        }
+        assert_int_equal(ariel_append(s, b), 0);
+    }
+    assert_int_equal(ariel_flush(s), 0);
+    t = now_s() - t;
+    struct ariel_info info;
+    ariel_info_get(s, &info);
+    print_message("# BENCH ariel_append rows/s %.0f (250-byte payloads, %u rows, flushes "
+                  "included); segments %.1f MiB, payload ratio %.2f\n",
+                  n / t, n, (double)info.bytes_segments / 1048576.0,
+                  (double)payload_bytes / (double)info.bytes_segments);
+    t = now_s();
+    struct seen r = scan_all(s, n, ALL_COLS, false);
+    t = now_s() - t;
+    print_message("# BENCH ariel_scan rows/s %.0f (all columns)\n", n / t);
+    assert_int_equal(r.rows, n);
+    free(r.count);
+    strm_batch_free(b);
+    ariel_close(s);
+    rm_dir(dir);
+}
+
+static void corpus_compression(void **state)
+{
+    if (!getenv("ARIEL_BENCH")) skip();
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    struct ariel_store *s = open_store(&o);
+    struct strm_batch *b = strm_batch_new(1000);
+    glob_t g;
+    uint64_t raw = 0, rows = 0;
+    char line[70000];
+    assert_int_equal(glob(STRM_SRC_DIR "/../shared/corpus/syslog/*/*.log", 0, NULL, &g), 0);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        FILE *f = fopen(g.gl_pathv[i], "r");
+        assert_non_null(f);
+        while (fgets(line, sizeof line, f)) {
+            size_t len = strcspn(line, "\n");
+            if (b->count == b->cap) {
+                assert_int_equal(ariel_append(s, b), 0);
+                strm_batch_reset(b);
+            }
+            struct strm_event *ev = strm_batch_add(b);
+            ev->starttime = T0 + (int64_t)rows * 10;
+            ev->payload = dup_str(b, line, len);
+            /* "Mon DD HH:MM:SS host app[pid]: msg": hostname, appname, message as slices */
+            const char *p = ev->payload.p, *end = p + len, *h = len > 16 ? p + 16 : end;
+            const char *he = memchr(h, ' ', (size_t)(end - h));
+            if (he) {
+                ev->hostname.p = h;
+                ev->hostname.len = (uint32_t)(he - h);
+                const char *colon = memchr(he, ':', (size_t)(end - he));
+                if (colon) {
+                    const char *br = memchr(he + 1, '[', (size_t)(colon - he - 1));
+                    ev->appname.p = he + 1;
+                    ev->appname.len = (uint32_t)((br ? br : colon) - he - 1);
+                    if (colon + 2 <= end) {
+                        ev->message.p = colon + 2;
+                        ev->message.len = (uint32_t)(end - colon - 2);
+                    }
+                }
+            }
+            raw += len + 1;
+            rows++;
+        }
+        fclose(f);
+    }
+    if (b->count) assert_int_equal(ariel_append(s, b), 0);
+    assert_int_equal(ariel_flush(s), 0);
+    struct ariel_info info;
+    ariel_info_get(s, &info);
+    print_message("# BENCH corpus %llu lines, %llu bytes of log text -> %llu bytes of segments: "
+                  "ratio %.2f\n",
+                  (unsigned long long)rows, (unsigned long long)raw,
+                  (unsigned long long)info.bytes_segments,
+                  (double)raw / (double)info.bytes_segments);
+    globfree(&g);
+    strm_batch_free(b);
+    ariel_close(s);
+    rm_dir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(roundtrip_all_types),
+        cmocka_unit_test(time_range_pruning),
+        cmocka_unit_test(colmask_leaves_others_empty),
+        cmocka_unit_test(flush_then_reopen_exactly_once),
+        cmocka_unit_test(wal_replay_exactly_once),
+        cmocka_unit_test(torn_wal_tail),
+        cmocka_unit_test(corrupt_segment_skipped),
+        cmocka_unit_test(read_only_beside_writer),
+        cmocka_unit_test(crash_kill9_loses_nothing_acknowledged),
+        cmocka_unit_test(read_only_during_writes),
+        cmocka_unit_test(concurrent_scan_while_appending),
+        cmocka_unit_test(io_errors_leave_store_consistent),
+        cmocka_unit_test(fsync_policies_and_tick),
+        cmocka_unit_test(scan_stops_early),
+        /* figures, with ARIEL_BENCH=1 only */
+        cmocka_unit_test(bench_ingest),
+        cmocka_unit_test(corpus_compression),
+    };
+    size_t n = sizeof tests / sizeof tests[0] - (getenv("ARIEL_BENCH") ? 0 : 2);
+    strm_log_set_level(getenv("ARIEL_TEST_LOG") ? STRM_LOG_DEBUG : STRM_LOG_ERROR);
+    cmocka_set_message_output(CM_OUTPUT_TAP);
+    return _cmocka_run_group_tests("ariel", tests, n, NULL, NULL);
+}
