@@ -48,7 +48,7 @@
 /* level 1: on log columns it was both faster and smaller than 3 (docs/storage.md) */
 #define ZSTD_LEVEL 1
 #define FLUSH_RETRY_MS 1000
-#define RO_ATTEMPTS 20
+#define RO_ATTEMPTS 50
 
 struct mt_chunk {
     _Atomic(struct mt_chunk *) next;
@@ -748,7 +748,11 @@ static int recover(struct ariel_store *s, char *err, size_t errlen)
                  "; rows in between are lost",
                  s->root, first_seen, covered);
     }
-    if (s->read_only) {
+    if (s->read_only && first_seen == UINT64_MAX) {
+        /*
+         * No WAL rows: either there are none, or a flush finished and dropped the WAL after
+         * our segment listing. When the WAL has rows, the gap check above already tells.
+         */
         walk(&again, events, 0, false);
         if (again.nfiles != ls.nfiles || again.max_id != ls.max_id) {
             rc = STRM_ERR_BUSY;
@@ -852,7 +856,7 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
             snprintf(err, errlen, "ariel: %s kept changing while being read", s->root);
             break;
         }
-        usleep(10000);
+        usleep((useconds_t)(1000 * (1 + attempt % 10)));
     }
     if (rc != 0) goto fail;
     *out = s;
