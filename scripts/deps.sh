@@ -2,9 +2,11 @@
 # Installs the Debian packages openstrm needs to build, run and test, when they are missing.
 # Usage: scripts/deps.sh [build|test]
 set -euo pipefail
-want=(meson ninja-build pkg-config gcc libfyaml-dev libzstd-dev libxxhash-dev)
+want=(meson ninja-build pkg-config gcc libfyaml-dev libzstd-dev libxxhash-dev libjansson-dev
+      libpcre2-dev libsqlite3-dev libgnutls28-dev)
 if [ "${1:-build}" = test ]; then
-    want+=(libcmocka-dev clang libclang-rt-14-dev python3 rsyslog bsdutils util-linux procps)
+    want+=(libcmocka-dev clang libclang-rt-14-dev python3 rsyslog rsyslog-gnutls gnutls-bin bsdutils
+           util-linux procps)
 fi
 missing=()
 for p in "${want[@]}"; do

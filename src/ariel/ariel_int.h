@@ -25,14 +25,17 @@
  *   the bytes of struct strm_event from starttime up to (not including) collectorip: the
  *     time, integer and IP fields at their natural width, no padding (checked statically)
  *   u8 sourcemac[6], u8 destinationmac[6]
- *   for username, hostname, appname, procid, msgid, payload: varint len, bytes
+ *   for username, hostname, appname, procid, msgid, properties, payload: varint len, bytes
  *   message: varint tag = len << 1 | slice; slice: varint offset into payload; else bytes
  *
  * A column's fixed bytes sit at ariel_row_off(col), so segment encoding reads a column
  * straight out of the row bytes without decoding the whole row.
  */
-#define ARIEL_ROW_FIXED 104
-#define ARIEL_ROW_NSTR 7 /* username, hostname, appname, procid, msgid, payload, message */
+#define ARIEL_ROW_FIXED 178
+/* username, hostname, appname, procid, msgid, properties, payload, message */
+#define ARIEL_ROW_NSTR 8
+#define ARIEL_RS_PAYLOAD (ARIEL_ROW_NSTR - 2)
+#define ARIEL_RS_MESSAGE (ARIEL_ROW_NSTR - 1)
 
 /* Upper bound of the encoded size of ev. */
 size_t ariel_row_bound(const struct strm_event *ev);
@@ -59,8 +62,8 @@ static inline int64_t ariel_row_starttime(const uint8_t *row)
 }
 /*
  * The string columns of a row of at most avail bytes: out[k] for k in the order
- * username, hostname, appname, procid, msgid, payload, message; for message, *msg_slice is
- * set and out[6].p points into the payload when it is a slice. Returns the row length or 0.
+ * username, hostname, appname, procid, msgid, properties, payload, message; for message,
+ * *msg_slice is set and out[ARIEL_RS_MESSAGE].p points into the payload when it is a slice. Returns the row length or 0.
  */
 size_t ariel_row_strs(const uint8_t *row, size_t avail, struct strm_str out[ARIEL_ROW_NSTR],
                       bool *msg_slice);

@@ -20,7 +20,7 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "ariel stores host byte order");
 
 #define FIXED_EV_LEN offsetof(struct strm_event, collectorip)
-_Static_assert(FIXED_EV_LEN == 84, "struct strm_event numeric head must be packed");
+_Static_assert(FIXED_EV_LEN == 158, "struct strm_event numeric head must be packed");
 _Static_assert(offsetof(struct strm_event, destinationmac) ==
                    offsetof(struct strm_event, sourcemac) + 6,
                "MACs adjacent");
@@ -65,6 +65,8 @@ static const struct strm_str *ev_str(const struct strm_event *ev, int k)
     case 4:
         return &ev->msgid;
     case 5:
+        return &ev->properties;
+    case 6:
         return &ev->payload;
     default:
         return &ev->message;
@@ -84,10 +86,12 @@ int ariel_row_str_index(int col)
         return 3;
     case STRM_COL_MSGID:
         return 4;
-    case STRM_COL_PAYLOAD:
+    case STRM_COL_PROPERTIES:
         return 5;
+    case STRM_COL_PAYLOAD:
+        return ARIEL_RS_PAYLOAD;
     case STRM_COL_MESSAGE:
-        return 6;
+        return ARIEL_RS_MESSAGE;
     default:
         return -1;
     }
@@ -120,7 +124,7 @@ size_t ariel_row_encode(uint8_t *p, uint64_t seq, const struct strm_event *ev)
     memcpy(q + 8, ev, FIXED_EV_LEN);
     memcpy(q + 8 + FIXED_EV_LEN, ev->sourcemac, 12);
     q += ARIEL_ROW_FIXED;
-    for (int k = 0; k < 6; k++) {
+    for (int k = 0; k < ARIEL_RS_MESSAGE; k++) {
         const struct strm_str *s = ev_str(ev, k);
         uint32_t len = s->p ? s->len : 0;
         q += ariel_varint_put(q, len);
@@ -151,7 +155,7 @@ static size_t row_strs(const uint8_t *p, size_t avail, struct strm_str out[ARIEL
     uint64_t v, off;
     size_t n;
     if (avail < ARIEL_ROW_FIXED) return 0;
-    for (int k = 0; k < 6; k++) {
+    for (int k = 0; k < ARIEL_RS_MESSAGE; k++) {
         if (!(n = ariel_varint_get(q, end, &v)) || v > (uint64_t)(end - q - (ptrdiff_t)n) ||
             v > UINT32_MAX)
             return 0;
@@ -168,14 +172,14 @@ static size_t row_strs(const uint8_t *p, size_t avail, struct strm_str out[ARIEL
     if (*msg_slice) {
         if (!(n = ariel_varint_get(q, end, &off))) return 0;
         q += n;
-        if (off > out[5].len || v > out[5].len - off || v == 0) return 0;
-        out[6].p = out[5].p + off;
+        if (off > out[ARIEL_RS_PAYLOAD].len || v > out[ARIEL_RS_PAYLOAD].len - off || v == 0) return 0;
+        out[ARIEL_RS_MESSAGE].p = out[ARIEL_RS_PAYLOAD].p + off;
     } else {
         if (v > (uint64_t)(end - q)) return 0;
-        out[6].p = v ? (const char *)q : NULL;
+        out[ARIEL_RS_MESSAGE].p = v ? (const char *)q : NULL;
         q += v;
     }
-    out[6].len = (uint32_t)v;
+    out[ARIEL_RS_MESSAGE].len = (uint32_t)v;
     return (size_t)(q - p);
 }
 
@@ -200,7 +204,8 @@ size_t ariel_row_decode(const uint8_t *p, size_t avail, uint64_t *seq, struct st
     ev->appname = s[2];
     ev->procid = s[3];
     ev->msgid = s[4];
-    ev->payload = s[5];
-    ev->message = s[6];
+    ev->properties = s[5];
+    ev->payload = s[ARIEL_RS_PAYLOAD];
+    ev->message = s[ARIEL_RS_MESSAGE];
     return n;
 }

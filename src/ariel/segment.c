@@ -208,7 +208,7 @@ static struct strm_str row_str(const uint8_t *row, uint32_t len, int k, bool *sl
     bool sl = false;
     if (!ariel_row_strs(row, len, s, &sl))
         memset(s, 0, sizeof s); /* cannot happen: memtable rows were validated */
-    if (slice) *slice = k == 6 && sl;
+    if (slice) *slice = k == ARIEL_RS_MESSAGE && sl;
     return s[k];
 }
 
@@ -303,7 +303,7 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
         if (any_slice) {
             uint32_t o = UINT32_MAX;
             if (sl) {
-                struct strm_str pl = row_str(rows[i], lens[i], 5, NULL);
+                struct strm_str pl = row_str(rows[i], lens[i], ARIEL_RS_PAYLOAD, NULL);
                 o = (uint32_t)(s.p - pl.p);
             }
             put32(w->raw + (size_t)i * 8, o);

@@ -27,6 +27,15 @@ void strm_config_defaults(struct strm_config *cfg)
     snprintf(cfg->syslog_tcp[0].host, sizeof(cfg->syslog_tcp[0].host), "0.0.0.0");
     cfg->syslog_tcp[0].port = 514;
     cfg->n_syslog_tcp = 1;
+    snprintf(cfg->syslog_tls[0].host, sizeof(cfg->syslog_tls[0].host), "0.0.0.0");
+    cfg->syslog_tls[0].port = 6514;
+    cfg->n_syslog_tls = 1;
+    cfg->tls_require_client_cert = false;
+    cfg->logsources_autodetect = true;
+    cfg->logsources_autodetect_events = 25;
+    cfg->logsources_unknown_report = 1000;
+    cfg->coalescing_enabled = true;
+    cfg->coalescing_window_s = 10;
     cfg->syslog_udp_rcvbuf = 32 * 1024 * 1024;
     cfg->syslog_tcp_max_clients = 4096;
     cfg->pipeline_parsers = 0;
@@ -83,7 +92,7 @@ int strm_listen_parse(struct strm_listen *l, const char *s, size_t len)
     return 0;
 }
 
-enum key_type { K_MAP, K_STR, K_INT, K_LISTEN, K_FSYNC, K_LOGLEVEL };
+enum key_type { K_MAP, K_STR, K_PATH, K_INT, K_BOOL, K_LISTEN, K_FSYNC, K_LOGLEVEL };
 
 struct key {
     const char *path;
@@ -100,6 +109,7 @@ static const struct key keys[] = {
     {"syslog", K_MAP, 0, 0, 0, 0},
     {"syslog.udp", K_LISTEN, OFF(syslog_udp), OFF(n_syslog_udp), 0, 0},
     {"syslog.tcp", K_LISTEN, OFF(syslog_tcp), OFF(n_syslog_tcp), 0, 0},
+    {"syslog.tls", K_LISTEN, OFF(syslog_tls), OFF(n_syslog_tls), 0, 0},
     {"syslog.udp_rcvbuf", K_INT, OFF(syslog_udp_rcvbuf), 0, 65536, INT_MAX},
     {"syslog.tcp_max_clients", K_INT, OFF(syslog_tcp_max_clients), 0, 1, 1000000},
     {"pipeline", K_MAP, 0, 0, 0, 0},
@@ -111,6 +121,19 @@ static const struct key keys[] = {
     {"storage.fsync_interval_ms", K_INT, OFF(fsync_interval_ms), 0, 1, 60000},
     {"storage.segment_rows", K_INT, OFF(segment_rows), 0, 1, 16777216},
     {"storage.segment_max_age_s", K_INT, OFF(segment_max_age_s), 0, 1, 86400},
+    {"tls", K_MAP, 0, 0, 0, 0},
+    {"tls.cert_file", K_PATH, OFF(tls_cert_file), sizeof(((struct strm_config *)0)->tls_cert_file), 0, 0},
+    {"tls.key_file", K_PATH, OFF(tls_key_file), sizeof(((struct strm_config *)0)->tls_key_file), 0, 0},
+    {"tls.client_ca_file", K_PATH, OFF(tls_client_ca_file),
+     sizeof(((struct strm_config *)0)->tls_client_ca_file), 0, 0},
+    {"tls.require_client_cert", K_BOOL, OFF(tls_require_client_cert), 0, 0, 0},
+    {"logsources", K_MAP, 0, 0, 0, 0},
+    {"logsources.autodetect", K_BOOL, OFF(logsources_autodetect), 0, 0, 0},
+    {"logsources.autodetect_events", K_INT, OFF(logsources_autodetect_events), 0, 1, 1000000},
+    {"logsources.unknown_report", K_INT, OFF(logsources_unknown_report), 0, 1, 100000000},
+    {"coalescing", K_MAP, 0, 0, 0, 0},
+    {"coalescing.enabled", K_BOOL, OFF(coalescing_enabled), 0, 0, 0},
+    {"coalescing.window_s", K_INT, OFF(coalescing_window_s), 0, 1, 3600},
     {"log", K_MAP, 0, 0, 0, 0},
     {"log.level", K_LOGLEVEL, OFF(log_level), 0, 0, 0},
 };
@@ -167,6 +190,21 @@ static int set_value(struct walk *w, const struct key *k, struct fy_node *n, con
         if (!buf[0])
             return fail(w, n, path, "must not be empty%s", NULL);
         memcpy(base + k->offset, buf, strlen(buf) + 1);
+        return 0;
+    case K_PATH: /* may be empty: "use the built-in behaviour" */
+        if ((rc = scalar(w, n, path, buf, k->size)) != 0)
+            return rc;
+        memcpy(base + k->offset, buf, strlen(buf) + 1);
+        return 0;
+    case K_BOOL:
+        if ((rc = scalar(w, n, path, buf, sizeof(buf))) != 0)
+            return rc;
+        if (!strcasecmp(buf, "true") || !strcasecmp(buf, "yes") || !strcasecmp(buf, "on"))
+            *(bool *)(base + k->offset) = true;
+        else if (!strcasecmp(buf, "false") || !strcasecmp(buf, "no") || !strcasecmp(buf, "off"))
+            *(bool *)(base + k->offset) = false;
+        else
+            return fail(w, n, path, "'%s' is not true or false", buf);
         return 0;
     case K_INT: {
         if ((rc = scalar(w, n, path, buf, sizeof(buf))) != 0)

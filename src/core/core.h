@@ -86,6 +86,11 @@ struct strm_event {
     uint16_t highlevelcategory;
     uint16_t sourceport;
     uint16_t destinationport;
+    uint16_t devicetype; /* the DSM (log source type) that normalized it, 0 = none */
+    uint16_t prenatsourceport;
+    uint16_t postnatsourceport;
+    uint16_t prenatdestinationport;
+    uint16_t postnatdestinationport;
     uint8_t severity;
     uint8_t credibility;
     uint8_t relevance;
@@ -96,6 +101,10 @@ struct strm_event {
     uint8_t flags;    /* enum strm_event_flag */
     struct strm_ip sourceip;
     struct strm_ip destinationip;
+    struct strm_ip prenatsourceip;
+    struct strm_ip postnatsourceip;
+    struct strm_ip prenatdestinationip;
+    struct strm_ip postnatdestinationip;
     struct strm_ip collectorip; /* sender's address as seen by the receiver; not a column */
     uint8_t sourcemac[6];
     uint8_t destinationmac[6];
@@ -105,6 +114,7 @@ struct strm_event {
     struct strm_str procid;
     struct strm_str msgid;
     struct strm_str message; /* the MSG part (after header and structured data) */
+    struct strm_str properties; /* DSM custom properties: key=value pairs, TAB-separated */
     struct strm_str payload; /* the raw message as received (after truncation) */
 };
 
@@ -128,6 +138,11 @@ enum strm_col_id {
     STRM_COL_HIGHLEVELCATEGORY,
     STRM_COL_SOURCEPORT,
     STRM_COL_DESTINATIONPORT,
+    STRM_COL_DEVICETYPE,
+    STRM_COL_PRENATSOURCEPORT,
+    STRM_COL_POSTNATSOURCEPORT,
+    STRM_COL_PRENATDESTINATIONPORT,
+    STRM_COL_POSTNATDESTINATIONPORT,
     STRM_COL_SEVERITY,
     STRM_COL_CREDIBILITY,
     STRM_COL_RELEVANCE,
@@ -138,6 +153,10 @@ enum strm_col_id {
     STRM_COL_FLAGS,
     STRM_COL_SOURCEIP,
     STRM_COL_DESTINATIONIP,
+    STRM_COL_PRENATSOURCEIP,
+    STRM_COL_POSTNATSOURCEIP,
+    STRM_COL_PRENATDESTINATIONIP,
+    STRM_COL_POSTNATDESTINATIONIP,
     STRM_COL_SOURCEMAC,
     STRM_COL_DESTINATIONMAC,
     STRM_COL_USERNAME,
@@ -146,6 +165,7 @@ enum strm_col_id {
     STRM_COL_PROCID,
     STRM_COL_MSGID,
     STRM_COL_MESSAGE,
+    STRM_COL_PROPERTIES,
     STRM_COL_PAYLOAD,
     STRM_COL__COUNT
 };
@@ -316,6 +336,17 @@ struct strm_config {
     int n_syslog_udp;
     struct strm_listen syslog_tcp[STRM_MAX_LISTENERS];
     int n_syslog_tcp;
+    struct strm_listen syslog_tls[STRM_MAX_LISTENERS];
+    int n_syslog_tls;
+    char tls_cert_file[4096];      /* PEM; empty: self-signed, made at first start */
+    char tls_key_file[4096];
+    char tls_client_ca_file[4096]; /* PEM CAs for client certificates; empty: none */
+    bool tls_require_client_cert;
+    bool logsources_autodetect;    /* create log sources for unknown senders */
+    int logsources_autodetect_events; /* events one DSM must recognize first (~25) */
+    int logsources_unknown_report;    /* unrecognized events before a sender is reported */
+    bool coalescing_enabled;       /* default for new log sources */
+    int coalescing_window_s;
     int syslog_udp_rcvbuf;       /* bytes asked for SO_RCVBUF */
     int syslog_tcp_max_clients;  /* concurrent connections */
     int pipeline_parsers;        /* parser threads; 0 = number of cores */

@@ -25,6 +25,13 @@ const struct strm_col_def strm_event_cols[STRM_COL__COUNT] = {
     [STRM_COL_HIGHLEVELCATEGORY] = COL("highlevelcategory", STRM_T_INT, highlevelcategory),
     [STRM_COL_SOURCEPORT] = COL("sourceport", STRM_T_INT, sourceport),
     [STRM_COL_DESTINATIONPORT] = COL("destinationport", STRM_T_INT, destinationport),
+    [STRM_COL_DEVICETYPE] = COL("devicetype", STRM_T_INT, devicetype),
+    [STRM_COL_PRENATSOURCEPORT] = COL("prenatsourceport", STRM_T_INT, prenatsourceport),
+    [STRM_COL_POSTNATSOURCEPORT] = COL("postnatsourceport", STRM_T_INT, postnatsourceport),
+    [STRM_COL_PRENATDESTINATIONPORT] =
+        COL("prenatdestinationport", STRM_T_INT, prenatdestinationport),
+    [STRM_COL_POSTNATDESTINATIONPORT] =
+        COL("postnatdestinationport", STRM_T_INT, postnatdestinationport),
     [STRM_COL_SEVERITY] = COL("severity", STRM_T_INT, severity),
     [STRM_COL_CREDIBILITY] = COL("credibility", STRM_T_INT, credibility),
     [STRM_COL_RELEVANCE] = COL("relevance", STRM_T_INT, relevance),
@@ -35,6 +42,11 @@ const struct strm_col_def strm_event_cols[STRM_COL__COUNT] = {
     [STRM_COL_FLAGS] = COL("flags", STRM_T_INT, flags),
     [STRM_COL_SOURCEIP] = COL("sourceip", STRM_T_IP, sourceip),
     [STRM_COL_DESTINATIONIP] = COL("destinationip", STRM_T_IP, destinationip),
+    [STRM_COL_PRENATSOURCEIP] = COL("prenatsourceip", STRM_T_IP, prenatsourceip),
+    [STRM_COL_POSTNATSOURCEIP] = COL("postnatsourceip", STRM_T_IP, postnatsourceip),
+    [STRM_COL_PRENATDESTINATIONIP] = COL("prenatdestinationip", STRM_T_IP, prenatdestinationip),
+    [STRM_COL_POSTNATDESTINATIONIP] =
+        COL("postnatdestinationip", STRM_T_IP, postnatdestinationip),
     [STRM_COL_SOURCEMAC] = COL("sourcemac", STRM_T_MAC, sourcemac),
     [STRM_COL_DESTINATIONMAC] = COL("destinationmac", STRM_T_MAC, destinationmac),
     [STRM_COL_USERNAME] = COL("username", STRM_T_STR, username),
@@ -43,6 +55,7 @@ const struct strm_col_def strm_event_cols[STRM_COL__COUNT] = {
     [STRM_COL_PROCID] = COL("procid", STRM_T_STR, procid),
     [STRM_COL_MSGID] = COL("msgid", STRM_T_STR, msgid),
     [STRM_COL_MESSAGE] = COL("message", STRM_T_STR, message),
+    [STRM_COL_PROPERTIES] = COL("properties", STRM_T_STR, properties),
     [STRM_COL_PAYLOAD] = COL("payload", STRM_T_STR, payload),
 };
 
