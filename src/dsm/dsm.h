@@ -296,6 +296,45 @@ struct dsm_qid_map {
     uint32_t qid;
 };
 
+/* What a DSM knows about where the line came from. */
+struct dsm_ctx {
+    int tz_min;        /* zone for device times without one: minutes east of UTC (log source
+                          setting, else the collector's local offset) */
+    uint16_t hint;     /* device type of the sender's log source, 0 = unknown */
+};
+
+/*
+ * Device type ids (the devicetype column; QIDs of a DSM are DSM_QID(type, n)). One per DSM,
+ * fixed forever once assigned.
+ */
+enum dsm_type {
+    DSM_T_LINUX = 10,
+    DSM_T_WINDOWS = 11,
+    DSM_T_JUNOS = 20,
+    DSM_T_NETSCREEN = 21,
+    DSM_T_CISCO_ASA = 22,
+    DSM_T_CISCO_IOS = 23,
+    DSM_T_PANOS = 24,
+    DSM_T_FORTIGATE = 25,
+    DSM_T_CHECKPOINT = 26,
+    DSM_T_PFSENSE = 27,
+    DSM_T_SOPHOS = 28,
+    DSM_T_APACHE = 40,
+    DSM_T_NGINX = 41,
+    DSM_T_IIS = 42,
+    DSM_T_SQUID = 43,
+    DSM_T_BIND = 44,
+    DSM_T_POSTFIX = 45,
+    DSM_T_OPENVPN = 46,
+    DSM_T_SURICATA = 47,
+    DSM_T_SNORT = 48,
+    DSM_T_ZEEK = 49,
+    DSM_T_CEF = 90,
+    DSM_T_LEEF = 91,
+    DSM_T_JSON = 92,
+    DSM_T_KV = 93,
+};
+
 struct dsm_def {
     const char *name;        /* short id used in configs and CLI, e.g. "junos" */
     const char *display;     /* log source type name, e.g. "Juniper Junos OS" */
@@ -306,13 +345,15 @@ struct dsm_def {
     int (*init)(void);
     /*
      * Recognize and normalize one event whose syslog header is already parsed (hostname,
-     * appname, procid, devicetime, message, payload set). Returns true if the line is this
+     * appname, procid, devicetime, message, payload set; when the syslog header could not be
+     * parsed, message is the whole payload and STRM_EV_UNPARSED is set: a DSM may still
+     * recognize such a line, e.g. a bare JSON object). Returns true if the line is this
      * device's: then it has set at least qid (via dsm_set_qid) and whatever fields it found.
      * Returns false without touching ev otherwise. Must be fast to reject (check appname or a
      * prefix first), must never read outside ev->message/payload, never allocate except in
      * arena.
      */
-    bool (*parse)(struct strm_event *ev, struct strm_arena *arena);
+    bool (*parse)(struct strm_event *ev, struct strm_arena *arena, const struct dsm_ctx *ctx);
 };
 
 /* Registry groups, each a NULL-terminated table in its own file. */
@@ -331,9 +372,10 @@ const struct dsm_def *dsm_by_name(const char *name);
 /*
  * Runs the DSMs on ev: the one with type id `hint` first (the log source's type, 0 = none),
  * then all others in order. Returns the DSM that recognized the line (ev->devicetype set) or
- * NULL (ev gets QID_GENERIC_STORED and category LLC_STORED).
+ * NULL (ev gets QID_GENERIC_STORED and category LLC_STORED). The hint is ctx->hint.
  */
-const struct dsm_def *dsm_parse(struct strm_event *ev, struct strm_arena *arena, uint16_t hint);
+const struct dsm_def *dsm_parse(struct strm_event *ev, struct strm_arena *arena,
+                                const struct dsm_ctx *ctx);
 
 /* ---------------------------------------------------------------- helpers for DSM authors */
 
@@ -387,6 +429,32 @@ void dsm_props_add(struct dsm_props *pr, const char *key, const char *v, size_t 
 void dsm_props_commit(struct dsm_props *pr, struct strm_event *ev, struct strm_arena *arena);
 /* Looks up one property of an event's properties text; false when absent. */
 bool dsm_props_get(struct strm_str props, const char *key, char *out, size_t outlen);
+
+/*
+ * CEF and LEEF, shared by the generic DSMs and by vendors that send them (PAN-OS LEEF,
+ * FortiGate/Check Point CEF): header split and extension scanning. Escaped values (CEF \=,
+ * \\, \n; LEEF none) are unescaped into arena when needed.
+ */
+struct dsm_cef {
+    int version;
+    struct strm_str vendor, product, dev_version, signature, name, severity;
+    const char *ext; /* the extension: key=value pairs separated by spaces */
+    size_t ext_len;
+};
+/* Finds "CEF:" in p[0..len) (after an optional syslog prefix) and splits the header. */
+bool dsm_cef_header(const char *p, size_t len, struct dsm_cef *out);
+/* Calls fn for each extension pair (values may contain spaces, as CEF allows). */
+int dsm_cef_scan(const struct dsm_cef *h, struct strm_arena *arena, dsm_kv_fn fn, void *arg);
+
+struct dsm_leef {
+    int major, minor; /* 1.0 or 2.0 */
+    struct strm_str vendor, product, dev_version, event_id;
+    char delim; /* attribute delimiter: TAB for 1.0, the header's choice for 2.0 */
+    const char *attrs;
+    size_t attrs_len;
+};
+bool dsm_leef_header(const char *p, size_t len, struct dsm_leef *out);
+int dsm_leef_scan(const struct dsm_leef *h, dsm_kv_fn fn, void *arg);
 
 /* Case-insensitive search for needle in p[0..len); pointer to the match or NULL. */
 const char *dsm_memcasemem(const char *p, size_t len, const char *needle);
