@@ -324,9 +324,72 @@ static void diag_capture(struct fy_diag *diag, void *user, const char *buf, size
     dt->buf[dt->len] = '\0';
 }
 
+/*
+ * Configuration text must be UTF-8 without control characters (TAB, CR, LF aside). Checked
+ * before libfyaml sees it: besides giving a clear message, this keeps malformed bytes away
+ * from the YAML parser, which (0.7.12) can loop forever on invalid UTF-8 in a directive.
+ * Returns the offset of the first bad byte, or len when all is well.
+ */
+static size_t first_bad_byte(const unsigned char *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = p[i];
+        size_t n;
+        uint32_t cp;
+        if (c < 0x80) {
+            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+                return i;
+            if (c == 0x7f)
+                return i;
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return i;
+        }
+        if (len - i <= n)
+            return i;
+        for (size_t k = 1; k <= n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return i;
+            cp = cp << 6 | (p[i + k] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return i;
+        i += n + 1;
+    }
+    return len;
+}
+
 int strm_config_parse(struct strm_config *cfg, const char *name, const char *text, size_t len,
                       char *err, size_t errlen)
 {
+    size_t bad = first_bad_byte((const unsigned char *)text, len);
+    if (bad < len) {
+        int line = 1, col = 1;
+        for (size_t i = 0; i < bad; i++) {
+            if (text[i] == '\n') {
+                line++;
+                col = 1;
+            } else {
+                col++;
+            }
+        }
+        snprintf(err, errlen, "%s:%d:%d: byte 0x%02x is not valid UTF-8 text", name, line, col,
+                 (unsigned char)text[bad]);
+        return STRM_ERR_PARSE;
+    }
     struct walk w = {cfg, name, err, errlen, 0};
     struct diag_text dt = {{0}, 0};
     struct fy_diag_cfg dcfg;

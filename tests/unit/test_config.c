@@ -100,6 +100,10 @@ static void bad_values_are_errors(void **state)
     assert_non_null(strstr(err, "out of range"));
     assert_int_not_equal(load(&cfg, "- a\n- b\n", err, sizeof(err)), 0);
     assert_int_not_equal(load(&cfg, "syslog: [1, 2\n", err, sizeof(err)), 0);
+    /* Regression (fuzz_config): invalid UTF-8 in a directive made libfyaml loop forever. */
+    assert_int_not_equal(load(&cfg, "log:\n% tcp: []\xafs\xdd\xdd\n", err, sizeof(err)), 0);
+    assert_non_null(strstr(err, ":2:"));
+    assert_non_null(strstr(err, "UTF-8"));
 }
 
 static void listen_parse_forms(void **state)
