@@ -11,7 +11,10 @@
  *   [LAST n (MINUTE|MINUTES|HOUR|HOURS|DAY|DAYS)]
  * expr: comparisons = != <> < > <= >=, AND, OR, NOT, parentheses, LIKE, ILIKE (% and _),
  * on any event column; literals are 'strings' and numbers; IP columns compare with
- * dotted/colon text. Keywords and column names are case-insensitive.
+ * dotted/colon text. Keywords, column and function names are case-insensitive.
+ * Functions (in SELECT, WHERE and ORDER BY): QIDNAME(qid), QIDDESCRIPTION(qid),
+ * CATEGORYNAME(category), LOGSOURCENAME(logsourceid), LOGSOURCETYPENAME(devicetype); the
+ * names come from the resolvers the program sets with aql_set_resolvers.
  * Without a time clause a query covers the last 5 minutes, as in QRadar.
  */
 #ifndef STRM_AQL_H
@@ -24,8 +27,8 @@ struct aql_query;
 struct aql_result;
 
 struct aql_error {
-    size_t pos;       /* byte offset into the query text where the error was found */
-    char msg[256];    /* e.g. "expected FROM, found 'FORM'" */
+    size_t pos;    /* byte offset into the query text where the error was found */
+    char msg[256]; /* e.g. "expected FROM, found 'FORM'" */
 };
 
 enum aql_format { AQL_FORMAT_TABLE, AQL_FORMAT_CSV, AQL_FORMAT_JSON };
@@ -46,6 +49,23 @@ size_t aql_result_cols(const struct aql_result *r);
 const char *aql_result_colname(const struct aql_result *r, size_t col);
 /* Cell text as printed (times as ISO 8601 UTC with ms for table, ms numbers in csv/json). */
 int aql_result_write(const struct aql_result *r, enum aql_format fmt, FILE *out);
+
+/*
+ * Where the lookup functions find their names. Each returns a NUL-terminated string that
+ * stays valid while the program runs (or NULL: unknown, the function yields null); they
+ * are called from search threads concurrently. arg is passed to each.
+ */
+struct aql_resolvers {
+    const char *(*qid_name)(uint32_t qid, void *arg);
+    const char *(*qid_description)(uint32_t qid, void *arg);
+    const char *(*category_name)(uint32_t category, void *arg);
+    const char *(*logsource_name)(uint32_t logsourceid, void *arg);
+    const char *(*logsource_type_name)(uint32_t devicetype, void *arg);
+    void *arg;
+};
+
+/* Sets (copies) the resolvers; NULL clears them. Call while no query runs (at start). */
+void aql_set_resolvers(const struct aql_resolvers *r);
 
 /* Parses "table", "csv" or "json". */
 int aql_format_parse(const char *s, enum aql_format *out);

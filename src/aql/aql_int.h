@@ -89,6 +89,28 @@ struct aql_value {
     } u;
 };
 
+/* ---------------------------------------------------------------- functions (func.c) */
+
+#define AQL_FUNC_MAX_ARGS 4
+
+/*
+ * A scalar function: one row of the static table in func.c. The parser checks arity and
+ * argument types (converting literals) against the row, so fn always gets arity values of
+ * the declared types (or null values); it sets out and never fails.
+ */
+struct aql_func {
+    const char *name; /* upper case */
+    uint8_t arity;
+    enum aql_type args[AQL_FUNC_MAX_ARGS];
+    enum aql_type ret;
+    void (*fn)(const struct aql_value *args, struct aql_value *out);
+};
+
+/* The function named name[0..len) (case-insensitive), or NULL. */
+const struct aql_func *aql_func_lookup(const char *name, size_t len);
+/* Writes the comma-separated names of all functions (for error messages) into buf. */
+void aql_func_names(char *buf, size_t size);
+
 /* ---------------------------------------------------------------- expression tree */
 
 enum aql_node_kind {
@@ -102,6 +124,8 @@ enum aql_node_kind {
     AQL_N_NOT,
     AQL_N_LIKE,
     AQL_N_ISNULL,
+    AQL_N_FUNC, /* scalar function: u.fn; its arguments are a list of ARG nodes from l */
+    AQL_N_ARG,  /* one argument: l the expression, r the next ARG (or NULL) */
 };
 
 enum aql_cmp_op { AQL_OP_EQ, AQL_OP_NE, AQL_OP_LT, AQL_OP_LE, AQL_OP_GT, AQL_OP_GE };
@@ -124,9 +148,10 @@ struct aql_node {
     size_t end;         /* byte after its last token */
     struct aql_node *l, *r;
     union {
-        struct aql_value lit; /* LIT */
-        int col;              /* COL: enum strm_col_id */
-        enum aql_cmp_op op;   /* CMP */
+        struct aql_value lit;      /* LIT */
+        int col;                   /* COL: enum strm_col_id */
+        const struct aql_func *fn; /* FUNC */
+        enum aql_cmp_op op;        /* CMP */
         struct {
             struct aql_like like;
             bool negated; /* NOT LIKE; IS NOT NULL */

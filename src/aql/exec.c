@@ -1,9 +1,10 @@
 /*
  * exec.c - evaluates AQL expressions and runs a planned query against an ariel store.
  *
- * Evaluation walks the typed tree per row. Conditions use SQL's three-valued logic: a
- * comparison with a null operand (empty string, all-zero IP or MAC) is unknown, NOT unknown
- * is unknown, and WHERE keeps a row only when its condition is true. Values point into the
+ * Evaluation walks the typed tree per row; a function call evaluates its arguments into a
+ * small array on the stack and calls its row of func.c's table. Conditions use SQL's three-valued
+ * logic: a comparison with a null operand (empty string, all-zero IP or MAC) is unknown, NOT
+ * unknown is unknown, and WHERE keeps a row only when its condition is true. Values point into the
  * event (valid during the scan callback only) or into the query; nothing is allocated per
  * row while filtering.
  *
@@ -99,8 +100,17 @@ void aql_eval(const struct aql_node *n, const struct strm_event *ev, struct aql_
         if (out->type != AQL_T_NULL) out->u.i = (int64_t)(0 - (uint64_t)out->u.i);
         return;
     case AQL_N_COUNT:
+    case AQL_N_ARG:
         out->type = AQL_T_NULL;
         return;
+    case AQL_N_FUNC: {
+        struct aql_value args[AQL_FUNC_MAX_ARGS];
+        int i = 0;
+        for (const struct aql_node *a = n->l; a && i < AQL_FUNC_MAX_ARGS; a = a->r)
+            aql_eval(a->l, ev, &args[i++]);
+        n->u.fn->fn(args, out);
+        return;
+    }
     default: {
         int c = aql_eval_cond(n, ev);
         out->type = c < 0 ? AQL_T_NULL : AQL_T_BOOL;

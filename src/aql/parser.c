@@ -9,8 +9,11 @@
  *        < + - 50 < * / % 60 < unary minus 70
  *
  * so NOT binds tighter than AND, AND tighter than OR, and `NOT a = 1` is `NOT (a = 1)`.
- * New operators (IN, BETWEEN, MATCHES) slot in at 40, arithmetic at 50/60, functions in
- * parse_prefix; each already yields "is not supported yet" at its position.
+ * New operators (IN, BETWEEN, MATCHES) slot in at 40, arithmetic at 50/60; each already
+ * yields "is not supported yet" at its position. A name followed by '(' is a function call
+ * (parse_function): COUNT(*) or a row of func.c's table, whose arguments hang off the call
+ * node as a list of ARG nodes (l = expression, r = next), so every walk over l/r (column
+ * mask, COUNT checks) sees them without knowing about calls.
  *
  * Typing happens while the tree is built: every node gets its static type, and a comparison
  * between a column and a literal converts the literal to the column's type at plan time
@@ -250,12 +253,9 @@ static int need_cond(struct parser *p, const struct aql_node *n, const char *ctx
 
 static int parse_expr(struct parser *p, int min_bp, struct aql_node **out);
 
-static int parse_function(struct parser *p, const struct aql_tok *name, struct aql_node **out)
+static int parse_count(struct parser *p, const struct aql_tok *name, struct aql_node **out)
 {
     /* current token is '(' */
-    if (!aql_tok_is_kw(name, "COUNT"))
-        return fail_at(p, name->pos, "function '%.*s' is not supported yet",
-                       (int)(name->text_len > 64 ? 64 : name->text_len), name->text);
     int rc = next(p);
     if (rc) return rc;
     if (p->tok.kind != AQL_TOK_STAR)
@@ -267,6 +267,69 @@ static int parse_function(struct parser *p, const struct aql_tok *name, struct a
     if (!n) return STRM_ERR_NOMEM;
     n->type = AQL_T_INT;
     *out = n;
+    return 0;
+}
+
+/* Checks argument argno (1-based) of f against its declared type, converting a literal. */
+static int check_arg(struct parser *p, const struct aql_func *f, int argno, struct aql_node *a)
+{
+    enum aql_type want = f->args[argno - 1];
+    if (types_compatible(a->type, want)) return 0;
+    if (a->kind == AQL_N_LIT) {
+        int rc = lit_convert(p, a, want);
+        if (rc <= 0) return rc;
+    }
+    return fail_at(p, a->pos, "argument %d of %s must be %s, found %s", argno, f->name,
+                   type_name(want), type_name(a->type));
+}
+
+/* name '(' [expr {',' expr}] ')': a call of a function of the table in func.c. */
+static int parse_function(struct parser *p, const struct aql_tok *name, struct aql_node **out)
+{
+    /* current token is '(' */
+    if (aql_tok_is_kw(name, "COUNT")) return parse_count(p, name, out);
+    const struct aql_func *f = aql_func_lookup(name->text, name->text_len);
+    if (!f) {
+        char known[160];
+        aql_func_names(known, sizeof known);
+        return fail_at(p, name->pos, "unknown function '%.*s' (known: COUNT, %s)",
+                       (int)(name->text_len > 64 ? 64 : name->text_len), name->text, known);
+    }
+    int rc = next(p);
+    if (rc) return rc;
+    struct aql_node *fn = node_new(p, AQL_N_FUNC, name->pos);
+    if (!fn) return STRM_ERR_NOMEM;
+    struct aql_node **tail = &fn->l;
+    int nargs = 0;
+    if (p->tok.kind != AQL_TOK_RPAREN) {
+        for (;;) {
+            struct aql_node *e;
+            size_t apos = p->tok.pos;
+            if ((rc = parse_expr(p, 0, &e)) != 0) return rc;
+            if (nargs >= AQL_FUNC_MAX_ARGS || nargs >= f->arity)
+                return fail_at(p, apos, "%s takes %u argument%s", f->name, f->arity,
+                               f->arity == 1 ? "" : "s");
+            if ((rc = check_arg(p, f, nargs + 1, e)) != 0) return rc;
+            struct aql_node *arg = node_new(p, AQL_N_ARG, e->pos);
+            if (!arg) return STRM_ERR_NOMEM;
+            arg->type = e->type;
+            arg->l = e;
+            *tail = arg;
+            tail = &arg->r;
+            nargs++;
+            if (p->tok.kind != AQL_TOK_COMMA) break;
+            if ((rc = next(p)) != 0) return rc;
+        }
+    }
+    if (p->tok.kind != AQL_TOK_RPAREN) return fail_expected(p, "')' or ','");
+    if (nargs != f->arity)
+        return fail_at(p, p->tok.pos, "%s takes %u argument%s, found %d", f->name, f->arity,
+                       f->arity == 1 ? "" : "s", nargs);
+    if ((rc = next(p)) != 0) return rc;
+    fn->type = f->ret;
+    fn->u.fn = f;
+    fn->end = p->prev_end;
+    *out = fn;
     return 0;
 }
 

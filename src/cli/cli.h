@@ -17,6 +17,8 @@ int cmd_run(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
+int cmd_qid(int argc, char **argv);
+int cmd_logsources(int argc, char **argv);
 
 /*
  * Common option handling: --config FILE. Loads defaults and the file; on error prints it and
@@ -30,6 +32,38 @@ int cli_lock_data_dir(const struct strm_config *cfg);
 int cli_open_store(const struct strm_config *cfg, bool read_only, struct strm_stats *stats,
                    struct ariel_store **out);
 
+/* ---------------------------------------------------------------- log sources, QIDs */
+
+struct logsource_registry;
+
+/*
+ * Opens <data_dir>/config.db as the log source registry (read-write: creates it; loads the
+ * user QIDs into the QID map). Calls dsm_init first (once per process). Prints errors.
+ */
+int cli_open_logsources(const struct strm_config *cfg, bool read_only, struct strm_stats *stats,
+                        struct logsource_registry **out);
+/* Points the AQL functions (QIDNAME, LOGSOURCENAME, ...) at the QID map and at reg. */
+void cli_set_aql_resolvers(struct logsource_registry *reg);
+
+/*
+ * The `strm logsources` and `strm qid` subcommands run against a registry, here or inside
+ * the running instance (control socket requests LOGSOURCES and QID carry argv). argv[0] is
+ * the subcommand name ("list", "add", ...). Output to out, errors to err; returns the exit
+ * code.
+ */
+int logsources_exec(struct logsource_registry *reg, int argc, char **argv, FILE *out, FILE *err);
+int qid_exec(struct logsource_registry *reg, int argc, char **argv, FILE *out, FILE *err);
+/*
+ * `strm logsources` / `strm qid` main: [--config FILE] SUBCOMMAND ARGS. Asks the running
+ * instance (request kind) or, without one, runs exec on config.db here; subcommands listed in
+ * writers open it read-write under the data_dir lock.
+ */
+int cli_registry_command(int argc, char **argv, const char *kind, const char *const *writers,
+                         int (*exec)(struct logsource_registry *, int, char **, FILE *, FILE *),
+                         void (*usage_fn)(FILE *));
+/* Client side: sends "<kind>\n" + argv joined by NUL bytes; -1 when no instance answers. */
+int control_request_argv(const struct strm_config *cfg, const char *kind, int argc, char **argv);
+
 /* ---------------------------------------------------------------- pipeline */
 
 struct pipeline;
@@ -39,10 +73,16 @@ struct pipeline;
  * are pushed by receivers into pipeline_input(); batches come from pipeline_pool().
  */
 int pipeline_start(const struct strm_config *cfg, struct ariel_store *store,
-                   struct strm_stats *stats, struct pipeline **out);
+                   struct logsource_registry *reg, bool coalesce, struct strm_stats *stats,
+                   struct pipeline **out);
 struct strm_queue *pipeline_input(struct pipeline *p);
 struct strm_pool *pipeline_pool(struct pipeline *p);
-/* Closes the input, drains every stage into the store, joins the threads, frees. */
+/*
+ * Parsers run the DSMs with the log source registry (auto-discovery, counters); the store
+ * thread coalesces (when coalesce is set) and syncs the registry's counters every few
+ * seconds. Closes the input, drains every stage into the store (coalesced records
+ * included), joins the threads, frees.
+ */
 void pipeline_stop(struct pipeline *p);
 
 /* ---------------------------------------------------------------- control socket */
@@ -53,6 +93,8 @@ struct control;
 int control_start(const struct strm_config *cfg, struct ariel_store *store,
                   struct strm_stats *stats, struct control **out);
 void control_stop(struct control *c);
+/* Lets the control socket serve LOGSOURCES and QID requests and log source stats. */
+void control_set_registry(struct control *c, struct logsource_registry *reg);
 /* Client side: sends a request; copies the reply to stdout (or stderr on error).
  * Returns the exit code, or -1 when no instance answers on the socket. */
 int control_request(const struct strm_config *cfg, const char *request, size_t len);

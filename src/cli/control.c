@@ -3,13 +3,16 @@
  * instance, over a Unix stream socket at <data_dir>/strm.sock.
  *
  * Protocol, one request per connection: the client writes a request and shuts down its
- * writing side. "STATS\n" or "SEARCH <format>\n<AQL text>". The server answers with a status
+ * writing side. "STATS\n", "SEARCH <format>\n<AQL text>", or "LOGSOURCES\n" / "QID\n" followed
+ * by a subcommand's arguments separated by NUL bytes (run against the instance's registry, so
+ * its in-memory state changes with config.db). The server answers with a status
  * line, "OK\n" or "ERR <exit code>\n", then the body (results or an error message) until it
  * closes. Each connection is served by its own detached thread, so a long search never
  * blocks stats or other searches; searches read the store concurrently with ingest.
  */
 #include "aql/aql.h"
 #include "cli.h"
+#include "collect/collect.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -26,6 +29,7 @@ struct control {
     char path[108];
     struct ariel_store *store;
     struct strm_stats *stats;
+    struct logsource_registry *reg;
     pthread_t thread;
     _Atomic bool stop;
     _Atomic int active; /* connection threads still running */
@@ -123,9 +127,58 @@ static void serve_stats(struct control *c, int fd)
     fprintf(m, "store_rows %llu\nstore_segments %llu\nstore_segment_bytes %llu\n",
             (unsigned long long)(info.rows_segments + info.rows_memtable),
             (unsigned long long)info.segments, (unsigned long long)info.bytes_segments);
+    if (c->reg)
+        logsource_stats_write(c->reg, m);
     fclose(m);
     (void)write_all(fd, buf, len);
     free(buf);
+}
+
+/* "LOGSOURCES\n" or "QID\n" + arguments separated by NUL: runs the subcommand here. */
+static void serve_command(struct control *c, int fd, bool logsources, char *body, size_t len)
+{
+    if (!c->reg) {
+        reply_error(fd, EXIT_FAIL, "log sources are not available in this instance\n");
+        return;
+    }
+    enum { MAX_ARGS = 64 };
+    char *argv[MAX_ARGS + 1];
+    int argc = 0;
+    for (size_t i = 0; i < len && argc < MAX_ARGS;) {
+        argv[argc++] = body + i;
+        i += strnlen(body + i, len - i) + 1;
+    }
+    argv[argc] = NULL;
+    char *obuf = NULL, *ebuf = NULL;
+    size_t olen = 0, elen = 0;
+    FILE *out = open_memstream(&obuf, &olen), *err = open_memstream(&ebuf, &elen);
+    if (!out || !err) {
+        if (out)
+            fclose(out);
+        if (err)
+            fclose(err);
+        free(obuf);
+        free(ebuf);
+        reply_error(fd, EXIT_FAIL, "out of memory\n");
+        return;
+    }
+    int code = logsources ? logsources_exec(c->reg, argc, argv, out, err)
+                          : qid_exec(c->reg, argc, argv, out, err);
+    fclose(out);
+    fclose(err);
+    if (code == EXIT_OK) {
+        if (write_all(fd, "OK\n", 3) == 0)
+            (void)write_all(fd, obuf, olen);
+    } else {
+        char head[32];
+        snprintf(head, sizeof(head), "ERR %d\n", code);
+        if (write_all(fd, head, strlen(head)) == 0) {
+            (void)write_all(fd, obuf, olen);
+            (void)write_all(fd, ebuf, elen);
+        }
+    }
+    free(obuf);
+    free(ebuf);
 }
 
 static void *conn_main(void *arg)
@@ -155,6 +208,10 @@ static void *conn_main(void *arg)
         serve_stats(c, fd);
     else if (!strncmp(req, "SEARCH ", 7))
         serve_search(c, fd, req + 7);
+    else if (len >= 11 && !memcmp(req, "LOGSOURCES\n", 11))
+        serve_command(c, fd, true, req + 11, len - 11);
+    else if (len >= 4 && !memcmp(req, "QID\n", 4))
+        serve_command(c, fd, false, req + 4, len - 4);
     else
         reply_error(fd, EXIT_USAGE, "unknown request\n");
 done:
@@ -230,6 +287,12 @@ int control_start(const struct strm_config *cfg, struct ariel_store *store,
     }
     *out = c;
     return 0;
+}
+
+void control_set_registry(struct control *c, struct logsource_registry *reg)
+{
+    if (c)
+        c->reg = reg;
 }
 
 void control_stop(struct control *c)
@@ -310,4 +373,23 @@ int control_request(const struct strm_config *cfg, const char *request, size_t l
         return EXIT_FAIL;
     }
     return code;
+}
+
+int control_request_argv(const struct strm_config *cfg, const char *kind, int argc, char **argv)
+{
+    size_t len = strlen(kind) + 1;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *req = malloc(len + 1);
+    if (!req)
+        return -1;
+    size_t o = (size_t)sprintf(req, "%s\n", kind);
+    for (int i = 0; i < argc; i++) {
+        size_t n = strlen(argv[i]) + 1;
+        memcpy(req + o, argv[i], n);
+        o += n;
+    }
+    int rc = control_request(cfg, req, o);
+    free(req);
+    return rc;
 }

@@ -4,7 +4,10 @@
  * One binary for every role (ARCHITECTURE.md section 2); this first version has the
  * all-in-one runner and the tools that talk to it or to its store.
  */
+#include "aql/aql.h"
 #include "cli.h"
+#include "collect/collect.h"
+#include "dsm/dsm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,8 +27,10 @@ static void usage(FILE *out)
                  "                                              search events with AQL\n"
                  "  stats  [--config FILE]                      pipeline counters of the running "
                  "instance\n"
-                 "  ingest [--config FILE] FILE...              load syslog lines from files "
+                 "  ingest [--config FILE] [--coalesce] FILE... load syslog lines from files "
                  "('-' = stdin)\n"
+                 "  logsources list|add|edit|disable [...]      log sources (strm logsources help)\n"
+                 "  qid list|show|add|categories [...]          the QID map (strm qid help)\n"
                  "  version                                     print the version\n"
                  "\n"
                  "Without --config, built-in defaults apply (see docs/configuration.md).\n");
@@ -104,6 +109,89 @@ int cli_open_store(const struct strm_config *cfg, bool read_only, struct strm_st
     return rc;
 }
 
+int cli_open_logsources(const struct strm_config *cfg, bool read_only, struct strm_stats *stats,
+                        struct logsource_registry **out)
+{
+    static bool dsm_ready;
+    *out = NULL;
+    if (!dsm_ready) {
+        int rc = dsm_init();
+        if (rc != 0 && !read_only) {
+            fprintf(stderr, "strm: the DSMs failed to initialize (%s); see the log above\n",
+                    strm_err_str(rc));
+            return rc;
+        }
+        /* Read-only tools go on: the QID map holds every valid QID even then. */
+        dsm_ready = true;
+    }
+    char path[4200], err[1024];
+    snprintf(path, sizeof(path), "%s/config.db", cfg->data_dir);
+    if (!read_only && mkdir_p(cfg->data_dir) != 0) {
+        fprintf(stderr, "strm: cannot create data_dir %s: %s\n", cfg->data_dir, strerror(errno));
+        return STRM_ERR_IO;
+    }
+    struct logsource_options opt = {
+        .db_path = path,
+        .read_only = read_only,
+        .autodetect = cfg->logsources_autodetect,
+        .autodetect_events = cfg->logsources_autodetect_events,
+        .unknown_report = cfg->logsources_unknown_report,
+        .coalesce_default = cfg->coalescing_enabled,
+        .load_qids = true,
+        .stats = stats,
+    };
+    int rc = logsource_open(&opt, out, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "strm: configuration database: %s\n", err);
+    return rc;
+}
+
+static const char *res_qid_name(uint32_t qid, void *arg)
+{
+    const struct qid_def *d = qid_lookup(qid);
+    return d ? d->name : NULL;
+}
+
+static const char *res_qid_description(uint32_t qid, void *arg)
+{
+    const struct qid_def *d = qid_lookup(qid);
+    return d ? d->description : NULL;
+}
+
+static const char *res_category_name(uint32_t id, void *arg)
+{
+    return id <= UINT16_MAX && dsm_category_get((uint16_t)id) ? dsm_category_name((uint16_t)id)
+                                                              : NULL;
+}
+
+static const char *res_logsource_name(uint32_t id, void *arg)
+{
+    return logsource_name(arg, id);
+}
+
+static const char *res_type_name(uint32_t type, void *arg)
+{
+    const struct dsm_def *d = type <= UINT16_MAX ? dsm_by_type((uint16_t)type) : NULL;
+    return d ? d->display : NULL;
+}
+
+void cli_set_aql_resolvers(struct logsource_registry *reg)
+{
+    if (!reg) {
+        aql_set_resolvers(NULL);
+        return;
+    }
+    struct aql_resolvers r = {
+        .qid_name = res_qid_name,
+        .qid_description = res_qid_description,
+        .category_name = res_category_name,
+        .logsource_name = res_logsource_name,
+        .logsource_type_name = res_type_name,
+        .arg = reg,
+    };
+    aql_set_resolvers(&r);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -119,6 +207,10 @@ int main(int argc, char **argv)
         return cmd_stats(argc - 1, argv + 1);
     if (!strcmp(cmd, "ingest"))
         return cmd_ingest(argc - 1, argv + 1);
+    if (!strcmp(cmd, "logsources"))
+        return cmd_logsources(argc - 1, argv + 1);
+    if (!strcmp(cmd, "qid"))
+        return cmd_qid(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("strm %s\n", STRM_VERSION);
         return EXIT_OK;

@@ -9,9 +9,19 @@
  * store thread returns batches to the pool. Stopping closes the raw queue, lets the parsers
  * drain it, then closes the parsed queue and lets the store thread drain that, so nothing
  * accepted is left behind.
+ *
+ * Parsers: syslog_parse, then logsource_process_batch (sender -> log source, the DSMs with
+ * its type as hint and its time zone, auto-discovery and counters; one read lock per batch).
+ * Store thread: coalesce_batch (folds repeats of log sources with coalescing on), then
+ * ariel_append; records whose window ended are appended in batches of their own. At stop the
+ * coalescer is flushed into the store before the thread ends, so the store (closed after
+ * pipeline_stop) holds every record. The store thread also writes the log source counters
+ * to config.db every LS_SYNC_MS.
  */
 #include "cli.h"
 #include "collect/collect.h"
+
+#define LS_SYNC_MS 5000
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -19,6 +29,8 @@
 struct pipeline {
     struct strm_stats *stats;
     struct ariel_store *store;
+    struct logsource_registry *reg;
+    struct coalescer *coal; /* NULL: coalescing off */
     struct strm_pool pool;
     struct strm_queue raw;
     struct strm_queue parsed;
@@ -50,10 +62,48 @@ static void *parser_main(void *arg)
         STRM_STAT_ADD(p->stats, parsed_rfc3164, n3164);
         STRM_STAT_ADD(p->stats, parsed_rfc5424, n5424);
         STRM_STAT_ADD(p->stats, unparsed, nun);
+        if (p->reg)
+            logsource_process_batch(p->reg, b);
         if (strm_queue_push(&p->parsed, b) != 0)
             strm_pool_put(&p->pool, b); /* cannot happen: parsed closes after parsers end */
     }
     return NULL;
+}
+
+static void store_append(struct pipeline *p, struct strm_batch *b, int64_t *last_err_log)
+{
+    if (b->count == 0)
+        return;
+    int rc = ariel_append(p->store, b);
+    if (rc != 0) {
+        /* The store counts store_errors; say it loudly, at most once a second. */
+        int64_t now = strm_mono_ms();
+        if (now - *last_err_log >= 1000) {
+            LOG_ERROR("pipeline", "store refused a batch of %u events: %s", b->count,
+                      strm_err_str(rc));
+            *last_err_log = now;
+        }
+    }
+}
+
+static bool coalesces(void *arg, uint32_t logsourceid)
+{
+    return logsource_coalesces(arg, logsourceid);
+}
+
+/* Stores the coalesced records whose window ended by now (INT64_MAX: all). */
+static void store_expired(struct pipeline *p, int64_t now, int64_t *last_err_log)
+{
+    while (coalesce_due(p->coal, now)) {
+        struct strm_batch *out = strm_pool_get(&p->pool);
+        if (!out) {
+            LOG_ERROR("pipeline", "out of memory emitting coalesced records; retrying");
+            return;
+        }
+        coalesce_expire(p->coal, now, out);
+        store_append(p, out, last_err_log);
+        strm_pool_put(&p->pool, out);
+    }
 }
 
 static void *store_main(void *arg)
@@ -62,34 +112,52 @@ static void *store_main(void *arg)
     int64_t last_err_log = 0;
     for (;;) {
         struct strm_batch *b = strm_queue_pop(&p->parsed, 100);
+        int64_t now = strm_now_ms();
         if (b) {
-            int rc = ariel_append(p->store, b);
-            if (rc != 0) {
-                /* The store counts store_errors; say it loudly, at most once a second. */
-                int64_t now = strm_mono_ms();
-                if (now - last_err_log >= 1000) {
-                    LOG_ERROR("pipeline", "store refused a batch of %u events: %s", b->count,
-                              strm_err_str(rc));
-                    last_err_log = now;
-                }
+            if (p->coal) {
+                logsource_read_begin(p->reg);
+                coalesce_batch(p->coal, b, now, coalesces, p->reg);
+                logsource_read_end(p->reg);
             }
+            store_append(p, b, &last_err_log);
             strm_pool_put(&p->pool, b);
         } else if (strm_queue_drained(&p->parsed)) {
             break;
         }
+        if (p->coal)
+            store_expired(p, now, &last_err_log);
         ariel_tick(p->store);
+        if (p->reg)
+            logsource_sync(p->reg, LS_SYNC_MS);
     }
+    /* Everything is in: the open windows end now, their records go to the store. */
+    if (p->coal)
+        store_expired(p, INT64_MAX, &last_err_log);
+    if (p->reg)
+        logsource_sync(p->reg, 0);
     return NULL;
 }
 
 int pipeline_start(const struct strm_config *cfg, struct ariel_store *store,
-                   struct strm_stats *stats, struct pipeline **out)
+                   struct logsource_registry *reg, bool coalesce, struct strm_stats *stats,
+                   struct pipeline **out)
 {
     struct pipeline *p = calloc(1, sizeof(*p));
     if (!p)
         return STRM_ERR_NOMEM;
     p->stats = stats;
     p->store = store;
+    p->reg = reg;
+    if (reg && coalesce) {
+        struct coalesce_options co = {
+            .window_s = cfg->coalescing_window_s,
+            .stats = stats,
+        };
+        if (coalesce_new(&co, &p->coal) != 0) {
+            free(p);
+            return STRM_ERR_NOMEM;
+        }
+    }
     uint32_t qcap = (uint32_t)cfg->pipeline_queue_batches;
     strm_pool_init(&p->pool, (uint32_t)cfg->pipeline_batch_events, qcap * 2 + 16);
     strm_queue_init(&p->raw, qcap);
@@ -143,6 +211,7 @@ void pipeline_stop(struct pipeline *p)
     while ((b = strm_queue_pop(&p->parsed, 0)) != NULL)
         strm_pool_put(&p->pool, b);
     free(p->parsers);
+    coalesce_free(p->coal);
     strm_queue_destroy(&p->raw);
     strm_queue_destroy(&p->parsed);
     strm_pool_destroy(&p->pool);

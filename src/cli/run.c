@@ -1,8 +1,9 @@
 /*
  * run.c - `strm run`: the all-in-one process.
  *
- * Order of start: configuration, data_dir lock, store (recovers the WAL), pipeline threads,
- * receivers, control socket; then "ready". Signals are blocked in every thread and taken
+ * Order of start: configuration, data_dir lock, DSMs and the log source registry
+ * (config.db), store (recovers the WAL), pipeline threads, receivers, control socket; then
+ * "ready". Signals are blocked in every thread and taken
  * synchronously here with sigwait, so shutdown runs in a normal context: receivers stop
  * first, then the pipeline drains into the store, the store flushes, and the lock goes last.
  */
@@ -43,14 +44,18 @@ int cmd_run(int argc, char **argv)
     struct pipeline *pipe = NULL;
     struct collect *col = NULL;
     struct control *ctl = NULL;
+    struct logsource_registry *reg = NULL;
     int exit_code = EXIT_FAIL;
     int lock_fd = cli_lock_data_dir(&cfg);
     if (lock_fd < 0)
         return EXIT_FAIL;
     LOG_INFO("run", "openstrm %s starting, data_dir %s", STRM_VERSION, cfg.data_dir);
+    if (cli_open_logsources(&cfg, false, &stats, &reg) != 0)
+        goto out;
+    cli_set_aql_resolvers(reg);
     if (cli_open_store(&cfg, false, &stats, &store) != 0)
         goto out;
-    if (pipeline_start(&cfg, store, &stats, &pipe) != 0) {
+    if (pipeline_start(&cfg, store, reg, true, &stats, &pipe) != 0) {
         LOG_ERROR("run", "cannot start the pipeline threads");
         goto out;
     }
@@ -62,6 +67,7 @@ int cmd_run(int argc, char **argv)
     }
     if (control_start(&cfg, store, &stats, &ctl) != 0)
         goto out;
+    control_set_registry(ctl, reg);
     LOG_INFO("run", "ready");
 
     int sig = 0;
@@ -81,6 +87,8 @@ out:
     collect_stop(col);
     pipeline_stop(pipe);
     ariel_close(store);
+    cli_set_aql_resolvers(NULL);
+    logsource_close(reg);
     if (exit_code == EXIT_OK) {
         LOG_INFO("run", "stopped: %llu events stored",
                  (unsigned long long)STRM_STAT_GET(&stats, stored));

@@ -1,9 +1,11 @@
 /*
  * search.c - `strm search` and `strm stats`: ask the running instance over its control
- * socket; when none runs, search opens the store read-only in this process instead.
+ * socket; when none runs, search opens the store read-only in this process instead (and
+ * config.db read-only, so that LOGSOURCENAME and the user QIDs resolve).
  */
 #include "aql/aql.h"
 #include "cli.h"
+#include "collect/collect.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -15,11 +17,15 @@ static int search_local(const struct strm_config *cfg, const char *text, enum aq
     struct aql_result *r = NULL;
     struct aql_error err = {0};
     struct ariel_store *store = NULL;
+    struct logsource_registry *reg = NULL;
     if (aql_parse(text, &q, &err) != 0) {
         fprintf(stderr, "strm: syntax error: %s\n", err.msg);
         return EXIT_USAGE;
     }
     int code = EXIT_FAIL;
+    if (cli_open_logsources(cfg, true, NULL, &reg) != 0)
+        goto out;
+    cli_set_aql_resolvers(reg);
     if (cli_open_store(cfg, true, NULL, &store) != 0)
         goto out;
     if (aql_execute(q, store, strm_now_ms(), &r, &err) != 0) {
@@ -32,6 +38,8 @@ out:
     aql_result_free(r);
     ariel_close(store);
     aql_query_free(q);
+    cli_set_aql_resolvers(NULL);
+    logsource_close(reg);
     return code;
 }
 

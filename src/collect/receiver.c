@@ -74,6 +74,7 @@ struct collect {
     int n_tcp;
     pthread_t udp_thread, tcp_thread;
     bool udp_running, tcp_running;
+    struct collect_tls *tls; /* the TLS listener thread (tls.c), NULL without syslog.tls */
 
     /* TCP thread state */
     int max_clients;
@@ -567,6 +568,10 @@ int collect_start(const struct strm_config *cfg, struct strm_queue *out, struct 
         rc = open_listener(&cfg->syslog_tcp[i], SOCK_STREAM, 0, c->tcp, &c->n_tcp, err, errlen);
         if (rc != 0) goto fail;
     }
+    if (cfg->n_syslog_tls > 0) {
+        rc = collect_tls_start(cfg, out, pool, stats, &c->tls, err, errlen);
+        if (rc != 0) goto fail;
+    }
 
     /* The receiver threads take no signals; the main thread handles them. */
     sigset_t all, old;
@@ -605,6 +610,7 @@ void collect_stop(struct collect *c)
     atomic_store(&c->stop, true);
     if (c->udp_running) pthread_join(c->udp_thread, NULL);
     if (c->tcp_running) pthread_join(c->tcp_thread, NULL);
+    collect_tls_stop(c->tls);
     close_all(c);
     free(c);
 }

@@ -283,11 +283,24 @@ struct strm_stats {
     _Atomic uint64_t tcp_received;
     _Atomic uint64_t tcp_connections;
     _Atomic uint64_t tcp_active;
+    _Atomic uint64_t tls_received;
+    _Atomic uint64_t tls_connections;
+    _Atomic uint64_t tls_active;
+    _Atomic uint64_t tls_handshake_failures; /* bad TLS, bad/missing client cert, timeout */
+    _Atomic uint64_t tls_errors; /* connections ended by a TLS error after the handshake */
     _Atomic uint64_t file_received;
     _Atomic uint64_t truncated; /* longer than STRM_MAX_MSG, cut and kept */
     _Atomic uint64_t parsed_rfc3164;
     _Atomic uint64_t parsed_rfc5424;
     _Atomic uint64_t unparsed; /* stored raw */
+    _Atomic uint64_t dsm_recognized;   /* events a DSM normalized */
+    _Atomic uint64_t dsm_unrecognized; /* events no DSM knew: stored as SIM Generic */
+    _Atomic uint64_t logsources_created;      /* auto-discovered log sources */
+    _Atomic uint64_t unknown_senders_reported; /* senders reported as unrecognizable */
+    _Atomic uint64_t logsource_disabled_events; /* events of disabled log sources */
+    _Atomic uint64_t coalesced_in;  /* events folded into a coalesced record */
+    _Atomic uint64_t coalesced_out; /* coalesced records emitted to the store */
+    _Atomic uint64_t coalesce_overflow; /* events not coalesced: key or memory cap reached */
     _Atomic uint64_t stored;
     _Atomic uint64_t store_errors; /* batches the store refused (I/O error); events counted */
     _Atomic uint64_t wal_bytes;

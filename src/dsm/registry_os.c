@@ -5,6 +5,15 @@
  */
 #include "dsm/dsm.h"
 
+/*
+ * Linux first: its reject test is one binary search of the syslog TAG, while Windows has
+ * to look into the message for its forwarders' markers.
+ */
+extern const struct dsm_def dsm_linux;
+extern const struct dsm_def dsm_windows;
+
 const struct dsm_def *const dsm_group_os[] = {
+    &dsm_linux,
+    &dsm_windows,
     NULL,
 };

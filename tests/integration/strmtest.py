@@ -192,15 +192,21 @@ class Strm:
 
     # ------------------------------------------------------------------ process
 
-    def start(self, timeout=10.0):
+    def start(self, timeout=10.0, nofile=None):
+        """Starts `strm run`; nofile sets its RLIMIT_NOFILE (soft and hard) when given."""
         if not os.path.exists(STRM):
             raise HarnessError("%s does not exist (build first)" % STRM)
         self.starts += 1
         log = open(self.log_path, "ab")
         log.write(b"==== start %d ====\n" % self.starts)
         log.flush()
+        kw = {}
+        if nofile:
+            import resource
+            kw["preexec_fn"] = lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                                          (nofile, nofile))
         self.proc = start_proc([STRM, "run", "--config", self.config], stdout=log, stderr=log,
-                               stdin=subprocess.DEVNULL)
+                               stdin=subprocess.DEVNULL, **kw)
         log.close()
         t0 = time.monotonic()
 
@@ -213,8 +219,9 @@ class Strm:
         if r != True:  # noqa: E712 - "exited" is truthy too
             rc = self.proc.poll()
             self.tap.diag_log(self)
-            raise HarnessError("strm run did not become ready in %.0fs (exit status %s)" %
-                               (timeout, rc))
+            if rc is not None:
+                raise HarnessError("strm run exited with status %s before it was ready" % rc)
+            raise HarnessError("strm run did not become ready in %.0fs" % timeout)
         if VERBOSE:
             diag("strm ready after %.2fs" % (time.monotonic() - t0))
         return self

@@ -8,6 +8,9 @@ computed here from the same file, and the table/csv/json output formats."""
 import json
 import os
 import re
+import signal
+import socket
+import subprocess
 import sys
 import time
 
@@ -192,7 +195,80 @@ def main(t):
     except (ValueError, KeyError, IndexError, TypeError) as ex:
         missing = {"<%r>" % ex}
     t.ok(not missing, "SELECT * includes the documented columns", diag="missing %s" % missing)
-    t.eq(s.stop(), 0, "clean stop")
+
+    # awkward bytes survive csv and json output
+    esc = [b'ESC-%s-quote "double" and, comma' % rid.encode(),
+           b"ESC-%s-backslash \\ and tab\there" % rid.encode(),
+           b"ESC-%s-ctrl \x01\x1b[31m bell\x07" % rid.encode(),
+           b"ESC-%s-utf8 gr\xc3\xbc\xc3\x9fe \xe2\x82\xac" % rid.encode(),
+           b"ESC-%s-bad utf8 \xff\xfe\xc3(" % rid.encode()]
+    t.eq(s.stop(), 0, "clean stop before the ingest of awkward bytes")
+    r = s.cli("ingest", "-", input=b"".join(b"<13>Nov  1 10:00:00 eschost escapp: " + m + b"\n"
+                                            for m in esc), timeout=30)
+    t.eq(r.returncode, 0, "ingest of lines with quotes, commas, control bytes, bad UTF-8")
+    s.start()
+    q = "SELECT message FROM events WHERE hostname = 'eschost' %s" % WIDE
+    r = s.search(q, "json")
+    try:
+        got = sorted(e["message"] for e in json.loads(r.stdout)["events"])
+        err = None
+    except (ValueError, KeyError, TypeError) as e:
+        got, err = [], e
+    t.ok(err is None and len(got) == 5, "--format json stays valid JSON with control bytes and "
+         "invalid UTF-8", diag="%r; output %r" % (err, r.stdout[:600]))
+    clean = [m.decode() for m in esc[:2] + esc[3:4]]
+    t.ok(all(m in got for m in clean), "--format json: quotes, backslash, tab, UTF-8 exact",
+         diag="expected %r\n     got %r" % (clean, got))
+    rows = s.search_csv(q)
+    got = [r.get("message") for r in rows]
+    t.ok(len(rows) == 5 and all(m in got for m in clean[:2]),
+         "--format csv: quoting keeps commas, quotes and tabs inside one field",
+         diag="got %r" % got)
+
+    # errors reported by the running instance as well
+    aql = "SELECT * FORM events"
+    r = s.search(aql, "csv")
+    t.ok(r.returncode == 2 and re.search(r"\b(9|10)\b", r.stderr + r.stdout),
+         "running instance: syntax error exits 2 with the position",
+         diag="exit %d: %r" % (r.returncode, (r.stderr + r.stdout)[-300:]))
+    r = s.search("SELECT nosuchcolumn FROM events", "csv")
+    t.ok(r.returncode == 2 and "nosuchcolumn" in r.stderr + r.stdout,
+         "unknown column: exit 2 naming it",
+         diag="exit %d: %r" % (r.returncode, (r.stderr + r.stdout)[-300:]))
+    r = s.search("SELECT hostname FROM events WHERE hostname = 'nomatch-%s' LAST 1 HOURS" % rid,
+                 "csv")
+    t.ok(r.returncode == 0 and r.stdout.strip() == "hostname",
+         "empty result: CSV header only", diag=repr(r.stdout[:200]))
+    t.eq(s.count("hostname = 'LabSZ'", "LAST 1 HOURS"), 2000, "LAST 1 HOURS covers the ingest")
+
+    # a second instance on the same data dir must not start
+    p2 = strmtest.start_proc([strmtest.STRM, "run", "--config", s.config],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        rc2 = p2.wait(timeout=10)
+        out2 = p2.stderr.read().decode("utf-8", "replace")
+    except subprocess.TimeoutExpired:
+        rc2, out2 = None, "still running after 10 s"
+        strmtest.stop_proc(p2)
+    t.ok(rc2 not in (0, None), "a second strm run on the same data dir refuses to start",
+         diag="exit %s: %r" % (rc2, out2[-300:]))
+    t.ok(s.alive() and s.count("hostname = 'LabSZ'", WIDE) == 2000,
+         "the first instance keeps running and serving")
+    t.eq(strmtest.stop_proc(s.proc, 15, signal.SIGINT), 0, "SIGINT: clean stop, exit 0")
+    s.proc = None
+
+    # a listener port that is taken: error naming the address
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    bport = busy.getsockname()[1]
+    sb = t.strm(name="busy", config_text="data_dir: %s/data\nsyslog:\n  udp: []\n  tcp: "
+                "[\"127.0.0.1:%d\"]\n" % (t.tempdir("busy"), bport))
+    r = strmtest.run_cmd([strmtest.STRM, "run", "--config", sb.config], timeout=15)
+    busy.close()
+    t.ok(r.returncode != 0 and "%d" % bport in r.stderr,
+         "TCP port in use: strm run fails, naming the address",
+         diag="exit %d: %r" % (r.returncode, r.stderr[-300:]))
 
 
 if __name__ == "__main__":

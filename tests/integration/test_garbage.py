@@ -134,7 +134,42 @@ def main(t):
     t.ok(s.stat("unparsed") >= unp0 + 10, "unparsed counter counts them",
          diag=lambda: "unparsed %d -> %d" % (unp0, s.stat("unparsed")))
 
-    # 6. valid traffic afterwards, both transports
+    # 6. framing edge cases: each message must come out exactly
+    fr = "FRAME-%s" % rid
+
+    def frame_msg(k):
+        return "%s-%d edge case" % (fr, k)
+
+    def hdr(k):
+        return "<13>Oct 11 22:14:15 framehost frameapp: " + frame_msg(k)
+
+    one = ("<14>1 - framehost frameapp - - - %s" % frame_msg(0)).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+        for b in b"%d " % len(one) + one:  # octet-counted frame, one byte per write
+            c.sendall(bytes([b]))
+            time.sleep(0.001)
+        c.sendall((hdr(1) + "\r\n").encode())       # CR LF trailer
+        c.sendall((hdr(2) + "\x00").encode())        # NUL trailer
+        c.sendall((hdr(3) + "\n").encode()[:20])     # LF frame split across writes
+        time.sleep(0.05)
+        c.sendall((hdr(3) + "\n").encode()[20:])
+        tail = ("<14>1 - framehost frameapp - - - %s" % frame_msg(4)).encode()
+        c.sendall(b"%d %s%s\n" % (len(tail), tail, hdr(5).encode()))  # octet then LF, one write
+    u.sendto((hdr(6) + "\n").encode(), ("127.0.0.1", port))  # UDP with a trailing LF
+    u.sendto((hdr(7) + "\r\n").encode(), ("127.0.0.1", port))
+    rows = strmtest.wait_until(lambda: (lambda r: len(r) >= 8 and r)(s.search_csv(
+        "SELECT message FROM events WHERE appname = 'frameapp' LAST 10 MINUTES")), 3)
+    got = sorted(r.get("message") for r in rows or [])
+    names = ["octet-counted one byte per write", "CR LF", "NUL", "LF split across writes",
+             "octet-counted then LF in one write", "(its LF frame)", "UDP with trailing LF",
+             "UDP with trailing CR LF"]
+    for k, name in enumerate(names):
+        t.ok(got.count(frame_msg(k)) == 1, "framing: %s -> message exact, once" % name,
+             diag=lambda: "got %r" % [m for m in got if m.startswith("%s-%d " % (fr, k))
+                                      or m.startswith("%s-%d\r" % (fr, k))])
+    t.eq(len(got), 8, "framing: no extra events from the edge cases")
+
+    # 7. valid traffic afterwards, both transports
     tcp_send(port, "".join("<14>1 - validhost validapp 1 - - VALID-%s-tcp-%03d\n" % (rid, i)
                            for i in range(200)).encode())
     for i in range(200):
@@ -156,6 +191,48 @@ def main(t):
          "drop some before they are read)" % N_UDP_JUNK, diag=repr(st))
     t.eq(st.get("store_errors"), 0, "store_errors = 0")
     t.eq(s.stop(), 0, "SIGTERM: clean stop, exit 0")
+    fd_exhaustion(t)
+
+
+def fd_exhaustion(t):
+    """More TCP clients than file descriptors (RLIMIT_NOFILE 256 < tcp_max_clients 4096, as
+    under a low service limit): the instance must stay manageable (stats and search answer),
+    not flood its log, and take traffic again once the clients leave."""
+    t = t.prefixed("fd exhaustion: ")
+    s = t.strm(name="nofile", udp=False).start(nofile=256)
+    conns = []
+    for _ in range(400):
+        try:
+            conns.append(socket.create_connection(("127.0.0.1", s.port), timeout=2))
+        except OSError:
+            break
+    time.sleep(1.0)
+    t0 = time.monotonic()
+    try:
+        r = strmtest.run_cmd([strmtest.STRM, "stats", "--config", s.config], timeout=5)
+        rc = r.returncode
+    except strmtest.HarnessError:
+        rc = None
+    t.ok(rc == 0, "strm stats answers while %d clients hold the descriptors" % len(conns),
+         diag="exit %s after %.1f s (None: no answer within 5 s)" % (rc, time.monotonic() - t0))
+    try:
+        r = strmtest.run_cmd([strmtest.STRM, "search", "--config", s.config,
+                              "SELECT COUNT(*) FROM events"], timeout=5)
+        rc = r.returncode
+    except strmtest.HarnessError:
+        rc = None
+    t.ok(rc == 0, "strm search answers (or falls back) within 5 s", diag="exit %s" % rc)
+    time.sleep(1.0)
+    for c in conns:
+        c.close()
+    t.ok(s.alive(), "alive")
+    with socket.create_connection(("127.0.0.1", s.port), timeout=5) as c:
+        c.sendall(b"<13>Nov 25 22:00:00 fdhost fdapp: after the descriptors came back\n")
+    t.ok(strmtest.wait_until(lambda: s.count("appname = 'fdapp'") == 1, 5),
+         "takes new TCP traffic after the clients left")
+    n = sum(1 for line in s.log_text().splitlines() if "Too many open files" in line)
+    t.ok(n <= 20, "EMFILE warnings are rate-limited (%d lines while exhausted, ~12 s)" % n)
+    t.eq(s.stop(), 0, "clean stop")
 
 
 if __name__ == "__main__":

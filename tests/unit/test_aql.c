@@ -152,7 +152,7 @@ static void test_parse_errors(void **state)
                "expected ORDER BY, LIMIT, LAST or end of query");
     expect_err("SELECT * FROM events WHERE qid IN (1, 2)", 31, "IN is not supported yet");
     expect_err("SELECT * FROM events WHERE qid BETWEEN 1 AND 2", 31, "BETWEEN is not supported");
-    expect_err("SELECT QIDNAME(qid) FROM events", 7, "function 'QIDNAME' is not supported yet");
+    expect_err("SELECT FOO(qid) FROM events", 7, "unknown function 'FOO'");
     expect_err("SELECT qid + 1 FROM events", 11, "arithmetic is not supported yet");
     expect_err("SELECT * FROM events WHERE COUNT(*) > 1", 27, "COUNT(*) is not allowed in WHERE");
     expect_err("SELECT * FROM events WHERE username LIKE qid", 41, "needs a 'quoted' pattern");
@@ -935,6 +935,155 @@ static void exec_after_flush(void **state)
     exec_checks(state);
 }
 
+/* ---------------------------------------------------------------- functions */
+
+static const char *fake_qid_name(uint32_t qid, void *arg)
+{
+    (void)arg;
+    static const char *const names[] = {"SSH Login Failed", "SSH Login Succeeded", "Session Closed",
+                                        NULL};
+    return names[qid % 4];
+}
+
+static const char *fake_qid_description(uint32_t qid, void *arg)
+{
+    (void)arg;
+    return qid == 7 ? "seven" : NULL;
+}
+
+static const char *fake_category_name(uint32_t id, void *arg)
+{
+    (void)arg;
+    return id == 3000 ? "Authentication" : id == 3003 ? "Host Login Failed" : NULL;
+}
+
+static const char *fake_logsource_name(uint32_t id, void *arg)
+{
+    return id == 0 ? NULL : (const char *)arg;
+}
+
+static const char *fake_type_name(uint32_t id, void *arg)
+{
+    (void)arg;
+    return id == 10 ? "Linux OS" : NULL;
+}
+
+static void set_fake_resolvers(void)
+{
+    struct aql_resolvers r = {
+        .qid_name = fake_qid_name,
+        .qid_description = fake_qid_description,
+        .category_name = fake_category_name,
+        .logsource_name = fake_logsource_name,
+        .logsource_type_name = fake_type_name,
+        .arg = (void *)"web-01 syslog",
+    };
+    aql_set_resolvers(&r);
+}
+
+static void test_functions_parse(void **state)
+{
+    (void)state;
+    struct aql_query *q = parse_ok("SELECT qidname(qid), QIDNAME(qid) AS 'Event', "
+                                   "LogSourceName(logsourceid) FROM events "
+                                   "WHERE CATEGORYNAME(category) = 'x' ORDER BY "
+                                   "LOGSOURCETYPENAME(devicetype)");
+    assert_int_equal(q->nitems, 3);
+    assert_string_equal(q->items[0].name, "qidname(qid)");
+    assert_string_equal(q->items[1].name, "Event");
+    assert_int_equal(q->items[0].expr->kind, AQL_N_FUNC);
+    assert_int_equal(q->items[0].expr->type, AQL_T_STR);
+    /* the columns the arguments name are decoded */
+    uint64_t want = (1ull << STRM_COL_QID) | (1ull << STRM_COL_LOGSOURCEID) |
+                    (1ull << STRM_COL_CATEGORY) | (1ull << STRM_COL_DEVICETYPE);
+    assert_int_equal(q->colmask & want, want);
+    aql_query_free(q);
+    /* a literal argument converts; QIDDESCRIPTION and ORDER BY an alias */
+    aql_query_free(parse_ok("SELECT QIDDESCRIPTION(7) AS d FROM events ORDER BY d"));
+    aql_query_free(parse_ok("SELECT QIDNAME('12') FROM events"));
+    aql_query_free(parse_ok("SELECT * FROM events WHERE QIDNAME(qid) ILIKE '%login%' AND NOT "
+                            "LOGSOURCENAME(logsourceid) IS NULL"));
+
+    expect_err("SELECT FOO(qid) FROM events", 7,
+               "unknown function 'FOO' (known: COUNT, CATEGORYNAME, LOGSOURCENAME, "
+               "LOGSOURCETYPENAME, QIDDESCRIPTION, QIDNAME) at position 7");
+    expect_err("SELECT * FROM events WHERE nosuch(qid) = 1", 27, "unknown function 'nosuch'");
+    expect_err("SELECT QIDNAME(qid, qid) FROM events", 20, "QIDNAME takes 1 argument");
+    expect_err("SELECT QIDNAME() FROM events", 15, "QIDNAME takes 1 argument, found 0");
+    expect_err("SELECT QIDNAME(username) FROM events", 15,
+               "argument 1 of QIDNAME must be a number, found a string");
+    expect_err("SELECT QIDNAME('abc') FROM events", 15, "'abc' is not a number");
+    expect_err("SELECT QIDNAME(qid FROM events", 19, "expected ')' or ','");
+    expect_err("SELECT * FROM events WHERE QIDNAME(qid)", 27, "WHERE needs a condition");
+    expect_err("SELECT * FROM events WHERE QIDNAME(qid) = sourceip", 40,
+               "cannot compare a string with an IP address");
+    expect_err("SELECT QIDNAME(COUNT(*)) FROM events", 15, "COUNT(*) inside an expression");
+}
+
+static void test_functions_eval(void **state)
+{
+    (void)state;
+    struct strm_event ev;
+    sample_event(&ev);
+    aql_set_resolvers(NULL);
+    assert_false(cond("QIDNAME(qid) IS NOT NULL", &ev)); /* no resolvers: null */
+    set_fake_resolvers();
+    ev.qid = 4;
+    ev.category = 3003;
+    ev.highlevelcategory = 3000;
+    ev.devicetype = 10;
+    ev.logsourceid = 3;
+    assert_true(cond("QIDNAME(qid) = 'SSH Login Failed'", &ev));
+    assert_true(cond("qidname(qid) ILIKE '%login%'", &ev));
+    assert_false(cond("QIDNAME(qid) LIKE '%login%'", &ev));
+    assert_true(cond("CATEGORYNAME(category) = 'Host Login Failed'", &ev));
+    assert_true(cond("CATEGORYNAME(highlevelcategory) = 'Authentication'", &ev));
+    assert_true(cond("LOGSOURCENAME(logsourceid) = 'web-01 syslog'", &ev));
+    assert_true(cond("LOGSOURCETYPENAME(devicetype) = 'Linux OS'", &ev));
+    assert_true(cond("QIDDESCRIPTION(7) = 'seven'", &ev));
+    assert_true(cond("QIDDESCRIPTION(qid) IS NULL", &ev));
+    ev.logsourceid = 0;
+    assert_true(cond("LOGSOURCENAME(logsourceid) IS NULL", &ev));
+    assert_false(cond("LOGSOURCENAME(logsourceid) = 'web-01 syslog'", &ev));
+    ev.qid = 3;
+    assert_true(cond("QIDNAME(qid) IS NULL", &ev));
+    aql_set_resolvers(NULL);
+}
+
+static void exec_functions(void **state)
+{
+    struct store_fixture *f = *state;
+    set_fake_resolvers();
+    /* qid i of rows 0..999: names cycle through 4 (the 4th is unknown: null) */
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE QIDNAME(qid) ILIKE '%login%'"),
+                     500);
+    assert_int_equal(
+        count_of(f, "SELECT COUNT(*) FROM events WHERE QIDNAME(qid) = 'Session Closed'"), 250);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE QIDNAME(qid) IS NULL"), 250);
+    struct aql_result *r =
+        run(f, "SELECT QIDNAME(qid) AS 'Event Name', qid FROM events WHERE qid < 3 ORDER BY "
+               "QIDNAME(qid) DESC");
+    assert_int_equal(aql_result_rows(r), 3);
+    assert_string_equal(aql_result_colname(r, 0), "Event Name");
+    const struct aql_value *v = &r->cells[0];
+    assert_int_equal(v->type, AQL_T_STR);
+    assert_int_equal(v->u.s.len, strlen("Session Closed")); /* byte order: 'e' > 'S' */
+    assert_memory_equal(v->u.s.p, "Session Closed", v->u.s.len);
+    assert_int_equal(cell_int(r, 0, 1), 2);
+    assert_int_equal(cell_int(r, 1, 1), 1);
+    assert_int_equal(cell_int(r, 2, 1), 0);
+    aql_result_free(r);
+    /* top-N path: ORDER BY an alias of a function, with LIMIT */
+    r = run(f, "SELECT QIDNAME(qid) AS n FROM events WHERE qid < 8 ORDER BY n LIMIT 2");
+    assert_int_equal(aql_result_rows(r), 2);
+    assert_int_equal(r->cells[0].type, AQL_T_NULL); /* nulls first */
+    assert_int_equal(r->cells[r->stride].type, AQL_T_NULL);
+    aql_result_free(r);
+    assert_int_equal(
+        count_of(f, "SELECT COUNT(*) FROM events WHERE LOGSOURCENAME(logsourceid) IS NULL"), NROWS);
+    aql_set_resolvers(NULL);
+}
+
 int main(void)
 {
     cmocka_set_message_output(CM_OUTPUT_TAP);
@@ -953,6 +1102,9 @@ int main(void)
         cmocka_unit_test(test_output_table),
         cmocka_unit_test_setup_teardown(exec_checks, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(exec_after_flush, store_setup, store_teardown),
+        cmocka_unit_test(test_functions_parse),
+        cmocka_unit_test(test_functions_eval),
+        cmocka_unit_test_setup_teardown(exec_functions, store_setup, store_teardown),
     };
     return cmocka_run_group_tests_name("aql", tests, NULL, NULL);
 }
