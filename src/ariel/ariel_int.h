@@ -182,6 +182,17 @@ struct ariel_seg_writer {
     uint8_t *raw, *comp;
     size_t rawcap, compcap;
     int level;
+    /* The string slices of every row of the segment being written, parsed once per segment
+     * (not once per string column): strs[row * ARIEL_ROW_NSTR + k], slices[row]. */
+    struct strm_str *strs;
+    bool *slices;
+    size_t strs_rows;
+    /* The fixed-width columns transposed in one pass over the rows (column-major): column c
+     * of row i at fixed + colstart[c] + i * width. One sequential pass instead of one
+     * cache-missing pass over all rows per column. */
+    uint8_t *fixed;
+    size_t fixed_rows;
+    size_t colstart[STRM_COL__COUNT];
 };
 
 int ariel_seg_writer_init(struct ariel_seg_writer *w, int level);

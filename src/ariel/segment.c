@@ -198,18 +198,68 @@ void ariel_seg_writer_free(struct ariel_seg_writer *w)
     ZSTD_freeCCtx(w->cctx);
     free(w->raw);
     free(w->comp);
+    free(w->strs);
+    free(w->slices);
+    free(w->fixed);
     memset(w, 0, sizeof *w);
 }
 
-/* The message of a row as bytes, resolving a payload slice. */
-static struct strm_str row_str(const uint8_t *row, uint32_t len, int k, bool *slice)
+/* String k of row i, from the table parse_strs filled; *slice: the message is a payload slice. */
+static struct strm_str row_str(const struct ariel_seg_writer *w, uint32_t i, int k, bool *slice)
 {
-    struct strm_str s[ARIEL_ROW_NSTR];
-    bool sl = false;
-    if (!ariel_row_strs(row, len, s, &sl))
-        memset(s, 0, sizeof s); /* cannot happen: memtable rows were validated */
-    if (slice) *slice = k == ARIEL_RS_MESSAGE && sl;
-    return s[k];
+    if (slice) *slice = k == ARIEL_RS_MESSAGE && w->slices[i];
+    return w->strs[(size_t)i * ARIEL_ROW_NSTR + (size_t)k];
+}
+
+/* Parses the string part of every row once into w->strs / w->slices. */
+static int parse_strs(struct ariel_seg_writer *w, const uint8_t *const *rows,
+                      const uint32_t *lens, uint32_t n)
+{
+    if (w->strs_rows < n) {
+        struct strm_str *s = realloc(w->strs, (size_t)n * ARIEL_ROW_NSTR * sizeof *s);
+        if (!s) return STRM_ERR_NOMEM;
+        w->strs = s;
+        bool *b = realloc(w->slices, (size_t)n * sizeof *b);
+        if (!b) return STRM_ERR_NOMEM;
+        w->slices = b;
+        w->strs_rows = n;
+    }
+    size_t per_row = 0;
+    int fcols[STRM_COL__COUNT], nf = 0;
+    size_t foff[STRM_COL__COUNT], fw[STRM_COL__COUNT];
+    for (int c = 0; c < STRM_COL__COUNT; c++) {
+        int width = col_width(c);
+        if (!width) continue;
+        fcols[nf] = c;
+        foff[nf] = ariel_row_off(c);
+        fw[nf] = (size_t)width;
+        nf++;
+        per_row += (size_t)width;
+    }
+    if (w->fixed_rows < n) {
+        uint8_t *f = realloc(w->fixed, (size_t)n * per_row);
+        if (!f) return STRM_ERR_NOMEM;
+        w->fixed = f;
+        w->fixed_rows = n;
+    }
+    size_t start = 0;
+    for (int k = 0; k < nf; k++) {
+        w->colstart[fcols[k]] = start;
+        start += (size_t)n * fw[k];
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        for (int k = 0; k < nf; k++)
+            memcpy(w->fixed + w->colstart[fcols[k]] + (size_t)i * fw[k], rows[i] + foff[k], fw[k]);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        struct strm_str *s = &w->strs[(size_t)i * ARIEL_ROW_NSTR];
+        if (!ariel_row_strs(rows[i], lens[i], s, &w->slices[i])) {
+            /* cannot happen: memtable rows were validated */
+            memset(s, 0, ARIEL_ROW_NSTR * sizeof *s);
+            w->slices[i] = false;
+        }
+    }
+    return 0;
 }
 
 static bool str_eq(struct strm_str a, struct strm_str b)
@@ -226,7 +276,7 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
 {
     const struct strm_col_def *def = &strm_event_cols[col];
     int width = col_width(col);
-    size_t off = width ? ariel_row_off(col) : 0;
+    const uint8_t *fx = width ? w->fixed + w->colstart[col] : NULL;
     bool is_const = true;
 
     dc->id = (uint16_t)col;
@@ -234,8 +284,8 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
     if (def->type == STRM_T_TIME || def->type == STRM_T_INT) {
         int64_t mn = INT64_MAX, mx = INT64_MIN;
         for (uint32_t i = 0; i < n; i++) {
-            int64_t v = def->type == STRM_T_TIME ? (int64_t)get64(rows[i] + off)
-                                                 : (int64_t)get_uint(rows[i] + off, width);
+            int64_t v = def->type == STRM_T_TIME ? (int64_t)get64(fx + (size_t)i * 8)
+                                                 : (int64_t)get_uint(fx + (size_t)i * (size_t)width, width);
             mn = v < mn ? v : mn;
             mx = v > mx ? v : mx;
         }
@@ -244,13 +294,13 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
         is_const = mn == mx;
     } else if (width) {
         for (uint32_t i = 1; i < n && is_const; i++)
-            is_const = memcmp(rows[i] + off, rows[0] + off, (size_t)width) == 0;
+            is_const = memcmp(fx + (size_t)i * (size_t)width, fx, (size_t)width) == 0;
     }
 
     if (width) {
         if (is_const) {
             if (grow(&w->raw, &w->rawcap, (size_t)width)) return STRM_ERR_NOMEM;
-            memcpy(w->raw, rows[0] + off, (size_t)width);
+            memcpy(w->raw, fx, (size_t)width);
             *rawlen = (size_t)width;
             dc->enc = ARIEL_ENC_CONST;
         } else if (def->type == STRM_T_TIME) {
@@ -258,7 +308,7 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
             int64_t prev = 0;
             if (grow(&w->raw, &w->rawcap, (size_t)n * 10)) return STRM_ERR_NOMEM;
             for (uint32_t i = 0; i < n; i++) {
-                int64_t v = (int64_t)get64(rows[i] + off);
+                int64_t v = (int64_t)get64(fx + (size_t)i * 8);
                 uint64_t d = (uint64_t)v - (uint64_t)prev;
                 pos += ariel_varint_put(w->raw + pos, (d << 1) ^ (uint64_t)((int64_t)d >> 63));
                 prev = v;
@@ -267,8 +317,7 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
             dc->enc = ARIEL_ENC_DELTA;
         } else {
             if (grow(&w->raw, &w->rawcap, (size_t)n * (size_t)width)) return STRM_ERR_NOMEM;
-            for (uint32_t i = 0; i < n; i++)
-                memcpy(w->raw + (size_t)i * (size_t)width, rows[i] + off, (size_t)width);
+            memcpy(w->raw, fx, (size_t)n * (size_t)width);
             *rawlen = (size_t)n * (size_t)width;
             dc->enc = ARIEL_ENC_FIXED;
         }
@@ -277,12 +326,12 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
 
     /* strings */
     int k = ariel_row_str_index(col);
-    struct strm_str first = row_str(rows[0], lens[0], k, NULL);
+    struct strm_str first = row_str(w, 0, k, NULL);
     size_t total = 0;
     bool any_slice = false;
     for (uint32_t i = 0; i < n; i++) {
         bool sl;
-        struct strm_str s = row_str(rows[i], lens[i], k, &sl);
+        struct strm_str s = row_str(w, i, k, &sl);
         any_slice |= sl;
         if (!sl) total += s.len;
         if (is_const && !str_eq(s, first)) is_const = false;
@@ -299,11 +348,11 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
     if (grow(&w->raw, &w->rawcap, head + total)) return STRM_ERR_NOMEM;
     for (uint32_t i = 0; i < n; i++) {
         bool sl;
-        struct strm_str s = row_str(rows[i], lens[i], k, &sl);
+        struct strm_str s = row_str(w, i, k, &sl);
         if (any_slice) {
             uint32_t o = UINT32_MAX;
             if (sl) {
-                struct strm_str pl = row_str(rows[i], lens[i], ARIEL_RS_PAYLOAD, NULL);
+                struct strm_str pl = row_str(w, i, ARIEL_RS_PAYLOAD, NULL);
                 o = (uint32_t)(s.p - pl.p);
             }
             put32(w->raw + (size_t)i * 8, o);
@@ -370,6 +419,7 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) goto io_fail;
 
+    if ((rc = parse_strs(w, rows, lens, n)) != 0) goto fail;
     for (int c = 0; c < STRM_COL__COUNT; c++) {
         size_t rawlen, bound;
         const uint8_t *data;
