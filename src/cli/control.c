@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #define MAX_REQUEST (1024 * 1024)
+#define CONTROL_TIMEOUT_S 120 /* longest silence from the instance: a search may take long */
 
 struct control {
     int fd;
@@ -330,6 +331,9 @@ int control_request(const struct strm_config *cfg, const char *request, size_t l
         return -1;
     }
     shutdown(fd, SHUT_WR);
+    /* An instance that accepted nothing (stuck, or out of descriptors) must not hang us. */
+    struct timeval tv = {CONTROL_TIMEOUT_S, 0};
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     /* Status line first, then the body streams to stdout or stderr. */
     char buf[65536];
     size_t have = 0;
@@ -339,6 +343,12 @@ int control_request(const struct strm_config *cfg, const char *request, size_t l
         ssize_t r = read(fd, buf + have, sizeof(buf) - have);
         if (r < 0 && errno == EINTR)
             continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            fprintf(stderr, "strm: the running instance did not answer within %d s\n",
+                    CONTROL_TIMEOUT_S);
+            close(fd);
+            return EXIT_FAIL;
+        }
         if (r <= 0)
             break;
         have += (size_t)r;

@@ -8,8 +8,9 @@
  * a stop request and a partly filled batch are noticed) and drains ready sockets with
  * recvmmsg, up to 64 datagrams per call, into one reusable receive area; each datagram is
  * copied into the current batch's arena (cut at STRM_MAX_MSG, flagged and counted). A full
- * batch is offered with strm_queue_try_push: UDP never waits. When the parser queue is full
- * the batch's datagrams are counted in udp_dropped_queue_full and the batch is reused.
+ * batch is pushed with strm_queue_push: when the parser queue is full the thread waits and
+ * the socket's kernel buffer holds the burst; datagrams the kernel drops when that buffer
+ * overflows are read from SO_MEMINFO into udp_dropped_kernel.
  *
  * TCP: listening sockets and clients share one epoll set. Each client has its own RFC 6587
  * framer (max_msg STRM_MAX_MSG); its frames go into the thread's current batch with the
@@ -37,6 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <linux/sock_diag.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,6 +81,8 @@ struct collect {
 
     /* TCP thread state */
     int max_clients;
+    uint64_t accept_errors;     /* accept() failed for lack of descriptors or memory */
+    int64_t accept_err_log_ms; /* last warning about it (rate-limited) */
     struct tcp_client *clients;
     int n_clients;
     struct strm_batch *tcp_batch;
@@ -239,17 +244,34 @@ struct udp_area {
     char *bufs; /* UDP_VLEN * STRM_MAX_MSG */
 };
 
-/* Offers a full (or aged) batch; on a full or closed queue its datagrams are counted lost. */
+/*
+ * Pushes a full (or aged) batch, waiting while the parser queue is full. Waiting stops the
+ * reading, so the socket's large kernel buffer (syslog.udp_rcvbuf) absorbs the burst; only
+ * when that overflows does the kernel drop datagrams, and udp_sample_drops counts them.
+ * Dropping a batch we already hold would lose data the kernel could have kept.
+ */
 static void udp_push(struct collect *c, struct strm_batch **bp)
 {
     struct strm_batch *b = *bp;
-    int rc = strm_queue_try_push(c->out, b);
-    if (rc == 0) {
-        *bp = NULL;
-        return;
+    *bp = NULL;
+    if (strm_queue_push(c->out, b) != 0) { /* closed: shutting down */
+        LOG_DEBUG("collect", "queue closed, %u UDP messages not delivered", b->count);
+        strm_pool_put(c->pool, b);
     }
-    STRM_STAT_ADD(c->stats, udp_dropped_queue_full, b->count);
-    strm_batch_reset(b);
+}
+
+/* Datagrams the kernel dropped on our sockets (receive buffer full), from SO_MEMINFO. */
+static void udp_sample_drops(struct collect *c)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < c->n_udp; i++) {
+        uint32_t mem[SK_MEMINFO_VARS];
+        socklen_t len = sizeof(mem);
+        if (getsockopt(c->udp[i].fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+            len >= (socklen_t)((SK_MEMINFO_DROPS + 1) * sizeof(uint32_t)))
+            total += mem[SK_MEMINFO_DROPS];
+    }
+    atomic_store_explicit(&c->stats->udp_dropped_kernel, total, memory_order_relaxed);
 }
 
 static void udp_drain(struct collect *c, struct udp_area *a, int fd, struct strm_batch **bp,
@@ -318,7 +340,7 @@ static void *udp_main(void *arg)
     struct udp_area *a = calloc(1, sizeof(*a));
     int ep = epoll_create1(EPOLL_CLOEXEC);
     struct strm_batch *b = NULL;
-    int64_t t0 = 0;
+    int64_t t0 = 0, last_drop_sample = 0;
     if (!a || ep < 0 || !(a->bufs = malloc((size_t)UDP_VLEN * STRM_MAX_MSG))) {
         LOG_ERROR("collect", "UDP receiver cannot start: out of memory or no epoll");
         goto out;
@@ -343,7 +365,13 @@ static void *udp_main(void *arg)
             udp_drain(c, a, t->fd, &b, &t0);
         }
         if (b && b->count && batch_wait_ms(b, t0) == 0) udp_push(c, &b);
+        int64_t now = strm_mono_ms();
+        if (now - last_drop_sample >= 200) {
+            udp_sample_drops(c);
+            last_drop_sample = now;
+        }
     }
+    udp_sample_drops(c);
 out:
     final_push(c, b);
     if (ep >= 0) close(ep);
@@ -430,7 +458,13 @@ static void tcp_accept(struct collect *c, int ep, int lfd)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                LOG_WARN("collect", "cannot accept syslog TCP connection: %s", strerror(errno));
+                c->accept_errors++;
+                int64_t now = strm_mono_ms();
+                if (now - c->accept_err_log_ms >= 10000 || c->accept_err_log_ms == 0) {
+                    LOG_WARN("collect", "cannot accept syslog TCP connection: %s (%llu times)",
+                             strerror(errno), (unsigned long long)c->accept_errors);
+                    c->accept_err_log_ms = now;
+                }
                 struct timespec ts = {0, 10 * 1000 * 1000};
                 nanosleep(&ts, NULL); /* the listener stays readable; do not spin */
             }
@@ -557,6 +591,18 @@ int collect_start(const struct strm_config *cfg, struct strm_queue *out, struct 
     c->pool = pool;
     c->stats = stats;
     c->max_clients = cfg->syslog_tcp_max_clients > 0 ? cfg->syslog_tcp_max_clients : 1;
+    /* Every client is a descriptor: keep 64 for listeners, the store, the control socket and
+     * its searches, whatever the configured maximum. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (rlim_t)c->max_clients + 64 > rl.rlim_cur) {
+        int cap = rl.rlim_cur > 128 ? (int)(rl.rlim_cur - 64) : 64;
+        LOG_WARN("collect",
+                 "syslog.tcp_max_clients %d exceeds the open files limit %llu: at most %d "
+                 "TCP clients",
+                 c->max_clients, (unsigned long long)rl.rlim_cur, cap);
+        c->max_clients = cap;
+    }
     atomic_init(&c->stop, false);
 
     for (int i = 0; i < cfg->n_syslog_udp && i < STRM_MAX_LISTENERS; i++) {

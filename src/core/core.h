@@ -279,7 +279,7 @@ void strm_pool_destroy(struct strm_pool *p);
  */
 struct strm_stats {
     _Atomic uint64_t udp_received;
-    _Atomic uint64_t udp_dropped_queue_full; /* datagrams dropped: parser queue was full */
+    _Atomic uint64_t udp_dropped_kernel; /* datagrams the kernel dropped: receive buffer full */
     _Atomic uint64_t tcp_received;
     _Atomic uint64_t tcp_connections;
     _Atomic uint64_t tcp_active;

@@ -12,7 +12,7 @@ void strm_stats_write(const struct strm_stats *st, FILE *out)
 {
 #define ROW(f) fprintf(out, "%s %" PRIu64 "\n", #f, STRM_STAT_GET(st, f))
     ROW(udp_received);
-    ROW(udp_dropped_queue_full);
+    ROW(udp_dropped_kernel);
     ROW(tcp_received);
     ROW(tcp_connections);
     ROW(tcp_active);

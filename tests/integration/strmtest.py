@@ -185,6 +185,7 @@ class Strm:
                            "syslog:\n"
                            "  udp: %s\n"
                            "  tcp: %s\n"
+                           "  tls: []\n"
                            "storage:\n"
                            "  fsync: %s\n" % (self.data_dir, udp_list, tcp_list, fsync)) + extra
         with open(self.config, "w") as f:

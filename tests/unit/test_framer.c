@@ -400,6 +400,7 @@ static void test_receivers(void **state)
     cfg.syslog_tcp[0].port = port;
     cfg.syslog_udp_rcvbuf = 1 << 20;
     cfg.syslog_tcp_max_clients = 4;
+    cfg.n_syslog_tls = 0;
     struct strm_queue q;
     struct strm_pool pool;
     struct strm_stats st;
