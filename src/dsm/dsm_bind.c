@@ -17,7 +17,9 @@
  *   rate limit drop|slip response to 10.0.0.0/24 ...   -> RRL
  * and server messages carry no client part ("lame server resolving ...", "transfer of
  * 'zone/IN' from 1.2.3.4#53: Transfer completed", "zone x/IN: loaded serial N", "starting
- * BIND ...", "exiting", "received control channel command ...", "refused notify ...").
+ * BIND ...", "exiting", "received control channel command ...", "refused notify ...",
+ * "notify question section contains no SOA", "DNS format error from ...", "error (network
+ * unreachable) resolving 'name/A/IN': ...").
  * Only appname "named" is taken (or a log source typed BIND); unmatched named text gets the
  * unknown QID. The syslog header's time is the device time (named writes none of its own).
  *
@@ -43,6 +45,9 @@ enum {
     Q_ZONE_LOADED,
     Q_CONTROL,
     Q_NOTIFY_REFUSED,
+    Q_NOTIFY_MALFORMED,
+    Q_RESOLVE_ERROR,
+    Q_FORMERR,
 };
 
 static const struct qid_def bind_qids[] = {
@@ -74,6 +79,12 @@ static const struct qid_def bind_qids[] = {
      LLC_SYSTEM_CONFIGURATION, 2},
     {DSM_QID(T, Q_NOTIFY_REFUSED), "BIND Notify Refused",
      "A NOTIFY from a server that is not a primary of the zone was refused", LLC_ACCESS_DENIED, 3},
+    {DSM_QID(T, Q_NOTIFY_MALFORMED), "BIND Malformed Notify",
+     "A NOTIFY arrived without an SOA in its question section", LLC_DNS_PROTOCOL_ANOMALY, 3},
+    {DSM_QID(T, Q_RESOLVE_ERROR), "BIND Resolution Error",
+     "Recursive resolution failed (unreachable, timed out, unexpected RCODE)", LLC_MISC_SYSTEM, 2},
+    {DSM_QID(T, Q_FORMERR), "BIND DNS Format Error", "A server answered with a malformed response",
+     LLC_DNS_PROTOCOL_ANOMALY, 3},
     {DSM_QID_UNKNOWN(T), "BIND Unknown Event", "A named message that has no mapping", LLC_UNKNOWN,
      3},
 };
@@ -124,7 +135,7 @@ static const char *skip_prefixes(const char *p, const char *end)
             while (q < end && *q >= '0' && *q <= '9')
                 q++;
         }
-        if (*q != ':' || q + 1 >= end || q[1] != ' ') break;
+        if (q + 1 >= end || *q != ':' || q[1] != ' ') break;
         if (app_starts(p, (size_t)(end - p), "client")) break;
         p = q + 2;
     }
@@ -224,6 +235,20 @@ static uint32_t server_text(const char *x, const char *end, struct strm_event *e
             return Q_NOTIFY_REFUSED;
         }
         return 0;
+    }
+    if (app_starts(x, n, "notify question section")) return Q_NOTIFY_MALFORMED;
+    if (app_starts(x, n, "DNS format error from ")) {
+        const char *s = x + 22, *e = memchr(s, ' ', (size_t)(end - s));
+        if (e) ip_hash_port(s, (size_t)(e - s), &ev->destinationip, &ev->destinationport);
+        return Q_FORMERR;
+    }
+    if (app_find(x, n, " resolving '") &&
+        (app_starts(x, n, "error (") || app_starts(x, n, "timed out") ||
+         app_find(x, n, "unexpected RCODE") || app_find(x, n, "unreachable"))) {
+        quoted_name(x, end, pr, true);
+        const char *c = app_find(x, n, "': ");
+        if (c) ip_hash_port(c + 3, (size_t)(end - c - 3), &ev->destinationip, &ev->destinationport);
+        return Q_RESOLVE_ERROR;
     }
     if (app_starts(x, n, "starting BIND")) return Q_STARTED;
     if (app_eq(x, n, "exiting") || app_starts(x, n, "shutting down")) return Q_STOPPED;

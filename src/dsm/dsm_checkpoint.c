@@ -51,25 +51,44 @@ enum {
 };
 
 static const struct qid_def cp_qids[] = {
-    {DSM_QID(T, Q_FW_ACCEPT), "Check Point Firewall Accept", "The firewall accepted a connection", LLC_FIREWALL_PERMIT, 1},
-    {DSM_QID(T, Q_FW_DROP), "Check Point Firewall Drop", "The firewall dropped a connection", LLC_FIREWALL_DENY, 4},
-    {DSM_QID(T, Q_FW_REJECT), "Check Point Firewall Reject", "The firewall rejected a connection", LLC_FIREWALL_DENY, 4},
-    {DSM_QID(T, Q_VPN), "Check Point VPN Encrypt/Decrypt", "VPN traffic was encrypted or decrypted", LLC_FIREWALL_PERMIT, 1},
-    {DSM_QID(T, Q_IPS_DETECT), "Check Point IPS Detect", "IPS detected an attack", LLC_MISC_EXPLOIT, 6},
-    {DSM_QID(T, Q_IPS_PREVENT), "Check Point IPS Prevent", "IPS prevented an attack", LLC_IPS_DENY, 6},
-    {DSM_QID(T, Q_BOT_DETECT), "Check Point Anti-Bot Detect", "Anti-Bot detected bot communication", LLC_BOTNET, 8},
-    {DSM_QID(T, Q_BOT_PREVENT), "Check Point Anti-Bot Prevent", "Anti-Bot blocked bot communication", LLC_BOTNET, 7},
-    {DSM_QID(T, Q_AV_DETECT), "Check Point Anti-Virus Detect", "Anti-Virus detected malware", LLC_VIRUS_DETECTED, 8},
-    {DSM_QID(T, Q_AV_PREVENT), "Check Point Anti-Virus Prevent", "Anti-Virus blocked malware", LLC_VIRUS_DETECTED, 7},
-    {DSM_QID(T, Q_URL_ALLOW), "Check Point URL Filtering Allow", "URL filtering allowed a request", LLC_WEB_ACCESS_ALLOWED, 1},
-    {DSM_QID(T, Q_URL_BLOCK), "Check Point URL Filtering Block", "URL filtering blocked a request", LLC_WEB_POLICY_VIOLATION, 4},
-    {DSM_QID(T, Q_APP_ALLOW), "Check Point Application Control Allow", "Application control allowed an application", LLC_APP_ACTION_ALLOWED, 1},
-    {DSM_QID(T, Q_APP_BLOCK), "Check Point Application Control Block", "Application control blocked an application", LLC_APP_POLICY_VIOLATION, 4},
-    {DSM_QID(T, Q_ADMIN_LOGIN), "Check Point Admin Login", "An administrator logged in to management", LLC_ADMIN_LOGIN_SUCCEEDED, 3},
-    {DSM_QID(T, Q_ADMIN_LOGIN_FAIL), "Check Point Admin Login Failed", "An administrator login to management failed", LLC_ADMIN_LOGIN_FAILED, 6},
-    {DSM_QID(T, Q_ADMIN_LOGOUT), "Check Point Admin Logout", "An administrator logged out of management", LLC_HOST_LOGOUT, 1},
-    {DSM_QID(T, Q_POLICY_CHANGE), "Check Point Policy Change", "Policy published or installed", LLC_DEVICE_CONFIG_CHANGE, 4},
-    {DSM_QID_UNKNOWN(T), "Check Point Unknown Event", "A Check Point log this DSM does not map", LLC_UNKNOWN, 3},
+    {DSM_QID(T, Q_FW_ACCEPT), "Check Point Firewall Accept", "The firewall accepted a connection",
+     LLC_FIREWALL_PERMIT, 1},
+    {DSM_QID(T, Q_FW_DROP), "Check Point Firewall Drop", "The firewall dropped a connection",
+     LLC_FIREWALL_DENY, 4},
+    {DSM_QID(T, Q_FW_REJECT), "Check Point Firewall Reject", "The firewall rejected a connection",
+     LLC_FIREWALL_DENY, 4},
+    {DSM_QID(T, Q_VPN), "Check Point VPN Encrypt/Decrypt", "VPN traffic was encrypted or decrypted",
+     LLC_FIREWALL_PERMIT, 1},
+    {DSM_QID(T, Q_IPS_DETECT), "Check Point IPS Detect", "IPS detected an attack", LLC_MISC_EXPLOIT,
+     6},
+    {DSM_QID(T, Q_IPS_PREVENT), "Check Point IPS Prevent", "IPS prevented an attack", LLC_IPS_DENY,
+     6},
+    {DSM_QID(T, Q_BOT_DETECT), "Check Point Anti-Bot Detect", "Anti-Bot detected bot communication",
+     LLC_BOTNET, 8},
+    {DSM_QID(T, Q_BOT_PREVENT), "Check Point Anti-Bot Prevent",
+     "Anti-Bot blocked bot communication", LLC_BOTNET, 7},
+    {DSM_QID(T, Q_AV_DETECT), "Check Point Anti-Virus Detect", "Anti-Virus detected malware",
+     LLC_VIRUS_DETECTED, 8},
+    {DSM_QID(T, Q_AV_PREVENT), "Check Point Anti-Virus Prevent", "Anti-Virus blocked malware",
+     LLC_VIRUS_DETECTED, 7},
+    {DSM_QID(T, Q_URL_ALLOW), "Check Point URL Filtering Allow", "URL filtering allowed a request",
+     LLC_WEB_ACCESS_ALLOWED, 1},
+    {DSM_QID(T, Q_URL_BLOCK), "Check Point URL Filtering Block", "URL filtering blocked a request",
+     LLC_WEB_POLICY_VIOLATION, 4},
+    {DSM_QID(T, Q_APP_ALLOW), "Check Point Application Control Allow",
+     "Application control allowed an application", LLC_APP_ACTION_ALLOWED, 1},
+    {DSM_QID(T, Q_APP_BLOCK), "Check Point Application Control Block",
+     "Application control blocked an application", LLC_APP_POLICY_VIOLATION, 4},
+    {DSM_QID(T, Q_ADMIN_LOGIN), "Check Point Admin Login",
+     "An administrator logged in to management", LLC_ADMIN_LOGIN_SUCCEEDED, 3},
+    {DSM_QID(T, Q_ADMIN_LOGIN_FAIL), "Check Point Admin Login Failed",
+     "An administrator login to management failed", LLC_ADMIN_LOGIN_FAILED, 6},
+    {DSM_QID(T, Q_ADMIN_LOGOUT), "Check Point Admin Logout",
+     "An administrator logged out of management", LLC_HOST_LOGOUT, 1},
+    {DSM_QID(T, Q_POLICY_CHANGE), "Check Point Policy Change", "Policy published or installed",
+     LLC_DEVICE_CONFIG_CHANGE, 4},
+    {DSM_QID_UNKNOWN(T), "Check Point Unknown Event", "A Check Point log this DSM does not map",
+     LLC_UNKNOWN, 3},
 };
 
 struct cp_state {
@@ -95,8 +114,7 @@ static bool cp_field(const char *k, size_t kl, const char *v, size_t vl, void *a
     else if (K("s_port") || K("spt"))
         dsm_set_port(&ev->sourceport, v, vl);
     else if (K("service") || K("dpt")) {
-        if (!dsm_set_port(&ev->destinationport, v, vl))
-            dsm_props_add(&st->pr, "service", v, vl);
+        if (!dsm_set_port(&ev->destinationport, v, vl)) dsm_props_add(&st->pr, "service", v, vl);
     } else if (K("proto"))
         ev->protocolid = dsm_protocol(v, vl);
     else if (K("xlatesrc") || K("sourceTranslatedAddress"))
@@ -165,7 +183,7 @@ static bool cp_field(const char *k, size_t kl, const char *v, size_t vl, void *a
 
 static bool has(struct strm_str s, const char *lit)
 {
-    return s.len && memmem(s.p, s.len, lit, strlen(lit)) != NULL;
+    return s.p && s.len && memmem(s.p, s.len, lit, strlen(lit)) != NULL;
 }
 
 static bool is(struct strm_str s, const char *lit)
@@ -177,35 +195,24 @@ static bool is(struct strm_str s, const char *lit)
 static uint32_t cp_qid(const struct cp_state *st)
 {
     struct strm_str a = st->action.len ? st->action : st->operation, p = st->product;
-    if (is(a, "Log In") || is(a, "Login"))
-        return Q_ADMIN_LOGIN;
-    if (is(a, "Failed Log In") || is(a, "Failed Login"))
-        return Q_ADMIN_LOGIN_FAIL;
-    if (is(a, "Log Out") || is(a, "Logout"))
-        return Q_ADMIN_LOGOUT;
-    if (is(a, "Publish") || is(a, "Install Policy") || has(a, "Policy"))
-        return Q_POLICY_CHANGE;
+    if (is(a, "Log In") || is(a, "Login")) return Q_ADMIN_LOGIN;
+    if (is(a, "Failed Log In") || is(a, "Failed Login")) return Q_ADMIN_LOGIN_FAIL;
+    if (is(a, "Log Out") || is(a, "Logout")) return Q_ADMIN_LOGOUT;
+    if (is(a, "Publish") || is(a, "Install Policy") || has(a, "Policy")) return Q_POLICY_CHANGE;
     bool accept = is(a, "Accept") || is(a, "Allow") || is(a, "Inform") || is(a, "Ask");
-    bool block = is(a, "Drop") || is(a, "Reject") || is(a, "Block") || is(a, "Prevent") ||
-                 is(a, "Redirect");
+    bool block =
+        is(a, "Drop") || is(a, "Reject") || is(a, "Block") || is(a, "Prevent") || is(a, "Redirect");
     if (has(p, "IPS") || has(p, "SmartDefense"))
         return is(a, "Detect") ? Q_IPS_DETECT : Q_IPS_PREVENT;
-    if (has(p, "Anti-Bot"))
-        return is(a, "Detect") ? Q_BOT_DETECT : Q_BOT_PREVENT;
+    if (has(p, "Anti-Bot")) return is(a, "Detect") ? Q_BOT_DETECT : Q_BOT_PREVENT;
     if (has(p, "Anti-Virus") || has(p, "Anti-Malware") || has(p, "Threat Emulation"))
         return is(a, "Detect") ? Q_AV_DETECT : Q_AV_PREVENT;
-    if (has(p, "URL Filtering"))
-        return block ? Q_URL_BLOCK : Q_URL_ALLOW;
-    if (has(p, "Application Control"))
-        return block ? Q_APP_BLOCK : Q_APP_ALLOW;
-    if (is(a, "Encrypt") || is(a, "Decrypt") || is(a, "Key Install"))
-        return Q_VPN;
-    if (is(a, "Drop"))
-        return Q_FW_DROP;
-    if (is(a, "Reject"))
-        return Q_FW_REJECT;
-    if (accept)
-        return Q_FW_ACCEPT;
+    if (has(p, "URL Filtering")) return block ? Q_URL_BLOCK : Q_URL_ALLOW;
+    if (has(p, "Application Control")) return block ? Q_APP_BLOCK : Q_APP_ALLOW;
+    if (is(a, "Encrypt") || is(a, "Decrypt") || is(a, "Key Install")) return Q_VPN;
+    if (is(a, "Drop")) return Q_FW_DROP;
+    if (is(a, "Reject")) return Q_FW_REJECT;
+    if (accept) return Q_FW_ACCEPT;
     return 0;
 }
 
@@ -213,8 +220,7 @@ static void cp_finish(struct cp_state *st, const struct dsm_ctx *ctx)
 {
     struct strm_event *ev = st->ev;
     for (int i = 1; i <= 6; i++) {
-        if (!st->cs[i].len || !st->cslabel[i].len)
-            continue;
+        if (!st->cs[i].len || !st->cslabel[i].len) continue;
         if (is(st->cslabel[i], "Rule Name"))
             dsm_props_add(&st->pr, "rule", st->cs[i].p, st->cs[i].len);
         else if (is(st->cslabel[i], "Protection Name") || is(st->cslabel[i], "Threat Name"))
@@ -241,8 +247,7 @@ static void cp_finish(struct cp_state *st, const struct dsm_ctx *ctx)
         ev->prenatdestinationip = ev->destinationip;
         ev->prenatdestinationport = ev->destinationport;
     }
-    if (st->product.len)
-        dsm_props_add(&st->pr, "product", st->product.p, st->product.len);
+    if (st->product.len) dsm_props_add(&st->pr, "product", st->product.p, st->product.len);
     char id[160];
     size_t n = 0;
     struct strm_str a = st->action.len ? st->action : st->operation;
@@ -250,8 +255,7 @@ static void cp_finish(struct cp_state *st, const struct dsm_ctx *ctx)
         memcpy(id, st->product.p ? st->product.p : "", st->product.len);
         n = st->product.len;
         id[n++] = ':';
-        if (a.len)
-            memcpy(id + n, a.p, a.len);
+        if (a.len) memcpy(id + n, a.p, a.len);
         n += a.len;
         dsm_props_add(&st->pr, "eventid", id, n);
     }
@@ -270,8 +274,7 @@ static void cp_scan_syslog(const char *p, const char *e, struct cp_state *st)
         const char *k = p;
         while (p < e && *p != ':' && *p != ']' && *p != ' ')
             p++;
-        if (p + 1 >= e || *p != ':' || p[1] != '"')
-            return;
+        if (p + 1 >= e || *p != ':' || p[1] != '"') return;
         size_t kl = (size_t)(p - k);
         p += 2;
         const char *v = p;
@@ -290,8 +293,7 @@ static void cp_scan_syslog(const char *p, const char *e, struct cp_state *st)
             if (buf) {
                 size_t o = 0;
                 for (size_t i = 0; i < vl; i++) {
-                    if (v[i] == '\\' && i + 1 < vl)
-                        i++;
+                    if (v[i] == '\\' && i + 1 < vl) i++;
                     buf[o++] = v[i];
                 }
                 v = buf;
@@ -299,8 +301,7 @@ static void cp_scan_syslog(const char *p, const char *e, struct cp_state *st)
             }
         }
         cp_field(k, kl, v, vl, st);
-        if (p < e)
-            p++; /* closing quote */
+        if (p < e) p++; /* closing quote */
     }
 }
 
@@ -308,8 +309,7 @@ static bool cp_parse(struct strm_event *ev, struct strm_arena *arena, const stru
 {
     const char *pl = ev->payload.p;
     size_t len = ev->payload.len;
-    if (!pl || len < 20)
-        return false;
+    if (!pl || len < 20) return false;
     const char *e = pl + len;
     struct cp_state st;
     /* CEF: the vendor decides. Looked up in the payload: the syslog parser may take
@@ -319,8 +319,8 @@ static bool cp_parse(struct strm_event *ev, struct strm_arena *arena, const stru
         const char *c = memmem(pl, lim, "CEF:", 4);
         if (c) {
             struct dsm_cef h;
-            if (!dsm_cef_header(c, len - (size_t)(c - pl), &h) ||
-                h.vendor.len != 11 || memcmp(h.vendor.p, "Check Point", 11) != 0)
+            if (!dsm_cef_header(c, len - (size_t)(c - pl), &h) || h.vendor.len != 11 ||
+                memcmp(h.vendor.p, "Check Point", 11) != 0)
                 return false;
             memset(&st, 0, sizeof(st));
             st.ev = ev;
@@ -328,8 +328,7 @@ static bool cp_parse(struct strm_event *ev, struct strm_arena *arena, const stru
             dsm_props_init(&st.pr);
             st.product = h.product;
             dsm_cef_scan(&h, arena, cp_field, &st);
-            if (!st.action.len && h.name.len)
-                st.action = h.name;
+            if (!st.action.len && h.name.len) st.action = h.name;
             cp_finish(&st, ctx);
             return true;
         }
@@ -337,13 +336,11 @@ static bool cp_parse(struct strm_event *ev, struct strm_arena *arena, const stru
     /* syslog format: '[' followed by key:" */
     size_t lim = len < 256 ? len : 256;
     const char *b = memchr(pl, '[', lim);
-    if (!b)
-        return false;
+    if (!b) return false;
     const char *k = b + 1;
     while (k < e && ((*k >= 'a' && *k <= 'z') || *k == '_' || (*k >= '0' && *k <= '9')))
         k++;
-    if (k == b + 1 || k + 1 >= e || k[0] != ':' || k[1] != '"')
-        return false;
+    if (k == b + 1 || k + 1 >= e || k[0] != ':' || k[1] != '"') return false;
     memset(&st, 0, sizeof(st));
     st.ev = ev;
     st.arena = arena;
@@ -351,8 +348,7 @@ static bool cp_parse(struct strm_event *ev, struct strm_arena *arena, const stru
     const char *be = e;
     while (be > b && be[-1] != ']')
         be--;
-    if (be <= b)
-        be = e;
+    if (be <= b) be = e;
     cp_scan_syslog(b + 1, be, &st);
     cp_finish(&st, ctx);
     return true;

@@ -76,80 +76,123 @@ enum {
 };
 
 static const struct qid_def asa_qids[] = {
-    {DSM_QID(T, Q_106001), "ASA Inbound TCP Connection Denied", "106001: inbound TCP connection denied", LLC_FIREWALL_DENY, 5},
-    {DSM_QID(T, Q_106006), "ASA Inbound UDP Denied", "106006: inbound UDP denied", LLC_FIREWALL_DENY, 5},
-    {DSM_QID(T, Q_106007), "ASA Inbound UDP DNS Denied", "106007: inbound UDP (DNS) denied", LLC_FIREWALL_DENY, 5},
-    {DSM_QID(T, Q_106014), "ASA Inbound ICMP Denied", "106014: inbound ICMP denied", LLC_FIREWALL_DENY, 4},
-    {DSM_QID(T, Q_106015), "ASA TCP No Connection Denied", "106015: TCP packet without connection denied", LLC_FIREWALL_DENY, 3},
-    {DSM_QID(T, Q_106021), "ASA Reverse Path Check Denied", "106021: packet failed the reverse path check (spoofing)", LLC_IP_SPOOF, 6},
-    {DSM_QID(T, Q_106023), "ASA Access Group Denied", "106023: packet denied by access group", LLC_ACL_DENY, 5},
-    {DSM_QID(T, Q_106100_PERMIT), "ASA Access List Permitted", "106100: access list permitted a flow", LLC_ACL_PERMIT, 1},
-    {DSM_QID(T, Q_106100_DENY), "ASA Access List Denied", "106100: access list denied a flow", LLC_ACL_DENY, 5},
-    {DSM_QID(T, Q_302013), "ASA Built TCP Connection", "302013: TCP connection built", LLC_FIREWALL_SESSION_OPENED, 1},
-    {DSM_QID(T, Q_302014), "ASA Teardown TCP Connection", "302014: TCP connection torn down", LLC_FIREWALL_SESSION_CLOSED, 1},
-    {DSM_QID(T, Q_302015), "ASA Built UDP Connection", "302015: UDP connection built", LLC_FIREWALL_SESSION_OPENED, 1},
-    {DSM_QID(T, Q_302016), "ASA Teardown UDP Connection", "302016: UDP connection torn down", LLC_FIREWALL_SESSION_CLOSED, 1},
-    {DSM_QID(T, Q_302020), "ASA Built ICMP Connection", "302020: ICMP connection built", LLC_FIREWALL_SESSION_OPENED, 1},
-    {DSM_QID(T, Q_302021), "ASA Teardown ICMP Connection", "302021: ICMP connection torn down", LLC_FIREWALL_SESSION_CLOSED, 1},
-    {DSM_QID(T, Q_305011), "ASA Built Translation", "305011: NAT translation built", LLC_NAT_SUCCEEDED, 1},
-    {DSM_QID(T, Q_305012), "ASA Teardown Translation", "305012: NAT translation torn down", LLC_NAT_SUCCEEDED, 1},
+    {DSM_QID(T, Q_106001), "ASA Inbound TCP Connection Denied",
+     "106001: inbound TCP connection denied", LLC_FIREWALL_DENY, 5},
+    {DSM_QID(T, Q_106006), "ASA Inbound UDP Denied", "106006: inbound UDP denied",
+     LLC_FIREWALL_DENY, 5},
+    {DSM_QID(T, Q_106007), "ASA Inbound UDP DNS Denied", "106007: inbound UDP (DNS) denied",
+     LLC_FIREWALL_DENY, 5},
+    {DSM_QID(T, Q_106014), "ASA Inbound ICMP Denied", "106014: inbound ICMP denied",
+     LLC_FIREWALL_DENY, 4},
+    {DSM_QID(T, Q_106015), "ASA TCP No Connection Denied",
+     "106015: TCP packet without connection denied", LLC_FIREWALL_DENY, 3},
+    {DSM_QID(T, Q_106021), "ASA Reverse Path Check Denied",
+     "106021: packet failed the reverse path check (spoofing)", LLC_IP_SPOOF, 6},
+    {DSM_QID(T, Q_106023), "ASA Access Group Denied", "106023: packet denied by access group",
+     LLC_ACL_DENY, 5},
+    {DSM_QID(T, Q_106100_PERMIT), "ASA Access List Permitted",
+     "106100: access list permitted a flow", LLC_ACL_PERMIT, 1},
+    {DSM_QID(T, Q_106100_DENY), "ASA Access List Denied", "106100: access list denied a flow",
+     LLC_ACL_DENY, 5},
+    {DSM_QID(T, Q_302013), "ASA Built TCP Connection", "302013: TCP connection built",
+     LLC_FIREWALL_SESSION_OPENED, 1},
+    {DSM_QID(T, Q_302014), "ASA Teardown TCP Connection", "302014: TCP connection torn down",
+     LLC_FIREWALL_SESSION_CLOSED, 1},
+    {DSM_QID(T, Q_302015), "ASA Built UDP Connection", "302015: UDP connection built",
+     LLC_FIREWALL_SESSION_OPENED, 1},
+    {DSM_QID(T, Q_302016), "ASA Teardown UDP Connection", "302016: UDP connection torn down",
+     LLC_FIREWALL_SESSION_CLOSED, 1},
+    {DSM_QID(T, Q_302020), "ASA Built ICMP Connection", "302020: ICMP connection built",
+     LLC_FIREWALL_SESSION_OPENED, 1},
+    {DSM_QID(T, Q_302021), "ASA Teardown ICMP Connection", "302021: ICMP connection torn down",
+     LLC_FIREWALL_SESSION_CLOSED, 1},
+    {DSM_QID(T, Q_305011), "ASA Built Translation", "305011: NAT translation built",
+     LLC_NAT_SUCCEEDED, 1},
+    {DSM_QID(T, Q_305012), "ASA Teardown Translation", "305012: NAT translation torn down",
+     LLC_NAT_SUCCEEDED, 1},
     {DSM_QID(T, Q_313001), "ASA ICMP Denied", "313001: ICMP packet denied", LLC_FIREWALL_DENY, 3},
-    {DSM_QID(T, Q_313004), "ASA ICMP No Matching Session", "313004: ICMP reply without session denied", LLC_FIREWALL_DENY, 3},
-    {DSM_QID(T, Q_313005), "ASA ICMP Error No Connection", "313005: ICMP error without matching connection", LLC_SUSPICIOUS_PACKET, 4},
-    {DSM_QID(T, Q_401004), "ASA Shunned Packet", "401004: packet from a shunned host dropped", LLC_IPS_DENY, 6},
-    {DSM_QID(T, Q_419001), "ASA Dropping TCP Packet", "419001: TCP packet dropped (invalid)", LLC_SUSPICIOUS_PACKET, 4},
-    {DSM_QID(T, Q_430002_ALLOW), "FTD Connection Start Allowed", "430002: connection start event, allowed", LLC_FIREWALL_PERMIT, 1},
-    {DSM_QID(T, Q_430002_BLOCK), "FTD Connection Blocked", "430002: connection blocked by access control", LLC_FIREWALL_DENY, 5},
-    {DSM_QID(T, Q_430003), "FTD Connection End", "430003: connection end event", LLC_FIREWALL_SESSION_CLOSED, 1},
-    {DSM_QID(T, Q_502103), "ASA User Privilege Level Changed", "502103: user privilege level changed", LLC_USER_ACCOUNT_CHANGED, 5},
-    {DSM_QID(T, Q_605004), "ASA Admin Login Denied", "605004: management login denied", LLC_ADMIN_LOGIN_FAILED, 6},
-    {DSM_QID(T, Q_605005), "ASA Admin Login Permitted", "605005: management login permitted", LLC_ADMIN_LOGIN_SUCCEEDED, 3},
-    {DSM_QID(T, Q_611101), "ASA User Authentication Succeeded", "611101: user authentication succeeded", LLC_ADMIN_LOGIN_SUCCEEDED, 3},
-    {DSM_QID(T, Q_611102), "ASA User Authentication Failed", "611102: user authentication failed", LLC_ADMIN_LOGIN_FAILED, 6},
-    {DSM_QID(T, Q_111008), "ASA User Executed Command", "111008: user executed a command", LLC_AUDIT_USER_ACTION, 2},
-    {DSM_QID(T, Q_111009), "ASA User Executed Configuration Command", "111009: user executed a configuration command", LLC_DEVICE_CONFIG_CHANGE, 3},
-    {DSM_QID(T, Q_113004), "ASA AAA Authentication Succeeded", "113004: AAA user authentication successful", LLC_AUTH_SERVER_LOGIN_SUCCEEDED, 2},
-    {DSM_QID(T, Q_113005), "ASA AAA Authentication Rejected", "113005: AAA user authentication rejected", LLC_AUTH_SERVER_LOGIN_FAILED, 5},
-    {DSM_QID(T, Q_113019), "ASA VPN Session Disconnected", "113019: VPN session disconnected", LLC_VPN_LOGOUT, 2},
-    {DSM_QID(T, Q_716001), "ASA WebVPN Session Started", "716001: WebVPN session started", LLC_VPN_LOGIN_SUCCEEDED, 2},
-    {DSM_QID(T, Q_716002), "ASA WebVPN Session Terminated", "716002: WebVPN session terminated", LLC_VPN_LOGOUT, 2},
-    {DSM_QID(T, Q_722022), "ASA AnyConnect Connection Established", "722022: SVC connection established", LLC_VPN_LOGIN_SUCCEEDED, 2},
-    {DSM_QID(T, Q_722023), "ASA AnyConnect Connection Terminated", "722023: SVC connection terminated", LLC_VPN_LOGOUT, 2},
-    {DSM_QID(T, Q_722051), "ASA AnyConnect Address Assigned", "722051: address assigned to VPN session", LLC_REMOTE_ACCESS_LOGIN_SUCCEEDED, 2},
-    {DSM_QID(T, Q_733100), "ASA Threat Detection Rate Exceeded", "733100: threat detection drop rate exceeded", LLC_MISC_DOS, 7},
-    {DSM_QID(T, Q_710003), "ASA Management Access Denied", "710003: TCP/UDP access to the device denied", LLC_ACL_DENY, 4},
-    {DSM_QID(T, Q_IPS_ATTACK), "ASA IPS Attack Signature", "400xxx: built-in IPS attack signature matched", LLC_SUSPICIOUS_PACKET, 6},
-    {DSM_QID(T, Q_IPS_RECON), "ASA IPS Informational Signature", "400xxx: built-in IPS informational (recon) signature matched", LLC_ICMP_RECON, 4},
-    {DSM_QID_UNKNOWN(T), "Cisco ASA Unknown Event", "An ASA message this DSM does not map", LLC_UNKNOWN, 3},
+    {DSM_QID(T, Q_313004), "ASA ICMP No Matching Session",
+     "313004: ICMP reply without session denied", LLC_FIREWALL_DENY, 3},
+    {DSM_QID(T, Q_313005), "ASA ICMP Error No Connection",
+     "313005: ICMP error without matching connection", LLC_SUSPICIOUS_PACKET, 4},
+    {DSM_QID(T, Q_401004), "ASA Shunned Packet", "401004: packet from a shunned host dropped",
+     LLC_IPS_DENY, 6},
+    {DSM_QID(T, Q_419001), "ASA Dropping TCP Packet", "419001: TCP packet dropped (invalid)",
+     LLC_SUSPICIOUS_PACKET, 4},
+    {DSM_QID(T, Q_430002_ALLOW), "FTD Connection Start Allowed",
+     "430002: connection start event, allowed", LLC_FIREWALL_PERMIT, 1},
+    {DSM_QID(T, Q_430002_BLOCK), "FTD Connection Blocked",
+     "430002: connection blocked by access control", LLC_FIREWALL_DENY, 5},
+    {DSM_QID(T, Q_430003), "FTD Connection End", "430003: connection end event",
+     LLC_FIREWALL_SESSION_CLOSED, 1},
+    {DSM_QID(T, Q_502103), "ASA User Privilege Level Changed",
+     "502103: user privilege level changed", LLC_USER_ACCOUNT_CHANGED, 5},
+    {DSM_QID(T, Q_605004), "ASA Admin Login Denied", "605004: management login denied",
+     LLC_ADMIN_LOGIN_FAILED, 6},
+    {DSM_QID(T, Q_605005), "ASA Admin Login Permitted", "605005: management login permitted",
+     LLC_ADMIN_LOGIN_SUCCEEDED, 3},
+    {DSM_QID(T, Q_611101), "ASA User Authentication Succeeded",
+     "611101: user authentication succeeded", LLC_ADMIN_LOGIN_SUCCEEDED, 3},
+    {DSM_QID(T, Q_611102), "ASA User Authentication Failed", "611102: user authentication failed",
+     LLC_ADMIN_LOGIN_FAILED, 6},
+    {DSM_QID(T, Q_111008), "ASA User Executed Command", "111008: user executed a command",
+     LLC_AUDIT_USER_ACTION, 2},
+    {DSM_QID(T, Q_111009), "ASA User Executed Configuration Command",
+     "111009: user executed a configuration command", LLC_DEVICE_CONFIG_CHANGE, 3},
+    {DSM_QID(T, Q_113004), "ASA AAA Authentication Succeeded",
+     "113004: AAA user authentication successful", LLC_AUTH_SERVER_LOGIN_SUCCEEDED, 2},
+    {DSM_QID(T, Q_113005), "ASA AAA Authentication Rejected",
+     "113005: AAA user authentication rejected", LLC_AUTH_SERVER_LOGIN_FAILED, 5},
+    {DSM_QID(T, Q_113019), "ASA VPN Session Disconnected", "113019: VPN session disconnected",
+     LLC_VPN_LOGOUT, 2},
+    {DSM_QID(T, Q_716001), "ASA WebVPN Session Started", "716001: WebVPN session started",
+     LLC_VPN_LOGIN_SUCCEEDED, 2},
+    {DSM_QID(T, Q_716002), "ASA WebVPN Session Terminated", "716002: WebVPN session terminated",
+     LLC_VPN_LOGOUT, 2},
+    {DSM_QID(T, Q_722022), "ASA AnyConnect Connection Established",
+     "722022: SVC connection established", LLC_VPN_LOGIN_SUCCEEDED, 2},
+    {DSM_QID(T, Q_722023), "ASA AnyConnect Connection Terminated",
+     "722023: SVC connection terminated", LLC_VPN_LOGOUT, 2},
+    {DSM_QID(T, Q_722051), "ASA AnyConnect Address Assigned",
+     "722051: address assigned to VPN session", LLC_REMOTE_ACCESS_LOGIN_SUCCEEDED, 2},
+    {DSM_QID(T, Q_733100), "ASA Threat Detection Rate Exceeded",
+     "733100: threat detection drop rate exceeded", LLC_MISC_DOS, 7},
+    {DSM_QID(T, Q_710003), "ASA Management Access Denied",
+     "710003: TCP/UDP access to the device denied", LLC_ACL_DENY, 4},
+    {DSM_QID(T, Q_IPS_ATTACK), "ASA IPS Attack Signature",
+     "400xxx: built-in IPS attack signature matched", LLC_SUSPICIOUS_PACKET, 6},
+    {DSM_QID(T, Q_IPS_RECON), "ASA IPS Informational Signature",
+     "400xxx: built-in IPS informational (recon) signature matched", LLC_ICMP_RECON, 4},
+    {DSM_QID_UNKNOWN(T), "Cisco ASA Unknown Event", "An ASA message this DSM does not map",
+     LLC_UNKNOWN, 3},
 };
 
 static const struct dsm_qid_map asa_map[] = {
-    {"106001", DSM_QID(T, Q_106001)}, {"106006", DSM_QID(T, Q_106006)},
-    {"106007", DSM_QID(T, Q_106007)}, {"106014", DSM_QID(T, Q_106014)},
-    {"106015", DSM_QID(T, Q_106015)}, {"106021", DSM_QID(T, Q_106021)},
-    {"106023", DSM_QID(T, Q_106023)}, {"106100", DSM_QID(T, Q_106100_PERMIT)},
-    {"111008", DSM_QID(T, Q_111008)}, {"111009", DSM_QID(T, Q_111009)},
-    {"113004", DSM_QID(T, Q_113004)}, {"113005", DSM_QID(T, Q_113005)},
-    {"113019", DSM_QID(T, Q_113019)}, {"302013", DSM_QID(T, Q_302013)},
-    {"302014", DSM_QID(T, Q_302014)}, {"302015", DSM_QID(T, Q_302015)},
-    {"302016", DSM_QID(T, Q_302016)}, {"302020", DSM_QID(T, Q_302020)},
-    {"302021", DSM_QID(T, Q_302021)}, {"305011", DSM_QID(T, Q_305011)},
-    {"305012", DSM_QID(T, Q_305012)}, {"313001", DSM_QID(T, Q_313001)},
-    {"313004", DSM_QID(T, Q_313004)}, {"313005", DSM_QID(T, Q_313005)},
-    {"401004", DSM_QID(T, Q_401004)}, {"419001", DSM_QID(T, Q_419001)},
+    {"106001", DSM_QID(T, Q_106001)},       {"106006", DSM_QID(T, Q_106006)},
+    {"106007", DSM_QID(T, Q_106007)},       {"106014", DSM_QID(T, Q_106014)},
+    {"106015", DSM_QID(T, Q_106015)},       {"106021", DSM_QID(T, Q_106021)},
+    {"106023", DSM_QID(T, Q_106023)},       {"106100", DSM_QID(T, Q_106100_PERMIT)},
+    {"111008", DSM_QID(T, Q_111008)},       {"111009", DSM_QID(T, Q_111009)},
+    {"113004", DSM_QID(T, Q_113004)},       {"113005", DSM_QID(T, Q_113005)},
+    {"113019", DSM_QID(T, Q_113019)},       {"302013", DSM_QID(T, Q_302013)},
+    {"302014", DSM_QID(T, Q_302014)},       {"302015", DSM_QID(T, Q_302015)},
+    {"302016", DSM_QID(T, Q_302016)},       {"302020", DSM_QID(T, Q_302020)},
+    {"302021", DSM_QID(T, Q_302021)},       {"305011", DSM_QID(T, Q_305011)},
+    {"305012", DSM_QID(T, Q_305012)},       {"313001", DSM_QID(T, Q_313001)},
+    {"313004", DSM_QID(T, Q_313004)},       {"313005", DSM_QID(T, Q_313005)},
+    {"401004", DSM_QID(T, Q_401004)},       {"419001", DSM_QID(T, Q_419001)},
     {"430002", DSM_QID(T, Q_430002_ALLOW)}, {"430003", DSM_QID(T, Q_430003)},
-    {"502103", DSM_QID(T, Q_502103)}, {"605004", DSM_QID(T, Q_605004)},
-    {"605005", DSM_QID(T, Q_605005)}, {"611101", DSM_QID(T, Q_611101)},
-    {"611102", DSM_QID(T, Q_611102)}, {"710003", DSM_QID(T, Q_710003)},
-    {"716001", DSM_QID(T, Q_716001)}, {"716002", DSM_QID(T, Q_716002)},
-    {"722022", DSM_QID(T, Q_722022)}, {"722023", DSM_QID(T, Q_722023)},
-    {"722051", DSM_QID(T, Q_722051)}, {"733100", DSM_QID(T, Q_733100)},
+    {"502103", DSM_QID(T, Q_502103)},       {"605004", DSM_QID(T, Q_605004)},
+    {"605005", DSM_QID(T, Q_605005)},       {"611101", DSM_QID(T, Q_611101)},
+    {"611102", DSM_QID(T, Q_611102)},       {"710003", DSM_QID(T, Q_710003)},
+    {"716001", DSM_QID(T, Q_716001)},       {"716002", DSM_QID(T, Q_716002)},
+    {"722022", DSM_QID(T, Q_722022)},       {"722023", DSM_QID(T, Q_722023)},
+    {"722051", DSM_QID(T, Q_722051)},       {"733100", DSM_QID(T, Q_733100)},
 };
 
 static inline const char *afind(const char *p, const char *e, const char *lit, size_t n)
 {
-    if (p >= e)
-        return NULL;
+    if (p >= e) return NULL;
     return memmem(p, (size_t)(e - p), lit, n);
 }
 #define AFIND(p, e, lit) afind(p, e, lit, sizeof(lit) - 1)
@@ -168,20 +211,15 @@ static bool asa_ipport(const char *a, const char *b, struct strm_ip *ip, uint16_
     const char *s = NULL;
     if (b > a && b[-1] == ')') {
         const char *o = memchr(a, '(', (size_t)(b - a));
-        if (!o)
-            return false;
-        if (!dsm_set_ip(ip, a, (size_t)(o - a)))
-            return false;
+        if (!o) return false;
+        if (!dsm_set_ip(ip, a, (size_t)(o - a))) return false;
         dsm_set_port(port, o + 1, (size_t)(b - 1 - o - 1));
         return true;
     }
     for (const char *q = a; q < b; q++)
-        if (*q == '/')
-            s = q;
-    if (!s)
-        return dsm_set_ip(ip, a, (size_t)(b - a));
-    if (!dsm_set_ip(ip, a, (size_t)(s - a)))
-        return false;
+        if (*q == '/') s = q;
+    if (!s) return dsm_set_ip(ip, a, (size_t)(b - a));
+    if (!dsm_set_ip(ip, a, (size_t)(s - a))) return false;
     dsm_set_port(port, s + 1, (size_t)(b - s - 1));
     return true;
 }
@@ -194,8 +232,7 @@ static bool asa_endpoint(const char *a, const char *b, struct asa_ep *ep)
     if (a >= b || !((*a >= '0' && *a <= '9') || (*a >= 'a' && *a <= 'z') ||
                     (*a >= 'A' && *a <= 'Z') || *a == ':'))
         return false;
-    if (asa_ipport(a, b, &ep->ip, &ep->port))
-        return true;
+    if (asa_ipport(a, b, &ep->ip, &ep->port)) return true;
     /* interface prefix: up to the first ':' (or '/' for the 106100 form) */
     for (const char *q = a; q < b; q++) {
         if (*q == ':' || *q == '/') {
@@ -211,8 +248,7 @@ static bool asa_endpoint(const char *a, const char *b, struct asa_ep *ep)
 }
 
 /* Collects up to `max` endpoints (with mapped twins) from the text. */
-static int asa_endpoints(const char *p, const char *e, struct asa_ep *eps, int max,
-                         uint8_t *proto)
+static int asa_endpoints(const char *p, const char *e, struct asa_ep *eps, int max, uint8_t *proto)
 {
     int n = 0;
     const char *q = p;
@@ -222,10 +258,8 @@ static int asa_endpoints(const char *p, const char *e, struct asa_ep *eps, int m
         const char *t = q;
         while (t < e && *t != ' ')
             t++;
-        if (t == q)
-            break;
-        if (n == max && *q != '(')
-            break; /* done, but the last endpoint's mapped twin may follow */
+        if (t == q) break;
+        if (n == max && *q != '(') break; /* done, but the last endpoint's mapped twin may follow */
         if (*q == '(' && n > 0 && t[-1] == ')') {
             struct asa_ep *last = &eps[n - 1];
             if (!last->has_mapped && asa_ipport(q + 1, t - 1, &last->mip, &last->mport))
@@ -246,10 +280,8 @@ static int asa_endpoints(const char *p, const char *e, struct asa_ep *eps, int m
             } else if (n == 0 && proto && *proto == 0) {
                 bool alpha = true;
                 for (const char *c = q; c < t; c++)
-                    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
-                        alpha = false;
-                if (alpha && t - q <= 6)
-                    *proto = dsm_protocol(q, (size_t)(t - q));
+                    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z'))) alpha = false;
+                if (alpha && t - q <= 6) *proto = dsm_protocol(q, (size_t)(t - q));
             }
         }
         q = t;
@@ -287,11 +319,9 @@ static bool asa_angle(const char *p, const char *e, const char *key, size_t kl, 
                       size_t *vl)
 {
     const char *q = afind(p, e, key, kl);
-    if (!q)
-        return false;
+    if (!q) return false;
     const char *a = q + kl, *b = memchr(a, '>', (size_t)(e - a));
-    if (!b)
-        return false;
+    if (!b) return false;
     *v = a;
     *vl = (size_t)(b - a);
     return true;
@@ -300,8 +330,7 @@ static bool asa_angle(const char *p, const char *e, const char *key, size_t kl, 
 
 static void asa_user(struct strm_event *ev, struct strm_arena *arena, const char *v, size_t n)
 {
-    if (n > 0 && n < 256 && !ev->username.len)
-        dsm_set_str(&ev->username, arena, v, n);
+    if (n > 0 && n < 256 && !ev->username.len) dsm_set_str(&ev->username, arena, v, n);
 }
 
 /* Text between `open` and `close` after the lead string. */
@@ -309,11 +338,9 @@ static bool asa_between(const char *p, const char *e, const char *lead, size_t l
                         const char **v, size_t *vl)
 {
     const char *q = afind(p, e, lead, ll);
-    if (!q)
-        return false;
+    if (!q) return false;
     const char *a = q + ll, *b = memchr(a, close, (size_t)(e - a));
-    if (!b)
-        return false;
+    if (!b) return false;
     *v = a;
     *vl = (size_t)(b - a);
     return true;
@@ -324,25 +351,19 @@ static void asa_ftd(struct strm_event *ev, struct strm_arena *arena, struct dsm_
 {
     const char *v;
     size_t n;
-    if (ASAKEY(p, e, "SrcIP:", &v, &n))
-        dsm_set_ip(&ev->sourceip, v, n);
-    if (ASAKEY(p, e, "DstIP:", &v, &n))
-        dsm_set_ip(&ev->destinationip, v, n);
-    if (ASAKEY(p, e, "SrcPort:", &v, &n))
-        dsm_set_port(&ev->sourceport, v, n);
-    if (ASAKEY(p, e, "DstPort:", &v, &n))
-        dsm_set_port(&ev->destinationport, v, n);
-    if (ASAKEY(p, e, "Protocol:", &v, &n))
-        ev->protocolid = dsm_protocol(v, n);
+    if (ASAKEY(p, e, "SrcIP:", &v, &n)) dsm_set_ip(&ev->sourceip, v, n);
+    if (ASAKEY(p, e, "DstIP:", &v, &n)) dsm_set_ip(&ev->destinationip, v, n);
+    if (ASAKEY(p, e, "SrcPort:", &v, &n)) dsm_set_port(&ev->sourceport, v, n);
+    if (ASAKEY(p, e, "DstPort:", &v, &n)) dsm_set_port(&ev->destinationport, v, n);
+    if (ASAKEY(p, e, "Protocol:", &v, &n)) ev->protocolid = dsm_protocol(v, n);
     if (ASAKEY(p, e, "User:", &v, &n) && !(n == 12 && memcmp(v, "No Authentic", 12) == 0) &&
         memchr(v, ' ', n) == NULL)
         asa_user(ev, arena, v, n);
     if (ASAKEY(p, e, "NAT_InitiatorAddr:", &v, &n) && dsm_set_ip(&ev->postnatsourceip, v, n))
         ev->prenatsourceip = ev->sourceip;
-    if (ASAKEY(p, e, "NAT_InitiatorPort:", &v, &n))
-        dsm_set_port(&ev->postnatsourceport, v, n);
+    if (ASAKEY(p, e, "NAT_InitiatorPort:", &v, &n)) dsm_set_port(&ev->postnatsourceport, v, n);
     static const char *const keys[][2] = {
-        {"AccessControlRuleAction:", "action"}, {"AccessControlRuleName:", "rule"},
+        {"AccessControlRuleAction:", "action"},  {"AccessControlRuleName:", "rule"},
         {"IngressInterface:", "ifin"},           {"EgressInterface:", "ifout"},
         {"ApplicationProtocol:", "application"}, {"URL:", "url"},
         {"InitiatorBytes:", "bytesout"},         {"ResponderBytes:", "bytesin"},
@@ -358,8 +379,7 @@ static void asa_ftd(struct strm_event *ev, struct strm_arena *arena, struct dsm_
 static void asa_set_eps(struct strm_event *ev, struct dsm_props *pr, struct asa_ep *eps, int n,
                         bool swap)
 {
-    if (n <= 0)
-        return;
+    if (n <= 0) return;
     struct asa_ep *s = &eps[0], *d = n > 1 ? &eps[1] : NULL;
     if (swap && d) {
         s = &eps[1];
@@ -367,20 +387,17 @@ static void asa_set_eps(struct strm_event *ev, struct dsm_props *pr, struct asa_
     }
     ev->sourceip = s->ip;
     ev->sourceport = s->port;
-    if (s->ifl)
-        dsm_props_add(pr, "ifin", s->ifn, s->ifl);
+    if (s->ifl) dsm_props_add(pr, "ifin", s->ifn, s->ifl);
     if (s->has_mapped && (strm_ip_cmp(&s->ip, &s->mip) != 0 || s->port != s->mport)) {
         ev->prenatsourceip = s->ip;
         ev->prenatsourceport = s->port;
         ev->postnatsourceip = s->mip;
         ev->postnatsourceport = s->mport;
     }
-    if (!d)
-        return;
+    if (!d) return;
     ev->destinationip = d->ip;
     ev->destinationport = d->port;
-    if (d->ifl)
-        dsm_props_add(pr, "ifout", d->ifn, d->ifl);
+    if (d->ifl) dsm_props_add(pr, "ifout", d->ifn, d->ifl);
     if (d->has_mapped && (strm_ip_cmp(&d->ip, &d->mip) != 0 || d->port != d->mport)) {
         ev->prenatdestinationip = d->mip;
         ev->prenatdestinationport = d->mport;
@@ -392,20 +409,16 @@ static void asa_set_eps(struct strm_event *ev, struct dsm_props *pr, struct asa_
 /* "Mmm dd yyyy hh:mm:ss" right after the PRI: the device's own clock, read in tz_min. */
 static void asa_devicetime(struct strm_event *ev, const struct dsm_ctx *ctx)
 {
-    const char *p = ev->payload.p, *e = p + ev->payload.len;
-    if (!p || ev->payload.len < 25 || *p != '<')
-        return;
+    const char *p = ev->payload.p;
+    if (!p || ev->payload.len < 25 || *p != '<') return;
+    const char *e = p + ev->payload.len;
     const char *gt = memchr(p, '>', 5);
-    if (!gt)
-        return;
+    if (!gt) return;
     p = gt + 1;
-    if (p < e && *p == ':')
-        p++;
-    if (e - p < 20 || p[7] < '0' || p[7] > '9' || p[11] != ' ' || p[14] != ':')
-        return;
+    if (p < e && *p == ':') p++;
+    if (e - p < 20 || p[7] < '0' || p[7] > '9' || p[11] != ' ' || p[14] != ':') return;
     int64_t ms;
-    if (dsm_parse_time(DSM_TIME_MON_D_Y_HMS, p, 20, ctx->tz_min, &ms))
-        ev->devicetime = ms;
+    if (dsm_parse_time(DSM_TIME_MON_D_Y_HMS, p, 20, ctx->tz_min, &ms)) ev->devicetime = ms;
 }
 
 static const char *asa_marker(const char *p, size_t len)
@@ -426,8 +439,7 @@ static const char *asa_marker(const char *p, size_t len)
             }
             return q + 5;
         }
-        if (rest > 13 && memcmp(q + 1, "FWSM-", 5) == 0)
-            return q + 6;
+        if (rest > 13 && memcmp(q + 1, "FWSM-", 5) == 0) return q + 6;
         q++;
     }
     return NULL;
@@ -443,21 +455,17 @@ static bool asa_parse(struct strm_event *ev, struct strm_arena *arena, const str
     }
     if (!s) {
         m = ev->payload.p;
-        if (!m || ev->payload.len < 12)
-            return false;
+        if (!m || ev->payload.len < 12) return false;
         s = asa_marker(m, ev->payload.len);
-        if (!s)
-            return false;
+        if (!s) return false;
         e = m + ev->payload.len;
     }
     /* s: "<sev>-<id>: text" */
-    if (e - s < 9 || s[0] < '0' || s[0] > '7' || s[1] != '-')
-        return false;
+    if (e - s < 9 || s[0] < '0' || s[0] > '7' || s[1] != '-') return false;
     const char *id = s + 2, *ide = id;
     while (ide < e && *ide >= '0' && *ide <= '9')
         ide++;
-    if (ide - id < 6 || ide >= e || *ide != ':')
-        return false;
+    if (ide - id < 6 || ide >= e || *ide != ':') return false;
     size_t idl = (size_t)(ide - id);
     const char *text = ide + 1;
     while (text < e && *text == ' ')
@@ -511,8 +519,7 @@ static bool asa_parse(struct strm_event *ev, struct strm_arena *arena, const str
                 b++;
             while (b > r && b[-1] == ' ')
                 b--;
-            if (b > r)
-                dsm_props_add(&pr, "reason", r, (size_t)(b - r));
+            if (b > r) dsm_props_add(&pr, "reason", r, (size_t)(b - r));
         }
         break;
     }
@@ -526,12 +533,9 @@ static bool asa_parse(struct strm_event *ev, struct strm_arena *arena, const str
         memset(&f, 0, sizeof(f));
         memset(&g, 0, sizeof(g));
         memset(&l, 0, sizeof(l));
-        if (fa)
-            asa_endpoints(fa + 6, e, &f, 1, NULL);
-        if (ga)
-            asa_endpoints(ga + 6, e, &g, 1, NULL);
-        if (la)
-            asa_endpoints(la + 6, e, &l, 1, NULL);
+        if (fa) asa_endpoints(fa + 6, e, &f, 1, NULL);
+        if (ga) asa_endpoints(ga + 6, e, &g, 1, NULL);
+        if (la) asa_endpoints(la + 6, e, &l, 1, NULL);
         if (outbound) {
             ev->sourceip = l.ip;
             ev->destinationip = f.ip;
@@ -552,7 +556,8 @@ static bool asa_parse(struct strm_event *ev, struct strm_arena *arena, const str
     }
     case Q_305011:
     case Q_305012: {
-        /* "Built dynamic TCP translation from inside:10.0.0.5/51234 to outside:203.0.113.5/40001" */
+        /* "Built dynamic TCP translation from inside:10.0.0.5/51234 to outside:203.0.113.5/40001"
+         */
         const char *f = AFIND(text, e, " from ");
         int k = f ? asa_endpoints(f, e, eps, 2, NULL) : 0;
         const char *w = AFIND(text, e, "translation");
@@ -583,22 +588,14 @@ static bool asa_parse(struct strm_event *ev, struct strm_arena *arena, const str
             break;
         }
         /* Group/user/IP style (VPN, AAA) */
-        if (ASAANGLE(text, e, "User <", &v, &n))
-            asa_user(ev, arena, v, n);
-        if (ASAANGLE(text, e, "Group <", &v, &n))
-            dsm_props_add(&pr, "group", v, n);
-        if (ASAANGLE(text, e, "IP <", &v, &n))
-            dsm_set_ip(&ev->sourceip, v, n);
-        if (ASAANGLE(text, e, "IPv4 Address <", &v, &n))
-            dsm_set_ip(&ev->postnatsourceip, v, n);
-        if (ASAKEY(text, e, "Username =", &v, &n))
-            asa_user(ev, arena, v, n);
-        if (ASAKEY(text, e, "Group =", &v, &n))
-            dsm_props_add(&pr, "group", v, n);
-        if (ASAKEY(text, e, "IP =", &v, &n))
-            dsm_set_ip(&ev->sourceip, v, n);
-        if (ASAKEY(text, e, "Reason:", &v, &n))
-            dsm_props_add(&pr, "reason", v, n);
+        if (ASAANGLE(text, e, "User <", &v, &n)) asa_user(ev, arena, v, n);
+        if (ASAANGLE(text, e, "Group <", &v, &n)) dsm_props_add(&pr, "group", v, n);
+        if (ASAANGLE(text, e, "IP <", &v, &n)) dsm_set_ip(&ev->sourceip, v, n);
+        if (ASAANGLE(text, e, "IPv4 Address <", &v, &n)) dsm_set_ip(&ev->postnatsourceip, v, n);
+        if (ASAKEY(text, e, "Username =", &v, &n)) asa_user(ev, arena, v, n);
+        if (ASAKEY(text, e, "Group =", &v, &n)) dsm_props_add(&pr, "group", v, n);
+        if (ASAKEY(text, e, "IP =", &v, &n)) dsm_set_ip(&ev->sourceip, v, n);
+        if (ASAKEY(text, e, "Reason:", &v, &n)) dsm_props_add(&pr, "reason", v, n);
         if (ASAKEY(text, e, "Uname:", &v, &n)) {
             const char *b = v;
             while (b < v + n && *b != ' ')
@@ -614,10 +611,10 @@ static bool asa_parse(struct strm_event *ev, struct strm_arena *arena, const str
                 asa_user(ev, arena, a, (size_t)(b - a));
             }
         }
-        if (asa_between(text, e, "user IP = ", 10, ' ', &v, &n) || ASAKEY(text, e, "user IP =", &v, &n))
+        if (asa_between(text, e, "user IP = ", 10, ' ', &v, &n) ||
+            ASAKEY(text, e, "user IP =", &v, &n))
             dsm_set_ip(&ev->sourceip, v, n);
-        if (ASAKEY(text, e, "IP address:", &v, &n))
-            dsm_set_ip(&ev->sourceip, v, n);
+        if (ASAKEY(text, e, "IP address:", &v, &n)) dsm_set_ip(&ev->sourceip, v, n);
         if (asa_between(text, e, "for user \"", 10, '"', &v, &n) ||
             asa_between(text, e, "User '", 6, '\'', &v, &n))
             asa_user(ev, arena, v, n);
@@ -629,8 +626,7 @@ static bool asa_parse(struct strm_event *ev, struct strm_arena *arena, const str
             dsm_props_add(&pr, "command", v, n);
         else if (qn == Q_111009) {
             const char *c = AFIND(text, e, "executed cmd: ");
-            if (c)
-                dsm_props_add(&pr, "command", c + 14, (size_t)(e - c - 14));
+            if (c) dsm_props_add(&pr, "command", c + 14, (size_t)(e - c - 14));
         }
         if (qn == Q_106023 || qn == Q_106100_PERMIT || qn == Q_106001 || qn == Q_106006 ||
             qn == Q_106007 || qn == Q_106014 || qn == Q_106015 || qn == Q_106021 ||
@@ -645,29 +641,23 @@ static bool asa_parse(struct strm_event *ev, struct strm_arena *arena, const str
                     while (b < e && *b != ' ')
                         b++;
                     dsm_props_add(&pr, "acl", a, (size_t)(b - a));
-                    if (AFIND(b, b + 8 < e ? b + 8 : e, "denied"))
-                        qn = Q_106100_DENY;
+                    if (AFIND(b, b + 8 < e ? b + 8 : e, "denied")) qn = Q_106100_DENY;
                     start = b;
                 }
             }
             if (qn == Q_IPS_ATTACK || qn == Q_IPS_RECON) {
                 const char *a = text, *b = AFIND(text, e, " from ");
-                if (b)
-                    dsm_props_add(&pr, "threat", a, (size_t)(b - a));
+                if (b) dsm_props_add(&pr, "threat", a, (size_t)(b - a));
             }
             if (qn == Q_401004) {
                 const char *sh = AFIND(text, e, "packet: ");
-                if (sh)
-                    start = sh + 8;
+                if (sh) start = sh + 8;
             }
             int k = asa_endpoints(start, e, eps, 2, &proto);
             asa_set_eps(ev, &pr, eps, k, false);
-            if (proto)
-                ev->protocolid = proto;
-            if (qn == Q_106001 || qn == Q_106015)
-                ev->protocolid = 6;
-            if (qn == Q_106006 || qn == Q_106007)
-                ev->protocolid = 17;
+            if (proto) ev->protocolid = proto;
+            if (qn == Q_106001 || qn == Q_106015) ev->protocolid = 6;
+            if (qn == Q_106006 || qn == Q_106007) ev->protocolid = 17;
             if (qn == Q_106014 || qn == Q_313001 || qn == Q_313004 || qn == Q_313005)
                 ev->protocolid = 1;
             if (asa_between(text, e, "access-group \"", 14, '"', &v, &n))
@@ -683,8 +673,7 @@ static bool asa_parse(struct strm_event *ev, struct strm_arena *arena, const str
         break;
     }
     }
-    if (qn)
-        qid = DSM_QID(T, qn);
+    if (qn) qid = DSM_QID(T, qn);
     asa_devicetime(ev, ctx);
     dsm_props_commit(&pr, ev, arena);
     dsm_set_qid(ev, qid);

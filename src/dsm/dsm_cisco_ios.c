@@ -49,28 +49,46 @@ enum {
 };
 
 static const struct qid_def ios_qids[] = {
-    {DSM_QID(T, Q_ACL_PERMIT), "IOS Access List Permitted", "A packet was permitted by an access list", LLC_ACL_PERMIT, 1},
-    {DSM_QID(T, Q_ACL_DENY), "IOS Access List Denied", "A packet was denied by an access list", LLC_ACL_DENY, 4},
-    {DSM_QID(T, Q_LOGIN_SUCCESS), "IOS Login Succeeded", "A user logged in to the device", LLC_ADMIN_LOGIN_SUCCEEDED, 3},
-    {DSM_QID(T, Q_LOGIN_FAILED), "IOS Login Failed", "A login to the device failed", LLC_ADMIN_LOGIN_FAILED, 6},
-    {DSM_QID(T, Q_LOGIN_QUIET), "IOS Login Quiet Mode", "Login block (quiet mode) after repeated failures", LLC_USER_ACCOUNT_LOCKED, 7},
-    {DSM_QID(T, Q_CONFIG), "IOS Configuration Changed", "The configuration was changed", LLC_DEVICE_CONFIG_CHANGE, 4},
+    {DSM_QID(T, Q_ACL_PERMIT), "IOS Access List Permitted",
+     "A packet was permitted by an access list", LLC_ACL_PERMIT, 1},
+    {DSM_QID(T, Q_ACL_DENY), "IOS Access List Denied", "A packet was denied by an access list",
+     LLC_ACL_DENY, 4},
+    {DSM_QID(T, Q_LOGIN_SUCCESS), "IOS Login Succeeded", "A user logged in to the device",
+     LLC_ADMIN_LOGIN_SUCCEEDED, 3},
+    {DSM_QID(T, Q_LOGIN_FAILED), "IOS Login Failed", "A login to the device failed",
+     LLC_ADMIN_LOGIN_FAILED, 6},
+    {DSM_QID(T, Q_LOGIN_QUIET), "IOS Login Quiet Mode",
+     "Login block (quiet mode) after repeated failures", LLC_USER_ACCOUNT_LOCKED, 7},
+    {DSM_QID(T, Q_CONFIG), "IOS Configuration Changed", "The configuration was changed",
+     LLC_DEVICE_CONFIG_CHANGE, 4},
     {DSM_QID(T, Q_RESTART), "IOS System Restarted", "The system restarted", LLC_SYSTEM_BOOT, 5},
     {DSM_QID(T, Q_RELOAD), "IOS Reload Requested", "A reload was requested", LLC_SYSTEM_HALT, 5},
-    {DSM_QID(T, Q_LINK_UPDOWN), "IOS Interface Up", "An interface changed state to up", LLC_SYSTEM_STATUS, 2},
-    {DSM_QID(T, Q_LINK_DOWN), "IOS Interface Down", "An interface changed state to down", LLC_SYSTEM_STATUS, 4},
-    {DSM_QID(T, Q_LINEPROTO), "IOS Line Protocol State Changed", "The line protocol of an interface changed state", LLC_SYSTEM_STATUS, 2},
-    {DSM_QID(T, Q_SSH_SESSION), "IOS SSH Session Requested", "An SSH session was requested", LLC_AUTH_SESSION_OPENED, 2},
-    {DSM_QID(T, Q_SSH_AUTH_OK), "IOS SSH Login Succeeded", "SSH user authentication succeeded", LLC_SSH_LOGIN_SUCCEEDED, 3},
-    {DSM_QID(T, Q_SSH_AUTH_FAIL), "IOS SSH Login Failed", "SSH user authentication failed", LLC_SSH_LOGIN_FAILED, 6},
-    {DSM_QID(T, Q_SSH_CLOSE), "IOS SSH Session Closed", "An SSH session was closed", LLC_AUTH_SESSION_CLOSED, 1},
-    {DSM_QID(T, Q_CMD_LOGGED), "IOS Command Logged", "A configuration command was logged (archive log)", LLC_AUDIT_USER_ACTION, 3},
-    {DSM_QID(T, Q_AUTHPRIV), "NX-OS Authentication Message", "NX-OS PAM/authentication message", LLC_AUTH_UNKNOWN, 3},
-    {DSM_QID(T, Q_AUTH_FAIL), "NX-OS Authentication Failed", "NX-OS authentication failed", LLC_ADMIN_LOGIN_FAILED, 6},
-    {DSM_QID(T, Q_IF_DOWN), "NX-OS Interface Down", "An NX-OS interface went down", LLC_SYSTEM_STATUS, 4},
+    {DSM_QID(T, Q_LINK_UPDOWN), "IOS Interface Up", "An interface changed state to up",
+     LLC_SYSTEM_STATUS, 2},
+    {DSM_QID(T, Q_LINK_DOWN), "IOS Interface Down", "An interface changed state to down",
+     LLC_SYSTEM_STATUS, 4},
+    {DSM_QID(T, Q_LINEPROTO), "IOS Line Protocol State Changed",
+     "The line protocol of an interface changed state", LLC_SYSTEM_STATUS, 2},
+    {DSM_QID(T, Q_SSH_SESSION), "IOS SSH Session Requested", "An SSH session was requested",
+     LLC_AUTH_SESSION_OPENED, 2},
+    {DSM_QID(T, Q_SSH_AUTH_OK), "IOS SSH Login Succeeded", "SSH user authentication succeeded",
+     LLC_SSH_LOGIN_SUCCEEDED, 3},
+    {DSM_QID(T, Q_SSH_AUTH_FAIL), "IOS SSH Login Failed", "SSH user authentication failed",
+     LLC_SSH_LOGIN_FAILED, 6},
+    {DSM_QID(T, Q_SSH_CLOSE), "IOS SSH Session Closed", "An SSH session was closed",
+     LLC_AUTH_SESSION_CLOSED, 1},
+    {DSM_QID(T, Q_CMD_LOGGED), "IOS Command Logged",
+     "A configuration command was logged (archive log)", LLC_AUDIT_USER_ACTION, 3},
+    {DSM_QID(T, Q_AUTHPRIV), "NX-OS Authentication Message", "NX-OS PAM/authentication message",
+     LLC_AUTH_UNKNOWN, 3},
+    {DSM_QID(T, Q_AUTH_FAIL), "NX-OS Authentication Failed", "NX-OS authentication failed",
+     LLC_ADMIN_LOGIN_FAILED, 6},
+    {DSM_QID(T, Q_IF_DOWN), "NX-OS Interface Down", "An NX-OS interface went down",
+     LLC_SYSTEM_STATUS, 4},
     {DSM_QID(T, Q_IF_UP), "NX-OS Interface Up", "An NX-OS interface came up", LLC_SYSTEM_STATUS, 2},
     {DSM_QID(T, Q_LOGOUT), "IOS Logout", "A user logged out", LLC_HOST_LOGOUT, 1},
-    {DSM_QID_UNKNOWN(T), "Cisco IOS Unknown Event", "An IOS/NX-OS message this DSM does not map", LLC_UNKNOWN, 3},
+    {DSM_QID_UNKNOWN(T), "Cisco IOS Unknown Event", "An IOS/NX-OS message this DSM does not map",
+     LLC_UNKNOWN, 3},
 };
 
 /* Sorted by event id (strcmp). */
@@ -103,8 +121,7 @@ static const struct dsm_qid_map ios_map[] = {
 
 static inline const char *ifind(const char *p, const char *e, const char *lit, size_t n)
 {
-    if (p >= e)
-        return NULL;
+    if (p >= e) return NULL;
     return memmem(p, (size_t)(e - p), lit, n);
 }
 #define IFIND(p, e, lit) ifind(p, e, lit, sizeof(lit) - 1)
@@ -151,7 +168,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
     unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
     unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     return era * 146097 + (int64_t)doe - 719468;
 }
@@ -165,8 +182,7 @@ static bool rd_num(const char **pp, const char *e, int maxd, int *out)
         p++;
         n++;
     }
-    if (!n)
-        return false;
+    if (!n) return false;
     *out = v;
     *pp = p;
     return true;
@@ -185,16 +201,13 @@ static void ios_devicetime(struct strm_event *ev, const char *p, const char *e,
                 mon = i;
                 break;
             }
-        if (mon < 0 || q[3] != ' ')
-            continue;
-        if (q > p && (q[-1] == '*' || q[-1] == '.'))
-            return; /* clock not synchronized */
+        if (mon < 0 || q[3] != ' ') continue;
+        if (q > p && (q[-1] == '*' || q[-1] == '.')) return; /* clock not synchronized */
         const char *r = q + 4;
         while (r < e && *r == ' ')
             r++;
         int day, year = -1, hh, mm, ss, ms = 0;
-        if (!rd_num(&r, e, 2, &day) || r >= e || *r != ' ')
-            return;
+        if (!rd_num(&r, e, 2, &day) || r >= e || *r != ' ') return;
         r++;
         const char *save = r;
         int y;
@@ -204,8 +217,8 @@ static void ios_devicetime(struct strm_event *ev, const char *p, const char *e,
         } else {
             r = save;
         }
-        if (!rd_num(&r, e, 2, &hh) || r >= e || *r++ != ':' || !rd_num(&r, e, 2, &mm) ||
-            r >= e || *r++ != ':' || !rd_num(&r, e, 2, &ss))
+        if (!rd_num(&r, e, 2, &hh) || r >= e || *r++ != ':' || !rd_num(&r, e, 2, &mm) || r >= e ||
+            *r++ != ':' || !rd_num(&r, e, 2, &ss))
             return;
         if (r < e && *r == '.') {
             r++;
@@ -222,8 +235,7 @@ static void ios_devicetime(struct strm_event *ev, const char *p, const char *e,
         if (r + 4 <= e && r[0] == ' ' &&
             (memcmp(r + 1, "UTC", 3) == 0 || memcmp(r + 1, "GMT", 3) == 0))
             tz = 0;
-        if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60)
-            return;
+        if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60) return;
         if (year < 0) {
             int64_t st = ev->starttime > 0 ? ev->starttime : 0;
             int64_t days = st / 86400000;
@@ -235,13 +247,11 @@ static void ios_devicetime(struct strm_event *ev, const char *p, const char *e,
             unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
             unsigned mp = (5 * doy + 2) / 153;
             unsigned smon = mp < 10 ? mp + 3 : mp - 9;
-            if (smon <= 2)
-                yy++;
+            if (smon <= 2) yy++;
             year = (int)yy;
             /* a date far ahead of starttime belongs to the previous year */
             int64_t t0 = days_from_civil(year, (unsigned)mon + 1, (unsigned)day);
-            if (t0 > days + 1)
-                year--;
+            if (t0 > days + 1) year--;
         }
         int64_t d = days_from_civil(year, (unsigned)mon + 1, (unsigned)day);
         int64_t t = ((d * 24 + hh) * 60 + mm) * 60 + ss;
@@ -277,15 +287,13 @@ static void ios_acl(struct strm_event *ev, struct dsm_props *pr, const char *p, 
                     uint32_t *qn, bool standard)
 {
     const char *l = IFIND(p, e, "list ");
-    if (!l)
-        return;
+    if (!l) return;
     const char *a = l + 5, *b = tok_end(a, e);
     dsm_props_add(pr, "acl", a, (size_t)(b - a));
     a = b < e ? b + 1 : e;
     b = tok_end(a, e);
     dsm_props_add(pr, "action", a, (size_t)(b - a));
-    if (b - a >= 6 && memcmp(a, "denied", 6) == 0)
-        *qn = Q_ACL_DENY;
+    if (b - a >= 6 && memcmp(a, "denied", 6) == 0) *qn = Q_ACL_DENY;
     a = b < e ? b + 1 : e;
     if (!standard) {
         b = tok_end(a, e);
@@ -304,8 +312,7 @@ static void ios_acl(struct strm_event *ev, struct dsm_props *pr, const char *p, 
     const char *o = memchr(p, '(', (size_t)(e - p));
     while (o && o < e) {
         const char *c = memchr(o, ')', (size_t)(e - o));
-        if (!c)
-            break;
+        if (!c) break;
         const char *sp = memchr(o, ' ', (size_t)(c - o));
         if (sp && c - sp == 15 && sp[5] == '.' && sp[10] == '.') {
             dsm_props_add(pr, "ifin", o + 1, (size_t)(sp - o - 1));
@@ -314,8 +321,7 @@ static void ios_acl(struct strm_event *ev, struct dsm_props *pr, const char *p, 
             int k = 0;
             bool ok = true;
             for (const char *h = sp + 1; h < c && k < 12; h++) {
-                if (*h == '.')
-                    continue;
+                if (*h == '.') continue;
                 int v = (*h >= '0' && *h <= '9')   ? *h - '0'
                         : (*h >= 'a' && *h <= 'f') ? *h - 'a' + 10
                         : (*h >= 'A' && *h <= 'F') ? *h - 'A' + 10
@@ -330,8 +336,7 @@ static void ios_acl(struct strm_event *ev, struct dsm_props *pr, const char *p, 
                     mac[k / 2] |= (uint8_t)v;
                 k++;
             }
-            if (ok && k == 12)
-                memcpy(ev->sourcemac, mac, 6);
+            if (ok && k == 12) memcpy(ev->sourcemac, mac, 6);
             break;
         }
         o = memchr(c, '(', (size_t)(e - c));
@@ -349,11 +354,9 @@ static bool ios_bracket(const char *p, const char *e, const char *key, size_t kl
                         size_t *vl)
 {
     const char *q = ifind(p, e, key, kl);
-    if (!q)
-        return false;
+    if (!q) return false;
     const char *a = q + kl, *b = memchr(a, ']', (size_t)(e - a));
-    if (!b)
-        return false;
+    if (!b) return false;
     *v = a;
     *vl = (size_t)(b - a);
     return true;
@@ -363,11 +366,9 @@ static bool ios_quoted(const char *p, const char *e, const char *lead, size_t ll
                        size_t *vl)
 {
     const char *q = ifind(p, e, lead, ll);
-    if (!q)
-        return false;
+    if (!q) return false;
     const char *a = q + ll, *b = memchr(a, '\'', (size_t)(e - a));
-    if (!b)
-        return false;
+    if (!b) return false;
     *v = a;
     *vl = (size_t)(b - a);
     return true;
@@ -377,8 +378,7 @@ static void ios_word_after(struct strm_event *ev, const char *p, const char *e, 
                            size_t ll, struct strm_ip *ip)
 {
     const char *q = ifind(p, e, lead, ll);
-    if (!q)
-        return;
+    if (!q) return;
     const char *a = q + ll, *b = a;
     while (b < e && *b != ' ' && *b != ')' && *b != ',' && *b != '@')
         b++;
@@ -398,17 +398,14 @@ static bool ios_parse(struct strm_event *ev, struct strm_arena *arena, const str
     }
     if (!text) {
         base = ev->payload.p;
-        if (!base || ev->payload.len < 10)
-            return false;
+        if (!base || ev->payload.len < 10) return false;
         e = base + ev->payload.len;
         text = ios_marker(base, e, 240, &fac, &facl, &mn, &mnl, &sev);
-        if (!text)
-            return false;
+        if (!text) return false;
     }
     /* not ours: ASA-family marks are digits after the severity and never reach here */
     char id[96];
-    if (facl + 1 + mnl >= sizeof(id))
-        return false;
+    if (facl + 1 + mnl >= sizeof(id)) return false;
     memcpy(id, fac, facl);
     id[facl] = '-';
     memcpy(id + facl + 1, mn, mnl);
@@ -432,26 +429,22 @@ static bool ios_parse(struct strm_event *ev, struct strm_arena *arena, const str
     case Q_LOGIN_QUIET:
         if (ios_bracket(text, e, "[user: ", 7, &v, &n) && n)
             dsm_set_str(&ev->username, arena, v, n);
-        if (ios_bracket(text, e, "[Source: ", 9, &v, &n))
-            dsm_set_ip(&ev->sourceip, v, n);
+        if (ios_bracket(text, e, "[Source: ", 9, &v, &n)) dsm_set_ip(&ev->sourceip, v, n);
         if (ios_bracket(text, e, "[localport: ", 12, &v, &n))
             dsm_set_port(&ev->destinationport, v, n);
-        if (ios_bracket(text, e, "[Reason: ", 9, &v, &n))
-            dsm_props_add(&pr, "reason", v, n);
+        if (ios_bracket(text, e, "[Reason: ", 9, &v, &n)) dsm_props_add(&pr, "reason", v, n);
         break;
     case Q_LOGOUT: {
         /* "User admin has exited tty session 2(10.0.0.50)" */
         const char *u = IFIND(text, e, "User ");
         if (u) {
             const char *a = u + 5, *b = tok_end(a, e);
-            if (b > a)
-                dsm_set_str(&ev->username, arena, a, (size_t)(b - a));
+            if (b > a) dsm_set_str(&ev->username, arena, a, (size_t)(b - a));
         }
         const char *o = memchr(text, '(', (size_t)(e - text));
         if (o) {
             const char *c = memchr(o, ')', (size_t)(e - o));
-            if (c)
-                dsm_set_ip(&ev->sourceip, o + 1, (size_t)(c - o - 1));
+            if (c) dsm_set_ip(&ev->sourceip, o + 1, (size_t)(c - o - 1));
         }
         break;
     }
@@ -462,13 +455,11 @@ static bool ios_parse(struct strm_event *ev, struct strm_arena *arena, const str
         const char *by = IFIND(text, e, " by ");
         if (by) {
             const char *a = by + 4, *b = tok_end(a, e);
-            if (b > a)
-                dsm_set_str(&ev->username, arena, a, (size_t)(b - a));
+            if (b > a) dsm_set_str(&ev->username, arena, a, (size_t)(b - a));
             const char *o = IFIND(b, e, "(");
             if (o) {
                 const char *c = memchr(o, ')', (size_t)(e - o));
-                if (c)
-                    dsm_set_ip(&ev->sourceip, o + 1, (size_t)(c - o - 1));
+                if (c) dsm_set_ip(&ev->sourceip, o + 1, (size_t)(c - o - 1));
             } else {
                 ios_word_after(ev, b, e, " on ", 4, &ev->sourceip);
             }
@@ -489,8 +480,7 @@ static bool ios_parse(struct strm_event *ev, struct strm_arena *arena, const str
         if (st) {
             const char *a = st + 9, *b = e;
             dsm_props_add(&pr, "state", a, (size_t)(b - a));
-            if (qn == Q_LINK_UPDOWN && (b - a >= 4 && memcmp(a, "down", 4) == 0))
-                qn = Q_LINK_DOWN;
+            if (qn == Q_LINK_UPDOWN && (b - a >= 4 && memcmp(a, "down", 4) == 0)) qn = Q_LINK_DOWN;
             if (qn == Q_LINK_UPDOWN && (b - a >= 14 && memcmp(a, "administrative", 14) == 0))
                 qn = Q_LINK_DOWN;
         }
@@ -511,11 +501,9 @@ static bool ios_parse(struct strm_event *ev, struct strm_arena *arena, const str
     case Q_SSH_AUTH_OK:
     case Q_SSH_CLOSE:
         if (ios_quoted(text, e, "User '", 6, &v, &n) || ios_quoted(text, e, "user '", 6, &v, &n))
-            if (n)
-                dsm_set_str(&ev->username, arena, v, n);
+            if (n) dsm_set_str(&ev->username, arena, v, n);
         ios_word_after(ev, text, e, " from ", 6, &ev->sourceip);
-        if (qn == Q_SSH_AUTH_OK && IFIND(text, e, "Failed"))
-            qn = Q_SSH_AUTH_FAIL;
+        if (qn == Q_SSH_AUTH_OK && IFIND(text, e, "Failed")) qn = Q_SSH_AUTH_FAIL;
         break;
     case Q_CMD_LOGGED: {
         /* "User:admin  logged command:interface Gi0/1" */
@@ -524,26 +512,21 @@ static bool ios_parse(struct strm_event *ev, struct strm_arena *arena, const str
             const char *a = u + 5, *b = a;
             while (b < e && *b != ' ' && *b != '@')
                 b++;
-            if (b > a)
-                dsm_set_str(&ev->username, arena, a, (size_t)(b - a));
+            if (b > a) dsm_set_str(&ev->username, arena, a, (size_t)(b - a));
         }
         const char *c = IFIND(text, e, "command:");
-        if (c)
-            dsm_props_add(&pr, "command", c + 8, (size_t)(e - c - 8));
+        if (c) dsm_props_add(&pr, "command", c + 8, (size_t)(e - c - 8));
         break;
     }
     case Q_AUTHPRIV: {
-        if (IFIND(text, e, "failed") || IFIND(text, e, "failure"))
-            qn = Q_AUTH_FAIL;
+        if (IFIND(text, e, "failed") || IFIND(text, e, "failure")) qn = Q_AUTH_FAIL;
         const char *u = IFIND(text, e, "for user ");
-        if (!u)
-            u = IFIND(text, e, "user=");
+        if (!u) u = IFIND(text, e, "user=");
         if (u) {
             const char *a = u + (u[4] == '=' ? 5 : 9), *b = a;
             while (b < e && *b != ' ' && *b != ',' && *b != ')')
                 b++;
-            if (b > a)
-                dsm_set_str(&ev->username, arena, a, (size_t)(b - a));
+            if (b > a) dsm_set_str(&ev->username, arena, a, (size_t)(b - a));
         }
         ios_word_after(ev, text, e, " from ", 6, &ev->sourceip);
         ios_word_after(ev, text, e, "rhost=", 6, &ev->sourceip);
@@ -552,8 +535,7 @@ static bool ios_parse(struct strm_event *ev, struct strm_arena *arena, const str
     default:
         break;
     }
-    if (qn)
-        qid = DSM_QID(T, qn);
+    if (qn) qid = DSM_QID(T, qn);
     ios_devicetime(ev, base, text, ctx);
     dsm_props_commit(&pr, ev, arena);
     dsm_set_qid(ev, qid);

@@ -59,49 +59,68 @@ enum {
 };
 
 static const struct qid_def fgt_qids[] = {
-    {DSM_QID(T, Q_TRAFFIC_ACCEPT), "FortiGate Traffic Accepted", "Forward traffic accepted by policy", LLC_FIREWALL_PERMIT, 1},
-    {DSM_QID(T, Q_TRAFFIC_DENY), "FortiGate Traffic Denied", "Traffic denied by policy", LLC_FIREWALL_DENY, 4},
-    {DSM_QID(T, Q_TRAFFIC_CLOSE), "FortiGate Session Closed", "An accepted session ended (close, timeout, reset)", LLC_FIREWALL_SESSION_CLOSED, 1},
-    {DSM_QID(T, Q_TRAFFIC_LOCAL), "FortiGate Local Traffic", "Traffic to or from the FortiGate itself", LLC_MISC_NETWORK_COMMUNICATION, 1},
-    {DSM_QID(T, Q_VIRUS), "FortiGate Virus Detected", "Antivirus detected an infected file", LLC_VIRUS_DETECTED, 8},
-    {DSM_QID(T, Q_VIRUS_BLOCKED), "FortiGate Virus Blocked", "Antivirus blocked an infected file", LLC_VIRUS_DETECTED, 7},
-    {DSM_QID(T, Q_WEB_BLOCKED), "FortiGate Web Filter Blocked", "Web filtering blocked a URL", LLC_WEB_POLICY_VIOLATION, 4},
-    {DSM_QID(T, Q_WEB_ALLOWED), "FortiGate Web Filter Passed", "Web filtering let a URL pass", LLC_WEB_ACCESS_ALLOWED, 1},
-    {DSM_QID(T, Q_IPS_DROPPED), "FortiGate IPS Attack Dropped", "IPS dropped an attack", LLC_IPS_DENY, 7},
-    {DSM_QID(T, Q_IPS_DETECTED), "FortiGate IPS Attack Detected", "IPS detected an attack", LLC_MISC_EXPLOIT, 7},
-    {DSM_QID(T, Q_APP_BLOCKED), "FortiGate Application Blocked", "Application control blocked an application", LLC_APP_POLICY_VIOLATION, 4},
-    {DSM_QID(T, Q_APP_ALLOWED), "FortiGate Application Allowed", "Application control let an application pass", LLC_APP_ACTION_ALLOWED, 1},
+    {DSM_QID(T, Q_TRAFFIC_ACCEPT), "FortiGate Traffic Accepted",
+     "Forward traffic accepted by policy", LLC_FIREWALL_PERMIT, 1},
+    {DSM_QID(T, Q_TRAFFIC_DENY), "FortiGate Traffic Denied", "Traffic denied by policy",
+     LLC_FIREWALL_DENY, 4},
+    {DSM_QID(T, Q_TRAFFIC_CLOSE), "FortiGate Session Closed",
+     "An accepted session ended (close, timeout, reset)", LLC_FIREWALL_SESSION_CLOSED, 1},
+    {DSM_QID(T, Q_TRAFFIC_LOCAL), "FortiGate Local Traffic",
+     "Traffic to or from the FortiGate itself", LLC_MISC_NETWORK_COMMUNICATION, 1},
+    {DSM_QID(T, Q_VIRUS), "FortiGate Virus Detected", "Antivirus detected an infected file",
+     LLC_VIRUS_DETECTED, 8},
+    {DSM_QID(T, Q_VIRUS_BLOCKED), "FortiGate Virus Blocked", "Antivirus blocked an infected file",
+     LLC_VIRUS_DETECTED, 7},
+    {DSM_QID(T, Q_WEB_BLOCKED), "FortiGate Web Filter Blocked", "Web filtering blocked a URL",
+     LLC_WEB_POLICY_VIOLATION, 4},
+    {DSM_QID(T, Q_WEB_ALLOWED), "FortiGate Web Filter Passed", "Web filtering let a URL pass",
+     LLC_WEB_ACCESS_ALLOWED, 1},
+    {DSM_QID(T, Q_IPS_DROPPED), "FortiGate IPS Attack Dropped", "IPS dropped an attack",
+     LLC_IPS_DENY, 7},
+    {DSM_QID(T, Q_IPS_DETECTED), "FortiGate IPS Attack Detected", "IPS detected an attack",
+     LLC_MISC_EXPLOIT, 7},
+    {DSM_QID(T, Q_APP_BLOCKED), "FortiGate Application Blocked",
+     "Application control blocked an application", LLC_APP_POLICY_VIOLATION, 4},
+    {DSM_QID(T, Q_APP_ALLOWED), "FortiGate Application Allowed",
+     "Application control let an application pass", LLC_APP_ACTION_ALLOWED, 1},
     {DSM_QID(T, Q_DNS_QUERY), "FortiGate DNS Query", "DNS filter logged a query", LLC_DNS_QUERY, 1},
-    {DSM_QID(T, Q_DNS_BLOCKED), "FortiGate DNS Query Blocked", "DNS filter blocked a query", LLC_WEB_POLICY_VIOLATION, 4},
-    {DSM_QID(T, Q_ADMIN_LOGIN_OK), "FortiGate Admin Login Succeeded", "An administrator logged in", LLC_ADMIN_LOGIN_SUCCEEDED, 3},
-    {DSM_QID(T, Q_ADMIN_LOGIN_FAIL), "FortiGate Admin Login Failed", "An administrator login failed", LLC_ADMIN_LOGIN_FAILED, 6},
-    {DSM_QID(T, Q_ADMIN_LOGOUT), "FortiGate Admin Logout", "An administrator logged out", LLC_HOST_LOGOUT, 1},
-    {DSM_QID(T, Q_CONFIG), "FortiGate Configuration Changed", "An administrator changed the configuration", LLC_DEVICE_CONFIG_CHANGE, 4},
-    {DSM_QID(T, Q_SSLVPN_UP), "FortiGate SSL VPN Tunnel Up", "An SSL VPN tunnel came up", LLC_VPN_LOGIN_SUCCEEDED, 2},
-    {DSM_QID(T, Q_SSLVPN_DOWN), "FortiGate SSL VPN Tunnel Down", "An SSL VPN tunnel went down", LLC_VPN_LOGOUT, 1},
-    {DSM_QID(T, Q_SSLVPN_FAIL), "FortiGate SSL VPN Login Failed", "An SSL VPN login failed", LLC_VPN_LOGIN_FAILED, 5},
+    {DSM_QID(T, Q_DNS_BLOCKED), "FortiGate DNS Query Blocked", "DNS filter blocked a query",
+     LLC_WEB_POLICY_VIOLATION, 4},
+    {DSM_QID(T, Q_ADMIN_LOGIN_OK), "FortiGate Admin Login Succeeded", "An administrator logged in",
+     LLC_ADMIN_LOGIN_SUCCEEDED, 3},
+    {DSM_QID(T, Q_ADMIN_LOGIN_FAIL), "FortiGate Admin Login Failed",
+     "An administrator login failed", LLC_ADMIN_LOGIN_FAILED, 6},
+    {DSM_QID(T, Q_ADMIN_LOGOUT), "FortiGate Admin Logout", "An administrator logged out",
+     LLC_HOST_LOGOUT, 1},
+    {DSM_QID(T, Q_CONFIG), "FortiGate Configuration Changed",
+     "An administrator changed the configuration", LLC_DEVICE_CONFIG_CHANGE, 4},
+    {DSM_QID(T, Q_SSLVPN_UP), "FortiGate SSL VPN Tunnel Up", "An SSL VPN tunnel came up",
+     LLC_VPN_LOGIN_SUCCEEDED, 2},
+    {DSM_QID(T, Q_SSLVPN_DOWN), "FortiGate SSL VPN Tunnel Down", "An SSL VPN tunnel went down",
+     LLC_VPN_LOGOUT, 1},
+    {DSM_QID(T, Q_SSLVPN_FAIL), "FortiGate SSL VPN Login Failed", "An SSL VPN login failed",
+     LLC_VPN_LOGIN_FAILED, 5},
     {DSM_QID(T, Q_EVENT_SYSTEM), "FortiGate System Event", "A system event", LLC_SYSTEM_STATUS, 2},
-    {DSM_QID(T, Q_EVENT_USER), "FortiGate User Event", "A user authentication event", LLC_AUTH_UNKNOWN, 3},
-    {DSM_QID(T, Q_EVENT_VPN), "FortiGate VPN Event", "A VPN event", LLC_MISC_NETWORK_COMMUNICATION, 2},
-    {DSM_QID(T, Q_AUTH_FAIL), "FortiGate User Authentication Failed", "Firewall user authentication failed", LLC_GENERAL_AUTH_FAILED, 5},
-    {DSM_QID(T, Q_AUTH_OK), "FortiGate User Authentication Succeeded", "Firewall user authentication succeeded", LLC_GENERAL_AUTH_SUCCEEDED, 2},
-    {DSM_QID_UNKNOWN(T), "FortiGate Unknown Event", "A FortiGate log this DSM does not map", LLC_UNKNOWN, 3},
+    {DSM_QID(T, Q_EVENT_USER), "FortiGate User Event", "A user authentication event",
+     LLC_AUTH_UNKNOWN, 3},
+    {DSM_QID(T, Q_EVENT_VPN), "FortiGate VPN Event", "A VPN event", LLC_MISC_NETWORK_COMMUNICATION,
+     2},
+    {DSM_QID(T, Q_AUTH_FAIL), "FortiGate User Authentication Failed",
+     "Firewall user authentication failed", LLC_GENERAL_AUTH_FAILED, 5},
+    {DSM_QID(T, Q_AUTH_OK), "FortiGate User Authentication Succeeded",
+     "Firewall user authentication succeeded", LLC_GENERAL_AUTH_SUCCEEDED, 2},
+    {DSM_QID_UNKNOWN(T), "FortiGate Unknown Event", "A FortiGate log this DSM does not map",
+     LLC_UNKNOWN, 3},
 };
 
 /* logids with a fixed meaning, sorted. */
 static const struct dsm_qid_map fgt_map[] = {
-    {"0100032001", DSM_QID(T, Q_ADMIN_LOGIN_OK)},
-    {"0100032002", DSM_QID(T, Q_ADMIN_LOGIN_FAIL)},
-    {"0100032003", DSM_QID(T, Q_ADMIN_LOGOUT)},
-    {"0100044545", DSM_QID(T, Q_CONFIG)},
-    {"0100044546", DSM_QID(T, Q_CONFIG)},
-    {"0100044547", DSM_QID(T, Q_CONFIG)},
-    {"0101039424", DSM_QID(T, Q_SSLVPN_UP)},
-    {"0101039425", DSM_QID(T, Q_SSLVPN_DOWN)},
-    {"0101039426", DSM_QID(T, Q_SSLVPN_FAIL)},
-    {"0101039947", DSM_QID(T, Q_SSLVPN_UP)},
-    {"0101039948", DSM_QID(T, Q_SSLVPN_DOWN)},
-    {"0102043008", DSM_QID(T, Q_AUTH_OK)},
+    {"0100032001", DSM_QID(T, Q_ADMIN_LOGIN_OK)}, {"0100032002", DSM_QID(T, Q_ADMIN_LOGIN_FAIL)},
+    {"0100032003", DSM_QID(T, Q_ADMIN_LOGOUT)},   {"0100044545", DSM_QID(T, Q_CONFIG)},
+    {"0100044546", DSM_QID(T, Q_CONFIG)},         {"0100044547", DSM_QID(T, Q_CONFIG)},
+    {"0101039424", DSM_QID(T, Q_SSLVPN_UP)},      {"0101039425", DSM_QID(T, Q_SSLVPN_DOWN)},
+    {"0101039426", DSM_QID(T, Q_SSLVPN_FAIL)},    {"0101039947", DSM_QID(T, Q_SSLVPN_UP)},
+    {"0101039948", DSM_QID(T, Q_SSLVPN_DOWN)},    {"0102043008", DSM_QID(T, Q_AUTH_OK)},
     {"0102043009", DSM_QID(T, Q_AUTH_FAIL)},
 };
 
@@ -120,8 +139,7 @@ static bool fgt_kv(const char *k, size_t kl, const char *v, size_t vl, void *arg
 {
     struct fgt_state *st = arg;
     struct strm_event *ev = st->ev;
-    if (kl == 0)
-        return true;
+    if (kl == 0) return true;
     switch (k[0]) {
     case 'a':
         if (K("action")) {
@@ -151,8 +169,7 @@ static bool fgt_kv(const char *k, size_t kl, const char *v, size_t vl, void *arg
             dsm_set_mac(ev->destinationmac, v, vl);
         return true;
     case 'h':
-        if (K("hostname"))
-            dsm_props_add(&st->pr, "urlhost", v, vl);
+        if (K("hostname")) dsm_props_add(&st->pr, "urlhost", v, vl);
         return true;
     case 'l':
         if (K("logid"))
@@ -169,8 +186,7 @@ static bool fgt_kv(const char *k, size_t kl, const char *v, size_t vl, void *arg
             dsm_props_add(&st->pr, "policy", v, vl);
         return true;
     case 'q':
-        if (K("qname"))
-            dsm_props_add(&st->pr, "query", v, vl);
+        if (K("qname")) dsm_props_add(&st->pr, "query", v, vl);
         return true;
     case 'r':
         if (K("rcvdbyte"))
@@ -243,8 +259,7 @@ static bool fgt_kv(const char *k, size_t kl, const char *v, size_t vl, void *arg
             dsm_props_add(&st->pr, "cfgpath", v, vl);
         return true;
     case 'm':
-        if (K("msg"))
-            dsm_props_add(&st->pr, "msg", v, vl);
+        if (K("msg")) dsm_props_add(&st->pr, "msg", v, vl);
         return true;
     default:
         return true;
@@ -265,47 +280,38 @@ static inline bool str_starts(struct strm_str s, const char *lit)
 
 static uint32_t fgt_qid(struct fgt_state *st)
 {
-    uint32_t qid = st->logid.len ? dsm_qid_find(fgt_map, N(fgt_map), st->logid.p, st->logid.len, 0)
-                                 : 0;
-    if (qid)
-        return qid;
+    uint32_t qid =
+        st->logid.len ? dsm_qid_find(fgt_map, N(fgt_map), st->logid.p, st->logid.len, 0) : 0;
+    if (qid) return qid;
     struct strm_str a = st->action, sub = st->subtype;
     if (str_is(st->type, "traffic")) {
-        if (str_is(sub, "local") && !str_is(a, "deny"))
-            return DSM_QID(T, Q_TRAFFIC_LOCAL);
+        if (str_is(sub, "local") && !str_is(a, "deny")) return DSM_QID(T, Q_TRAFFIC_LOCAL);
         if (str_is(a, "deny") || str_is(a, "blocked") || str_is(a, "ip-conn"))
             return DSM_QID(T, Q_TRAFFIC_DENY);
         if (str_is(a, "accept") || str_is(a, "start") || str_is(a, "dns"))
             return DSM_QID(T, Q_TRAFFIC_ACCEPT);
-        if (a.len)
-            return DSM_QID(T, Q_TRAFFIC_CLOSE);
+        if (a.len) return DSM_QID(T, Q_TRAFFIC_CLOSE);
         return DSM_QID_UNKNOWN(T);
     }
     if (str_is(st->type, "utm")) {
         bool blocked = str_is(a, "blocked") || str_is(a, "block") || str_is(a, "dropped") ||
                        str_is(a, "reset") || str_is(a, "deny");
-        if (str_is(sub, "virus"))
-            return DSM_QID(T, blocked ? Q_VIRUS_BLOCKED : Q_VIRUS);
-        if (str_is(sub, "webfilter"))
-            return DSM_QID(T, blocked ? Q_WEB_BLOCKED : Q_WEB_ALLOWED);
+        if (str_is(sub, "virus")) return DSM_QID(T, blocked ? Q_VIRUS_BLOCKED : Q_VIRUS);
+        if (str_is(sub, "webfilter")) return DSM_QID(T, blocked ? Q_WEB_BLOCKED : Q_WEB_ALLOWED);
         if (str_is(sub, "ips") || str_is(sub, "anomaly"))
             return DSM_QID(T, blocked ? Q_IPS_DROPPED : Q_IPS_DETECTED);
-        if (str_is(sub, "app-ctrl"))
-            return DSM_QID(T, blocked ? Q_APP_BLOCKED : Q_APP_ALLOWED);
+        if (str_is(sub, "app-ctrl")) return DSM_QID(T, blocked ? Q_APP_BLOCKED : Q_APP_ALLOWED);
         if (str_is(sub, "dns"))
             return DSM_QID(T, blocked || str_is(a, "redirect") ? Q_DNS_BLOCKED : Q_DNS_QUERY);
         return DSM_QID_UNKNOWN(T);
     }
     if (str_is(st->type, "event")) {
         if (str_is(sub, "user")) {
-            if (str_starts(st->status, "fail"))
-                return DSM_QID(T, Q_AUTH_FAIL);
-            if (str_starts(st->status, "success"))
-                return DSM_QID(T, Q_AUTH_OK);
+            if (str_starts(st->status, "fail")) return DSM_QID(T, Q_AUTH_FAIL);
+            if (str_starts(st->status, "success")) return DSM_QID(T, Q_AUTH_OK);
             return DSM_QID(T, Q_EVENT_USER);
         }
-        if (str_is(sub, "vpn"))
-            return DSM_QID(T, Q_EVENT_VPN);
+        if (str_is(sub, "vpn")) return DSM_QID(T, Q_EVENT_VPN);
         return DSM_QID(T, Q_EVENT_SYSTEM);
     }
     return DSM_QID_UNKNOWN(T);
@@ -314,11 +320,9 @@ static uint32_t fgt_qid(struct fgt_state *st)
 /* "+0200" / "-0500" -> minutes east; false when not that shape. */
 static bool fgt_tz(struct strm_str tz, int *min)
 {
-    if (tz.len != 5 || (tz.p[0] != '+' && tz.p[0] != '-'))
-        return false;
+    if (tz.len != 5 || (tz.p[0] != '+' && tz.p[0] != '-')) return false;
     for (int i = 1; i < 5; i++)
-        if (tz.p[i] < '0' || tz.p[i] > '9')
-            return false;
+        if (tz.p[i] < '0' || tz.p[i] > '9') return false;
     int m = ((tz.p[1] - '0') * 10 + (tz.p[2] - '0')) * 60 + (tz.p[3] - '0') * 10 + (tz.p[4] - '0');
     *min = tz.p[0] == '-' ? -m : m;
     return true;
@@ -328,11 +332,9 @@ static bool fgt_parse(struct strm_event *ev, struct strm_arena *arena, const str
 {
     const char *m = ev->message.p;
     size_t len = ev->message.len;
-    if (!m || len < 40)
-        return false;
+    if (!m || len < 40) return false;
     size_t lim = len < 300 ? len : 300;
-    if (!memmem(m, lim, "devid=", 6) || !memmem(m, lim, "logid=", 6))
-        return false;
+    if (!memmem(m, lim, "devid=", 6) || !memmem(m, lim, "logid=", 6)) return false;
     struct fgt_state st;
     memset(&st, 0, sizeof(st));
     st.ev = ev;
@@ -341,13 +343,10 @@ static bool fgt_parse(struct strm_event *ev, struct strm_arena *arena, const str
     /* the kv scan writes into ev directly: make sure this is a FortiOS logid first */
     const char *lg = memmem(m, lim, "logid=", 6);
     const char *lv = lg + 6;
-    if (lv < m + len && *lv == '"')
-        lv++;
-    if (m + len - lv < 10)
-        return false;
+    if (lv < m + len && *lv == '"') lv++;
+    if (m + len - lv < 10) return false;
     for (int i = 0; i < 10; i++)
-        if (lv[i] < '0' || lv[i] > '9')
-            return false;
+        if (lv[i] < '0' || lv[i] > '9') return false;
     dsm_kv_scan(m, len, ' ', fgt_kv, &st);
     if (st.date.len == 10 && st.time.len == 8) {
         char buf[20];
@@ -357,8 +356,7 @@ static bool fgt_parse(struct strm_event *ev, struct strm_arena *arena, const str
         int tz = ctx->tz_min;
         fgt_tz(st.tz, &tz);
         int64_t ms;
-        if (dsm_parse_time(DSM_TIME_YMD_HMS, buf, 19, tz, &ms))
-            ev->devicetime = ms;
+        if (dsm_parse_time(DSM_TIME_YMD_HMS, buf, 19, tz, &ms)) ev->devicetime = ms;
     }
     if (!strm_ip_is_null(&ev->postnatsourceip)) {
         ev->prenatsourceip = ev->sourceip;
@@ -369,10 +367,8 @@ static bool fgt_parse(struct strm_event *ev, struct strm_arena *arena, const str
         ev->prenatdestinationport = ev->destinationport;
     }
     dsm_props_add(&st.pr, "eventid", st.logid.p, st.logid.len);
-    if (st.subtype.len)
-        dsm_props_add(&st.pr, "subtype", st.subtype.p, st.subtype.len);
-    if (st.status.len)
-        dsm_props_add(&st.pr, "status", st.status.p, st.status.len);
+    if (st.subtype.len) dsm_props_add(&st.pr, "subtype", st.subtype.p, st.subtype.len);
+    if (st.status.len) dsm_props_add(&st.pr, "status", st.status.p, st.status.len);
     dsm_props_commit(&st.pr, ev, arena);
     dsm_set_qid(ev, fgt_qid(&st));
     ev->devicetype = T;

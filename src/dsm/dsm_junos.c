@@ -59,33 +59,59 @@ enum {
 };
 
 static const struct qid_def junos_qids[] = {
-    {DSM_QID(T, Q_FLOW_CREATE), "Junos Flow Session Created", "A security flow session was created (permitted by policy)", LLC_FIREWALL_PERMIT, 1},
-    {DSM_QID(T, Q_FLOW_CLOSE), "Junos Flow Session Closed", "A security flow session was closed", LLC_FIREWALL_SESSION_CLOSED, 1},
-    {DSM_QID(T, Q_FLOW_DENY), "Junos Flow Session Denied", "A session was denied by security policy", LLC_FIREWALL_DENY, 4},
-    {DSM_QID(T, Q_FLOW_REJECT), "Junos Flow Session Rejected", "A session was rejected by security policy", LLC_FIREWALL_DENY, 4},
-    {DSM_QID(T, Q_SCREEN_SYN_FLOOD), "Junos Screen SYN Flood", "Screen detected a TCP SYN flood", LLC_TCP_DOS, 7},
-    {DSM_QID(T, Q_SCREEN_PORT_SCAN), "Junos Screen TCP Port Scan", "Screen detected a TCP port scan", LLC_HOST_PORT_SCAN, 6},
-    {DSM_QID(T, Q_SCREEN_TCP), "Junos Screen TCP Attack", "Screen detected a TCP anomaly or attack", LLC_TCP_DOS, 6},
-    {DSM_QID(T, Q_SCREEN_ICMP_FLOOD), "Junos Screen ICMP Flood", "Screen detected an ICMP flood", LLC_ICMP_DOS, 6},
-    {DSM_QID(T, Q_SCREEN_IP_SWEEP), "Junos Screen Address Sweep", "Screen detected an ICMP/IP address sweep", LLC_NETWORK_SWEEP, 5},
-    {DSM_QID(T, Q_SCREEN_ICMP), "Junos Screen ICMP Attack", "Screen detected an ICMP anomaly", LLC_ICMP_RECON, 5},
-    {DSM_QID(T, Q_SCREEN_UDP_FLOOD), "Junos Screen UDP Flood", "Screen detected a UDP flood", LLC_UDP_DOS, 6},
-    {DSM_QID(T, Q_SCREEN_UDP), "Junos Screen UDP Scan", "Screen detected a UDP port scan or sweep", LLC_UDP_RECON, 5},
-    {DSM_QID(T, Q_SCREEN_IP), "Junos Screen IP Anomaly", "Screen detected an IP option/spoofing/fragment anomaly", LLC_SUSPICIOUS_PACKET, 5},
-    {DSM_QID(T, Q_SCREEN_SESSION_LIMIT), "Junos Screen Session Limit", "Screen source/destination session limit reached", LLC_MISC_DOS, 5},
-    {DSM_QID(T, Q_IDP_ATTACK), "Junos IDP Attack Detected", "IDP detected an attack", LLC_IPS_DENY, 7},
-    {DSM_QID(T, Q_UTM_URL_BLOCKED), "Junos Web Filter URL Blocked", "UTM web filtering blocked a URL", LLC_WEB_POLICY_VIOLATION, 4},
-    {DSM_QID(T, Q_UTM_URL_PERMITTED), "Junos Web Filter URL Permitted", "UTM web filtering permitted a URL", LLC_WEB_ACCESS_ALLOWED, 1},
-    {DSM_QID(T, Q_UTM_VIRUS), "Junos Anti-Virus Virus Detected", "UTM anti-virus detected a virus", LLC_VIRUS_DETECTED, 8},
-    {DSM_QID(T, Q_UI_LOGIN), "Junos User Login", "A user logged in to the management CLI", LLC_ADMIN_LOGIN_SUCCEEDED, 3},
-    {DSM_QID(T, Q_UI_AUTH), "Junos User Authenticated", "A user was authenticated for management", LLC_GENERAL_AUTH_SUCCEEDED, 2},
-    {DSM_QID(T, Q_UI_LOGOUT), "Junos User Logout", "A user logged out of the management CLI", LLC_HOST_LOGOUT, 1},
-    {DSM_QID(T, Q_UI_COMMIT), "Junos Configuration Commit Requested", "A user requested a configuration commit", LLC_DEVICE_CONFIG_CHANGE, 4},
-    {DSM_QID(T, Q_UI_COMMIT_COMPLETED), "Junos Configuration Commit Completed", "A configuration commit completed", LLC_CONFIG_MODIFIED, 4},
-    {DSM_QID(T, Q_UI_CMDLINE), "Junos CLI Command", "A user entered a CLI command", LLC_AUDIT_USER_ACTION, 1},
-    {DSM_QID(T, Q_SSHD_LOGIN_FAILED), "Junos SSH Login Failed", "SSH login failed", LLC_SSH_LOGIN_FAILED, 5},
+    {DSM_QID(T, Q_FLOW_CREATE), "Junos Flow Session Created",
+     "A security flow session was created (permitted by policy)", LLC_FIREWALL_PERMIT, 1},
+    {DSM_QID(T, Q_FLOW_CLOSE), "Junos Flow Session Closed", "A security flow session was closed",
+     LLC_FIREWALL_SESSION_CLOSED, 1},
+    {DSM_QID(T, Q_FLOW_DENY), "Junos Flow Session Denied",
+     "A session was denied by security policy", LLC_FIREWALL_DENY, 4},
+    {DSM_QID(T, Q_FLOW_REJECT), "Junos Flow Session Rejected",
+     "A session was rejected by security policy", LLC_FIREWALL_DENY, 4},
+    {DSM_QID(T, Q_SCREEN_SYN_FLOOD), "Junos Screen SYN Flood", "Screen detected a TCP SYN flood",
+     LLC_TCP_DOS, 7},
+    {DSM_QID(T, Q_SCREEN_PORT_SCAN), "Junos Screen TCP Port Scan",
+     "Screen detected a TCP port scan", LLC_HOST_PORT_SCAN, 6},
+    {DSM_QID(T, Q_SCREEN_TCP), "Junos Screen TCP Attack", "Screen detected a TCP anomaly or attack",
+     LLC_TCP_DOS, 6},
+    {DSM_QID(T, Q_SCREEN_ICMP_FLOOD), "Junos Screen ICMP Flood", "Screen detected an ICMP flood",
+     LLC_ICMP_DOS, 6},
+    {DSM_QID(T, Q_SCREEN_IP_SWEEP), "Junos Screen Address Sweep",
+     "Screen detected an ICMP/IP address sweep", LLC_NETWORK_SWEEP, 5},
+    {DSM_QID(T, Q_SCREEN_ICMP), "Junos Screen ICMP Attack", "Screen detected an ICMP anomaly",
+     LLC_ICMP_RECON, 5},
+    {DSM_QID(T, Q_SCREEN_UDP_FLOOD), "Junos Screen UDP Flood", "Screen detected a UDP flood",
+     LLC_UDP_DOS, 6},
+    {DSM_QID(T, Q_SCREEN_UDP), "Junos Screen UDP Scan", "Screen detected a UDP port scan or sweep",
+     LLC_UDP_RECON, 5},
+    {DSM_QID(T, Q_SCREEN_IP), "Junos Screen IP Anomaly",
+     "Screen detected an IP option/spoofing/fragment anomaly", LLC_SUSPICIOUS_PACKET, 5},
+    {DSM_QID(T, Q_SCREEN_SESSION_LIMIT), "Junos Screen Session Limit",
+     "Screen source/destination session limit reached", LLC_MISC_DOS, 5},
+    {DSM_QID(T, Q_IDP_ATTACK), "Junos IDP Attack Detected", "IDP detected an attack", LLC_IPS_DENY,
+     7},
+    {DSM_QID(T, Q_UTM_URL_BLOCKED), "Junos Web Filter URL Blocked",
+     "UTM web filtering blocked a URL", LLC_WEB_POLICY_VIOLATION, 4},
+    {DSM_QID(T, Q_UTM_URL_PERMITTED), "Junos Web Filter URL Permitted",
+     "UTM web filtering permitted a URL", LLC_WEB_ACCESS_ALLOWED, 1},
+    {DSM_QID(T, Q_UTM_VIRUS), "Junos Anti-Virus Virus Detected", "UTM anti-virus detected a virus",
+     LLC_VIRUS_DETECTED, 8},
+    {DSM_QID(T, Q_UI_LOGIN), "Junos User Login", "A user logged in to the management CLI",
+     LLC_ADMIN_LOGIN_SUCCEEDED, 3},
+    {DSM_QID(T, Q_UI_AUTH), "Junos User Authenticated", "A user was authenticated for management",
+     LLC_GENERAL_AUTH_SUCCEEDED, 2},
+    {DSM_QID(T, Q_UI_LOGOUT), "Junos User Logout", "A user logged out of the management CLI",
+     LLC_HOST_LOGOUT, 1},
+    {DSM_QID(T, Q_UI_COMMIT), "Junos Configuration Commit Requested",
+     "A user requested a configuration commit", LLC_DEVICE_CONFIG_CHANGE, 4},
+    {DSM_QID(T, Q_UI_COMMIT_COMPLETED), "Junos Configuration Commit Completed",
+     "A configuration commit completed", LLC_CONFIG_MODIFIED, 4},
+    {DSM_QID(T, Q_UI_CMDLINE), "Junos CLI Command", "A user entered a CLI command",
+     LLC_AUDIT_USER_ACTION, 1},
+    {DSM_QID(T, Q_SSHD_LOGIN_FAILED), "Junos SSH Login Failed", "SSH login failed",
+     LLC_SSH_LOGIN_FAILED, 5},
     {DSM_QID(T, Q_LOGIN_FAILED), "Junos Login Failed", "Login failed", LLC_ADMIN_LOGIN_FAILED, 5},
-    {DSM_QID_UNKNOWN(T), "Junos Unknown Event", "A Junos event this DSM does not map", LLC_UNKNOWN, 3},
+    {DSM_QID_UNKNOWN(T), "Junos Unknown Event", "A Junos event this DSM does not map", LLC_UNKNOWN,
+     3},
 };
 
 /* Sorted by event_id (strcmp). */
@@ -140,8 +166,7 @@ static inline bool is_tag_char(char c)
 
 static inline const char *jfind(const char *p, const char *e, const char *lit, size_t n)
 {
-    if (p >= e)
-        return NULL;
+    if (p >= e) return NULL;
     return memmem(p, (size_t)(e - p), lit, n);
 }
 #define JFIND(p, e, lit) jfind(p, e, lit, sizeof(lit) - 1)
@@ -153,17 +178,13 @@ static bool junos_ipport(const char *p, const char *e, struct strm_ip *ip, uint1
     if (e > p && e[-1] == ')') {
         e--;
         for (const char *q = p; q < e; q++)
-            if (*q == '(')
-                sep = q;
+            if (*q == '(') sep = q;
     } else {
         for (const char *q = p; q < e; q++)
-            if (*q == '/')
-                sep = q;
+            if (*q == '/') sep = q;
     }
-    if (!sep)
-        return false;
-    if (!dsm_set_ip(ip, p, (size_t)(sep - p)))
-        return false;
+    if (!sep) return false;
+    if (!dsm_set_ip(ip, p, (size_t)(sep - p))) return false;
     dsm_set_port(port, sep + 1, (size_t)(e - sep - 1));
     return true;
 }
@@ -173,10 +194,8 @@ static bool junos_tuple(const char *p, const char *e, struct strm_ip *sip, uint1
                         struct strm_ip *dip, uint16_t *dport)
 {
     const char *arrow = JFIND(p, e, "->");
-    if (!arrow)
-        return false;
-    if (!junos_ipport(p, arrow, sip, sport))
-        return false;
+    if (!arrow) return false;
+    if (!junos_ipport(p, arrow, sip, sport)) return false;
     return junos_ipport(arrow + 2, e, dip, dport);
 }
 
@@ -206,8 +225,7 @@ static bool junos_sd(const char *p, const char *e, const char *key, const char *
             a += 2;
             const char *b = a;
             while (b < e && *b != '"') {
-                if (*b == '\\' && b + 1 < e)
-                    b++;
+                if (*b == '\\' && b + 1 < e) b++;
                 b++;
             }
             *v = a;
@@ -224,14 +242,12 @@ static bool junos_quoted_after(const char *p, const char *e, const char *lead, s
                                const char **v, size_t *vlen)
 {
     const char *a = jfind(p, e, lead, n);
-    if (!a)
-        return false;
+    if (!a) return false;
     a += n;
     const char *b = a;
     while (b < e && *b != '\'')
         b++;
-    if (b >= e)
-        return false;
+    if (b >= e) return false;
     *v = a;
     *vlen = (size_t)(b - a);
     return true;
@@ -270,16 +286,14 @@ static void sd_ip(const char *p, const char *e, const char *key, struct strm_ip 
 {
     const char *v;
     size_t n;
-    if (junos_sd(p, e, key, &v, &n))
-        dsm_set_ip(ip, v, n);
+    if (junos_sd(p, e, key, &v, &n)) dsm_set_ip(ip, v, n);
 }
 
 static void sd_port(const char *p, const char *e, const char *key, uint16_t *port)
 {
     const char *v;
     size_t n;
-    if (junos_sd(p, e, key, &v, &n))
-        dsm_set_port(port, v, n);
+    if (junos_sd(p, e, key, &v, &n)) dsm_set_port(port, v, n);
 }
 
 static void sd_prop(struct dsm_props *pr, const char *p, const char *e, const char *key,
@@ -307,8 +321,7 @@ static void junos_parse_sd(struct strm_event *ev, struct strm_arena *arena, stru
     sd_port(p, e, "nat-destination-port", &ev->postnatdestinationport);
     if (junos_sd(p, e, "protocol-id", &v, &n)) {
         uint64_t x;
-        if (dsm_parse_uint(v, n, 255, &x))
-            ev->protocolid = (uint8_t)x;
+        if (dsm_parse_uint(v, n, 255, &x)) ev->protocolid = (uint8_t)x;
     } else if (junos_sd(p, e, "protocol-name", &v, &n)) {
         ev->protocolid = dsm_protocol(v, n);
     }
@@ -339,11 +352,9 @@ static void junos_parse_sd(struct strm_event *ev, struct strm_arena *arena, stru
 
 static bool is_all_digits(const char *p, const char *e)
 {
-    if (p >= e)
-        return false;
+    if (p >= e) return false;
     for (; p < e; p++)
-        if (*p < '0' || *p > '9')
-            return false;
+        if (*p < '0' || *p > '9') return false;
     return true;
 }
 
@@ -352,8 +363,7 @@ static void junos_pkts_bytes(struct dsm_props *pr, const char *p, const char *e,
                              const char *by)
 {
     const char *o = memchr(p, '(', (size_t)(e - p));
-    if (!o || e[-1] != ')')
-        return;
+    if (!o || e[-1] != ')') return;
     dsm_props_add(pr, pk, p, (size_t)(o - p));
     dsm_props_add(pr, by, o + 1, (size_t)(e - 1 - o - 1));
 }
@@ -381,9 +391,8 @@ static void junos_parse_flow(struct strm_event *ev, struct dsm_props *pr, const 
         const char *t = tok_end(q, e);
         size_t tl = (size_t)(t - q);
         if (stage == 0) {
-            if (JFIND(q, t, "->") &&
-                junos_tuple(q, t, &ev->sourceip, &ev->sourceport, &ev->destinationip,
-                            &ev->destinationport))
+            if (JFIND(q, t, "->") && junos_tuple(q, t, &ev->sourceip, &ev->sourceport,
+                                                 &ev->destinationip, &ev->destinationport))
                 stage = 1;
         } else if (stage == 1) {
             if (!(tl > 2 && q[0] == '0' && q[1] == 'x')) {
@@ -399,8 +408,7 @@ static void junos_parse_flow(struct strm_event *ev, struct dsm_props *pr, const 
                 const char *pe = t;
                 if (deny) {
                     const char *o = memchr(q, '(', tl);
-                    if (o)
-                        pe = o;
+                    if (o) pe = o;
                 }
                 uint64_t x;
                 if (is_all_digits(q, pe) && dsm_parse_uint(q, (size_t)(pe - q), 255, &x)) {
@@ -456,8 +464,7 @@ static void junos_parse_screen(struct strm_event *ev, struct dsm_props *pr, cons
     static const char *const keys[2] = {"source: ", "destination: "};
     for (int k = 0; k < 2; k++) {
         const char *a = jfind(p, e, keys[k], strlen(keys[k]));
-        if (!a)
-            continue;
+        if (!a) continue;
         a += strlen(keys[k]);
         const char *b = a;
         while (b < e && *b != ',' && *b != ' ')
@@ -484,8 +491,7 @@ static void junos_parse_screen(struct strm_event *ev, struct dsm_props *pr, cons
     for (int k = 0; k < 3; k++) {
         size_t kl = strlen(more[k][0]);
         const char *a = jfind(p, e, more[k][0], kl);
-        if (!a)
-            continue;
+        if (!a) continue;
         a += kl;
         const char *b = a;
         while (b < e && *b != ',' && *b != '.')
@@ -498,35 +504,31 @@ static void junos_parse_screen(struct strm_event *ev, struct dsm_props *pr, cons
 }
 
 /* UTM/IDP free text: "a(p)->b(q)" or "<a/p->b/q>" tuple and KEY=value pairs. */
-static void junos_parse_utm(struct strm_event *ev, struct strm_arena *arena,
-                            struct dsm_props *pr, const char *p, const char *e)
+static void junos_parse_utm(struct strm_event *ev, struct strm_arena *arena, struct dsm_props *pr,
+                            const char *p, const char *e)
 {
     const char *q = skip_sp(p, e);
     while (q < e) {
         const char *t = tok_end(q, e);
         const char *a = q, *b = t;
-        if (b > a && a[0] == '<')
-            a++;
-        if (b > a && b[-1] == ',')
-            b--;
-        if (b > a && b[-1] == '>')
-            b--;
+        if (b > a && a[0] == '<') a++;
+        if (b > a && b[-1] == ',') b--;
+        if (b > a && b[-1] == '>') b--;
         if (JFIND(a, b, "->") && junos_tuple(a, b, &ev->sourceip, &ev->sourceport,
                                              &ev->destinationip, &ev->destinationport))
             break;
         q = skip_sp(t, e);
     }
     static const char *const keys[][2] = {
-        {"ACTION", "action"},   {"action", "action"},          {"CATEGORY", "urlcategory"},
-        {"PROFILE", "profile"}, {"URL", "url"},                {"url", "url"},
-        {"name", "threat"},     {"virus-name", "threat"},      {"threat-severity", "threatseverity"},
+        {"ACTION", "action"},   {"action", "action"},     {"CATEGORY", "urlcategory"},
+        {"PROFILE", "profile"}, {"URL", "url"},           {"url", "url"},
+        {"name", "threat"},     {"virus-name", "threat"}, {"threat-severity", "threatseverity"},
         {"REASON", "reason"},
     };
     for (size_t i = 0; i < N(keys); i++) {
         const char *v;
         size_t n;
-        if (junos_kv(p, e, keys[i][0], &v, &n) && n > 0)
-            dsm_props_add(pr, keys[i][1], v, n);
+        if (junos_kv(p, e, keys[i][0], &v, &n) && n > 0) dsm_props_add(pr, keys[i][1], v, n);
     }
     const char *v;
     size_t n;
@@ -536,8 +538,7 @@ static void junos_parse_utm(struct strm_event *ev, struct strm_arena *arena,
         if (b > a && !(b - a == 3 && memcmp(a, "N/A", 3) == 0))
             dsm_set_str(&ev->username, arena, a, (size_t)(b - a));
     }
-    if (junos_kv(p, e, "protocol", &v, &n))
-        ev->protocolid = dsm_protocol(v, n);
+    if (junos_kv(p, e, "protocol", &v, &n)) ev->protocolid = dsm_protocol(v, n);
     const char *fp = JFIND(p, e, " for ");
     if (fp && !ev->protocolid) {
         const char *a = fp + 5, *b = tok_end(a, e);
@@ -546,8 +547,8 @@ static void junos_parse_utm(struct strm_event *ev, struct strm_arena *arena,
 }
 
 /* Management events: user names and remote hosts in quotes. */
-static void junos_parse_mgmt(struct strm_event *ev, struct strm_arena *arena,
-                             struct dsm_props *pr, const char *p, const char *e)
+static void junos_parse_mgmt(struct strm_event *ev, struct strm_arena *arena, struct dsm_props *pr,
+                             const char *p, const char *e)
 {
     const char *v;
     size_t n;
@@ -559,8 +560,7 @@ static void junos_parse_mgmt(struct strm_event *ev, struct strm_arena *arena,
         if (a) {
             a += 9;
             const char *b = tok_end(a, e);
-            if (b > a)
-                dsm_set_str(&ev->username, arena, a, (size_t)(b - a));
+            if (b > a) dsm_set_str(&ev->username, arena, a, (size_t)(b - a));
         }
     }
     if (junos_quoted_after(p, e, "from host '", 11, &v, &n))
@@ -586,10 +586,8 @@ static void junos_parse_mgmt(struct strm_event *ev, struct strm_arena *arena,
             dsm_set_ip(&ev->sourceip, a, (size_t)(b - a));
         }
     }
-    if (junos_quoted_after(p, e, "command '", 9, &v, &n))
-        dsm_props_add(pr, "command", v, n);
-    if (junos_quoted_after(p, e, "class '", 7, &v, &n))
-        dsm_props_add(pr, "class", v, n);
+    if (junos_quoted_after(p, e, "command '", 9, &v, &n)) dsm_props_add(pr, "command", v, n);
+    if (junos_quoted_after(p, e, "class '", 7, &v, &n)) dsm_props_add(pr, "class", v, n);
 }
 
 static void junos_nat_clean(struct strm_ip *nat, uint16_t *nport, const struct strm_ip *orig,
@@ -611,7 +609,7 @@ static bool junos_prefix_ok(const char *t, size_t n)
 static bool junos_parse(struct strm_event *ev, struct strm_arena *arena, const struct dsm_ctx *ctx)
 {
     (void)ctx;
-    const char *m = ev->message.p, *me = m + ev->message.len;
+    const char *m = ev->message.p, *me = m ? m + ev->message.len : NULL;
     const char *tag = NULL;
     size_t tlen = 0;
     const char *text = m; /* the free text after the tag */
@@ -627,26 +625,22 @@ static bool junos_parse(struct strm_event *ev, struct strm_arena *arena, const s
         }
     }
     if (!tag) {
-        if (!m || ev->message.len < 6 || m[0] < 'A' || m[0] > 'Z')
-            return false;
+        if (!m || ev->message.len < 6 || m[0] < 'A' || m[0] > 'Z') return false;
         size_t i = 0;
         while (i < ev->message.len && i < 64 && is_tag_char(m[i]))
             i++;
-        if (i < 5 || i >= ev->message.len || m[i] != ':')
-            return false;
+        if (i < 5 || i >= ev->message.len || m[i] != ':') return false;
         tag = m;
         tlen = i;
         text = m + i + 1;
         /* RT_IDP: "IDP_ATTACK_LOG_EVENT: IDP: ..." -- tag as it stands */
     }
     uint32_t qid = dsm_qid_find(junos_map, N(junos_map), tag, tlen, 0);
-    const char *pl = ev->payload.p, *pe = pl + ev->payload.len;
+    const char *pl = ev->payload.p, *pe = pl ? pl + ev->payload.len : NULL;
     const char *sd = NULL;
-    if (pl && ev->payload.len > 12)
-        sd = JFIND(pl, pe, "[junos@2636");
+    if (pl && ev->payload.len > 12) sd = JFIND(pl, pe, "[junos@2636");
     if (qid == 0) {
-        if (!sd && !junos_prefix_ok(tag, tlen))
-            return false;
+        if (!sd && !junos_prefix_ok(tag, tlen)) return false;
         qid = DSM_QID_UNKNOWN(T);
     }
 
@@ -655,8 +649,7 @@ static bool junos_parse(struct strm_event *ev, struct strm_arena *arena, const s
     uint32_t n = qid - DSM_QID(T, 0);
     if (sd) {
         const char *sde = memchr(sd, ']', (size_t)(pe - sd));
-        if (!sde)
-            sde = pe;
+        if (!sde) sde = pe;
         junos_parse_sd(ev, arena, &pr, sd, sde);
         if (n >= Q_SCREEN_SYN_FLOOD && n <= Q_SCREEN_SESSION_LIMIT) {
             const char *v;
@@ -685,8 +678,7 @@ static bool junos_parse(struct strm_event *ev, struct strm_arena *arena, const s
         case Q_SCREEN_UDP: {
             uint32_t nn = n;
             junos_parse_screen(ev, &pr, text, me, &nn);
-            if (nn != n)
-                qid = DSM_QID(T, nn);
+            if (nn != n) qid = DSM_QID(T, nn);
             if (n == Q_SCREEN_TCP)
                 ev->protocolid = 6;
             else if (n == Q_SCREEN_UDP)

@@ -323,7 +323,7 @@ static bool leef_parse(struct strm_event *ev, struct strm_arena *arena, const st
     dsm_props_add(&f.props, "leef.eventid", h.event_id.p, h.event_id.len);
     dsm_leef_scan(&h, leef_field, &f);
     if (f.time) {
-        int64_t ms;
+        int64_t ms = 0;
         bool ok = f.time_fmt ? leef_time_fmt(f.time_fmt, f.time_fmt_len, f.time, f.time_len,
                                              ctx->tz_min, &ms)
                              : false;

@@ -506,7 +506,7 @@ static inline bool pfx(const char *p, size_t n, const char *lit)
 
 static inline const char *find(const char *p, size_t n, const char *lit)
 {
-    return memmem(p, n, lit, strlen(lit));
+    return p ? memmem(p, n, lit, strlen(lit)) : NULL;
 }
 
 static inline bool has(const char *p, size_t n, const char *lit)
@@ -1680,8 +1680,8 @@ static bool linux_parse(struct strm_event *ev, struct strm_arena *arena, const s
 {
     const char *a = ev->appname.p;
     size_t an = ev->appname.len;
-    const char *m = ev->message.p;
-    size_t n = m ? ev->message.len : 0;
+    const char *m = ev->message.p ? ev->message.p : "";
+    size_t n = ev->message.p ? ev->message.len : 0;
     uint8_t fam;
     bool paren_pam = false;
     if (an) {

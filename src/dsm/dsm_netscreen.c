@@ -47,37 +47,49 @@ enum {
 };
 
 static const struct qid_def ns_qids[] = {
-    {DSM_QID(T, Q_TRAFFIC_PERMIT), "NetScreen Traffic Permitted", "Traffic permitted by policy", LLC_FIREWALL_PERMIT, 1},
-    {DSM_QID(T, Q_TRAFFIC_DENY), "NetScreen Traffic Denied", "Traffic denied by policy", LLC_FIREWALL_DENY, 4},
-    {DSM_QID(T, Q_TRAFFIC_REJECT), "NetScreen Traffic Rejected", "Traffic rejected by policy", LLC_FIREWALL_DENY, 4},
-    {DSM_QID(T, Q_TRAFFIC_TUNNEL), "NetScreen Traffic Tunneled", "Traffic permitted into a VPN tunnel", LLC_FIREWALL_PERMIT, 1},
-    {DSM_QID(T, Q_ADMIN_LOGIN), "NetScreen Admin Login Succeeded", "An administrator logged in", LLC_ADMIN_LOGIN_SUCCEEDED, 3},
-    {DSM_QID(T, Q_ADMIN_LOGIN_FAILED), "NetScreen Admin Login Failed", "An administrator login attempt failed", LLC_ADMIN_LOGIN_FAILED, 6},
-    {DSM_QID(T, Q_ADMIN_LOGOUT), "NetScreen Admin Logout", "An administrator logged out", LLC_HOST_LOGOUT, 1},
-    {DSM_QID(T, Q_CONFIG_CHANGE), "NetScreen Configuration Changed", "The device configuration was changed", LLC_DEVICE_CONFIG_CHANGE, 4},
-    {DSM_QID(T, Q_PORT_SCAN), "NetScreen Port Scan", "Screen detected a port scan", LLC_HOST_PORT_SCAN, 6},
-    {DSM_QID(T, Q_ADDRESS_SWEEP), "NetScreen Address Sweep", "Screen detected an IP address sweep", LLC_NETWORK_SWEEP, 5},
+    {DSM_QID(T, Q_TRAFFIC_PERMIT), "NetScreen Traffic Permitted", "Traffic permitted by policy",
+     LLC_FIREWALL_PERMIT, 1},
+    {DSM_QID(T, Q_TRAFFIC_DENY), "NetScreen Traffic Denied", "Traffic denied by policy",
+     LLC_FIREWALL_DENY, 4},
+    {DSM_QID(T, Q_TRAFFIC_REJECT), "NetScreen Traffic Rejected", "Traffic rejected by policy",
+     LLC_FIREWALL_DENY, 4},
+    {DSM_QID(T, Q_TRAFFIC_TUNNEL), "NetScreen Traffic Tunneled",
+     "Traffic permitted into a VPN tunnel", LLC_FIREWALL_PERMIT, 1},
+    {DSM_QID(T, Q_ADMIN_LOGIN), "NetScreen Admin Login Succeeded", "An administrator logged in",
+     LLC_ADMIN_LOGIN_SUCCEEDED, 3},
+    {DSM_QID(T, Q_ADMIN_LOGIN_FAILED), "NetScreen Admin Login Failed",
+     "An administrator login attempt failed", LLC_ADMIN_LOGIN_FAILED, 6},
+    {DSM_QID(T, Q_ADMIN_LOGOUT), "NetScreen Admin Logout", "An administrator logged out",
+     LLC_HOST_LOGOUT, 1},
+    {DSM_QID(T, Q_CONFIG_CHANGE), "NetScreen Configuration Changed",
+     "The device configuration was changed", LLC_DEVICE_CONFIG_CHANGE, 4},
+    {DSM_QID(T, Q_PORT_SCAN), "NetScreen Port Scan", "Screen detected a port scan",
+     LLC_HOST_PORT_SCAN, 6},
+    {DSM_QID(T, Q_ADDRESS_SWEEP), "NetScreen Address Sweep", "Screen detected an IP address sweep",
+     LLC_NETWORK_SWEEP, 5},
     {DSM_QID(T, Q_SYN_FLOOD), "NetScreen SYN Flood", "Screen detected a SYN flood", LLC_TCP_DOS, 7},
-    {DSM_QID(T, Q_ICMP_FLOOD), "NetScreen ICMP Flood", "Screen detected an ICMP flood", LLC_ICMP_DOS, 6},
+    {DSM_QID(T, Q_ICMP_FLOOD), "NetScreen ICMP Flood", "Screen detected an ICMP flood",
+     LLC_ICMP_DOS, 6},
     {DSM_QID(T, Q_UDP_FLOOD), "NetScreen UDP Flood", "Screen detected a UDP flood", LLC_UDP_DOS, 6},
     {DSM_QID(T, Q_LAND), "NetScreen Land Attack", "Screen detected a land attack", LLC_MISC_DOS, 7},
-    {DSM_QID(T, Q_PING_OF_DEATH), "NetScreen Ping of Death", "Screen detected a ping of death", LLC_ICMP_DOS, 7},
-    {DSM_QID(T, Q_IP_SPOOF), "NetScreen IP Spoofing", "Screen detected IP spoofing", LLC_IP_SPOOF, 6},
-    {DSM_QID(T, Q_TEARDROP), "NetScreen Teardrop Attack", "Screen detected a teardrop attack", LLC_OVERLAPPING_FRAGMENTS, 7},
-    {DSM_QID(T, Q_ATTACK_OTHER), "NetScreen Screen Attack", "Screen detected an attack", LLC_SUSPICIOUS_PACKET, 5},
-    {DSM_QID_UNKNOWN(T), "NetScreen Unknown Event", "A ScreenOS event this DSM does not map", LLC_UNKNOWN, 3},
+    {DSM_QID(T, Q_PING_OF_DEATH), "NetScreen Ping of Death", "Screen detected a ping of death",
+     LLC_ICMP_DOS, 7},
+    {DSM_QID(T, Q_IP_SPOOF), "NetScreen IP Spoofing", "Screen detected IP spoofing", LLC_IP_SPOOF,
+     6},
+    {DSM_QID(T, Q_TEARDROP), "NetScreen Teardrop Attack", "Screen detected a teardrop attack",
+     LLC_OVERLAPPING_FRAGMENTS, 7},
+    {DSM_QID(T, Q_ATTACK_OTHER), "NetScreen Screen Attack", "Screen detected an attack",
+     LLC_SUSPICIOUS_PACKET, 5},
+    {DSM_QID_UNKNOWN(T), "NetScreen Unknown Event", "A ScreenOS event this DSM does not map",
+     LLC_UNKNOWN, 3},
 };
 
 /* Message id -> QID, sorted. Traffic (00257) is refined by action below. */
 static const struct dsm_qid_map ns_map[] = {
-    {"00016", DSM_QID(T, Q_PORT_SCAN)},
-    {"00017", DSM_QID(T, Q_ADDRESS_SWEEP)},
-    {"00018", DSM_QID(T, Q_CONFIG_CHANGE)},
-    {"00257", DSM_QID(T, Q_TRAFFIC_PERMIT)},
-    {"00515", DSM_QID(T, Q_ADMIN_LOGIN)},
-    {"00518", DSM_QID(T, Q_ADMIN_LOGIN_FAILED)},
-    {"00519", DSM_QID(T, Q_ADMIN_LOGIN_FAILED)},
-    {"00528", DSM_QID(T, Q_ADMIN_LOGIN)},
+    {"00016", DSM_QID(T, Q_PORT_SCAN)},          {"00017", DSM_QID(T, Q_ADDRESS_SWEEP)},
+    {"00018", DSM_QID(T, Q_CONFIG_CHANGE)},      {"00257", DSM_QID(T, Q_TRAFFIC_PERMIT)},
+    {"00515", DSM_QID(T, Q_ADMIN_LOGIN)},        {"00518", DSM_QID(T, Q_ADMIN_LOGIN_FAILED)},
+    {"00519", DSM_QID(T, Q_ADMIN_LOGIN_FAILED)}, {"00528", DSM_QID(T, Q_ADMIN_LOGIN)},
     {"00767", DSM_QID(T, Q_CONFIG_CHANGE)},
 };
 
@@ -86,17 +98,16 @@ static const struct {
     const char *text;
     uint32_t n;
 } ns_attacks[] = {
-    {"Port scan", Q_PORT_SCAN},       {"address sweep", Q_ADDRESS_SWEEP},
-    {"SYN flood", Q_SYN_FLOOD},       {"ICMP flood", Q_ICMP_FLOOD},
-    {"UDP flood", Q_UDP_FLOOD},       {"Land attack", Q_LAND},
+    {"Port scan", Q_PORT_SCAN},         {"address sweep", Q_ADDRESS_SWEEP},
+    {"SYN flood", Q_SYN_FLOOD},         {"ICMP flood", Q_ICMP_FLOOD},
+    {"UDP flood", Q_UDP_FLOOD},         {"Land attack", Q_LAND},
     {"Ping of Death", Q_PING_OF_DEATH}, {"IP spoofing", Q_IP_SPOOF},
     {"Teardrop", Q_TEARDROP},
 };
 
 static inline const char *nfind(const char *p, const char *e, const char *lit, size_t n)
 {
-    if (p >= e)
-        return NULL;
+    if (p >= e) return NULL;
     return memmem(p, (size_t)(e - p), lit, n);
 }
 #define NFIND(p, e, lit) nfind(p, e, lit, sizeof(lit) - 1)
@@ -152,16 +163,11 @@ static void ns_traffic(struct strm_event *ev, struct dsm_props *pr, const char *
 {
     const char *v;
     size_t n;
-    if (NSKV(p, e, "src=", &v, &n))
-        dsm_set_ip(&ev->sourceip, v, n);
-    if (NSKV(p, e, "dst=", &v, &n))
-        dsm_set_ip(&ev->destinationip, v, n);
-    if (NSKV(p, e, "src_port=", &v, &n))
-        dsm_set_port(&ev->sourceport, v, n);
-    if (NSKV(p, e, "dst_port=", &v, &n))
-        dsm_set_port(&ev->destinationport, v, n);
-    if (NSKV(p, e, "proto=", &v, &n))
-        ev->protocolid = dsm_protocol(v, n);
+    if (NSKV(p, e, "src=", &v, &n)) dsm_set_ip(&ev->sourceip, v, n);
+    if (NSKV(p, e, "dst=", &v, &n)) dsm_set_ip(&ev->destinationip, v, n);
+    if (NSKV(p, e, "src_port=", &v, &n)) dsm_set_port(&ev->sourceport, v, n);
+    if (NSKV(p, e, "dst_port=", &v, &n)) dsm_set_port(&ev->destinationport, v, n);
+    if (NSKV(p, e, "proto=", &v, &n)) ev->protocolid = dsm_protocol(v, n);
     if (NSKV(p, e, "action=", &v, &n)) {
         dsm_props_add(pr, "action", v, n);
         if (n >= 4 && memcmp(v, "Deny", 4) == 0)
@@ -172,7 +178,7 @@ static void ns_traffic(struct strm_event *ev, struct dsm_props *pr, const char *
             *qn = Q_TRAFFIC_TUNNEL;
     }
     static const char *const keys[][2] = {
-        {"policy_id=", "policy"}, {"service=", "service"}, {"sent=", "bytesout"},
+        {"policy_id=", "policy"}, {"service=", "service"},   {"sent=", "bytesout"},
         {"rcvd=", "bytesin"},     {"duration=", "duration"}, {"session_id=", "sessionid"},
         {"src zone=", "srczone"}, {"dst zone=", "dstzone"},
     };
@@ -181,8 +187,7 @@ static void ns_traffic(struct strm_event *ev, struct dsm_props *pr, const char *
             dsm_props_add(pr, keys[i][1], v, n);
     /* reason is last and holds spaces ("Close - TCP FIN") */
     const char *r = NFIND(p, e, " reason=");
-    if (r && e > r + 8)
-        dsm_props_add(pr, "reason", r + 8, (size_t)(e - r - 8));
+    if (r && e > r + 8) dsm_props_add(pr, "reason", r + 8, (size_t)(e - r - 8));
     /* "src-xlated ip=A port=P dst-xlated ip=B port=Q" */
     const char *sx = NFIND(p, e, "src-xlated ip=");
     const char *dx = NFIND(p, e, "dst-xlated ip=");
@@ -192,16 +197,14 @@ static void ns_traffic(struct strm_event *ev, struct dsm_props *pr, const char *
             ev->prenatsourceip = ev->sourceip;
             ev->prenatsourceport = ev->sourceport;
         }
-        if (NSKV(sx, se, "port=", &v, &n))
-            dsm_set_port(&ev->postnatsourceport, v, n);
+        if (NSKV(sx, se, "port=", &v, &n)) dsm_set_port(&ev->postnatsourceport, v, n);
     }
     if (dx) {
         const char *de = sx && sx > dx ? sx : e;
         struct strm_ip ip;
         uint16_t port = 0;
         memset(&ip, 0, sizeof(ip));
-        if (NSKV(dx, de, "port=", &v, &n))
-            dsm_set_port(&port, v, n);
+        if (NSKV(dx, de, "port=", &v, &n)) dsm_set_port(&port, v, n);
         /* an unchanged destination is no translation */
         if (NSKV(dx, de, "ip=", &v, &n) && dsm_set_ip(&ip, v, n) &&
             (strm_ip_cmp(&ip, &ev->destinationip) != 0 || port != ev->destinationport)) {
@@ -218,8 +221,7 @@ static void ns_attack(struct strm_event *ev, struct dsm_props *pr, const char *p
                       uint32_t *qn)
 {
     const char *bang = memchr(p, '!', (size_t)(e - p));
-    if (!bang)
-        return;
+    if (!bang) return;
     dsm_props_add(pr, "threat", p, (size_t)(bang - p));
     if (*qn == 0) {
         for (size_t i = 0; i < N(ns_attacks); i++)
@@ -227,8 +229,7 @@ static void ns_attack(struct strm_event *ev, struct dsm_props *pr, const char *p
                 *qn = ns_attacks[i].n;
                 break;
             }
-        if (*qn == 0)
-            *qn = Q_ATTACK_OTHER;
+        if (*qn == 0) *qn = Q_ATTACK_OTHER;
     }
     const char *f = NFIND(bang, e, "From ");
     if (f) {
@@ -277,25 +278,21 @@ static void ns_admin(struct strm_event *ev, struct strm_arena *arena, const char
     const char *u = NFIND(p, e, "user \"");
     if (u) {
         const char *a = u + 6, *b = memchr(a, '"', (size_t)(e - a));
-        if (b && b > a)
-            dsm_set_str(&ev->username, arena, a, (size_t)(b - a));
+        if (b && b > a) dsm_set_str(&ev->username, arena, a, (size_t)(b - a));
     } else if ((u = NFIND(p, e, " by ")) != NULL) {
         const char *a = u + 4, *b = a;
-        if (e - a > 6 && memcmp(a, "admin ", 6) == 0)
-            a += 6;
+        if (e - a > 6 && memcmp(a, "admin ", 6) == 0) a += 6;
         b = a;
         while (b < e && *b != ' ' && *b != '.')
             b++;
-        if (b > a)
-            dsm_set_str(&ev->username, arena, a, (size_t)(b - a));
+        if (b > a) dsm_set_str(&ev->username, arena, a, (size_t)(b - a));
     }
     const char *f = NFIND(p, e, " host ");
     if (f) {
         const char *a = f + 6, *b = a;
         while (b < e && *b != ' ' && *b != ',')
             b++;
-        if (b > a && b[-1] == '.')
-            b--;
+        if (b > a && b[-1] == '.') b--;
         dsm_set_ip(&ev->sourceip, a, (size_t)(b - a));
         return;
     }
@@ -304,8 +301,7 @@ static void ns_admin(struct strm_event *ev, struct strm_arena *arena, const char
         const char *a = f + 6, *b = a;
         while (b < e && *b != ' ' && *b != ',')
             b++;
-        if (b > a && b[-1] == '.')
-            b--;
+        if (b > a && b[-1] == '.') b--;
         ns_ipport(a, b, &ev->sourceip, &ev->sourceport);
     }
 }
@@ -314,13 +310,11 @@ static bool ns_parse(struct strm_event *ev, struct strm_arena *arena, const stru
 {
     (void)ctx;
     const char *m = ev->message.p;
-    if (!m || ev->message.len < 40)
-        return false;
+    if (!m || ev->message.len < 40) return false;
     const char *e = m + ev->message.len;
     size_t lim = ev->message.len < 96 ? ev->message.len : 96;
     const char *nd = memmem(m, lim, "NetScreen device_id=", 20);
-    if (!nd)
-        return false;
+    if (!nd) return false;
     /* [vsys]system-level-NNNNN(type): */
     const char *sys = NFIND(nd, e, "]system-");
     uint32_t qid = DSM_QID_UNKNOWN(T);
@@ -336,8 +330,7 @@ static bool ns_parse(struct strm_event *ev, struct strm_arena *arena, const stru
             id = dash + 1;
             bool digits = true;
             for (int i = 0; i < 5; i++)
-                if (id[i] < '0' || id[i] > '9')
-                    digits = false;
+                if (id[i] < '0' || id[i] > '9') digits = false;
             if (digits) {
                 qid = dsm_qid_find(ns_map, N(ns_map), id, 5, DSM_QID_UNKNOWN(T));
                 dsm_props_add(&pr, "eventid", id, 5);
@@ -354,8 +347,7 @@ static bool ns_parse(struct strm_event *ev, struct strm_arena *arena, const stru
         while (text < e && *text == ' ')
             text++;
     }
-    if (qid != DSM_QID_UNKNOWN(T))
-        qn = qid - DSM_QID(T, 0);
+    if (qid != DSM_QID_UNKNOWN(T)) qn = qid - DSM_QID(T, 0);
     if (id && memcmp(id, "00257", 5) == 0) {
         ns_traffic(ev, &pr, text, e, &qn);
     } else if (text < e && memchr(text, '!', (size_t)(e - text)) && NFIND(text, e, "From ")) {
@@ -374,8 +366,7 @@ static bool ns_parse(struct strm_event *ev, struct strm_arena *arena, const stru
     } else if (qn == Q_CONFIG_CHANGE || qn == Q_ADMIN_LOGOUT) {
         ns_admin(ev, arena, text, e);
     }
-    if (qn)
-        qid = DSM_QID(T, qn);
+    if (qn) qid = DSM_QID(T, qn);
     dsm_props_commit(&pr, ev, arena);
     dsm_set_qid(ev, qid);
     ev->devicetype = T;

@@ -66,33 +66,60 @@ enum {
 };
 
 static const struct qid_def pan_qids[] = {
-    {DSM_QID(T, Q_TRAFFIC_START), "PAN-OS Traffic Session Start", "A session was allowed and started", LLC_FIREWALL_SESSION_OPENED, 1},
-    {DSM_QID(T, Q_TRAFFIC_END), "PAN-OS Traffic Session End", "An allowed session ended", LLC_FIREWALL_SESSION_CLOSED, 1},
-    {DSM_QID(T, Q_TRAFFIC_DENY), "PAN-OS Traffic Denied", "A session was denied by security policy", LLC_FIREWALL_DENY, 4},
-    {DSM_QID(T, Q_TRAFFIC_DROP), "PAN-OS Traffic Dropped", "Traffic was dropped by security policy", LLC_FIREWALL_DENY, 4},
-    {DSM_QID(T, Q_THREAT_VULN), "PAN-OS Vulnerability Exploit Detected", "Vulnerability protection matched an exploit attempt", LLC_MISC_EXPLOIT, 7},
-    {DSM_QID(T, Q_THREAT_VIRUS), "PAN-OS Virus Detected", "Antivirus detected a virus", LLC_VIRUS_DETECTED, 8},
-    {DSM_QID(T, Q_THREAT_SPYWARE), "PAN-OS Spyware Detected", "Anti-spyware detected spyware or command-and-control traffic", LLC_SPYWARE, 8},
-    {DSM_QID(T, Q_THREAT_URL_ALLOW), "PAN-OS URL Access Allowed", "URL filtering logged an allowed request", LLC_WEB_ACCESS_ALLOWED, 1},
-    {DSM_QID(T, Q_THREAT_URL_BLOCK), "PAN-OS URL Access Blocked", "URL filtering blocked a request", LLC_WEB_POLICY_VIOLATION, 4},
-    {DSM_QID(T, Q_THREAT_FILE), "PAN-OS File Blocking", "A file matched a file blocking profile", LLC_MISC_POLICY_VIOLATION, 4},
-    {DSM_QID(T, Q_THREAT_SCAN), "PAN-OS Scan Detected", "Zone protection detected a scan", LLC_HOST_PORT_SCAN, 6},
-    {DSM_QID(T, Q_THREAT_FLOOD), "PAN-OS Flood Detected", "Zone protection detected a flood", LLC_FLOOD, 7},
-    {DSM_QID(T, Q_THREAT_PACKET), "PAN-OS Packet Based Attack", "Zone protection dropped a malformed or suspicious packet", LLC_SUSPICIOUS_PACKET, 5},
-    {DSM_QID(T, Q_THREAT_WILDFIRE), "PAN-OS WildFire Verdict", "WildFire analysed a file", LLC_MALICIOUS_SOFTWARE, 6},
-    {DSM_QID(T, Q_THREAT_DATA), "PAN-OS Data Filtering", "Data filtering matched sensitive content", LLC_DATA_LOSS, 6},
-    {DSM_QID(T, Q_SYSTEM_AUTH_OK), "PAN-OS Admin Authentication Succeeded", "An administrator authenticated", LLC_ADMIN_LOGIN_SUCCEEDED, 3},
-    {DSM_QID(T, Q_SYSTEM_AUTH_FAIL), "PAN-OS Admin Authentication Failed", "An administrator failed to authenticate", LLC_ADMIN_LOGIN_FAILED, 6},
-    {DSM_QID(T, Q_SYSTEM_GENERAL), "PAN-OS System General", "A general system event", LLC_SYSTEM_INFORMATION, 2},
-    {DSM_QID(T, Q_SYSTEM_OTHER), "PAN-OS System Event", "A system daemon event", LLC_SYSTEM_STATUS, 3},
-    {DSM_QID(T, Q_CONFIG), "PAN-OS Configuration Change", "The configuration was changed", LLC_DEVICE_CONFIG_CHANGE, 4},
-    {DSM_QID(T, Q_GP_OK), "PAN-OS GlobalProtect Login Succeeded", "A GlobalProtect user authenticated", LLC_VPN_LOGIN_SUCCEEDED, 2},
-    {DSM_QID(T, Q_GP_FAIL), "PAN-OS GlobalProtect Login Failed", "A GlobalProtect authentication failed", LLC_VPN_LOGIN_FAILED, 5},
-    {DSM_QID(T, Q_GP_LOGOUT), "PAN-OS GlobalProtect Logout", "A GlobalProtect user disconnected", LLC_VPN_LOGOUT, 1},
-    {DSM_QID(T, Q_USERID), "PAN-OS User-ID Mapping", "User-ID mapped a user to an address", LLC_AUTH_UNKNOWN, 1},
-    {DSM_QID(T, Q_AUTH_OK), "PAN-OS Authentication Succeeded", "Authentication policy: a user authenticated", LLC_GENERAL_AUTH_SUCCEEDED, 2},
-    {DSM_QID(T, Q_AUTH_FAIL), "PAN-OS Authentication Failed", "Authentication policy: authentication failed", LLC_GENERAL_AUTH_FAILED, 5},
-    {DSM_QID_UNKNOWN(T), "PAN-OS Unknown Event", "A PAN-OS log this DSM does not map", LLC_UNKNOWN, 3},
+    {DSM_QID(T, Q_TRAFFIC_START), "PAN-OS Traffic Session Start",
+     "A session was allowed and started", LLC_FIREWALL_SESSION_OPENED, 1},
+    {DSM_QID(T, Q_TRAFFIC_END), "PAN-OS Traffic Session End", "An allowed session ended",
+     LLC_FIREWALL_SESSION_CLOSED, 1},
+    {DSM_QID(T, Q_TRAFFIC_DENY), "PAN-OS Traffic Denied", "A session was denied by security policy",
+     LLC_FIREWALL_DENY, 4},
+    {DSM_QID(T, Q_TRAFFIC_DROP), "PAN-OS Traffic Dropped", "Traffic was dropped by security policy",
+     LLC_FIREWALL_DENY, 4},
+    {DSM_QID(T, Q_THREAT_VULN), "PAN-OS Vulnerability Exploit Detected",
+     "Vulnerability protection matched an exploit attempt", LLC_MISC_EXPLOIT, 7},
+    {DSM_QID(T, Q_THREAT_VIRUS), "PAN-OS Virus Detected", "Antivirus detected a virus",
+     LLC_VIRUS_DETECTED, 8},
+    {DSM_QID(T, Q_THREAT_SPYWARE), "PAN-OS Spyware Detected",
+     "Anti-spyware detected spyware or command-and-control traffic", LLC_SPYWARE, 8},
+    {DSM_QID(T, Q_THREAT_URL_ALLOW), "PAN-OS URL Access Allowed",
+     "URL filtering logged an allowed request", LLC_WEB_ACCESS_ALLOWED, 1},
+    {DSM_QID(T, Q_THREAT_URL_BLOCK), "PAN-OS URL Access Blocked", "URL filtering blocked a request",
+     LLC_WEB_POLICY_VIOLATION, 4},
+    {DSM_QID(T, Q_THREAT_FILE), "PAN-OS File Blocking", "A file matched a file blocking profile",
+     LLC_MISC_POLICY_VIOLATION, 4},
+    {DSM_QID(T, Q_THREAT_SCAN), "PAN-OS Scan Detected", "Zone protection detected a scan",
+     LLC_HOST_PORT_SCAN, 6},
+    {DSM_QID(T, Q_THREAT_FLOOD), "PAN-OS Flood Detected", "Zone protection detected a flood",
+     LLC_FLOOD, 7},
+    {DSM_QID(T, Q_THREAT_PACKET), "PAN-OS Packet Based Attack",
+     "Zone protection dropped a malformed or suspicious packet", LLC_SUSPICIOUS_PACKET, 5},
+    {DSM_QID(T, Q_THREAT_WILDFIRE), "PAN-OS WildFire Verdict", "WildFire analysed a file",
+     LLC_MALICIOUS_SOFTWARE, 6},
+    {DSM_QID(T, Q_THREAT_DATA), "PAN-OS Data Filtering", "Data filtering matched sensitive content",
+     LLC_DATA_LOSS, 6},
+    {DSM_QID(T, Q_SYSTEM_AUTH_OK), "PAN-OS Admin Authentication Succeeded",
+     "An administrator authenticated", LLC_ADMIN_LOGIN_SUCCEEDED, 3},
+    {DSM_QID(T, Q_SYSTEM_AUTH_FAIL), "PAN-OS Admin Authentication Failed",
+     "An administrator failed to authenticate", LLC_ADMIN_LOGIN_FAILED, 6},
+    {DSM_QID(T, Q_SYSTEM_GENERAL), "PAN-OS System General", "A general system event",
+     LLC_SYSTEM_INFORMATION, 2},
+    {DSM_QID(T, Q_SYSTEM_OTHER), "PAN-OS System Event", "A system daemon event", LLC_SYSTEM_STATUS,
+     3},
+    {DSM_QID(T, Q_CONFIG), "PAN-OS Configuration Change", "The configuration was changed",
+     LLC_DEVICE_CONFIG_CHANGE, 4},
+    {DSM_QID(T, Q_GP_OK), "PAN-OS GlobalProtect Login Succeeded",
+     "A GlobalProtect user authenticated", LLC_VPN_LOGIN_SUCCEEDED, 2},
+    {DSM_QID(T, Q_GP_FAIL), "PAN-OS GlobalProtect Login Failed",
+     "A GlobalProtect authentication failed", LLC_VPN_LOGIN_FAILED, 5},
+    {DSM_QID(T, Q_GP_LOGOUT), "PAN-OS GlobalProtect Logout", "A GlobalProtect user disconnected",
+     LLC_VPN_LOGOUT, 1},
+    {DSM_QID(T, Q_USERID), "PAN-OS User-ID Mapping", "User-ID mapped a user to an address",
+     LLC_AUTH_UNKNOWN, 1},
+    {DSM_QID(T, Q_AUTH_OK), "PAN-OS Authentication Succeeded",
+     "Authentication policy: a user authenticated", LLC_GENERAL_AUTH_SUCCEEDED, 2},
+    {DSM_QID(T, Q_AUTH_FAIL), "PAN-OS Authentication Failed",
+     "Authentication policy: authentication failed", LLC_GENERAL_AUTH_FAILED, 5},
+    {DSM_QID_UNKNOWN(T), "PAN-OS Unknown Event", "A PAN-OS log this DSM does not map", LLC_UNKNOWN,
+     3},
 };
 
 /* Sorted by event id. */
@@ -158,8 +185,7 @@ static int pan_split(const char *p, const char *e, struct pan_f *f, int max)
             f[n].p = a;
             f[n].n = (uint32_t)(p - a);
             n++;
-            if (p < e)
-                p++; /* closing quote */
+            if (p < e) p++; /* closing quote */
             while (p < e && *p != ',')
                 p++;
         } else {
@@ -170,8 +196,7 @@ static int pan_split(const char *p, const char *e, struct pan_f *f, int max)
             f[n].n = (uint32_t)(p - a);
             n++;
         }
-        if (p >= e)
-            break;
+        if (p >= e) break;
         p++; /* comma */
     }
     return n;
@@ -182,16 +207,21 @@ static bool pan_is_time(const char *p, size_t n)
     return n == 19 && p[4] == '/' && p[7] == '/' && p[10] == ' ' && p[13] == ':';
 }
 
+/* memmem on a field; NULL for an empty one */
+static const char *pan_find(struct pan_f f, const char *lit)
+{
+    if (!f.p || !f.n) return NULL;
+    return memmem(f.p, f.n, lit, strlen(lit));
+}
+
 static void set_user(struct strm_event *ev, struct strm_arena *arena, struct pan_f f)
 {
-    if (f.n > 0 && f.n < 256 && !ev->username.len)
-        dsm_set_str(&ev->username, arena, f.p, f.n);
+    if (f.n > 0 && f.n < 256 && !ev->username.len) dsm_set_str(&ev->username, arena, f.p, f.n);
 }
 
 static void prop(struct dsm_props *pr, const char *k, struct pan_f f)
 {
-    if (f.n)
-        dsm_props_add(pr, k, f.p, f.n);
+    if (f.n) dsm_props_add(pr, k, f.p, f.n);
 }
 
 /* Builds the event id and QID from type, subtype, action and a few extras. */
@@ -201,8 +231,7 @@ static uint32_t pan_qid(struct pan_f type, struct pan_f sub, struct pan_f action
     char id[64];
     size_t n = 0;
     bool traffic = eq(type, "TRAFFIC");
-    if (type.n > 24 || sub.n > 24 || action.n > 12)
-        return DSM_QID_UNKNOWN(T);
+    if (type.n > 24 || sub.n > 24 || action.n > 12) return DSM_QID_UNKNOWN(T);
     memcpy(id, type.p, type.n);
     n = type.n;
     if (traffic) {
@@ -228,7 +257,8 @@ static uint32_t pan_qid(struct pan_f type, struct pan_f sub, struct pan_f action
     if (q == Q_THREAT_URL_ALLOW && action.n && !eq(action, "alert") && !eq(action, "allow") &&
         !eq(action, "continue") && !eq(action, "override"))
         q = Q_THREAT_URL_BLOCK;
-    if (q == Q_SYSTEM_AUTH_OK && (starts(extra, "auth-fail") || memmem(extra.p, extra.n, "fail", 4)))
+    if (q == Q_SYSTEM_AUTH_OK &&
+        (starts(extra, "auth-fail") || memmem(extra.p, extra.n, "fail", 4)))
         q = Q_SYSTEM_AUTH_FAIL;
     if (q == Q_GP_OK) {
         if (memmem(extra.p, extra.n, "logout", 6) || memmem(extra.p, extra.n, "disconnect", 10))
@@ -236,10 +266,8 @@ static uint32_t pan_qid(struct pan_f type, struct pan_f sub, struct pan_f action
         else if (eq(action, "failure"))
             q = Q_GP_FAIL;
     }
-    if (q == Q_AUTH_OK && memmem(extra.p, extra.n, "fail", 4))
-        q = Q_AUTH_FAIL;
-    if (!q && eq(type, "SYSTEM"))
-        q = Q_SYSTEM_OTHER;
+    if (q == Q_AUTH_OK && memmem(extra.p, extra.n, "fail", 4)) q = Q_AUTH_FAIL;
+    if (!q && eq(type, "SYSTEM")) q = Q_SYSTEM_OTHER;
     return q ? DSM_QID(T, q) : DSM_QID_UNKNOWN(T);
 }
 
@@ -247,8 +275,7 @@ static const uint8_t pan_v4any[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 
 
 static void pan_clear_any(struct strm_ip *ip)
 {
-    if (memcmp(ip->b, pan_v4any, 16) == 0)
-        memset(ip, 0, sizeof(*ip));
+    if (memcmp(ip->b, pan_v4any, 16) == 0) memset(ip, 0, sizeof(*ip));
 }
 
 static void pan_nat(struct strm_event *ev)
@@ -278,8 +305,7 @@ static bool pan_csv(struct strm_event *ev, struct strm_arena *arena, const struc
 {
     struct pan_f f[PAN_MAX_FIELDS];
     int nf = pan_split(m, e, f, PAN_MAX_FIELDS);
-    if (nf < 7)
-        return false;
+    if (nf < 7) return false;
     struct pan_f none = {"", 0};
 #define F(i) ((i) < nf ? f[i] : none)
     struct pan_f type = f[3], sub = f[4];
@@ -341,7 +367,7 @@ static bool pan_csv(struct strm_event *ev, struct strm_arena *arena, const struc
         prop(&pr, "description", F(14));
         /* "... User 'admin' ... From: 10.0.0.5." / "from '10.0.0.5'" */
         struct pan_f d = F(14);
-        const char *u = d.n ? memmem(d.p, d.n, "ser '", 5) : NULL;
+        const char *u = pan_find(d, "ser '");
         if (u) {
             const char *a = u + 5, *b = memchr(a, '\'', (size_t)(d.p + d.n - a));
             if (b) {
@@ -350,7 +376,7 @@ static bool pan_csv(struct strm_event *ev, struct strm_arena *arena, const struc
             }
         }
         /* general: "User admin logged in via Web from 10.0.0.50 using https" */
-        const char *li = d.n ? memmem(d.p, d.n, " logged in via ", 15) : NULL;
+        const char *li = pan_find(d, " logged in via ");
         if (li && d.n > 5 && memcmp(d.p, "User ", 5) == 0 && li > d.p + 5) {
             struct pan_f uf = {d.p + 5, (uint32_t)(li - d.p - 5)};
             set_user(ev, arena, uf);
@@ -359,16 +385,14 @@ static bool pan_csv(struct strm_event *ev, struct strm_arena *arena, const struc
         }
         /* the source address follows "From: ", "from '" or "from " (5 bytes each) */
         const char *fr = NULL;
-        if (d.n && (fr = memmem(d.p, d.n, "rom: ", 5)) == NULL &&
-            (fr = memmem(d.p, d.n, "rom '", 5)) == NULL &&
-            (fr = memmem(d.p, d.n, " from ", 6)) != NULL)
+        if ((fr = pan_find(d, "rom: ")) == NULL && (fr = pan_find(d, "rom '")) == NULL &&
+            (fr = pan_find(d, " from ")) != NULL)
             fr++;
         if (fr) {
             const char *a = fr + 5, *b = a, *de = d.p + d.n;
             while (b < de && *b != ' ' && *b != '\'' && *b != ',')
                 b++;
-            if (b > a && b[-1] == '.')
-                b--;
+            if (b > a && b[-1] == '.') b--;
             dsm_set_ip(&ev->sourceip, a, (size_t)(b - a));
         }
     } else if (eq(type, "CONFIG")) {
@@ -485,11 +509,10 @@ static bool pan_leef_kv(const char *k, size_t kl, const char *v, size_t vl, void
         if (vl == 19 && dsm_parse_time(DSM_TIME_YMD_HMS, v, vl, L->ctx->tz_min, &ms))
             ev->devicetime = ms;
         /* "Nov 25 2026 10:10:00 GMT" */
-        else if (vl >= 20 && dsm_parse_time(DSM_TIME_MON_D_Y_HMS, v, 20,
-                                            vl >= 24 && memcmp(v + 21, "GMT", 3) == 0
-                                                ? 0
-                                                : L->ctx->tz_min,
-                                            &ms))
+        else if (vl >= 20 &&
+                 dsm_parse_time(DSM_TIME_MON_D_Y_HMS, v, 20,
+                                vl >= 24 && memcmp(v + 21, "GMT", 3) == 0 ? 0 : L->ctx->tz_min,
+                                &ms))
             ev->devicetime = ms;
     }
     return true;
@@ -500,10 +523,8 @@ static bool pan_leef(struct strm_event *ev, struct strm_arena *arena, const stru
                      const char *m, size_t len)
 {
     struct dsm_leef h;
-    if (!dsm_leef_header(m, len, &h))
-        return false;
-    if (h.vendor.len < 10 || memcmp(h.vendor.p, "Palo Alto ", 10) != 0)
-        return false;
+    if (!dsm_leef_header(m, len, &h)) return false;
+    if (h.vendor.len < 10 || memcmp(h.vendor.p, "Palo Alto ", 10) != 0) return false;
     struct dsm_props pr;
     dsm_props_init(&pr);
     struct pan_f none = {"", 0};
@@ -533,12 +554,11 @@ static bool pan_leef(struct strm_event *ev, struct strm_arena *arena, const stru
 
 static bool pan_known_type(const char *p, size_t n)
 {
-    static const char *const types[] = {"TRAFFIC", "THREAT",   "SYSTEM",        "CONFIG",
-                                        "USERID",  "AUTH",     "GLOBALPROTECT", "HIPMATCH",
-                                        "DECRYPTION", "TUNNEL", "SCTP",         "CORRELATION"};
+    static const char *const types[] = {"TRAFFIC",    "THREAT", "SYSTEM",        "CONFIG",
+                                        "USERID",     "AUTH",   "GLOBALPROTECT", "HIPMATCH",
+                                        "DECRYPTION", "TUNNEL", "SCTP",          "CORRELATION"};
     for (size_t i = 0; i < N(types); i++)
-        if (strlen(types[i]) == n && memcmp(types[i], p, n) == 0)
-            return true;
+        if (strlen(types[i]) == n && memcmp(types[i], p, n) == 0) return true;
     return false;
 }
 
@@ -546,31 +566,26 @@ static bool pan_parse(struct strm_event *ev, struct strm_arena *arena, const str
 {
     const char *m = ev->message.p;
     size_t len = ev->message.len;
-    if (!m || len < 30)
-        return false;
+    if (!m || len < 30) return false;
     const char *e = m + len;
     /* LEEF: the syslog parser may take "LEEF:1.0|..." for a tag, so look in the payload */
     const char *pl = ev->payload.p;
     if (pl && ev->payload.len > 40) {
         size_t lim = ev->payload.len < 96 ? ev->payload.len : 96;
         const char *lf = memmem(pl, lim, "LEEF:", 5);
-        if (lf)
-            return pan_leef(ev, arena, ctx, lf, ev->payload.len - (size_t)(lf - pl));
+        if (lf) return pan_leef(ev, arena, ctx, lf, ev->payload.len - (size_t)(lf - pl));
     }
     /* CSV: "<digits>,yyyy/mm/dd hh:mm:ss,<serial>,<TYPE>," */
     const char *p = m;
     while (p < e && p - m < 12 && *p >= '0' && *p <= '9')
         p++;
-    if (p == m || p + 21 > e || *p != ',' || !pan_is_time(p + 1, 19) || p[20] != ',')
-        return false;
+    if (p == m || p + 21 > e || *p != ',' || !pan_is_time(p + 1, 19) || p[20] != ',') return false;
     const char *s = p + 21, *se = memchr(s, ',', (size_t)(e - s) < 40 ? (size_t)(e - s) : 40);
-    if (!se)
-        return false;
+    if (!se) return false;
     const char *t = se + 1, *te = t;
     while (te < e && te - t < 16 && *te != ',')
         te++;
-    if (te >= e || !pan_known_type(t, (size_t)(te - t)))
-        return false;
+    if (te >= e || !pan_known_type(t, (size_t)(te - t))) return false;
     return pan_csv(ev, arena, ctx, m, e);
 }
 

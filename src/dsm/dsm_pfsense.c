@@ -40,20 +40,28 @@ enum {
 };
 
 static const struct qid_def pf_qids[] = {
-    {DSM_QID(T, Q_PASS), "pfSense Filter Pass", "The packet filter passed a packet (logged rule)", LLC_FIREWALL_PERMIT, 1},
-    {DSM_QID(T, Q_BLOCK), "pfSense Filter Block", "The packet filter blocked a packet", LLC_FIREWALL_DENY, 4},
-    {DSM_QID(T, Q_MATCH), "pfSense Filter Match", "A packet matched a logging rule", LLC_MISC_NETWORK_COMMUNICATION, 1},
-    {DSM_QID(T, Q_NAT), "pfSense Filter NAT", "A packet was translated (rdr/nat/binat)", LLC_NAT_SUCCEEDED, 1},
-    {DSM_QID(T, Q_BAD_PACKET), "pfSense Filter Bad Packet", "The packet filter logged a malformed or abnormal packet", LLC_SUSPICIOUS_PACKET, 5},
-    {DSM_QID(T, Q_LOGIN_OK), "pfSense WebConfigurator Login Succeeded", "An administrator logged in to the web interface", LLC_ADMIN_LOGIN_SUCCEEDED, 3},
-    {DSM_QID(T, Q_LOGIN_FAIL), "pfSense WebConfigurator Login Failed", "A web interface login failed", LLC_ADMIN_LOGIN_FAILED, 6},
-    {DSM_QID_UNKNOWN(T), "pfSense Unknown Event", "A pfSense/OPNsense log this DSM does not map", LLC_UNKNOWN, 3},
+    {DSM_QID(T, Q_PASS), "pfSense Filter Pass", "The packet filter passed a packet (logged rule)",
+     LLC_FIREWALL_PERMIT, 1},
+    {DSM_QID(T, Q_BLOCK), "pfSense Filter Block", "The packet filter blocked a packet",
+     LLC_FIREWALL_DENY, 4},
+    {DSM_QID(T, Q_MATCH), "pfSense Filter Match", "A packet matched a logging rule",
+     LLC_MISC_NETWORK_COMMUNICATION, 1},
+    {DSM_QID(T, Q_NAT), "pfSense Filter NAT", "A packet was translated (rdr/nat/binat)",
+     LLC_NAT_SUCCEEDED, 1},
+    {DSM_QID(T, Q_BAD_PACKET), "pfSense Filter Bad Packet",
+     "The packet filter logged a malformed or abnormal packet", LLC_SUSPICIOUS_PACKET, 5},
+    {DSM_QID(T, Q_LOGIN_OK), "pfSense WebConfigurator Login Succeeded",
+     "An administrator logged in to the web interface", LLC_ADMIN_LOGIN_SUCCEEDED, 3},
+    {DSM_QID(T, Q_LOGIN_FAIL), "pfSense WebConfigurator Login Failed",
+     "A web interface login failed", LLC_ADMIN_LOGIN_FAILED, 6},
+    {DSM_QID_UNKNOWN(T), "pfSense Unknown Event", "A pfSense/OPNsense log this DSM does not map",
+     LLC_UNKNOWN, 3},
 };
 
 static const struct dsm_qid_map pf_map[] = {
-    {"filterlog:binat", DSM_QID(T, Q_NAT)}, {"filterlog:block", DSM_QID(T, Q_BLOCK)},
-    {"filterlog:match", DSM_QID(T, Q_MATCH)}, {"filterlog:nat", DSM_QID(T, Q_NAT)},
-    {"filterlog:pass", DSM_QID(T, Q_PASS)},   {"filterlog:rdr", DSM_QID(T, Q_NAT)},
+    {"filterlog:binat", DSM_QID(T, Q_NAT)},         {"filterlog:block", DSM_QID(T, Q_BLOCK)},
+    {"filterlog:match", DSM_QID(T, Q_MATCH)},       {"filterlog:nat", DSM_QID(T, Q_NAT)},
+    {"filterlog:pass", DSM_QID(T, Q_PASS)},         {"filterlog:rdr", DSM_QID(T, Q_NAT)},
     {"php:login-failed", DSM_QID(T, Q_LOGIN_FAIL)}, {"php:login-ok", DSM_QID(T, Q_LOGIN_OK)},
 };
 
@@ -70,8 +78,7 @@ static inline bool appname_is(const struct strm_event *ev, const char *lit)
 
 static void prop(struct dsm_props *pr, const char *k, struct pf_f f)
 {
-    if (f.n)
-        dsm_props_add(pr, k, f.p, f.n);
+    if (f.n) dsm_props_add(pr, k, f.p, f.n);
 }
 
 static bool pf_filterlog(struct strm_event *ev, struct strm_arena *arena, const char *p,
@@ -86,12 +93,10 @@ static bool pf_filterlog(struct strm_event *ev, struct strm_arena *arena, const 
         f[nf].p = a;
         f[nf].n = (uint32_t)(p - a);
         nf++;
-        if (p >= e)
-            break;
+        if (p >= e) break;
         p++;
     }
-    if (nf < 9)
-        return false;
+    if (nf < 9) return false;
     struct pf_f none = {"", 0};
 #define F(i) ((i) < nf ? f[i] : none)
     struct dsm_props pr;
@@ -129,8 +134,7 @@ static bool pf_filterlog(struct strm_event *ev, struct strm_arena *arena, const 
         if (proto == 6 || proto == 17) {
             dsm_set_port(&ev->sourceport, F(i + 3).p, F(i + 3).n);
             dsm_set_port(&ev->destinationport, F(i + 4).p, F(i + 4).n);
-            if (proto == 6)
-                prop(&pr, "tcpflags", F(i + 6));
+            if (proto == 6) prop(&pr, "tcpflags", F(i + 6));
         } else if ((proto == 1 || proto == 58) && !memchr(F(i + 3).p, '=', F(i + 3).n)) {
             prop(&pr, "icmptype", F(i + 3));
         }
@@ -144,8 +148,7 @@ static bool pf_filterlog(struct strm_event *ev, struct strm_arena *arena, const 
     }
     dsm_props_add(&pr, "eventid", id, idl);
     uint32_t qid = dsm_qid_find(pf_map, N(pf_map), id, idl, DSM_QID_UNKNOWN(T));
-    if (f[5].n && !(f[5].n == 5 && memcmp(f[5].p, "match", 5) == 0) &&
-        qid != DSM_QID_UNKNOWN(T))
+    if (f[5].n && !(f[5].n == 5 && memcmp(f[5].p, "match", 5) == 0) && qid != DSM_QID_UNKNOWN(T))
         qid = DSM_QID(T, Q_BAD_PACKET);
     dsm_props_commit(&pr, ev, arena);
     dsm_set_qid(ev, qid);
@@ -160,8 +163,7 @@ static bool pf_login(struct strm_event *ev, struct strm_arena *arena, const char
     size_t len = (size_t)(e - p);
     bool ok = memmem(p, len, "Successful login for user '", 27) != NULL;
     bool fail = !ok && (memmem(p, len, "authentication error for ", 25) != NULL);
-    if (!ok && !fail)
-        return false;
+    if (!ok && !fail) return false;
     const char *u = memchr(p, '\'', len);
     struct strm_str user = {NULL, 0};
     if (u) {
@@ -177,8 +179,7 @@ static bool pf_login(struct strm_event *ev, struct strm_arena *arena, const char
         fr = memmem(p, len, " from ", 6);
         skip = 6;
     }
-    if (user.len)
-        dsm_set_str(&ev->username, arena, user.p, user.len);
+    if (user.len) dsm_set_str(&ev->username, arena, user.p, user.len);
     if (fr) {
         const char *a = fr + skip, *b = a;
         while (b < e && *b != ' ' && *b != ',')
@@ -199,16 +200,13 @@ static bool pf_parse(struct strm_event *ev, struct strm_arena *arena, const stru
 {
     (void)ctx;
     const char *m = ev->message.p;
-    if (!m || ev->message.len < 10)
-        return false;
+    if (!m || ev->message.len < 10) return false;
     const char *e = m + ev->message.len;
-    if (appname_is(ev, "filterlog"))
-        return pf_filterlog(ev, arena, m, e);
+    if (appname_is(ev, "filterlog")) return pf_filterlog(ev, arena, m, e);
     if (ev->message.len > 12 && memcmp(m, "filterlog", 9) == 0) {
         /* header not parsed: "filterlog[123]: csv" or "filterlog: csv" */
         const char *c = memchr(m, ':', ev->message.len < 24 ? ev->message.len : 24);
-        if (!c)
-            return false;
+        if (!c) return false;
         c++;
         while (c < e && *c == ' ')
             c++;

@@ -47,22 +47,36 @@ enum {
 };
 
 static const struct qid_def so_qids[] = {
-    {DSM_QID(T, Q_FW_ALLOW), "Sophos Firewall Allowed", "A firewall rule allowed the traffic", LLC_FIREWALL_PERMIT, 1},
-    {DSM_QID(T, Q_FW_DENY), "Sophos Firewall Denied", "A firewall rule denied or dropped the traffic", LLC_FIREWALL_DENY, 4},
-    {DSM_QID(T, Q_IPS_DETECT), "Sophos IPS Detect", "IPS detected an attack signature or anomaly", LLC_MISC_EXPLOIT, 6},
+    {DSM_QID(T, Q_FW_ALLOW), "Sophos Firewall Allowed", "A firewall rule allowed the traffic",
+     LLC_FIREWALL_PERMIT, 1},
+    {DSM_QID(T, Q_FW_DENY), "Sophos Firewall Denied",
+     "A firewall rule denied or dropped the traffic", LLC_FIREWALL_DENY, 4},
+    {DSM_QID(T, Q_IPS_DETECT), "Sophos IPS Detect", "IPS detected an attack signature or anomaly",
+     LLC_MISC_EXPLOIT, 6},
     {DSM_QID(T, Q_IPS_DROP), "Sophos IPS Drop", "IPS dropped an attack", LLC_IPS_DENY, 6},
-    {DSM_QID(T, Q_WEB_ALLOW), "Sophos Web Allowed", "Web filtering allowed a request", LLC_WEB_ACCESS_ALLOWED, 1},
-    {DSM_QID(T, Q_WEB_DENY), "Sophos Web Denied", "Web filtering denied a request", LLC_WEB_POLICY_VIOLATION, 4},
-    {DSM_QID(T, Q_VIRUS), "Sophos Virus Detected", "Anti-virus detected malware", LLC_VIRUS_DETECTED, 8},
-    {DSM_QID(T, Q_ADMIN_LOGIN_OK), "Sophos Admin Login Succeeded", "An administrator logged in", LLC_ADMIN_LOGIN_SUCCEEDED, 3},
-    {DSM_QID(T, Q_ADMIN_LOGIN_FAIL), "Sophos Admin Login Failed", "An administrator login failed", LLC_ADMIN_LOGIN_FAILED, 6},
-    {DSM_QID(T, Q_AUTH_OK), "Sophos User Authentication Succeeded", "A user authenticated", LLC_GENERAL_AUTH_SUCCEEDED, 2},
-    {DSM_QID(T, Q_AUTH_FAIL), "Sophos User Authentication Failed", "A user authentication failed", LLC_GENERAL_AUTH_FAILED, 5},
-    {DSM_QID(T, Q_VPN), "Sophos VPN Event", "A VPN connection event", LLC_MISC_NETWORK_COMMUNICATION, 2},
+    {DSM_QID(T, Q_WEB_ALLOW), "Sophos Web Allowed", "Web filtering allowed a request",
+     LLC_WEB_ACCESS_ALLOWED, 1},
+    {DSM_QID(T, Q_WEB_DENY), "Sophos Web Denied", "Web filtering denied a request",
+     LLC_WEB_POLICY_VIOLATION, 4},
+    {DSM_QID(T, Q_VIRUS), "Sophos Virus Detected", "Anti-virus detected malware",
+     LLC_VIRUS_DETECTED, 8},
+    {DSM_QID(T, Q_ADMIN_LOGIN_OK), "Sophos Admin Login Succeeded", "An administrator logged in",
+     LLC_ADMIN_LOGIN_SUCCEEDED, 3},
+    {DSM_QID(T, Q_ADMIN_LOGIN_FAIL), "Sophos Admin Login Failed", "An administrator login failed",
+     LLC_ADMIN_LOGIN_FAILED, 6},
+    {DSM_QID(T, Q_AUTH_OK), "Sophos User Authentication Succeeded", "A user authenticated",
+     LLC_GENERAL_AUTH_SUCCEEDED, 2},
+    {DSM_QID(T, Q_AUTH_FAIL), "Sophos User Authentication Failed", "A user authentication failed",
+     LLC_GENERAL_AUTH_FAILED, 5},
+    {DSM_QID(T, Q_VPN), "Sophos VPN Event", "A VPN connection event",
+     LLC_MISC_NETWORK_COMMUNICATION, 2},
     {DSM_QID(T, Q_SYSTEM), "Sophos System Event", "A system event", LLC_SYSTEM_STATUS, 2},
-    {DSM_QID(T, Q_ATP), "Sophos Advanced Threat Protection", "ATP detected traffic to a known malicious host", LLC_BOTNET, 8},
-    {DSM_QID(T, Q_APP_DENY), "Sophos Application Denied", "Application control denied an application", LLC_APP_POLICY_VIOLATION, 4},
-    {DSM_QID_UNKNOWN(T), "Sophos Unknown Event", "A Sophos log this DSM does not map", LLC_UNKNOWN, 3},
+    {DSM_QID(T, Q_ATP), "Sophos Advanced Threat Protection",
+     "ATP detected traffic to a known malicious host", LLC_BOTNET, 8},
+    {DSM_QID(T, Q_APP_DENY), "Sophos Application Denied",
+     "Application control denied an application", LLC_APP_POLICY_VIOLATION, 4},
+    {DSM_QID_UNKNOWN(T), "Sophos Unknown Event", "A Sophos log this DSM does not map", LLC_UNKNOWN,
+     3},
 };
 
 struct so_state {
@@ -80,8 +94,7 @@ static bool so_kv(const char *k, size_t kl, const char *v, size_t vl, void *arg)
 {
     struct so_state *st = arg;
     struct strm_event *ev = st->ev;
-    if (kl < 2)
-        return true;
+    if (kl < 2) return true;
     if (K("src_ip") || K("srcip") || K("sourceip"))
         dsm_set_ip(&ev->sourceip, v, vl);
     else if (K("dst_ip") || K("dstip") || K("destinationip"))
@@ -170,27 +183,23 @@ static bool is(struct strm_str s, const char *lit)
 
 static bool has(struct strm_str s, const char *lit)
 {
-    return s.len && memmem(s.p, s.len, lit, strlen(lit)) != NULL;
+    return s.p && s.len && memmem(s.p, s.len, lit, strlen(lit)) != NULL;
 }
 
 static uint32_t so_qid_sfos(const struct so_state *st)
 {
     struct strm_str t = st->log_type, sub = st->subtype, c = st->component, s = st->status;
     bool denied = is(sub, "Denied") || is(sub, "Drop") || is(s, "Deny") || is(sub, "Blocked");
-    if (is(t, "Firewall"))
-        return denied ? Q_FW_DENY : Q_FW_ALLOW;
+    if (is(t, "Firewall")) return denied ? Q_FW_DENY : Q_FW_ALLOW;
     if (is(t, "IPS"))
         return (is(sub, "Drop") || is(sub, "Reset") || has(sub, "Drop")) ? Q_IPS_DROP
-                                                                           : Q_IPS_DETECT;
+                                                                         : Q_IPS_DETECT;
     if (is(t, "Content Filtering")) {
-        if (has(c, "Application"))
-            return denied ? Q_APP_DENY : Q_WEB_ALLOW;
+        if (has(c, "Application")) return denied ? Q_APP_DENY : Q_WEB_ALLOW;
         return denied ? Q_WEB_DENY : Q_WEB_ALLOW;
     }
-    if (is(t, "Anti-Virus") || is(t, "Anti Virus") || is(t, "Malware"))
-        return Q_VIRUS;
-    if (is(t, "ATP"))
-        return Q_ATP;
+    if (is(t, "Anti-Virus") || is(t, "Anti Virus") || is(t, "Malware")) return Q_VIRUS;
+    if (is(t, "ATP")) return Q_ATP;
     if (is(t, "Event")) {
         bool fail = is(s, "Failed") || is(s, "Failure");
         bool ok = is(s, "Successful") || is(s, "Success");
@@ -199,8 +208,7 @@ static uint32_t so_qid_sfos(const struct so_state *st)
             return fail ? Q_ADMIN_LOGIN_FAIL : Q_ADMIN_LOGIN_OK;
         if (is(sub, "Authentication") || has(c, "Authentication"))
             return fail ? Q_AUTH_FAIL : Q_AUTH_OK;
-        if (has(c, "VPN") || has(c, "IPSec"))
-            return Q_VPN;
+        if (has(c, "VPN") || has(c, "IPSec")) return Q_VPN;
         return Q_SYSTEM;
     }
     return 0;
@@ -210,26 +218,20 @@ static uint32_t so_qid_utm(const struct so_state *st)
 {
     struct strm_str sub = st->sub, name = st->name, a = st->action;
     if (is(sub, "packetfilter")) {
-        if (has(name, "accepted") || is(a, "accept") || is(a, "pass"))
-            return Q_FW_ALLOW;
+        if (has(name, "accepted") || is(a, "accept") || is(a, "pass")) return Q_FW_ALLOW;
         return Q_FW_DENY;
     }
-    if (is(sub, "ips"))
-        return is(a, "drop") ? Q_IPS_DROP : Q_IPS_DETECT;
+    if (is(sub, "ips")) return is(a, "drop") ? Q_IPS_DROP : Q_IPS_DETECT;
     if (is(sub, "http")) {
-        if (has(name, "virus"))
-            return Q_VIRUS;
+        if (has(name, "virus")) return Q_VIRUS;
         return is(a, "block") ? Q_WEB_DENY : Q_WEB_ALLOW;
     }
     if (is(sub, "auth") || has(name, "uthentication")) {
-        if (has(name, "failed") || is(a, "fail"))
-            return Q_AUTH_FAIL;
+        if (has(name, "failed") || is(a, "fail")) return Q_AUTH_FAIL;
         return Q_AUTH_OK;
     }
-    if (has(name, "virus"))
-        return Q_VIRUS;
-    if (is(sub, "system"))
-        return Q_SYSTEM;
+    if (has(name, "virus")) return Q_VIRUS;
+    if (is(sub, "system")) return Q_SYSTEM;
     return 0;
 }
 
@@ -237,8 +239,7 @@ static bool so_parse(struct strm_event *ev, struct strm_arena *arena, const stru
 {
     const char *m = ev->message.p;
     size_t len = ev->message.len;
-    if (!m || len < 24)
-        return false;
+    if (!m || len < 24) return false;
     size_t lim = len < 400 ? len : 400;
     bool sfos = false, utm = false;
     int64_t utm_time = 0;
@@ -254,21 +255,20 @@ static bool so_parse(struct strm_event *ev, struct strm_arena *arena, const stru
             buf[4] = buf[7] = '-';
             buf[10] = ' ';
             int64_t ms;
-            if (dsm_parse_time(DSM_TIME_YMD_HMS, buf, 19, ctx->tz_min, &ms))
-                utm_time = ms;
+            if (dsm_parse_time(DSM_TIME_YMD_HMS, buf, 19, ctx->tz_min, &ms)) utm_time = ms;
             const char *c = memmem(m, len < 120 ? len : 120, ": id=\"", 6);
             id = c ? c + 2 : m;
         }
         size_t rest = len - (size_t)(id - m);
-        if (rest > 8 && memcmp(id, "id=\"", 4) == 0 && memmem(id, rest < 400 ? rest : 400, " sys=\"", 6) &&
+        if (rest > 8 && memcmp(id, "id=\"", 4) == 0 &&
+            memmem(id, rest < 400 ? rest : 400, " sys=\"", 6) &&
             memmem(id, rest < 400 ? rest : 400, " sub=\"", 6)) {
             utm = true;
             m = id;
             len = rest;
         }
     }
-    if (!sfos && !utm)
-        return false;
+    if (!sfos && !utm) return false;
     struct so_state st;
     memset(&st, 0, sizeof(st));
     st.ev = ev;
@@ -278,12 +278,9 @@ static bool so_parse(struct strm_event *ev, struct strm_arena *arena, const stru
     uint32_t q;
     if (sfos) {
         q = so_qid_sfos(&st);
-        if (st.log_id.len)
-            dsm_props_add(&st.pr, "eventid", st.log_id.p, st.log_id.len);
-        if (st.log_type.len)
-            dsm_props_add(&st.pr, "logtype", st.log_type.p, st.log_type.len);
-        if (st.subtype.len)
-            dsm_props_add(&st.pr, "subtype", st.subtype.p, st.subtype.len);
+        if (st.log_id.len) dsm_props_add(&st.pr, "eventid", st.log_id.p, st.log_id.len);
+        if (st.log_type.len) dsm_props_add(&st.pr, "logtype", st.log_type.p, st.log_type.len);
+        if (st.subtype.len) dsm_props_add(&st.pr, "subtype", st.subtype.p, st.subtype.len);
         int64_t ms;
         if (st.timestamp.len &&
             dsm_parse_time(DSM_TIME_ISO8601, st.timestamp.p, st.timestamp.len, ctx->tz_min, &ms))
@@ -293,16 +290,13 @@ static bool so_parse(struct strm_event *ev, struct strm_arena *arena, const stru
             memcpy(buf, st.date.p, 10);
             buf[10] = ' ';
             memcpy(buf + 11, st.time.p, 8);
-            if (dsm_parse_time(DSM_TIME_YMD_HMS, buf, 19, ctx->tz_min, &ms))
-                ev->devicetime = ms;
+            if (dsm_parse_time(DSM_TIME_YMD_HMS, buf, 19, ctx->tz_min, &ms)) ev->devicetime = ms;
         }
     } else {
         q = so_qid_utm(&st);
-        if (utm_time)
-            ev->devicetime = utm_time;
+        if (utm_time) ev->devicetime = utm_time;
         dsm_props_add(&st.pr, "eventid", st.utm_id.p, st.utm_id.len);
-        if (st.name.len)
-            dsm_props_add(&st.pr, "name", st.name.p, st.name.len);
+        if (st.name.len) dsm_props_add(&st.pr, "name", st.name.p, st.name.len);
     }
     if (!strm_ip_is_null(&ev->postnatsourceip)) {
         ev->prenatsourceip = ev->sourceip;

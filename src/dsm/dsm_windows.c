@@ -1057,6 +1057,70 @@ static void win_finish(struct strm_event *ev, struct strm_arena *arena, const st
     ev->devicetype = T;
 }
 
+/* ---------------------------------------------------------------- rendered text only */
+
+/*
+ * NXLog's default BSD syslog output carries only the rendered message under the tag
+ * "Microsoft-Windows-Security-Auditing": the event id is recovered from the message's
+ * first sentence, which Windows fixes per event id.
+ */
+static const struct {
+    const char *sentence;
+    const char *eid;
+} win_sentences[] = {
+    {"An account was successfully logged on.", "4624"},
+    {"An account failed to log on.", "4625"},
+    {"An account was logged off.", "4634"},
+    {"User initiated logoff:", "4647"},
+    {"A logon was attempted using explicit credentials.", "4648"},
+    {"Special privileges assigned to new logon.", "4672"},
+    {"A new process has been created.", "4688"},
+    {"A process has exited.", "4689"},
+    {"A service was installed in the system.", "4697"},
+    {"A scheduled task was created.", "4698"},
+    {"System audit policy was changed.", "4719"},
+    {"A user account was created.", "4720"},
+    {"A user account was enabled.", "4722"},
+    {"An attempt was made to change an account's password.", "4723"},
+    {"An attempt was made to reset an account's password.", "4724"},
+    {"A user account was disabled.", "4725"},
+    {"A user account was deleted.", "4726"},
+    {"A member was added to a security-enabled global group.", "4728"},
+    {"A member was removed from a security-enabled global group.", "4729"},
+    {"A member was added to a security-enabled local group.", "4732"},
+    {"A member was removed from a security-enabled local group.", "4733"},
+    {"A user account was changed.", "4738"},
+    {"A user account was locked out.", "4740"},
+    {"A member was added to a security-enabled universal group.", "4756"},
+    {"A member was removed from a security-enabled universal group.", "4757"},
+    {"A user account was unlocked.", "4767"},
+    {"A Kerberos authentication ticket (TGT) was requested.", "4768"},
+    {"A Kerberos service ticket was requested.", "4769"},
+    {"Kerberos pre-authentication failed.", "4771"},
+    {"The computer attempted to validate the credentials for an account.", "4776"},
+    {"The audit log was cleared.", "1102"},
+    {"A registry value was modified.", "4657"},
+    {"A network share object was accessed.", "5140"},
+    {"A network share object was checked to see whether client can be granted desired "
+     "access.",
+     "5145"},
+    {"The Windows Filtering Platform has permitted a connection.", "5156"},
+    {"The Windows Filtering Platform has blocked a connection.", "5157"},
+};
+
+static bool win_rendered(struct win *w, const char *m, size_t n)
+{
+    for (size_t i = 0; i < N(win_sentences); i++) {
+        if (pfx(m, n, win_sentences[i].sentence)) {
+            w->eid = win_sentences[i].eid;
+            w->eid_len = strlen(w->eid);
+            break;
+        }
+    }
+    win_text(w, m, n);
+    return true; /* the tag alone names the source: unknown sentences get the unknown QID */
+}
+
 /* ---------------------------------------------------------------- entry */
 
 static bool windows_parse(struct strm_event *ev, struct strm_arena *arena,
@@ -1095,6 +1159,12 @@ static bool windows_parse(struct strm_event *ev, struct strm_arena *arena,
         } else {
             size_t klim = n < 1024 ? n : 1024;
             const char *k = memmem(m, klim, "EventID=", 8);
+            if (!k && ev->appname.len == 35 &&
+                memcmp(ev->appname.p, "Microsoft-Windows-Security-Auditing", 35) == 0) {
+                win_rendered(&w, m, n);
+                win_finish(ev, arena, ctx, &w);
+                return true;
+            }
             if (!k || (k != m && k[-1] != ' ' && k[-1] != '\t' && k[-1] != ',')) return false;
             bool ms_app =
                 ev->appname.len > 18 && pfx(ev->appname.p, ev->appname.len, "Microsoft-Windows-");

@@ -16,6 +16,6 @@ extern const struct dsm_def dsm_cisco_asa, dsm_cisco_ios, dsm_netscreen, dsm_jun
     dsm_fortigate, dsm_checkpoint, dsm_pfsense, dsm_sophos;
 
 const struct dsm_def *const dsm_group_net[] = {
-    &dsm_cisco_asa, &dsm_netscreen, &dsm_fortigate, &dsm_pfsense, &dsm_panos, &dsm_checkpoint,
-    &dsm_sophos,    &dsm_junos,     &dsm_cisco_ios, NULL,
+    &dsm_cisco_asa,  &dsm_netscreen, &dsm_fortigate, &dsm_pfsense,   &dsm_panos,
+    &dsm_checkpoint, &dsm_sophos,    &dsm_junos,     &dsm_cisco_ios, NULL,
 };

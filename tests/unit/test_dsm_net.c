@@ -26,8 +26,8 @@
 #define STRM_SRC_DIR "."
 #endif
 
-static const char *const net_names[] = {"junos",     "netscreen",  "cisco_asa",
-                                        "cisco_ios", "panos",      "fortigate",
+static const char *const net_names[] = {"junos",      "netscreen", "cisco_asa",
+                                        "cisco_ios",  "panos",     "fortigate",
                                         "checkpoint", "pfsense",   "sophos"};
 #define N_NET (sizeof(net_names) / sizeof(net_names[0]))
 
@@ -821,8 +821,7 @@ static struct corpus corpora[N_NET];
 static void load_corpus(int i)
 {
     struct corpus *c = &corpora[i];
-    if (c->buf)
-        return;
+    if (c->buf) return;
     char path[512];
     snprintf(path, sizeof(path), "%s/tests/dsm/%s.log", STRM_SRC_DIR, net_names[i]);
     FILE *f = fopen(path, "rb");
@@ -844,8 +843,7 @@ static void load_corpus(int i)
             c->len[c->n] = l;
             c->n++;
         }
-        if (!nl)
-            break;
+        if (!nl) break;
         p = nl + 1;
     }
     assert_true(c->n > 0);
@@ -914,12 +912,10 @@ static void test_corpus_covers_qids(void **state)
         static bool seen[100000];
         memset(seen, 0, sizeof(seen));
         for (int k = 0; k < c->n; k++)
-            if (parse_exact(d, c->line[k], c->len[k]))
-                seen[ev.qid % 100000u] = true;
+            if (parse_exact(d, c->line[k], c->len[k])) seen[ev.qid % 100000u] = true;
         for (size_t q = 0; q < d->n_qids; q++) {
             uint32_t n = d->qids[q].qid % 100000u;
-            if (d->qids[q].qid == DSM_QID_UNKNOWN(d->type_id))
-                continue;
+            if (d->qids[q].qid == DSM_QID_UNKNOWN(d->type_id)) continue;
             if (!seen[n]) {
                 print_error("%s: no corpus line for QID %u (%s)\n", d->name, d->qids[q].qid,
                             d->qids[q].name);
@@ -951,8 +947,8 @@ static void test_garbled(void **state)
     (void)state;
     uint32_t seed = 12345;
     char buf[4096];
-    static const char nasty[] = {'"', '\'', ' ', ',', ';', '=', ':', '/', '(', ')', '[',
-                                 ']', '<', '>', '\\', '\t', '\0', '\n', '-', '.', '|', 'x'};
+    static const char nasty[] = {'"', '\'', ' ', ',',  ';',  '=',  ':',  '/', '(', ')', '[',
+                                 ']', '<',  '>', '\\', '\t', '\0', '\n', '-', '.', '|', 'x'};
     for (size_t ci = 0; ci < N_NET; ci++) {
         load_corpus((int)ci);
         struct corpus *c = &corpora[ci];
@@ -965,7 +961,8 @@ static void test_garbled(void **state)
                     seed = seed * 1103515245u + 12345u;
                     size_t pos = (seed >> 8) % n;
                     seed = seed * 1103515245u + 12345u;
-                    buf[pos] = (seed & 1) ? (char)(seed >> 16) : nasty[(seed >> 16) % sizeof(nasty)];
+                    buf[pos] =
+                        (seed & 1) ? (char)(seed >> 16) : nasty[(seed >> 16) % sizeof(nasty)];
                 }
                 for (size_t di = 0; di < N_NET; di++)
                     parse_exact(dsm_by_name(net_names[di]), buf, n);
