@@ -79,7 +79,7 @@ struct tls_client {
     struct syslog_framer framer;
     int64_t deadline;       /* mono ms: the handshake must be done by then; 0 once done */
     uint32_t events;        /* current epoll mask */
-    bool pending;           /* decrypted data left in the session after a capped read */
+    bool pending;           /* read was capped: more may wait in the session or the socket */
     unsigned verify_status; /* why the client certificate was rejected (gnutls status bits) */
     struct tls_client *prev, *next;
 };
@@ -101,7 +101,6 @@ struct collect_tls {
     gnutls_certificate_credentials_t cred;
     gnutls_priority_t prio;
     gnutls_certificate_request_t request;
-    bool verify; /* a CA file is set: check client certificates */
     char fingerprint[96];
 
     struct tls_tag listeners[TLS_MAX_SOCKETS];
@@ -412,7 +411,6 @@ static int tls_setup_credentials(struct collect_tls *t, const struct strm_config
                      g == 0 ? "no certificate in the file" : gnutls_strerror(g));
             return STRM_ERR_INVAL;
         }
-        t->verify = true;
         gnutls_certificate_set_verify_function(t->cred, tls_verify_client);
         t->request = cfg->tls_require_client_cert ? GNUTLS_CERT_REQUIRE : GNUTLS_CERT_REQUEST;
         LOG_INFO("collect", "TLS client certificates %s, checked against %d CA(s) from %s",
@@ -721,10 +719,10 @@ static bool tls_read(struct collect_tls *t, int ep, struct tls_client *cl, char 
         tls_close(t, ep, cl);
         return false;
     }
-    if (gnutls_record_check_pending(cl->session) > 0) {
-        cl->pending = true;
-        t->n_pending++;
-    }
+    /* Capped: come back without waiting for epoll, since records the session has already
+       taken off the socket would not wake it. */
+    cl->pending = true;
+    t->n_pending++;
     return true;
 }
 

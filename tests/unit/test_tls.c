@@ -317,7 +317,7 @@ static bool client_rejected(struct client *c, int hs)
 {
     if (hs < 0) return true;
     char buf[64];
-    client_send_str(c, "5 hello");
+    if (gnutls_record_send(c->s, "5 hello", 7) < 0) return true; /* already shut */
     ssize_t n;
     int64_t deadline = strm_mono_ms() + 6000;
     do {
