@@ -11,9 +11,26 @@
 #include "collect/collect.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/*
+ * Every TCP/TLS sender holds a descriptor: raise the soft limit to the hard one, so that
+ * syslog.tcp_max_clients senders fit (the receivers also cap clients by this limit).
+ */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rlim_t old = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+        LOG_DEBUG("run", "open files limit raised from %llu to %llu", (unsigned long long)old,
+                  (unsigned long long)rl.rlim_cur);
+}
 
 int cmd_run(int argc, char **argv)
 {
@@ -37,6 +54,7 @@ int cmd_run(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    raise_fd_limit();
     signal(SIGPIPE, SIG_IGN);
 
     static struct strm_stats stats;

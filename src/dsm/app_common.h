@@ -236,7 +236,7 @@ void dsm_app_clf_apply(const struct app_clf *c, struct strm_event *ev, struct ds
  * to the same category whichever engine raised it.
  */
 #define IDS_CLASSES(X)                                                                             \
-    X(10, "not-suspicious", "Not Suspicious Traffic", LLC_MISC_NETWORK_COMMUNICATION, 1)           \
+    X(10, "not-suspicious", "Not Suspicious Traffic", LLC_SUSPICIOUS_UNKNOWN, 1)                   \
     X(11, "unknown", "Unknown Traffic", LLC_SUSPICIOUS_UNKNOWN, 3)                                 \
     X(12, "bad-unknown", "Potentially Bad Traffic", LLC_SUSPICIOUS_ACTIVITY, 4)                    \
     X(13, "attempted-recon", "Attempted Information Leak", LLC_MISC_RECON, 4)                      \

@@ -367,7 +367,7 @@ static bool apache_parse(struct strm_event *ev, struct strm_arena *arena, const 
     const char *m = ev->message.p;
     size_t n = ev->message.len;
     if (n < 20 || !m) return false;
-    bool by_app = apache_appname(ev) || ctx->hint == T;
+    bool by_app = apache_appname(ev);
     /* fast shape gate for foreign appnames: CLF starts with an address or name, error with '[' */
     if (m[0] == '[') {
         return parse_error(ev, arena, ctx, by_app);

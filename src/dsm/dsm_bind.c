@@ -259,7 +259,7 @@ static uint32_t server_text(const char *x, const char *end, struct strm_event *e
 
 static bool bind_parse(struct strm_event *ev, struct strm_arena *arena, const struct dsm_ctx *ctx)
 {
-    if (!app_appname_is(ev, "named") && ctx->hint != T) return false;
+    if (!app_appname_is(ev, "named")) return false;
     if (!ev->message.p || ev->message.len == 0) return false;
     const char *p = ev->message.p, *end = p + ev->message.len;
     struct dsm_props pr;

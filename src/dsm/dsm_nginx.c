@@ -207,7 +207,7 @@ static bool nginx_parse(struct strm_event *ev, struct strm_arena *arena, const s
     const char *m = ev->message.p;
     size_t n = ev->message.len;
     if (!m || n < 20) return false;
-    bool by_app = app_starts(ev->appname.p, ev->appname.len, "nginx") || ctx->hint == T;
+    bool by_app = app_starts(ev->appname.p, ev->appname.len, "nginx");
     if (m[0] >= '1' && m[0] <= '2' && m[4] == '/' && parse_error(ev, arena, ctx)) return true;
     if (!by_app) return false;
     struct app_clf c;

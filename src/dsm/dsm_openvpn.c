@@ -199,7 +199,7 @@ static bool openvpn_appname(const struct strm_event *ev)
 static bool openvpn_parse(struct strm_event *ev, struct strm_arena *arena,
                           const struct dsm_ctx *ctx)
 {
-    if (!openvpn_appname(ev) && ctx->hint != T) return false;
+    if (!openvpn_appname(ev)) return false;
     if (!ev->message.p) return false;
     const char *x = ev->message.p, *end = x + ev->message.len;
     struct dsm_props pr;

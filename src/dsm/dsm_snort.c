@@ -119,7 +119,7 @@ static bool snort_parse(struct strm_event *ev, struct strm_arena *arena, const s
             return false;
         return parse_json(ev, arena, ctx, m, n);
     }
-    bool by_app = app_appname_is(ev, "snort") || app_appname_is(ev, "snort3") || ctx->hint == T;
+    bool by_app = app_appname_is(ev, "snort") || app_appname_is(ev, "snort3");
     if (!by_app && !(n > 20 && m[2] == '/' && (m[5] == '-' || (m[5] == '/' && m[8] == '-'))))
         return false;
     struct app_ids_fast a;

@@ -626,7 +626,7 @@ static bool suricata_parse(struct strm_event *ev, struct strm_arena *arena,
         if (!app_find(m, n, "\"event_type\"")) return false;
         return parse_eve(ev, arena, ctx, m, n);
     }
-    bool by_app = app_appname_is(ev, "suricata") || ctx->hint == T;
+    bool by_app = app_appname_is(ev, "suricata");
     if (!by_app && !(n > 20 && m[2] == '/' && m[5] == '/' && m[10] == '-')) return false;
     struct app_ids_fast a;
     if (!dsm_app_ids_fast_parse(m, n, &a)) {

@@ -1146,7 +1146,8 @@ static bool windows_parse(struct strm_event *ev, struct strm_arena *arena,
         /* Snare without syslog header: "host<D>MSWinEventLog<D>..." */
         size_t lim = n < 300 ? n : 300;
         const char *sn = memmem(m, lim, "MSWinEventLog", 13);
-        if (sn && sn > m && (sn[-1] == '\t' || sn[-1] == ' ' || sn[-1] == sn[13])) {
+        if (sn && sn > m && sn + 13 < m + n &&
+            (sn[-1] == '\t' || sn[-1] == ' ' || sn[-1] == sn[13])) {
             for (const char *h = m; h < sn - 1; h++)
                 if (*h == ' ' || *h == '\t') return false; /* one hostname token before it */
             ok = win_snare(&w, sn, (size_t)(m + n - sn));

@@ -41,7 +41,9 @@ import traceback
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 STRM = os.environ.get("STRM_BIN", os.path.join(REPO, "build", "strm"))
-CORPUS = os.path.abspath(os.path.join(REPO, "..", "shared", "corpus"))
+CORPUS = os.environ.get("STRM_CORPUS") or os.path.abspath(os.path.join(REPO, "..", "shared", "corpus"))
+if not os.path.isdir(CORPUS) and os.path.isdir("/work/shared/corpus"):
+    CORPUS = "/work/shared/corpus"
 VERBOSE = os.environ.get("STRM_VERBOSE") == "1"
 
 _procs = []  # every Popen this process started; stopped in run()'s finally
@@ -188,6 +190,10 @@ class Strm:
                            "  tls: []\n"
                            "storage:\n"
                            "  fsync: %s\n" % (self.data_dir, udp_list, tcp_list, fsync)) + extra
+            # Transport and durability tests count messages one by one: coalescing (which
+            # folds repeats into one row) is off unless a test sets it.
+            if "coalescing:" not in extra:
+                config_text += "coalescing:\n  enabled: false\n"
         with open(self.config, "w") as f:
             f.write(config_text)
 

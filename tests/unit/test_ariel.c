@@ -965,7 +965,7 @@ static void corpus_compression(void **state)
     glob_t g;
     uint64_t raw = 0, rows = 0;
     char line[70000];
-    assert_int_equal(glob(STRM_SRC_DIR "/../shared/corpus/syslog/*/*.log", 0, NULL, &g), 0);
+    assert_int_equal(glob(STRM_CORPUS_DIR "/syslog/*/*.log", 0, NULL, &g), 0);
     for (size_t i = 0; i < g.gl_pathc; i++) {
         FILE *f = fopen(g.gl_pathv[i], "r");
         assert_non_null(f);

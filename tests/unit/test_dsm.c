@@ -828,6 +828,24 @@ static void test_generic_json(void **state)
     assert_int_equal(ev.qid, DSM_QID(DSM_T_JSON, 2));
     d = run(&ev, "<14>Nov 25 10:00:00 h a: {\"srcip\":\"1.1.1.1\",\"dstip\":\"2.2.2.2\"}", 0);
     assert_int_equal(ev.qid, DSM_QID(DSM_T_JSON, 5));
+    /* escapes are decoded (\u, surrogate pairs, escaped keys); numbers keep their text */
+    d = run(&ev, "{\"k\\u0065y\":\"caf\\u00e9 \\ud83d\\ude00\\/\",\"n\":-1.5e3,\"arr\":[[],{}]}",
+            0);
+    assert_non_null(d);
+    assert_int_equal(ev.devicetype, DSM_T_JSON);
+    assert_true(prop_is(&ev, "key", "caf\xc3\xa9 \xf0\x9f\x98\x80/"));
+    assert_true(prop_is(&ev, "n", "-1.5e3"));
+    /* what strict JSON refuses is not JSON: lone surrogate, bad UTF-8, raw control
+       character, bad number, trailing comma, trailing text */
+    static const char *const bad[] = {
+        "{\"a\":\"\\ud800\"}", "{\"a\":\"\xc3\x28\"}", "{\"a\":\"x\x01y\"}",  "{\"a\":01}",
+        "{\"a\":1.}",          "{\"a\":1,}",           "{\"a\":1} {\"b\":2}", "{\"a\" 1}",
+        "{\"a\":tru}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        d = run(&ev, bad[i], 0);
+        assert_true(d == NULL || d->type_id != DSM_T_JSON);
+    }
     /* not objects, broken, too deep */
     assert_true(run(&ev, "<14>Nov 25 10:00:00 h a: [1,2,3]", 0) == NULL ||
                 ev.devicetype != DSM_T_JSON);

@@ -23,7 +23,7 @@
 #include "dsm/dsm.h"
 
 #define SAMPLES STRM_SRC_DIR "/tests/dsm/"
-#define CORPUS STRM_SRC_DIR "/../shared/corpus/syslog/"
+#define CORPUS STRM_CORPUS_DIR "/syslog/"
 
 static const char *const app_names[] = {"apache",  "nginx",   "iis",      "squid", "bind",
                                         "postfix", "openvpn", "suricata", "snort", "zeek"};
@@ -268,6 +268,14 @@ static void test_bind(void **state)
     want_qid("BIND Lame Server");
     want_ip(&ev.destinationip, "192.0.2.53");
 
+    /* regression: a "debug N" severity prefix ending the message was read one byte past it */
+    const char *dbg = "<30>May  1 12:00:00 ns1 named[1]: debug 3";
+    char *b = malloc(strlen(dbg));
+    assert_non_null(b);
+    memcpy(b, dbg, strlen(dbg));
+    assert_true(run("bind", b, strlen(dbg)));
+    free(b);
+
     const char *o = "<30>May  1 12:00:00 ns1 unbound[1]: client 1.2.3.4#53: query: x IN A";
     assert_false(run("bind", o, strlen(o)));
 }
@@ -500,6 +508,36 @@ static void test_json_walker(void **state)
     assert_false(collect(deep, &s));
 }
 
+/* Every QID of the group: in its DSM's range, unique, a known low-level category, severity
+ * 0-10, and the "<Device> Unknown Event" QID present. */
+static void test_qid_tables(void **state)
+{
+    (void)state;
+    for (size_t d = 0; d < N_APP; d++) {
+        const struct dsm_def *def = dsm_by_name(app_names[d]);
+        assert_non_null(def);
+        bool unknown = false;
+        for (size_t i = 0; i < def->n_qids; i++) {
+            const struct qid_def *q = &def->qids[i];
+            if (q->qid / 100000 != def->type_id)
+                fail_msg("%s: QID %u out of range", def->name, q->qid);
+            if (!dsm_category_get(q->category) || q->category % 1000 == 0)
+                fail_msg("%s: %s has no low-level category %u", def->name, q->name, q->category);
+            assert_true(q->severity <= 10);
+            assert_non_null(q->name);
+            assert_non_null(q->description);
+            for (size_t j = 0; j < i; j++)
+                if (def->qids[j].qid == q->qid) fail_msg("%s: QID %u twice", def->name, q->qid);
+            if (q->qid == DSM_QID_UNKNOWN(def->type_id)) {
+                unknown = true;
+                assert_non_null(strstr(q->name, "Unknown Event"));
+            }
+            assert_ptr_equal(qid_lookup(q->qid), q);
+        }
+        assert_true(unknown);
+    }
+}
+
 /* ---------------------------------------------------------------- cross checks */
 
 struct lines {
@@ -651,9 +689,9 @@ int main(void)
         cmocka_unit_test(test_bind),          cmocka_unit_test(test_postfix),
         cmocka_unit_test(test_openvpn),       cmocka_unit_test(test_suricata),
         cmocka_unit_test(test_snort),         cmocka_unit_test(test_zeek),
-        cmocka_unit_test(test_json_walker),   cmocka_unit_test(test_reject_others),
-        cmocka_unit_test(test_reject_corpus), cmocka_unit_test(test_truncated),
-        cmocka_unit_test(test_garbled),
+        cmocka_unit_test(test_json_walker),   cmocka_unit_test(test_qid_tables),
+        cmocka_unit_test(test_reject_others), cmocka_unit_test(test_reject_corpus),
+        cmocka_unit_test(test_truncated),     cmocka_unit_test(test_garbled),
     };
     cmocka_set_message_output(CM_OUTPUT_TAP);
     return cmocka_run_group_tests(tests, setup, teardown);

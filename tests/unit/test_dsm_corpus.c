@@ -35,7 +35,7 @@
 #include "collect/collect.h"
 #include "dsm/dsm.h"
 
-#define CORPUS_DIR STRM_SRC_DIR "/../shared/corpus/syslog"
+#define CORPUS_DIR STRM_CORPUS_DIR "/syslog"
 #define SAMPLES_DIR STRM_SRC_DIR "/tests/dsm"
 #define MAX_SOURCES 128
 #define MAX_LISTED 40
@@ -65,8 +65,10 @@ struct source {
     bool dsm_known;
     size_t lines, right, other, unrec, distinct;
     int split_templates;
-    int templates; /* templates seen (CSV), 0 without one */
-    char *report;  /* comment lines for failures */
+    int templates;                   /* templates seen (CSV), 0 without one */
+    const struct dsm_def *others[8]; /* DSMs that took lines meant for expect */
+    size_t other_counts[8];
+    char *report; /* comment lines for failures */
     size_t report_len, report_cap;
 };
 
@@ -271,6 +273,13 @@ static void run_source(struct source *s)
             s->right++;
         } else if (got) {
             s->other++;
+            for (int o = 0; o < 8; o++) {
+                if (!s->others[o]) s->others[o] = got;
+                if (s->others[o] == got) {
+                    s->other_counts[o]++;
+                    break;
+                }
+            }
             if (listed++ < MAX_LISTED)
                 report(s, "#   line %zu -> %s (QID %u): %.*s\n", lineno, got->name, ev.qid,
                        (int)(ll > 300 ? 300 : ll), p);
@@ -441,6 +450,8 @@ int main(void)
                s->lines, s->right, s->other, s->unrec, s->distinct, tp, pct,
                s->dsm_known ? "" : "  (DSM not registered)",
                s->split_templates ? "  (templates split)" : "");
+        for (int o = 0; o < 8 && s->others[o]; o++)
+            printf("#     %zu lines taken by %s\n", s->other_counts[o], s->others[o]->name);
         tl += s->lines;
         tr += s->right;
         to += s->other;

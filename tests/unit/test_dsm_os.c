@@ -413,6 +413,26 @@ static void test_windows_forms(void **state)
         assert_true(ev.devicetime != 0);
         assert_int_equal(ev.devicetype, DSM_T_WINDOWS);
     }
+    /* NXLog's plain BSD output: only the rendered text; the first sentence names the event. */
+    struct strm_event r;
+    assert_true(runs("windows",
+                     "<14>Nov 25 12:01:00 dc01 Microsoft-Windows-Security-Auditing[612]: An "
+                     "account failed to log on.\t\tSubject:\t\tSecurity ID:\t\tS-1-0-0\t\t"
+                     "Account Name:\t\t-\t\tLogon Type:\t\t\t3\t\tAccount For Which Logon "
+                     "Failed:\t\tSecurity ID:\t\tS-1-0-0\t\tAccount Name:\t\tguest\t\t"
+                     "Network Information:\t\tWorkstation Name:\tKALI\t\tSource Network "
+                     "Address:\t203.0.113.52\t\tSource Port:\t\t51000",
+                     &r));
+    assert_string_equal(qname(&r), "Windows Network Logon Failed");
+    assert_str(r.username, "guest");
+    assert_ip(&r.sourceip, "203.0.113.52");
+    assert_int_equal(r.sourceport, 51000);
+    assert_true(runs("windows",
+                     "<14>Nov 25 12:01:00 dc01 Microsoft-Windows-Security-Auditing[612]: "
+                     "Something new.",
+                     &r));
+    assert_string_equal(qname(&r), "Microsoft Windows Security Event Log Unknown Event");
+
     /* Snare and WinCollect carry the same instant; Snare's is device-local (tz 0 here). */
     struct strm_event a, b;
     assert_true(runs("windows", lines[0], &a));
@@ -642,7 +662,7 @@ static void test_cut_lines(void **state)
 
 /* ---------------------------------------------------------------- real corpus */
 
-#define CORPUS STRM_SRC_DIR "/../shared/corpus/syslog/"
+#define CORPUS STRM_CORPUS_DIR "/syslog/"
 #define MAX_TEMPLATES 512
 
 struct tmpl {

@@ -22,7 +22,7 @@
 
 #include "collect/collect.h"
 
-#define CORPUS STRM_SRC_DIR "/../shared/corpus"
+#define CORPUS STRM_CORPUS_DIR ""
 
 /* Collected frames: concatenated text plus per-frame length and truncated flag. */
 struct frames {

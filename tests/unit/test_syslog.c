@@ -17,7 +17,7 @@
 
 #include "collect/collect.h"
 
-#define CORPUS STRM_SRC_DIR "/../shared/corpus"
+#define CORPUS STRM_CORPUS_DIR ""
 
 /* 2024-06-14 12:00:00 UTC */
 #define T_2024_06_14 1718366400000LL
