@@ -88,9 +88,20 @@ struct ariel_store {
     uint64_t mt_rows; /* published rows of mt */
     uint64_t wal_bytes;
 
+    /* Background flush: the writer hands a full memtable over as imm and goes on appending
+     * into a fresh one while the flusher thread writes imm as segments. Readers see segs,
+     * imm and mt; imm leaves the snapshot in the same locked step that publishes its
+     * segments, so no row is seen twice or missed. Guarded by lock. */
+    struct ariel_memtable *imm;
+    uint64_t imm_rows;
+    uint64_t wal_drop_seq; /* set by the flusher: WAL files before this seq are covered */
+    pthread_cond_t flush_cv;
+    pthread_t flusher;
+    bool flusher_started, flusher_stop;
+
     uint64_t next_seq, next_seg_id;
-    struct ariel_wal wal;
-    struct ariel_seg_writer sw;
+    struct ariel_wal wal;       /* writer thread only */
+    struct ariel_seg_writer sw; /* whoever flushes: the flusher, or the writer when imm is NULL */
     int64_t flush_not_before_ms;
 };
 
@@ -212,6 +223,8 @@ static struct seg_list *list_with(const struct seg_list *old, struct ariel_segme
 
 /* ---------------------------------------------------------------- append */
 
+static void maybe_flush(struct ariel_store *s, bool full);
+
 int ariel_append(struct ariel_store *s, struct strm_batch *b)
 {
     struct ariel_memtable *mt = s->mt;
@@ -276,8 +289,8 @@ int ariel_append(struct ariel_store *s, struct strm_batch *b)
         STRM_STAT_ADD(s->stats, wal_bytes, total + ARIEL_WAL_HDR);
     }
     if (pieces != stack_pieces) free(pieces);
-    if (mt->rows >= (uint64_t)s->segment_rows && strm_mono_ms() >= s->flush_not_before_ms)
-        (void)ariel_flush(s); /* a failure is logged; the rows stay in the memtable and WAL */
+    if (mt->rows >= (uint64_t)s->segment_rows)
+        maybe_flush(s, true); /* a failure is logged; the rows stay in the memtable and WAL */
     return 0;
 
 fail:
@@ -307,9 +320,16 @@ static int64_t hour_of(int64_t t)
     return t >= 0 ? t / 3600000 : -((-t + 3599999) / 3600000);
 }
 
-int ariel_flush(struct ariel_store *s)
+/*
+ * Writes the rows of mt as segments (one per hour of starttime) and publishes them. In the
+ * background (mt is s->imm, called by the flusher) publishing also drops imm from the
+ * readers' snapshot and tells the writer which WAL files are now covered. Synchronously (mt
+ * is s->mt, called by the writer while no imm exists) it swaps in a fresh memtable and drops
+ * the whole WAL, which then holds nothing else.
+ */
+static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool background)
 {
-    struct ariel_memtable *mt = s->mt, *fresh = NULL, *old_mt;
+    struct ariel_memtable *fresh = NULL;
     struct seg_list *nl = NULL, *old_list;
     struct sort_key *keys = NULL;
     const uint8_t **rows = NULL, **srows = NULL;
@@ -326,7 +346,8 @@ int ariel_flush(struct ariel_store *s)
     srows = malloc(sizeof *srows * n);
     lens = malloc(sizeof *lens * n);
     slens = malloc(sizeof *slens * n);
-    if (!keys || !rows || !srows || !lens || !slens || !(fresh = mt_new())) goto fail;
+    if (!keys || !rows || !srows || !lens || !slens) goto fail;
+    if (!background && !(fresh = mt_new())) goto fail;
     for (struct mt_chunk *c = mt->head; c && i < n;
          c = atomic_load_explicit(&c->next, memory_order_relaxed)) {
         size_t off = 0;
@@ -374,18 +395,26 @@ int ariel_flush(struct ariel_store *s)
 
     pthread_mutex_lock(&s->lock);
     old_list = s->segs;
-    old_mt = s->mt;
     s->segs = nl;
-    s->mt = fresh;
-    s->mt_rows = 0;
+    if (background) {
+        s->imm = NULL;
+        s->imm_rows = 0;
+        s->wal_drop_seq = m.seq_hi + 1;
+        pthread_cond_broadcast(&s->flush_cv);
+    } else {
+        s->mt = fresh;
+        s->mt_rows = 0;
+    }
     pthread_mutex_unlock(&s->lock);
     list_unref(old_list);
-    mt_unref(old_mt);
+    mt_unref(mt);
 
-    ariel_wal_drop_all(&s->wal);
-    pthread_mutex_lock(&s->lock);
-    s->wal_bytes = 0;
-    pthread_mutex_unlock(&s->lock);
+    if (!background) {
+        ariel_wal_drop_all(&s->wal);
+        pthread_mutex_lock(&s->lock);
+        s->wal_bytes = 0;
+        pthread_mutex_unlock(&s->lock);
+    }
     if (s->stats) STRM_STAT_ADD(s->stats, segments_written, ngroups);
     rc = 0;
     goto out;
@@ -399,7 +428,7 @@ fail:
         ariel_seg_unref(made[k]);
     }
     mt_unref(fresh);
-    s->flush_not_before_ms = strm_mono_ms() + FLUSH_RETRY_MS;
+    if (!background) s->flush_not_before_ms = strm_mono_ms() + FLUSH_RETRY_MS;
     LOG_ERROR(ARIEL_COMP, "flush of %" PRIu64 " rows failed: %s; kept in memory and WAL", mt->rows,
               strm_err_str(rc));
 out:
@@ -412,6 +441,114 @@ out:
     return rc;
 }
 
+static void *flusher_main(void *arg)
+{
+    struct ariel_store *s = arg;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        while (!s->imm && !s->flusher_stop)
+            pthread_cond_wait(&s->flush_cv, &s->lock);
+        if (!s->imm) break; /* stopping, nothing left */
+        struct ariel_memtable *mt = s->imm;
+        pthread_mutex_unlock(&s->lock);
+        int rc = flush_memtable(s, mt, true);
+        pthread_mutex_lock(&s->lock);
+        if (rc != 0) {
+            /* imm stays (in memory and WAL); retry, unless stopping: the WAL keeps it then */
+            if (s->flusher_stop) break;
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += FLUSH_RETRY_MS / 1000;
+            pthread_cond_timedwait(&s->flush_cv, &s->lock, &ts);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+/* Writer: hands the full memtable to the flusher (imm must be NULL) and starts a fresh one. */
+static int swap_memtable(struct ariel_store *s)
+{
+    struct ariel_memtable *fresh = mt_new();
+    if (!fresh) return STRM_ERR_NOMEM;
+    /* The next WAL record opens a new file: once imm is written, the files before it can go. */
+    ariel_wal_roll(&s->wal);
+    pthread_mutex_lock(&s->lock);
+    s->imm = s->mt;
+    s->imm_rows = s->mt_rows;
+    s->mt = fresh;
+    s->mt_rows = 0;
+    pthread_cond_broadcast(&s->flush_cv);
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+/* Writer: deletes the WAL files that the flusher's last segments cover. */
+static void wal_cleanup(struct ariel_store *s)
+{
+    pthread_mutex_lock(&s->lock);
+    uint64_t seq = s->wal_drop_seq;
+    s->wal_drop_seq = 0;
+    pthread_mutex_unlock(&s->lock);
+    if (!seq) return;
+    ariel_wal_drop_before(&s->wal, seq);
+    pthread_mutex_lock(&s->lock);
+    s->wal_bytes = s->wal.bytes_total;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Writer: waits until the flusher holds no memtable; false if it gave up (stopping). */
+static bool wait_imm_done(struct ariel_store *s, int64_t max_ms)
+{
+    int64_t until = strm_mono_ms() + max_ms;
+    pthread_mutex_lock(&s->lock);
+    while (s->imm && s->flusher_started && strm_mono_ms() < until) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->flush_cv, &s->lock, &ts);
+    }
+    bool done = s->imm == NULL;
+    pthread_mutex_unlock(&s->lock);
+    wal_cleanup(s);
+    return done;
+}
+
+/* Writer, after an append or on a tick: hand the memtable over when it is full or old. */
+static void maybe_flush(struct ariel_store *s, bool full)
+{
+    wal_cleanup(s);
+    if (s->mt->rows == 0 || strm_mono_ms() < s->flush_not_before_ms) return;
+    pthread_mutex_lock(&s->lock);
+    bool busy = s->imm != NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (!s->flusher_started) {
+        (void)flush_memtable(s, s->mt, false);
+        return;
+    }
+    if (busy) {
+        /* The flusher is behind: let the memtable grow to four segments' worth, then wait
+         * (backpressure: the pipeline and TCP senders slow down; memory stays bounded). */
+        if (!full || s->mt->rows < 4 * (uint64_t)s->segment_rows) return;
+        int64_t t0 = strm_mono_ms();
+        while (!wait_imm_done(s, 10000))
+            LOG_WARN(ARIEL_COMP, "ingest paused: the segment writer is %lld s behind",
+                     (long long)((strm_mono_ms() - t0) / 1000));
+    }
+    if (swap_memtable(s) != 0) s->flush_not_before_ms = strm_mono_ms() + FLUSH_RETRY_MS;
+}
+
+int ariel_flush(struct ariel_store *s)
+{
+    if (s->read_only) return 0;
+    if (s->flusher_started && !wait_imm_done(s, INT32_MAX)) return STRM_ERR_IO;
+    return flush_memtable(s, s->mt, false);
+}
+
 int ariel_tick(struct ariel_store *s)
 {
     int64_t now = strm_mono_ms();
@@ -420,11 +557,10 @@ int ariel_tick(struct ariel_store *s)
     if (s->fsync == STRM_FSYNC_INTERVAL && s->wal.pending &&
         now - s->wal.last_sync_ms >= s->fsync_interval_ms)
         rc = ariel_wal_sync(&s->wal);
-    if (s->mt->rows > 0 && now - s->mt->born_ms >= (int64_t)s->segment_max_age_s * 1000 &&
-        now >= s->flush_not_before_ms) {
-        int frc = ariel_flush(s);
-        if (!rc) rc = frc;
-    }
+    if (s->mt->rows > 0 && now - s->mt->born_ms >= (int64_t)s->segment_max_age_s * 1000)
+        maybe_flush(s, false);
+    else
+        wal_cleanup(s);
     return rc;
 }
 
@@ -439,13 +575,36 @@ static void mask_event(struct strm_event *ev, const int *drop, int ndrop)
     }
 }
 
+/* Rows of a memtable snapshot (its first n published rows) in [tmin, tmax]. */
+static int scan_memtable(struct ariel_memtable *mt, uint64_t n, int64_t tmin, int64_t tmax,
+                         const int *drop, int ndrop, ariel_row_fn fn, void *arg, int *stop)
+{
+    uint64_t seen = 0;
+    /* head is read only when rows were published: it was linked before they were */
+    for (struct mt_chunk *c = n ? mt->head : NULL; c && seen < n && !*stop;
+         c = atomic_load_explicit(&c->next, memory_order_acquire)) {
+        uint32_t cn = atomic_load_explicit(&c->nrows, memory_order_acquire);
+        size_t off = 0;
+        for (uint32_t r = 0; r < cn && seen < n && !*stop; r++, seen++) {
+            struct strm_event ev;
+            size_t len = ariel_row_decode(c->data + off, c->cap - off, NULL, &ev);
+            if (!len) return STRM_ERR_CORRUPT; /* cannot happen: the writer encoded it */
+            off += len;
+            if (ev.starttime < tmin || ev.starttime > tmax) continue;
+            mask_event(&ev, drop, ndrop);
+            *stop = fn(&ev, arg);
+        }
+    }
+    return 0;
+}
+
 int ariel_scan(struct ariel_store *s, int64_t tmin, int64_t tmax, uint64_t colmask, ariel_row_fn fn,
                void *arg)
 {
     struct seg_list *l;
-    struct ariel_memtable *mt;
+    struct ariel_memtable *mt, *imm;
     struct ariel_scan_ctx *ctx = NULL;
-    uint64_t n, seen = 0;
+    uint64_t n, nimm;
     int drop[STRM_COL__COUNT], ndrop = 0, stop = 0, rc = 0;
 
     pthread_mutex_lock(&s->lock);
@@ -454,6 +613,9 @@ int ariel_scan(struct ariel_store *s, int64_t tmin, int64_t tmax, uint64_t colma
     mt = s->mt;
     atomic_fetch_add_explicit(&mt->refs, 1, memory_order_relaxed);
     n = s->mt_rows;
+    imm = s->imm;
+    nimm = s->imm_rows;
+    if (imm) atomic_fetch_add_explicit(&imm->refs, 1, memory_order_relaxed);
     pthread_mutex_unlock(&s->lock);
 
     for (size_t i = 0; i < l->n && !stop; i++) {
@@ -470,28 +632,15 @@ int ariel_scan(struct ariel_store *s, int64_t tmin, int64_t tmax, uint64_t colma
 
     for (int c = 0; c < STRM_COL__COUNT; c++)
         if (!(colmask & (1ull << c))) drop[ndrop++] = c;
-    /* head is read only when rows were published: it was linked before they were */
-    for (struct mt_chunk *c = n ? mt->head : NULL; c && seen < n && !stop;
-         c = atomic_load_explicit(&c->next, memory_order_acquire)) {
-        uint32_t cn = atomic_load_explicit(&c->nrows, memory_order_acquire);
-        size_t off = 0;
-        for (uint32_t r = 0; r < cn && seen < n && !stop; r++, seen++) {
-            struct strm_event ev;
-            size_t len = ariel_row_decode(c->data + off, c->cap - off, NULL, &ev);
-            if (!len) {
-                rc = STRM_ERR_CORRUPT; /* cannot happen: the writer encoded it */
-                goto out;
-            }
-            off += len;
-            if (ev.starttime < tmin || ev.starttime > tmax) continue;
-            mask_event(&ev, drop, ndrop);
-            stop = fn(&ev, arg);
-        }
-    }
+    /* the memtable being flushed (older rows), then the active one */
+    if (imm && (rc = scan_memtable(imm, nimm, tmin, tmax, drop, ndrop, fn, arg, &stop)) != 0)
+        goto out;
+    if (!stop) rc = scan_memtable(mt, n, tmin, tmax, drop, ndrop, fn, arg, &stop);
 out:
     ariel_scan_ctx_free(ctx);
     list_unref(l);
     mt_unref(mt);
+    mt_unref(imm);
     return stop ? stop : rc;
 }
 
@@ -501,7 +650,7 @@ void ariel_info_get(struct ariel_store *s, struct ariel_info *info)
     info->rows_segments = s->segs->rows;
     info->segments = s->segs->n;
     info->bytes_segments = s->segs->bytes;
-    info->rows_memtable = s->mt_rows;
+    info->rows_memtable = s->mt_rows + s->imm_rows;
     info->bytes_wal = s->wal_bytes;
     pthread_mutex_unlock(&s->lock);
 }
@@ -812,6 +961,7 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
     s->lock_fd = -1;
     s->wal.fd = -1;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->flush_cv, NULL);
 
     if (s->read_only) {
         if (stat(s->root, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -859,11 +1009,18 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
         usleep((useconds_t)(1000 * (1 + attempt % 10)));
     }
     if (rc != 0) goto fail;
+    if (!s->read_only) {
+        if (pthread_create(&s->flusher, NULL, flusher_main, s) == 0)
+            s->flusher_started = true;
+        else
+            LOG_WARN(ARIEL_COMP, "no segment writer thread: segments are written inline");
+    }
     *out = s;
     return 0;
 fail:
     if (s->lock_fd >= 0) close(s->lock_fd);
     ariel_seg_writer_free(&s->sw);
+    pthread_cond_destroy(&s->flush_cv);
     pthread_mutex_destroy(&s->lock);
     free(s);
     return rc;
@@ -874,12 +1031,21 @@ void ariel_close(struct ariel_store *s)
     if (!s) return;
     if (!s->read_only) {
         (void)ariel_flush(s);
+        if (s->flusher_started) {
+            pthread_mutex_lock(&s->lock);
+            s->flusher_stop = true;
+            pthread_cond_broadcast(&s->flush_cv);
+            pthread_mutex_unlock(&s->lock);
+            pthread_join(s->flusher, NULL);
+        }
         ariel_wal_close(&s->wal);
     }
     list_unref(s->segs);
+    mt_unref(s->imm);
     mt_unref(s->mt);
     ariel_seg_writer_free(&s->sw);
     if (s->lock_fd >= 0) close(s->lock_fd);
+    pthread_cond_destroy(&s->flush_cv);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

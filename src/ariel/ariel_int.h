@@ -100,6 +100,13 @@ struct ariel_wal_piece {
 
 void ariel_wal_init(struct ariel_wal *w, const char *root, enum strm_fsync_policy policy,
                     uint64_t existing_bytes);
+/* Closes the current file (fsync per policy): the next append starts a new one. */
+void ariel_wal_roll(struct ariel_wal *w);
+/*
+ * Deletes the WAL files whose records all lie below seq: files named with a first seq below
+ * seq, other than the open one (the writer rolled a new file where seq begins).
+ */
+void ariel_wal_drop_before(struct ariel_wal *w, uint64_t seq);
 /*
  * Writes one record (header + the pieces, one pwritev) holding rows rows starting at
  * first_seq; fsyncs per policy. On error the file is cut back to its previous size and

@@ -217,6 +217,37 @@ void ariel_wal_drop_all(struct ariel_wal *w)
     closedir(d);
 }
 
+void ariel_wal_roll(struct ariel_wal *w)
+{
+    wal_close_file(w);
+    w->path[0] = 0; /* no open file: drop_before may take every file below its seq */
+}
+
+void ariel_wal_drop_before(struct ariel_wal *w, uint64_t seq)
+{
+    DIR *d;
+    struct dirent *de;
+    char p[PATH_MAX + 300];
+    uint64_t remaining = 0;
+    if (!(d = opendir(w->dir))) return;
+    while ((de = readdir(d))) {
+        if (!is_wal_name(de->d_name)) continue;
+        uint64_t first = strtoull(de->d_name + 4, NULL, 16);
+        snprintf(p, sizeof p, "%s/%s", w->dir, de->d_name);
+        /* a file holds seqs from its name's up to the next file's: all below seq when the
+         * next file starts at or below seq; the writer rolled a new file at that boundary */
+        if (first < seq && (w->fd < 0 || strcmp(p, w->path) != 0)) {
+            if (unlink(p) != 0 && errno != ENOENT)
+                LOG_WARN(ARIEL_COMP, "cannot delete covered WAL file %s: %s", p, strerror(errno));
+            continue;
+        }
+        struct stat st;
+        if (stat(p, &st) == 0) remaining += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    w->bytes_total = remaining;
+}
+
 void ariel_wal_close(struct ariel_wal *w)
 {
     wal_close_file(w);
