@@ -10,6 +10,7 @@
 #include "dsm/dsm.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,14 @@ void cli_set_aql_resolvers(struct logsource_registry *reg)
 
 int main(int argc, char **argv)
 {
+    /*
+     * The store allocates its memtable in 4 MiB chunks and frees a whole memtable per
+     * segment flush. Served by mmap, every cycle would fault in (and zero) ~100 MB of fresh
+     * pages: a quarter of the CPU at full ingest. Keep such blocks in the heap and keep freed
+     * memory for reuse instead of returning it to the kernel at once.
+     */
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

@@ -2,8 +2,9 @@
  * arena.c - chunked bump allocator for the strings of a batch or a query result.
  *
  * Memory comes in chunks that never move, so slices handed out stay valid until reset.
- * A request larger than the chunk size gets a chunk of its own. Reset keeps the newest
- * chunk (the common case is a batch reused for similar traffic) and frees the others.
+ * A request larger than the chunk size gets a chunk of its own. Reset keeps the chunks of
+ * the standard size as spares for the next use (a batch is reused for similar traffic:
+ * fresh memory would cost page faults on every reuse) and frees the oversized ones.
  */
 #include "core/core.h"
 
@@ -20,6 +21,7 @@ struct strm_arena_chunk {
 void strm_arena_init(struct strm_arena *a, size_t chunk_size)
 {
     a->head = NULL;
+    a->spare = NULL;
     a->chunk_size = chunk_size ? chunk_size : 64 * 1024;
     a->total = 0;
 }
@@ -30,7 +32,12 @@ void *strm_arena_alloc(struct strm_arena *a, size_t n)
     struct strm_arena_chunk *c = a->head;
     if (!c || c->size - c->used < need) {
         size_t size = need > a->chunk_size ? need : a->chunk_size;
-        c = malloc(sizeof(*c) + size);
+        if (size == a->chunk_size && a->spare) {
+            c = a->spare;
+            a->spare = c->next;
+        } else {
+            c = malloc(sizeof(*c) + size);
+        }
         if (!c)
             return NULL;
         c->size = size;
@@ -63,32 +70,32 @@ struct strm_str strm_arena_strdup(struct strm_arena *a, const char *p, size_t le
 void strm_arena_reset(struct strm_arena *a)
 {
     struct strm_arena_chunk *c = a->head;
-    if (c) {
-        struct strm_arena_chunk *rest = c->next;
-        c->next = NULL;
-        c->used = 0;
-        while (rest) {
-            struct strm_arena_chunk *n = rest->next;
-            free(rest);
-            rest = n;
-        }
-        /* Keep only chunks of the normal size; an oversized one is released. */
-        if (c->size > a->chunk_size) {
+    while (c) {
+        struct strm_arena_chunk *n = c->next;
+        if (c->size == a->chunk_size) {
+            c->next = a->spare;
+            a->spare = c;
+        } else {
             free(c);
-            a->head = NULL;
         }
+        c = n;
     }
+    a->head = NULL;
     a->total = 0;
 }
 
 void strm_arena_free(struct strm_arena *a)
 {
-    struct strm_arena_chunk *c = a->head;
-    while (c) {
-        struct strm_arena_chunk *n = c->next;
-        free(c);
-        c = n;
+    struct strm_arena_chunk *lists[2] = {a->head, a->spare};
+    for (int i = 0; i < 2; i++) {
+        struct strm_arena_chunk *c = lists[i];
+        while (c) {
+            struct strm_arena_chunk *n = c->next;
+            free(c);
+            c = n;
+        }
     }
     a->head = NULL;
+    a->spare = NULL;
     a->total = 0;
 }

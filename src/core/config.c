@@ -39,7 +39,7 @@ void strm_config_defaults(struct strm_config *cfg)
     cfg->syslog_udp_rcvbuf = 32 * 1024 * 1024;
     cfg->syslog_tcp_max_clients = 4096;
     cfg->pipeline_parsers = 0;
-    cfg->pipeline_queue_batches = 256;
+    cfg->pipeline_queue_batches = 32;
     cfg->pipeline_batch_events = 1024;
     cfg->fsync = STRM_FSYNC_INTERVAL;
     cfg->fsync_interval_ms = 200;

@@ -199,6 +199,7 @@ void strm_event_init(struct strm_event *ev);
 struct strm_arena_chunk;
 struct strm_arena {
     struct strm_arena_chunk *head;
+    struct strm_arena_chunk *spare; /* emptied chunks kept by reset for reuse */
     size_t chunk_size;
     size_t total; /* bytes handed out since the last reset */
 };
@@ -207,7 +208,7 @@ void strm_arena_init(struct strm_arena *a, size_t chunk_size);
 void *strm_arena_alloc(struct strm_arena *a, size_t n); /* NULL when out of memory */
 /* Copies len bytes and appends a NUL (not counted in the slice). */
 struct strm_str strm_arena_strdup(struct strm_arena *a, const char *p, size_t len);
-void strm_arena_reset(struct strm_arena *a); /* keeps the first chunk */
+void strm_arena_reset(struct strm_arena *a); /* keeps its chunks for reuse */
 void strm_arena_free(struct strm_arena *a);
 
 /* ---------------------------------------------------------------- batch */
