@@ -62,6 +62,9 @@ struct ariel_memtable {
     _Atomic int refs;
     struct mt_chunk *head, *tail; /* tail: writer only */
     uint64_t rows;                /* writer only: committed rows */
+    uint32_t *row_len;            /* encoded length of each row, in order: the flush finds
+                                     rows without parsing them; writer (then flusher) only */
+    size_t row_len_cap;
     uint64_t bytes;
     int64_t born_ms; /* monotonic time of the first row */
 };
@@ -163,6 +166,7 @@ static void mt_unref(struct ariel_memtable *mt)
         chunk_free(c);
         c = nx;
     }
+    free(mt->row_len);
     free(mt);
 }
 
@@ -186,6 +190,22 @@ static uint8_t *mt_reserve(struct ariel_memtable *mt, size_t len)
         mt->tail = c = nc;
     }
     return c->data + c->used;
+}
+
+/* Records the encoded length of row idx (rows are found by it at flush time). */
+static int mt_note_len(struct ariel_memtable *mt, uint64_t idx, size_t len)
+{
+    if (idx >= mt->row_len_cap) {
+        size_t nc = mt->row_len_cap ? mt->row_len_cap * 2 : 65536;
+        while (nc <= idx)
+            nc *= 2;
+        uint32_t *nl = realloc(mt->row_len, nc * sizeof *nl);
+        if (!nl) return STRM_ERR_NOMEM;
+        mt->row_len = nl;
+        mt->row_len_cap = nc;
+    }
+    mt->row_len[idx] = (uint32_t)len;
+    return 0;
 }
 
 /* Makes the pending rows of the chunks from start on visible to readers that see mt_rows. */
@@ -290,6 +310,10 @@ int ariel_append(struct ariel_store *s, struct strm_batch *b)
         mt->tail->used += len;
         mt->tail->pend++;
         total += len;
+        if (mt_note_len(mt, mt->rows + i, len) != 0) {
+            rc = STRM_ERR_NOMEM;
+            goto fail;
+        }
     }
     for (struct mt_chunk *c = start ? start : mt->head; c;
          c = atomic_load_explicit(&c->next, memory_order_relaxed)) {
@@ -392,9 +416,7 @@ static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool
          c = atomic_load_explicit(&c->next, memory_order_relaxed)) {
         size_t off = 0;
         for (uint32_t r = 0; r < c->nrows && i < n; r++, i++) {
-            struct strm_str st[ARIEL_ROW_NSTR];
-            bool sl;
-            size_t len = ariel_row_strs(c->data + off, c->used - off, st, &sl);
+            size_t len = mt->row_len[i];
             rows[i] = c->data + off;
             lens[i] = (uint32_t)len;
             keys[i].t = ariel_row_starttime(rows[i]);
@@ -885,6 +907,7 @@ static int replay_record(uint64_t first_seq, uint32_t rows, const uint8_t *data,
             uint8_t *p = mt_reserve(rs->mt, n);
             if (!p) return STRM_ERR_NOMEM;
             memcpy(p, data + pos, n);
+            if (mt_note_len(rs->mt, rs->mt->rows, n) != 0) return STRM_ERR_NOMEM;
             rs->mt->tail->used += n;
             rs->mt->tail->pend++;
             rs->mt->bytes += n;

@@ -193,6 +193,24 @@ void cli_set_aql_resolvers(struct logsource_registry *reg)
     aql_set_resolvers(&r);
 }
 
+/*
+ * `strm qid list --config F` and `strm qid --config F list` both work: the subcommand tools
+ * read --config first, so move a --config pair found later up to just after the command.
+ */
+static void hoist_config(int argc, char **argv)
+{
+    for (int i = 3; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--config") != 0)
+            continue;
+        char *opt = argv[i], *val = argv[i + 1];
+        for (int k = i + 1; k > 3; k--)
+            argv[k] = argv[k - 2];
+        argv[2] = opt;
+        argv[3] = val;
+        return;
+    }
+}
+
 int main(int argc, char **argv)
 {
     /*
@@ -216,6 +234,8 @@ int main(int argc, char **argv)
         return cmd_stats(argc - 1, argv + 1);
     if (!strcmp(cmd, "ingest"))
         return cmd_ingest(argc - 1, argv + 1);
+    if (!strcmp(cmd, "logsources") || !strcmp(cmd, "qid"))
+        hoist_config(argc, argv);
     if (!strcmp(cmd, "logsources"))
         return cmd_logsources(argc - 1, argv + 1);
     if (!strcmp(cmd, "qid"))
