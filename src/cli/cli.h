@@ -26,6 +26,9 @@ int cmd_logsources(int argc, char **argv);
  */
 int cli_load_config(struct strm_config *cfg, const char *config_path);
 
+/* Writes one CSV field (RFC 4180 quoting when it holds a comma, quote, CR or LF). */
+void cli_csv_field(FILE *out, const char *s);
+
 /* Creates data_dir (and parents) and takes its exclusive lock; returns the lock fd or -1. */
 int cli_lock_data_dir(const struct strm_config *cfg);
 /* Opens the store under data_dir/ariel with the config's storage settings. */

@@ -56,19 +56,6 @@ static const char *type_name(uint16_t type)
     return d ? d->name : "?";
 }
 
-static void csv_field(FILE *out, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
 
 static int cmd_list(struct logsource_registry *reg, int argc, char **argv, FILE *out, FILE *err)
 {
@@ -106,11 +93,11 @@ static int cmd_list(struct logsource_registry *reg, int argc, char **argv, FILE 
         logsource_tz_format(l->tz_min, tz, sizeof(tz));
         if (csv) {
             fprintf(out, "%" PRIu32 ",", l->id);
-            csv_field(out, l->identifier);
+            cli_csv_field(out, l->identifier);
             fprintf(out, ",%s,", type_name(l->type));
-            csv_field(out, l->name);
+            cli_csv_field(out, l->name);
             fputc(',', out);
-            csv_field(out, l->group);
+            cli_csv_field(out, l->group);
             fprintf(out, ",%s,%s,%s,%s,%" PRId64 ",%" PRId64 ",%" PRIu64 "\n",
                     l->enabled ? "on" : "off", l->coalesce ? "on" : "off",
                     l->autodiscovered ? "yes" : "no", tz, l->first_seen, l->last_seen, l->events);

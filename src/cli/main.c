@@ -49,6 +49,21 @@ int cli_load_config(struct strm_config *cfg, const char *config_path)
     return EXIT_OK;
 }
 
+void cli_csv_field(FILE *out, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
 static int mkdir_p(const char *path)
 {
     char buf[4096];

@@ -39,19 +39,6 @@ static bool parse_u32(const char *s, uint32_t *out)
     return true;
 }
 
-static void csv_field(FILE *out, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
 
 struct list_filter {
     bool csv;
@@ -71,9 +58,9 @@ static void print_qid(FILE *out, const struct list_filter *f, const char *owner,
     if (!category_matches(f, q->category)) return;
     if (f->csv) {
         fprintf(out, "%" PRIu32 ",", q->qid);
-        csv_field(out, q->name);
+        cli_csv_field(out, q->name);
         fprintf(out, ",%u,", q->category);
-        csv_field(out, dsm_category_name(q->category));
+        cli_csv_field(out, dsm_category_name(q->category));
         fprintf(out, ",%u,%s\n", q->severity, owner);
     } else {
         fprintf(out, "%-10" PRIu32 " %-50s %-6u %-36s %-3u %s\n", q->qid, q->name, q->category,
