@@ -42,6 +42,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define MT_CHUNK (4u << 20)
@@ -49,6 +50,7 @@
 #define ZSTD_LEVEL 1
 #define FLUSH_RETRY_MS 1000
 #define RO_ATTEMPTS 50
+#define RETENTION_EVERY_MS 60000
 
 struct mt_chunk {
     _Atomic(struct mt_chunk *) next;
@@ -84,6 +86,9 @@ struct ariel_store {
     int fsync_interval_ms, segment_rows, segment_max_age_s;
     struct strm_stats *stats;
     int lock_fd;
+    int retention_days, max_disk_percent;
+    int64_t retention_next_ms;         /* writer only */
+    _Atomic uint64_t corrupt_segments; /* for ariel_info */
 
     pthread_mutex_t lock; /* guards the four fields below: the readers' snapshot */
     struct seg_list *segs;
@@ -365,6 +370,11 @@ fail:
     return rc;
 }
 
+int ariel_append_errno(const struct ariel_store *s)
+{
+    return s->wal.last_errno;
+}
+
 /* ---------------------------------------------------------------- flush */
 
 struct sort_key {
@@ -450,12 +460,13 @@ static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool
             goto fail;
         from = to;
     }
+    /* Built under the lock: retention (writer thread) may replace s->segs meanwhile. */
+    pthread_mutex_lock(&s->lock);
     if (!(nl = list_with(s->segs, made, ngroups))) {
+        pthread_mutex_unlock(&s->lock);
         rc = STRM_ERR_NOMEM;
         goto fail;
     }
-
-    pthread_mutex_lock(&s->lock);
     old_list = s->segs;
     s->segs = nl;
     if (background) {
@@ -611,6 +622,126 @@ int ariel_flush(struct ariel_store *s)
     return flush_memtable(s, s->mt, false);
 }
 
+/* ---------------------------------------------------------------- retention */
+
+/* Removes the segment's file and then its hour directory and parents if they became empty. */
+static void retention_unlink(struct ariel_store *s, const struct ariel_segment *g, const char *why)
+{
+    char dir[PATH_MAX];
+    if (unlink(g->path) != 0 && errno != ENOENT) {
+        LOG_WARN(ARIEL_COMP, "retention: cannot delete segment %s: %s", g->path, strerror(errno));
+        return;
+    }
+    LOG_INFO(ARIEL_COMP, "retention: deleted segment %s (%" PRIu64 " rows): %s", g->path, g->rows,
+             why);
+    if (s->stats) {
+        STRM_STAT_ADD(s->stats, store_retention_deleted_segments, 1);
+        STRM_STAT_ADD(s->stats, store_retention_deleted_rows, g->rows);
+    }
+    snprintf(dir, sizeof dir, "%s", g->path);
+    for (int up = 0; up < 4; up++) { /* HH, DD, MM, YYYY */
+        char *slash = strrchr(dir, '/');
+        if (!slash) break;
+        *slash = 0;
+        if (rmdir(dir) != 0) break;
+    }
+}
+
+/*
+ * Writer: deletes whole segments by age and by the disk-use ceiling. The survivors are
+ * published as a new list under the lock (the flusher builds its lists under it too), so a
+ * scan keeps the old list and its references; its open descriptors stay valid after the
+ * unlink. Disk pressure deletes the oldest hour partitions, never the newest one.
+ */
+static void retention_run(struct ariel_store *s)
+{
+    int64_t cutoff =
+        s->retention_days ? strm_now_ms() - (int64_t)s->retention_days * 86400000LL : INT64_MIN;
+    uint64_t need = 0, freed = 0, pct = 0;
+    struct seg_list *old, *nl = NULL;
+    struct ariel_segment **gone = NULL;
+    bool *by_age = NULL, *by_disk = NULL;
+    size_t ngone = 0;
+    char why[128];
+
+    if (s->max_disk_percent) {
+        struct statvfs v;
+        if (statvfs(s->root, &v) == 0 && v.f_blocks) {
+            uint64_t used = (uint64_t)(v.f_blocks - v.f_bfree) * v.f_frsize,
+                     total = used + (uint64_t)v.f_bavail * v.f_frsize,
+                     limit = total / 100 * (uint64_t)s->max_disk_percent;
+            pct = total ? used * 100 / total : 0;
+            if (used > limit) need = used - limit;
+        }
+    }
+    pthread_mutex_lock(&s->lock);
+    old = s->segs;
+    if (old->n == 0) goto unlock;
+    if (!(gone = calloc(old->n, sizeof *gone)) || !(by_age = calloc(old->n, sizeof *by_age)) ||
+        !(by_disk = calloc(old->n, sizeof *by_disk)))
+        goto unlock;
+    for (size_t i = 0; i < old->n; i++)
+        if (old->v[i]->max_time < cutoff) {
+            by_age[i] = true;
+            freed += old->v[i]->file_size;
+        }
+    /* sorted by min_time: the partitions come in order, each as one run */
+    int64_t newest = hour_of(old->v[old->n - 1]->min_time);
+    for (size_t i = 0; i < old->n && freed < need;) {
+        int64_t h = hour_of(old->v[i]->min_time);
+        if (h == newest) break;
+        for (; i < old->n && hour_of(old->v[i]->min_time) == h; i++)
+            if (!by_age[i]) {
+                by_disk[i] = true;
+                freed += old->v[i]->file_size;
+            }
+    }
+    for (size_t i = 0; i < old->n; i++)
+        if (by_age[i] || by_disk[i]) gone[ngone++] = old->v[i];
+    if (ngone == 0) goto unlock;
+    if (!(nl = malloc(sizeof *nl + sizeof nl->v[0] * (old->n - ngone + 1)))) {
+        ngone = 0;
+        goto unlock;
+    }
+    atomic_init(&nl->refs, 1);
+    nl->n = 0;
+    nl->rows = nl->bytes = 0;
+    for (size_t i = 0; i < old->n; i++) {
+        if (by_age[i] || by_disk[i]) continue;
+        ariel_seg_ref(old->v[i]);
+        nl->v[nl->n++] = old->v[i];
+        nl->rows += old->v[i]->rows;
+        nl->bytes += old->v[i]->file_size;
+    }
+    for (size_t k = 0; k < ngone; k++)
+        ariel_seg_ref(gone[k]);
+    s->segs = nl;
+unlock:
+    pthread_mutex_unlock(&s->lock);
+    if (nl) {
+        size_t k = 0;
+        for (size_t i = 0; i < old->n; i++) {
+            if (!by_age[i] && !by_disk[i]) continue;
+            if (by_age[i])
+                snprintf(why, sizeof why, "older than %d days", s->retention_days);
+            else
+                snprintf(why, sizeof why, "filesystem %" PRIu64 "%% full, ceiling %d%%", pct,
+                         s->max_disk_percent);
+            retention_unlink(s, gone[k], why);
+            ariel_seg_unref(gone[k]);
+            k++;
+        }
+        list_unref(old);
+    } else if (need && !ngone) {
+        LOG_WARN(ARIEL_COMP,
+                 "%s: filesystem %" PRIu64 "%% full (ceiling %d%%), nothing left to delete",
+                 s->root, pct, s->max_disk_percent);
+    }
+    free(gone);
+    free(by_age);
+    free(by_disk);
+}
+
 int ariel_tick(struct ariel_store *s)
 {
     int64_t now = strm_mono_ms();
@@ -623,6 +754,10 @@ int ariel_tick(struct ariel_store *s)
         maybe_flush(s, false);
     else
         wal_cleanup(s);
+    if ((s->retention_days || s->max_disk_percent) && now >= s->retention_next_ms) {
+        s->retention_next_ms = now + RETENTION_EVERY_MS;
+        retention_run(s);
+    }
     return rc;
 }
 
@@ -663,12 +798,32 @@ static int scan_memtable(struct ariel_memtable *mt, uint64_t n, int64_t tmin, in
 int ariel_scan(struct ariel_store *s, int64_t tmin, int64_t tmax, uint64_t colmask, ariel_row_fn fn,
                void *arg)
 {
+    struct ariel_scan_opts o = {
+        .tmin = tmin, .tmax = tmax, .colmask = colmask, .fn = fn, .arg = arg};
+    return ariel_scan_ex(s, &o);
+}
+
+/* A segment found damaged: counted once per store (the segment logged it already). */
+static void note_corrupt(struct ariel_store *s, struct ariel_segment *g)
+{
+    if (atomic_exchange(&g->counted, true)) return;
+    atomic_fetch_add(&s->corrupt_segments, 1);
+    if (s->stats) STRM_STAT_ADD(s->stats, store_corrupt_segments, 1);
+}
+
+int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
+{
+    int64_t tmin = o->tmin, tmax = o->tmax;
+    uint64_t colmask = o->colmask;
+    ariel_row_fn fn = o->fn;
+    void *arg = o->arg;
     struct seg_list *l;
     struct ariel_memtable *mt, *imm;
     struct ariel_scan_ctx *ctx = NULL;
     uint64_t n, nimm;
     int drop[STRM_COL__COUNT], ndrop = 0, stop = 0, rc = 0;
 
+    o->skipped_damaged = o->skipped_unreadable = 0;
     pthread_mutex_lock(&s->lock);
     l = s->segs;
     atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
@@ -689,6 +844,12 @@ int ariel_scan(struct ariel_store *s, int64_t tmin, int64_t tmax, uint64_t colma
         }
         rc = ariel_seg_scan(g, ctx, tmin, tmax, colmask, fn, arg, &stop);
         if (rc == STRM_ERR_NOMEM) goto out;
+        if (rc == STRM_ERR_CORRUPT) {
+            o->skipped_damaged++;
+            note_corrupt(s, g);
+        } else if (rc != 0) {
+            o->skipped_unreadable++;
+        }
         rc = 0; /* a damaged or unreadable segment was logged: go on with the others */
     }
 
@@ -714,7 +875,34 @@ void ariel_info_get(struct ariel_store *s, struct ariel_info *info)
     info->bytes_segments = s->segs->bytes;
     info->rows_memtable = s->mt_rows + s->imm_rows;
     info->bytes_wal = s->wal_bytes;
+    info->partitions = 0;
+    /* one segment per hour per flush, list sorted by min_time: count the hour changes */
+    for (size_t i = 0; i < s->segs->n; i++)
+        if (i == 0 || hour_of(s->segs->v[i]->min_time) != hour_of(s->segs->v[i - 1]->min_time))
+            info->partitions++;
     pthread_mutex_unlock(&s->lock);
+    info->corrupt_segments = atomic_load(&s->corrupt_segments);
+}
+
+void ariel_info_columns(struct ariel_store *s, struct ariel_col_info cols[STRM_COL__COUNT])
+{
+    struct seg_list *l;
+    memset(cols, 0, sizeof(struct ariel_col_info) * STRM_COL__COUNT);
+    pthread_mutex_lock(&s->lock);
+    l = s->segs;
+    atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&s->lock);
+    for (size_t i = 0; i < l->n; i++) {
+        const struct ariel_segment *g = l->v[i];
+        for (uint32_t k = 0; k < g->ncols; k++) {
+            const struct ariel_seg_col *c = &g->cols[k];
+            if (c->id >= STRM_COL__COUNT) continue;
+            cols[c->id].raw_bytes += c->rawsize;
+            cols[c->id].stored_bytes += c->csize;
+            cols[c->id].segments_by_enc[c->enc < ARIEL_ENC__COUNT ? c->enc : 0]++;
+        }
+    }
+    list_unref(l);
 }
 
 /* ---------------------------------------------------------------- open and recovery */
@@ -832,11 +1020,34 @@ static bool id_in(const uint64_t *v, size_t n, uint64_t id)
     return false;
 }
 
+/* The lowest first seq among the WAL file names (UINT64_MAX: no WAL file). */
+static uint64_t wal_min_seq(const char *root)
+{
+    char dir[PATH_MAX + 8];
+    uint64_t min = UINT64_MAX;
+    DIR *d;
+    struct dirent *de;
+    snprintf(dir, sizeof dir, "%s/wal", root);
+    if (!(d = opendir(dir))) return min;
+    while ((de = readdir(d))) {
+        char *end;
+        if (strncmp(de->d_name, "wal-", 4) != 0) continue;
+        uint64_t v = strtoull(de->d_name + 4, &end, 16);
+        if (end == de->d_name + 20 && strcmp(end, ".log") == 0 && v < min) min = v;
+    }
+    closedir(d);
+    return min;
+}
+
 /*
  * Keeps the segments of complete groups (a member counts as present when its file exists,
- * even if unreadable); drops the rest. Returns the covered sequence number.
+ * even if unreadable); drops the rest. A group missing members whose rows are no longer in
+ * the WAL (wal_min above its seq_lo) was not interrupted: its flush finished and the WAL was
+ * dropped, and the members were removed on purpose since (retention, fsck quarantine). Its
+ * other members are kept: deleting them would lose rows nothing else holds. Returns the
+ * covered sequence number.
  */
-static uint64_t resolve_groups(struct load_state *ls)
+static uint64_t resolve_groups(struct load_state *ls, uint64_t wal_min)
 {
     uint64_t covered = 0;
     size_t keep = 0;
@@ -854,7 +1065,7 @@ static uint64_t resolve_groups(struct load_state *ls)
                 found = ls->segs[k]->id == id;
             present += found;
         }
-        if (present == g->group_count) {
+        if (present == g->group_count || wal_min == UINT64_MAX || wal_min > g->seq_lo) {
             for (size_t k = i; k < j; k++) {
                 covered = ls->segs[k]->seq_hi > covered ? ls->segs[k]->seq_hi : covered;
                 ls->segs[keep++] = ls->segs[k];
@@ -935,13 +1146,16 @@ static int recover(struct ariel_store *s, char *err, size_t errlen)
     struct load_state again = {.s = s};
     struct replay_state rs = {0};
     char events[PATH_MAX + 16];
-    uint64_t wal_bytes = 0, first_seen, covered, max_seq = 0;
+    uint64_t wal_bytes = 0, first_seen, covered, max_seq = 0, wal_min;
     int rc;
 
+    /* WAL names before segments: a flush that ends in between leaves a partial group with
+     * its WAL still listed (treated as interrupted), never the reverse */
+    wal_min = wal_min_seq(s->root);
     snprintf(events, sizeof events, "%s/events", s->root);
     walk(&ls, events, 0, true);
     if ((rc = ls.rc) != 0) goto fail;
-    covered = resolve_groups(&ls);
+    covered = resolve_groups(&ls, wal_min);
     if (!(rs.mt = mt_new())) {
         rc = STRM_ERR_NOMEM;
         goto fail;
@@ -990,6 +1204,8 @@ static int recover(struct ariel_store *s, char *err, size_t errlen)
     ariel_wal_init(&s->wal, s->root, s->fsync, wal_bytes);
     if (rs.mt->rows)
         LOG_INFO(ARIEL_COMP, "%s: replayed %" PRIu64 " rows from the WAL", s->root, rs.mt->rows);
+    atomic_store(&s->corrupt_segments, (uint64_t)ls.nbad);
+    if (s->stats && ls.nbad) STRM_STAT_ADD(s->stats, store_corrupt_segments, ls.nbad);
     load_state_free(&ls);
     return 0;
 fail:
@@ -1021,6 +1237,9 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
     s->segment_rows = opt->segment_rows > 0 ? opt->segment_rows : 262144;
     s->segment_max_age_s = opt->segment_max_age_s > 0 ? opt->segment_max_age_s : 60;
     s->stats = opt->stats;
+    s->retention_days = opt->retention_days > 0 ? opt->retention_days : 0;
+    s->max_disk_percent =
+        opt->max_disk_percent > 0 && opt->max_disk_percent < 100 ? opt->max_disk_percent : 0;
     s->lock_fd = -1;
     s->wal.fd = -1;
     pthread_mutex_init(&s->lock, NULL);

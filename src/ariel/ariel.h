@@ -26,6 +26,12 @@ struct ariel_options {
     int segment_rows;
     int segment_max_age_s;
     struct strm_stats *stats; /* may be NULL */
+    /* Retention, applied by the writer from ariel_tick at most once a minute, deleting whole
+     * segment files: segments whose newest row is older than retention_days (0: keep
+     * forever); and, while the store's filesystem is fuller than max_disk_percent (0: no
+     * ceiling), the oldest hour partitions. */
+    int retention_days;
+    int max_disk_percent;
 };
 
 /* Opens (and recovers) the store. On failure writes a message into err. */
@@ -35,6 +41,12 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
  * it searchable. Returns 0 or STRM_ERR_IO (nothing of the batch is visible then).
  */
 int ariel_append(struct ariel_store *s, struct strm_batch *b);
+/*
+ * After ariel_append returned STRM_ERR_IO: the errno of the failed WAL write or fsync
+ * (ENOSPC, EIO, EFBIG...), so the caller can pause and retry instead of dropping; 0 after a
+ * successful append. Writer thread only.
+ */
+int ariel_append_errno(const struct ariel_store *s);
 /* Housekeeping for the writer thread, called at least every 100 ms: interval fsync, age flush. */
 int ariel_tick(struct ariel_store *s);
 /* Writes the memtable out as segments now. */
@@ -54,14 +66,58 @@ typedef int (*ariel_row_fn)(const struct strm_event *ev, void *arg);
 int ariel_scan(struct ariel_store *s, int64_t tmin, int64_t tmax, uint64_t colmask, ariel_row_fn fn,
                void *arg);
 
+/* ariel_scan with a report of what it could not read, e.g. for "N segments skipped". */
+struct ariel_scan_opts {
+    int64_t tmin, tmax;
+    uint64_t colmask;
+    ariel_row_fn fn;
+    void *arg;
+    /* out: segments in range skipped because they are damaged (checksum, format) or
+     * unreadable (I/O error); each damaged segment is logged once per process */
+    uint32_t skipped_damaged;
+    uint32_t skipped_unreadable;
+};
+int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o);
+
 struct ariel_info {
     uint64_t rows_segments;
     uint64_t rows_memtable;
     uint64_t segments;
     uint64_t bytes_segments;
     uint64_t bytes_wal;
+    uint64_t partitions;       /* distinct hour partitions holding segments */
+    uint64_t corrupt_segments; /* found damaged since open (header at load, or in a scan) */
 };
 
 void ariel_info_get(struct ariel_store *s, struct ariel_info *info);
+
+/* Column encodings as stored (segment format), for reports. */
+#define ARIEL_ENC__COUNT 6
+const char *ariel_enc_name(int enc);
+
+/* Per column, over all segments of the snapshot: sizes and how many segments use each
+ * encoding (index enum value, 0: unknown). */
+struct ariel_col_info {
+    uint64_t raw_bytes;    /* encoded, before zstd */
+    uint64_t stored_bytes; /* on disk */
+    uint64_t segments_by_enc[ARIEL_ENC__COUNT];
+};
+void ariel_info_columns(struct ariel_store *s, struct ariel_col_info cols[STRM_COL__COUNT]);
+
+/*
+ * Offline check of the store at dir (events and WAL): every segment's header, directory,
+ * each column's checksum, decompression and decoding; every WAL record's checksum and rows.
+ * report is called per problem found (path, byte offset or -1, what). With repair (takes the
+ * store's LOCK: fails with STRM_ERR_BUSY while an instance runs) damaged segments are moved
+ * to <dir>/quarantine/ (never deleted) and a torn tail of the last WAL file is cut off.
+ * Returns 0 (problems are counted in *damaged) or an error with a message in err.
+ */
+typedef void (*ariel_fsck_fn)(const char *path, int64_t offset, const char *what, void *arg);
+struct ariel_fsck_result {
+    uint64_t segments, segments_damaged, segments_quarantined;
+    uint64_t wal_files, wal_records, wal_damaged, wal_truncated_bytes;
+};
+int ariel_fsck(const char *dir, bool repair, ariel_fsck_fn report, void *arg,
+               struct ariel_fsck_result *res, char *err, size_t errlen);
 
 #endif

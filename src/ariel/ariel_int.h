@@ -63,7 +63,8 @@ static inline int64_t ariel_row_starttime(const uint8_t *row)
 /*
  * The string columns of a row of at most avail bytes: out[k] for k in the order
  * username, hostname, appname, procid, msgid, properties, payload, message; for message,
- * *msg_slice is set and out[ARIEL_RS_MESSAGE].p points into the payload when it is a slice. Returns the row length or 0.
+ * *msg_slice is set and out[ARIEL_RS_MESSAGE].p points into the payload when it is a slice. Returns
+ * the row length or 0.
  */
 size_t ariel_row_strs(const uint8_t *row, size_t avail, struct strm_str out[ARIEL_ROW_NSTR],
                       bool *msg_slice);
@@ -132,6 +133,14 @@ typedef int (*ariel_wal_record_fn)(uint64_t first_seq, uint32_t rows, const uint
 int ariel_wal_replay(const char *root, bool read_only, ariel_wal_record_fn fn, void *arg,
                      uint64_t *bytes, uint64_t *first_seq_seen, char *err, size_t errlen);
 
+/*
+ * fsck of the WAL files: checksums and row decoding of every record. in_use: a writer runs
+ * (the last file may be growing: its tail is not judged). repair: cut a bad tail of the last
+ * file. Problems go to report and into res.
+ */
+int ariel_wal_check(const char *root, bool repair, bool in_use, ariel_fsck_fn report, void *arg,
+                    struct ariel_fsck_result *res, char *err, size_t errlen);
+
 /* ---------------------------------------------------------------- segments (segment.c) */
 
 #define ARIEL_SEG_VERSION 1
@@ -162,7 +171,8 @@ struct ariel_seg_col {
 
 struct ariel_segment {
     _Atomic int refs;
-    _Atomic bool bad; /* found corrupt once: logged, then skipped */
+    _Atomic bool bad;     /* found corrupt once: logged, then skipped */
+    _Atomic bool counted; /* counted in the store's corrupt_segments */
     char *path;
     uint64_t id;
     uint64_t rows;

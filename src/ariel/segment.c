@@ -212,8 +212,8 @@ static struct strm_str row_str(const struct ariel_seg_writer *w, uint32_t i, int
 }
 
 /* Parses the string part of every row once into w->strs / w->slices. */
-static int parse_strs(struct ariel_seg_writer *w, const uint8_t *const *rows,
-                      const uint32_t *lens, uint32_t n)
+static int parse_strs(struct ariel_seg_writer *w, const uint8_t *const *rows, const uint32_t *lens,
+                      uint32_t n)
 {
     if (w->strs_rows < n) {
         struct strm_str *s = realloc(w->strs, (size_t)n * ARIEL_ROW_NSTR * sizeof *s);
@@ -284,8 +284,9 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
     if (def->type == STRM_T_TIME || def->type == STRM_T_INT) {
         int64_t mn = INT64_MAX, mx = INT64_MIN;
         for (uint32_t i = 0; i < n; i++) {
-            int64_t v = def->type == STRM_T_TIME ? (int64_t)get64(fx + (size_t)i * 8)
-                                                 : (int64_t)get_uint(fx + (size_t)i * (size_t)width, width);
+            int64_t v = def->type == STRM_T_TIME
+                            ? (int64_t)get64(fx + (size_t)i * 8)
+                            : (int64_t)get_uint(fx + (size_t)i * (size_t)width, width);
             mn = v < mn ? v : mn;
             mx = v > mx ? v : mx;
         }
@@ -498,6 +499,13 @@ fail:
 
 /* ---------------------------------------------------------------- loading */
 
+const char *ariel_enc_name(int enc)
+{
+    static const char *const names[ARIEL_ENC__COUNT] = {"unknown", "const", "fixed",
+                                                        "delta",   "str",   "msgslice"};
+    return enc > 0 && enc < ARIEL_ENC__COUNT ? names[enc] : names[0];
+}
+
 void ariel_seg_ref(struct ariel_segment *g)
 {
     atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
@@ -567,6 +575,7 @@ int ariel_seg_load(const char *path, struct ariel_segment **out, char *err, size
     }
     atomic_init(&g->refs, 1);
     atomic_init(&g->bad, false);
+    atomic_init(&g->counted, false);
     g->rows = get64(head + 16);
     g->min_time = (int64_t)get64(head + 24);
     g->max_time = (int64_t)get64(head + 32);

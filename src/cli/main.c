@@ -32,6 +32,8 @@ static void usage(FILE *out)
                  "('-' = stdin)\n"
                  "  logsources list|add|edit|disable [...]      log sources (strm logsources help)\n"
                  "  qid list|show|add|categories [...]          the QID map (strm qid help)\n"
+                 "  store info [--config FILE]                  what the event store holds\n"
+                 "  fsck [--config FILE] [--repair]             check (and repair) the event store\n"
                  "  version                                     print the version\n"
                  "\n"
                  "Without --config, built-in defaults apply (see docs/configuration.md).\n");
@@ -118,6 +120,8 @@ int cli_open_store(const struct strm_config *cfg, bool read_only, struct strm_st
         .segment_rows = cfg->segment_rows,
         .segment_max_age_s = cfg->segment_max_age_s,
         .stats = stats,
+        .retention_days = cfg->retention_days,
+        .max_disk_percent = cfg->max_disk_percent,
     };
     int rc = ariel_open(&opt, out, err, sizeof(err));
     if (rc != 0)
@@ -255,6 +259,10 @@ int main(int argc, char **argv)
         return cmd_logsources(argc - 1, argv + 1);
     if (!strcmp(cmd, "qid"))
         return cmd_qid(argc - 1, argv + 1);
+    if (!strcmp(cmd, "store") || !strcmp(cmd, "fsck")) {
+        int cmd_store(int argc, char **argv); /* store.c; belongs in cli.h */
+        return cmd_store(argc - 1, argv + 1);
+    }
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("strm %s\n", STRM_VERSION);
         return EXIT_OK;

@@ -23,6 +23,8 @@
 
 #define LS_SYNC_MS 5000
 
+#include <errno.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -70,11 +72,43 @@ static void *parser_main(void *arg)
     return NULL;
 }
 
+/*
+ * A full disk (ENOSPC) or a failing one (EIO) pauses ingest: the batch is retried with
+ * backoff (the queues fill, receivers slow down) until the store takes it, keeping the store
+ * ticking meanwhile (a flush or retention may free space). An alarm is logged every 10 s.
+ * While shutting down the batch is not retried.
+ */
+static int store_append_retry(struct pipeline *p, struct strm_batch *b)
+{
+    int64_t delay = 100, last_alarm = 0, since = strm_mono_ms();
+    for (;;) {
+        int rc = ariel_append(p->store, b);
+        int e = rc == STRM_ERR_IO ? ariel_append_errno(p->store) : 0;
+        if (rc == 0 || (e != ENOSPC && e != EIO))
+            return rc;
+        pthread_mutex_lock(&p->parsed.lock);
+        bool closing = p->parsed.closed;
+        pthread_mutex_unlock(&p->parsed.lock);
+        if (closing)
+            return rc;
+        int64_t now = strm_mono_ms();
+        if (last_alarm == 0 || now - last_alarm >= 10000) {
+            LOG_ERROR("pipeline", "ingest paused for %lld s: the store cannot write (%s); "
+                      "retrying a batch of %u events", (long long)((now - since) / 1000),
+                      strerror(e), b->count);
+            last_alarm = now;
+        }
+        usleep((useconds_t)(delay * 1000));
+        delay = delay < 5000 ? delay * 2 : 5000;
+        ariel_tick(p->store);
+    }
+}
+
 static void store_append(struct pipeline *p, struct strm_batch *b, int64_t *last_err_log)
 {
     if (b->count == 0)
         return;
-    int rc = ariel_append(p->store, b);
+    int rc = store_append_retry(p, b);
     if (rc != 0) {
         /* The store counts store_errors; say it loudly, at most once a second. */
         int64_t now = strm_mono_ms();

@@ -45,6 +45,8 @@ void strm_config_defaults(struct strm_config *cfg)
     cfg->fsync_interval_ms = 200;
     cfg->segment_rows = 262144;
     cfg->segment_max_age_s = 60;
+    cfg->retention_days = 30;
+    cfg->max_disk_percent = 90;
     cfg->log_level = STRM_LOG_INFO;
 }
 
@@ -121,6 +123,8 @@ static const struct key keys[] = {
     {"storage.fsync_interval_ms", K_INT, OFF(fsync_interval_ms), 0, 1, 60000},
     {"storage.segment_rows", K_INT, OFF(segment_rows), 0, 1, 16777216},
     {"storage.segment_max_age_s", K_INT, OFF(segment_max_age_s), 0, 1, 86400},
+    {"storage.retention_days", K_INT, OFF(retention_days), 0, 0, 36500},
+    {"storage.max_disk_percent", K_INT, OFF(max_disk_percent), 0, 1, 100},
     {"tls", K_MAP, 0, 0, 0, 0},
     {"tls.cert_file", K_PATH, OFF(tls_cert_file), sizeof(((struct strm_config *)0)->tls_cert_file), 0, 0},
     {"tls.key_file", K_PATH, OFF(tls_key_file), sizeof(((struct strm_config *)0)->tls_key_file), 0, 0},

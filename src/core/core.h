@@ -306,6 +306,9 @@ struct strm_stats {
     _Atomic uint64_t store_errors; /* batches the store refused (I/O error); events counted */
     _Atomic uint64_t wal_bytes;
     _Atomic uint64_t segments_written;
+    _Atomic uint64_t store_corrupt_segments; /* segments found damaged (checksum, format) */
+    _Atomic uint64_t store_retention_deleted_segments; /* deleted by age or disk ceiling */
+    _Atomic uint64_t store_retention_deleted_rows;
 };
 
 #define STRM_STAT_ADD(st, field, n)                                                              \
@@ -370,6 +373,8 @@ struct strm_config {
     int fsync_interval_ms;
     int segment_rows;            /* rows per segment before it is written */
     int segment_max_age_s;       /* a partial segment is written after this long */
+    int retention_days;          /* segments older than this are deleted; 0 = keep forever */
+    int max_disk_percent;        /* oldest partitions deleted above this filesystem use */
     enum strm_log_level log_level;
 };
 

@@ -38,5 +38,8 @@ void strm_stats_write(const struct strm_stats *st, FILE *out)
     ROW(store_errors);
     ROW(wal_bytes);
     ROW(segments_written);
+    ROW(store_corrupt_segments);
+    ROW(store_retention_deleted_segments);
+    ROW(store_retention_deleted_rows);
 #undef ROW
 }

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <glob.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -856,7 +857,7 @@ static void fsync_policies_and_tick(void **state)
     assert_int_equal(info.rows_memtable, 200);
     usleep(1100000);
     assert_int_equal(ariel_tick(s), 0); /* age flush: handed to the segment writer thread */
-    for (int i = 0; i < 500; i++) { /* it finishes in the background; ticks drop the WAL */
+    for (int i = 0; i < 500; i++) {     /* it finishes in the background; ticks drop the WAL */
         ariel_info_get(s, &info);
         if (info.rows_memtable == 0 && info.bytes_wal == 0) break;
         usleep(10000);
@@ -1021,6 +1022,237 @@ static void corpus_compression(void **state)
     rm_dir(dir);
 }
 
+/* ---------------------------------------------------------------- fsck, info, retention */
+
+struct fsck_log {
+    int n;
+    char last[1024];
+};
+
+static void fsck_note(const char *path, int64_t off, const char *what, void *arg)
+{
+    struct fsck_log *l = arg;
+    l->n++;
+    snprintf(l->last, sizeof l->last, "%s@%lld: %s", path, (long long)off, what);
+}
+
+static void fsck_finds_and_quarantines(void **state)
+{
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    struct ariel_store *s = open_store(&o);
+    struct ariel_fsck_result res;
+    struct fsck_log log = {0};
+    char pat[512], err[512];
+    glob_t g;
+
+    append_range(s, 0, 1000, 100); /* one flush group, 5 hour segments */
+    ariel_close(s);
+    assert_int_equal(ariel_fsck(dir, false, fsck_note, &log, &res, err, sizeof err), 0);
+    assert_int_equal(res.segments, 5);
+    assert_int_equal(res.segments_damaged, 0);
+    assert_int_equal(log.n, 0);
+
+    /* a flipped byte in the first column's data (starttime, just after the directory) */
+    snprintf(pat, sizeof pat, "%s/events/*/*/*/*/seg-*.seg", dir);
+    assert_int_equal(glob(pat, 0, NULL, &g), 0);
+    assert_int_equal(g.gl_pathc, 5);
+    char *victim = strdup(g.gl_pathv[2]);
+    globfree(&g);
+    flip_byte(victim, 104 + 64 * STRM_COL__COUNT + 1);
+
+    /* scans report it, and it is counted once */
+    s = open_store(&o);
+    struct seen r = {.count = calloc(1001, 4), .max = 1001, .mask = ALL_COLS};
+    struct ariel_scan_opts so = {
+        .tmin = INT64_MIN, .tmax = INT64_MAX, .colmask = ALL_COLS, .fn = collect, .arg = &r};
+    assert_int_equal(ariel_scan_ex(s, &so), 0);
+    assert_int_equal(so.skipped_damaged, 1);
+    assert_int_equal(r.rows, 800);
+    assert_int_equal(ariel_scan_ex(s, &so), 0);
+    assert_int_equal(so.skipped_damaged, 1);
+    struct ariel_info info;
+    ariel_info_get(s, &info);
+    assert_int_equal(info.corrupt_segments, 1);
+    free(r.count);
+    /* a WAL record with a flipped byte, in a file that is not the last one */
+    append_range(s, 1000, 1100, 50);
+    ariel_close(s);
+
+    memset(&log, 0, sizeof log);
+    assert_int_equal(ariel_fsck(dir, false, fsck_note, &log, &res, err, sizeof err), 0);
+    assert_int_equal(res.segments_damaged, 1);
+    assert_non_null(strstr(log.last, "starttime"));
+    assert_non_null(strstr(log.last, victim));
+
+    /* the WAL: rows left unflushed by a process that died */
+    uint32_t range[] = {2000, 2100, 50};
+    in_child(child_append, dir, range);
+    char *wal = last_wal(dir);
+    assert_non_null(wal);
+    struct stat st;
+    assert_int_equal(stat(wal, &st), 0);
+    flip_byte(wal, st.st_size - 5); /* inside the second (last) record */
+    memset(&log, 0, sizeof log);
+    assert_int_equal(ariel_fsck(dir, false, fsck_note, &log, &res, err, sizeof err), 0);
+    assert_int_equal(res.wal_damaged, 1);
+    assert_int_equal(res.wal_records, 1);
+    assert_non_null(strstr(log.last, wal));
+
+    /* repair refuses while the store is open for writing */
+    s = open_store(&o);
+    assert_int_equal(ariel_fsck(dir, true, NULL, NULL, &res, err, sizeof err), STRM_ERR_BUSY);
+    ariel_close(s); /* recovery cut the torn record; the flush made a new group */
+    /* put damage back into a WAL the repair has to cut */
+    in_child(child_append, dir, range);
+    free(wal);
+    wal = last_wal(dir);
+    assert_int_equal(stat(wal, &st), 0);
+    flip_byte(wal, st.st_size - 5);
+
+    assert_int_equal(ariel_fsck(dir, true, NULL, NULL, &res, err, sizeof err), 0);
+    assert_int_equal(res.segments_damaged, 1);
+    assert_int_equal(res.segments_quarantined, 1);
+    assert_int_equal(res.wal_damaged, 1);
+    assert_true(res.wal_truncated_bytes > 0);
+    assert_int_equal(glob_count(dir, "quarantine/seg-*.seg"), 1);
+    assert_int_not_equal(access(victim, F_OK), 0);
+    assert_int_equal(ariel_fsck(dir, false, NULL, NULL, &res, err, sizeof err), 0);
+    assert_int_equal(res.segments_damaged + res.wal_damaged, 0);
+
+    /* the rest of the quarantined segment's group stays: 800 + 100 + 50 + 50 rows */
+    s = open_store(&o);
+    r = scan_all(s, 2200, ALL_COLS, false);
+    assert_int_equal(r.rows, 1000);
+    free(r.count);
+    ariel_close(s);
+    s = open_store(&o);
+    r = scan_all(s, 2200, ALL_COLS, false);
+    assert_int_equal(r.rows, 1000);
+    free(r.count);
+    ariel_close(s);
+    free(wal);
+    free(victim);
+    rm_dir(dir);
+}
+
+static void info_matches_data(void **state)
+{
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    struct ariel_store *s = open_store(&o);
+    struct ariel_info info;
+    struct ariel_col_info cols[STRM_COL__COUNT];
+    uint64_t stored = 0;
+
+    append_range(s, 0, 1000, 100);
+    assert_int_equal(ariel_flush(s), 0);
+    append_range(s, 1000, 1030, 10); /* stays in the memtable */
+    ariel_info_get(s, &info);
+    ariel_info_columns(s, cols);
+    assert_int_equal(info.partitions, 5);
+    assert_int_equal(info.segments, 5);
+    assert_int_equal(info.rows_segments, 1000);
+    assert_int_equal(info.rows_memtable, 30);
+    assert_int_equal(info.corrupt_segments, 0);
+    assert_true(info.bytes_wal > 0);
+    for (int c = 0; c < STRM_COL__COUNT; c++) {
+        uint64_t segs = 0;
+        for (int e = 0; e < ARIEL_ENC__COUNT; e++)
+            segs += cols[c].segments_by_enc[e];
+        assert_int_equal(segs, 5); /* every column is in every segment */
+        stored += cols[c].stored_bytes;
+    }
+    /* every byte of a segment is header, directory or column data */
+    assert_int_equal(stored + 5 * (104 + 64 * (uint64_t)STRM_COL__COUNT), info.bytes_segments);
+    assert_int_equal(cols[STRM_COL_QID].raw_bytes, 1000 * 4); /* fixed width, 200 per segment */
+    assert_int_equal(cols[STRM_COL_QID].segments_by_enc[2], 5);
+    assert_string_equal(ariel_enc_name(2), "fixed");
+    ariel_close(s);
+    rm_dir(dir);
+}
+
+static void append_at(struct ariel_store *s, uint32_t from, uint32_t to, int64_t t)
+{
+    struct strm_batch *b = strm_batch_new(to - from);
+    REQUIRE(b != NULL);
+    for (uint32_t id = from; id < to; id++)
+        gen_event(b, strm_batch_add(b), id, t + id);
+    REQUIRE(ariel_append(s, b) == 0);
+    strm_batch_free(b);
+}
+
+struct scanner {
+    struct ariel_store *s;
+    _Atomic bool stop;
+    uint64_t scans;
+};
+
+static int count_only(const struct strm_event *ev, void *arg)
+{
+    (void)ev;
+    (*(uint64_t *)arg)++;
+    return 0;
+}
+
+static void *scanner_main(void *p)
+{
+    struct scanner *sc = p;
+    while (!atomic_load(&sc->stop)) {
+        uint64_t n = 0;
+        REQUIRE(ariel_scan(sc->s, INT64_MIN, INT64_MAX, ALL_COLS, count_only, &n) == 0);
+        REQUIRE(n >= 300); /* the recent rows are never deleted */
+        sc->scans++;
+    }
+    return NULL;
+}
+
+static void retention_by_age(void **state)
+{
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    struct ariel_store *s = open_store(&o);
+    int64_t now = strm_now_ms(), day = 86400000LL;
+    struct strm_stats stats;
+
+    append_at(s, 0, 200, now - 40 * day);
+    append_at(s, 200, 500, now - 45 * day);
+    append_at(s, 500, 800, now - 60000);
+    ariel_close(s);
+    assert_int_equal(glob_count(dir, "events/*/*/*/*/seg-*.seg"), 3);
+
+    memset(&stats, 0, sizeof stats);
+    o.retention_days = 30;
+    o.stats = &stats;
+    s = open_store(&o);
+    struct scanner sc = {.s = s};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, scanner_main, &sc), 0);
+    usleep(20000);
+    assert_int_equal(ariel_tick(s), 0); /* the first tick applies retention */
+    usleep(20000);
+    atomic_store(&sc.stop, true);
+    pthread_join(th, NULL);
+    assert_true(sc.scans > 0);
+    assert_int_equal(STRM_STAT_GET(&stats, store_retention_deleted_segments), 2);
+    assert_int_equal(STRM_STAT_GET(&stats, store_retention_deleted_rows), 500);
+    struct ariel_info info;
+    ariel_info_get(s, &info);
+    assert_int_equal(info.segments, 1);
+    assert_int_equal(info.rows_segments, 300);
+    assert_int_equal(glob_count(dir, "events/*/*/*/*/seg-*.seg"), 1);
+    append_at(s, 800, 900, now);
+    ariel_close(s);
+    /* retention 0 keeps everything; the survivors and new rows reopen intact */
+    o.retention_days = 0;
+    s = open_store(&o);
+    uint64_t n = 0;
+    assert_int_equal(ariel_scan(s, INT64_MIN, INT64_MAX, ALL_COLS, count_only, &n), 0);
+    assert_int_equal(n, 400);
+    ariel_close(s);
+    rm_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1038,6 +1270,9 @@ int main(void)
         cmocka_unit_test(io_errors_leave_store_consistent),
         cmocka_unit_test(fsync_policies_and_tick),
         cmocka_unit_test(scan_stops_early),
+        cmocka_unit_test(fsck_finds_and_quarantines),
+        cmocka_unit_test(info_matches_data),
+        cmocka_unit_test(retention_by_age),
         /* figures, with ARIEL_BENCH=1 only */
         cmocka_unit_test(bench_ingest),
         cmocka_unit_test(corpus_compression),
