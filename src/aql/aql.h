@@ -5,16 +5,16 @@
  * ariel store (time pruning by starttime, only the columns the query names are decoded) and
  * yields a result table; aql_result_write prints it as a table, CSV or JSON.
  *
- * First version grammar:
- *   SELECT (* | COUNT(*) | col [AS alias], ...) FROM events
- *   [WHERE expr] [ORDER BY col [ASC|DESC], ...] [LIMIT n]
- *   [LAST n (MINUTE|MINUTES|HOUR|HOURS|DAY|DAYS)]
- * expr: comparisons = != <> < > <= >=, AND, OR, NOT, parentheses, LIKE, ILIKE (% and _),
- * on any event column; literals are 'strings' and numbers; IP columns compare with
- * dotted/colon text. Keywords, column and function names are case-insensitive.
- * Functions (in SELECT, WHERE and ORDER BY): QIDNAME(qid), QIDDESCRIPTION(qid),
- * CATEGORYNAME(category), LOGSOURCENAME(logsourceid), LOGSOURCETYPENAME(devicetype); the
- * names come from the resolvers the program sets with aql_set_resolvers.
+ * Grammar (docs/aql.md has the full reference):
+ *   SELECT (* | expr [AS alias], ...) FROM events [WHERE expr]
+ *   [GROUP BY expr, ...] [HAVING expr] [ORDER BY expr [ASC|DESC], ...] [LIMIT n]
+ *   [LAST n (MINUTES|HOURS|DAYS) | START 'yyyy-MM-dd HH:mm' [STOP '...']]
+ * expr: comparisons, AND, OR, NOT, LIKE/ILIKE, MATCHES/IMATCHES (PCRE2), IN, BETWEEN,
+ * IS [NOT] NULL, TEXT SEARCH, INCIDR, + - * / %, aggregates (COUNT, SUM, AVG, MIN, MAX,
+ * FIRST, LAST, UNIQUECOUNT, DISTINCTCOUNT, STDEV, STDEVP) and the scalar functions of
+ * func.c (aql_functions_write lists them). Keywords, column and function names are
+ * case-insensitive. The lookup functions (QIDNAME, CATEGORYNAME, LOGSOURCENAME, ...) get
+ * their names from the resolvers the program sets with aql_set_resolvers.
  * Without a time clause a query covers the last 5 minutes, as in QRadar.
  */
 #ifndef STRM_AQL_H
@@ -66,6 +66,16 @@ struct aql_resolvers {
 
 /* Sets (copies) the resolvers; NULL clears them. Call while no query runs (at start). */
 void aql_set_resolvers(const struct aql_resolvers *r);
+
+/*
+ * Most groups one GROUP BY query may hold (default 1,000,000); beyond it the query fails
+ * with "too many groups". Call while no query runs.
+ */
+void aql_set_group_limit(size_t n);
+
+/* Writes a table of every AQL function and aggregate with its signature (strm search
+ * --functions). */
+void aql_functions_write(FILE *out);
 
 /* Parses "table", "csv" or "json". */
 int aql_format_parse(const char *s, enum aql_format *out);

@@ -77,12 +77,14 @@ enum aql_type {
     AQL_T_STR,
     AQL_T_IP,
     AQL_T_MAC,
+    AQL_T_DOUBLE, /* AVG, STDEV, DOUBLE(): printed with up to 15 significant digits */
 };
 
 struct aql_value {
     enum aql_type type;
     union {
         int64_t i; /* BOOL, INT, TIME */
+        double d;  /* DOUBLE */
         struct strm_str s;
         struct strm_ip ip;
         uint8_t mac[6];
@@ -91,32 +93,55 @@ struct aql_value {
 
 /* ---------------------------------------------------------------- functions (func.c) */
 
-#define AQL_FUNC_MAX_ARGS 4
+#define AQL_FUNC_MAX_ARGS 8
 
 /*
  * A scalar function: one row of the static table in func.c. The parser checks arity and
- * argument types (converting literals) against the row, so fn always gets arity values of
- * the declared types (or null values); it sets out and never fails.
+ * argument types (converting literals) against the row, so fn always gets nargs values of
+ * the declared types (or null values; AQL_T_NULL in args means "any type"); it sets out
+ * and never fails. A function that needs per-call state built from literal arguments (a
+ * compiled regex) has plan, which the parser calls once with the argument nodes; its
+ * result is handed to fn as state. Strings fn creates live in the thread's scratch arena
+ * (aql_scratch), valid until the executor moves to the next row.
  */
+struct aql_node;
 struct aql_func {
     const char *name; /* upper case */
-    uint8_t arity;
+    uint8_t arity;    /* arguments; for variadic functions the least number */
+    bool variadic;    /* the last argument type repeats, up to AQL_FUNC_MAX_ARGS */
     enum aql_type args[AQL_FUNC_MAX_ARGS];
     enum aql_type ret;
-    void (*fn)(const struct aql_value *args, struct aql_value *out);
+    void (*fn)(const struct aql_value *args, size_t nargs, const void *state,
+               struct aql_value *out);
+    /* Builds state from the argument nodes; 0, or an error with msg written. */
+    int (*plan)(struct aql_node *const *args, size_t nargs, struct aql_query *q, void **state,
+                char *msg, size_t size);
+    const char *signature; /* for strm search --functions */
+    const char *summary;
 };
 
 /* The function named name[0..len) (case-insensitive), or NULL. */
 const struct aql_func *aql_func_lookup(const char *name, size_t len);
-/* Writes the comma-separated names of all functions (for error messages) into buf. */
-void aql_func_names(char *buf, size_t size);
+/* What a known-but-unavailable function (NETWORKNAME, ...) is missing, or NULL. */
+const char *aql_func_unavailable(const char *name, size_t len);
+/* The known function or aggregate name closest to name (edit distance), or NULL. */
+const char *aql_func_suggest(const char *name, size_t len);
+/* Edit distance of two strings, case-insensitive, capped at cap + 1. */
+size_t aql_edit_distance(const char *a, size_t alen, const char *b, size_t blen, size_t cap);
+
+/* Per-thread scratch memory for strings functions create; reset per row by the executor. */
+struct strm_arena *aql_scratch(void);
+void aql_scratch_reset(void);
+/* The time NOW() returns in this thread's running query. */
+extern _Thread_local int64_t aql_now_ms;
 
 /* ---------------------------------------------------------------- expression tree */
 
 enum aql_node_kind {
     AQL_N_LIT,
     AQL_N_COL,
-    AQL_N_COUNT, /* COUNT(*) */
+    AQL_N_AGG,     /* aggregate: u.agg; l the argument (NULL for COUNT(*)) */
+    AQL_N_ITEMREF, /* HAVING/ORDER BY of a grouped query naming a SELECT alias: u.idx */
     AQL_N_NEG,
     AQL_N_CMP,
     AQL_N_AND,
@@ -124,8 +149,13 @@ enum aql_node_kind {
     AQL_N_NOT,
     AQL_N_LIKE,
     AQL_N_ISNULL,
-    AQL_N_FUNC, /* scalar function: u.fn; its arguments are a list of ARG nodes from l */
-    AQL_N_ARG,  /* one argument: l the expression, r the next ARG (or NULL) */
+    AQL_N_FUNC,   /* scalar function: u.fn; its arguments are a list of ARG nodes from l */
+    AQL_N_ARG,    /* one argument: l the expression, r the next ARG (or NULL) */
+    AQL_N_ARITH,  /* l u.arith r: + - * / % */
+    AQL_N_IN,     /* l [NOT] IN (r: list of ARG nodes of literals); u.pred.negated */
+    AQL_N_MATCH,  /* l [NOT] MATCHES/IMATCHES: u.re */
+    AQL_N_TEXT,   /* TEXT SEARCH 'words' on the payload: u.text */
+    AQL_N_INCIDR, /* INCIDR('net/bits', l): u.cidr */
 };
 
 enum aql_cmp_op { AQL_OP_EQ, AQL_OP_NE, AQL_OP_LT, AQL_OP_LE, AQL_OP_GT, AQL_OP_GE };
@@ -148,16 +178,69 @@ struct aql_node {
     size_t end;         /* byte after its last token */
     struct aql_node *l, *r;
     union {
-        struct aql_value lit;      /* LIT */
-        int col;                   /* COL: enum strm_col_id */
-        const struct aql_func *fn; /* FUNC */
-        enum aql_cmp_op op;        /* CMP */
+        struct aql_value lit; /* LIT */
+        int col;              /* COL: enum strm_col_id */
+        struct {
+            const struct aql_func *fn;
+            void *state;    /* from fn->plan */
+        } call;             /* FUNC */
+        enum aql_cmp_op op; /* CMP */
+        struct {
+            int fn;     /* enum aql_agg */
+            size_t idx; /* index into the query's aggs and a group's states */
+        } agg;          /* AGG */
+        size_t idx;     /* ITEMREF */
+        char arith;     /* ARITH: one of + - * / % */
+        struct {
+            void *code; /* pcre2_code (8-bit), JIT-compiled; freed with the query */
+            bool negated;
+        } re;
+        struct {
+            const char **words; /* lower case */
+            size_t *lens;
+            size_t n;
+        } text;
+        struct {
+            struct strm_ip net;
+            unsigned bits; /* of the 128-bit form (an IPv4 /8 is /104) */
+        } cidr;
         struct {
             struct aql_like like;
             bool negated; /* NOT LIKE; IS NOT NULL */
         } pred;
     } u;
 };
+
+/* ---------------------------------------------------------------- aggregates */
+
+enum aql_agg {
+    AQL_AGG_COUNT, /* COUNT(*) when the node has no argument */
+    AQL_AGG_SUM,
+    AQL_AGG_AVG,
+    AQL_AGG_MIN,
+    AQL_AGG_MAX,
+    AQL_AGG_FIRST,
+    AQL_AGG_LAST,
+    AQL_AGG_UNIQUECOUNT,
+    AQL_AGG_DISTINCTCOUNT,
+    AQL_AGG_STDEV,
+    AQL_AGG_STDEVP,
+};
+
+/* The aggregate named name[0..len) (case-insensitive): 0 and *out, or -1. */
+int aql_agg_lookup(const char *name, size_t len, enum aql_agg *out);
+const char *aql_agg_name(enum aql_agg a);
+
+/*
+ * While a grouped query computes its output rows, aggregate nodes read the current group's
+ * final values and ITEMREF nodes the row's already computed SELECT values from here. Per
+ * thread, since search threads run queries concurrently; NULL outside that phase.
+ */
+struct aql_group_view {
+    const struct aql_value *aggs;
+    const struct aql_value *items;
+};
+extern _Thread_local const struct aql_group_view *aql_group_view;
 
 /* ---------------------------------------------------------------- query */
 
@@ -177,14 +260,33 @@ struct aql_query {
     struct strm_arena arena;
     struct aql_select_item *items;
     size_t nitems;
-    bool aggregate; /* every item is COUNT(*) */
+    bool aggregate; /* grouped: GROUP BY or an aggregate anywhere (one group without GROUP BY) */
+    struct aql_node **groups; /* GROUP BY expressions */
+    size_t ngroups;
+    struct aql_node *having;
+    struct aql_node **aggs; /* every aggregate node, by u.agg.idx */
+    size_t naggs;
     struct aql_node *where;
     struct aql_order_key *keys;
     size_t nkeys;
     int64_t limit;   /* -1: none */
     int64_t last_ms; /* -1: no time clause (default window) */
     uint64_t colmask;
+    bool has_start, has_stop;
+    int64_t start_ms, stop_ms; /* START/STOP, whole minutes: [start:00.000, stop:59.999] */
+    struct aql_regex *regexes; /* compiled patterns, freed by aql_query_free */
 };
+
+struct aql_regex {
+    void *code;
+    struct aql_regex *next;
+};
+
+/* Compiles pattern (PCRE2, JIT where available) into *code; on error writes msg. */
+int aql_regex_compile(const char *pat, size_t len, bool ci, void **code, char *msg, size_t size);
+void aql_regex_free(void *code);
+/* Whether the regex matches anywhere in s[0..len). */
+bool aql_regex_match(const void *code, const char *s, size_t len);
 
 /* ---------------------------------------------------------------- evaluation (exec.c) */
 
@@ -199,6 +301,10 @@ bool aql_like_match(const struct aql_like *lk, const char *s, size_t len);
 /* Compiles pattern text into lk (arena-allocated). */
 int aql_like_compile(struct aql_like *lk, const char *pat, size_t len, bool ci,
                      struct strm_arena *a);
+
+/* Runs a grouped query (agg.c) over [tmin, tmax] into r (stride nitems + nkeys). */
+int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64_t tmin,
+                     int64_t tmax, uint64_t colmask, struct aql_result *r, struct aql_error *err);
 
 /* ---------------------------------------------------------------- text helpers (result.c) */
 

@@ -9,7 +9,7 @@
  * row while filtering.
  *
  * Execution modes, chosen from the plan:
- *  - COUNT(*): count matching rows, no row is materialized;
+ *  - grouped (GROUP BY or aggregates): hash aggregation in agg.c;
  *  - no ORDER BY: copy the selected values of matching rows into the result (strings into
  *    its arena) in scan order, and stop the scan once LIMIT rows are in;
  *  - ORDER BY without LIMIT: materialize every matching row with its sort keys, then sort
@@ -21,12 +21,21 @@
  * top-level `starttime <op> literal` conjuncts of WHERE so the store can skip segments.
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "aql/aql_int.h"
 
 #define AQL_DEFAULT_WINDOW_MS (5 * 60 * 1000)
+
+static void eval_arith(const struct aql_node *n, const struct strm_event *ev,
+                       struct aql_value *out);
+static bool word_in(const char *s, size_t n, const char *w, size_t wl);
+static bool in_cidr(const struct strm_ip *ip, const struct strm_ip *net, unsigned bits);
 
 /* ---------------------------------------------------------------- values */
 
@@ -99,16 +108,30 @@ void aql_eval(const struct aql_node *n, const struct strm_event *ev, struct aql_
         aql_eval(n->l, ev, out);
         if (out->type != AQL_T_NULL) out->u.i = (int64_t)(0 - (uint64_t)out->u.i);
         return;
-    case AQL_N_COUNT:
+    case AQL_N_AGG:
+        if (aql_group_view)
+            *out = aql_group_view->aggs[n->u.agg.idx];
+        else
+            out->type = AQL_T_NULL;
+        return;
+    case AQL_N_ITEMREF:
+        if (aql_group_view)
+            *out = aql_group_view->items[n->u.idx];
+        else
+            out->type = AQL_T_NULL;
+        return;
     case AQL_N_ARG:
         out->type = AQL_T_NULL;
+        return;
+    case AQL_N_ARITH:
+        eval_arith(n, ev, out);
         return;
     case AQL_N_FUNC: {
         struct aql_value args[AQL_FUNC_MAX_ARGS];
         int i = 0;
         for (const struct aql_node *a = n->l; a && i < AQL_FUNC_MAX_ARGS; a = a->r)
             aql_eval(a->l, ev, &args[i++]);
-        n->u.fn->fn(args, out);
+        n->u.call.fn->fn(args, (size_t)i, n->u.call.state, out);
         return;
     }
     default: {
@@ -139,6 +162,15 @@ int aql_value_cmp(const struct aql_value *a, const struct aql_value *b)
         int c = memcmp(a->u.mac, b->u.mac, 6);
         return (c > 0) - (c < 0);
     }
+    case AQL_T_DOUBLE:
+    case AQL_T_INT:
+    case AQL_T_TIME:
+        if (a->type == AQL_T_DOUBLE || b->type == AQL_T_DOUBLE) {
+            double x = a->type == AQL_T_DOUBLE ? a->u.d : (double)a->u.i;
+            double y = b->type == AQL_T_DOUBLE ? b->u.d : (double)b->u.i;
+            return (x > y) - (x < y);
+        }
+        return (a->u.i > b->u.i) - (a->u.i < b->u.i);
     default:
         return (a->u.i > b->u.i) - (a->u.i < b->u.i);
     }
@@ -215,6 +247,42 @@ int aql_eval_cond(const struct aql_node *n, const struct strm_event *ev)
         bool isnull = v.type == AQL_T_NULL;
         return n->u.pred.negated ? !isnull : isnull;
     }
+    case AQL_N_IN: {
+        struct aql_value v;
+        aql_eval(n->l, ev, &v);
+        if (v.type == AQL_T_NULL) return -1;
+        bool found = false;
+        for (const struct aql_node *a = n->r; a && !found; a = a->r) {
+            struct aql_value w;
+            aql_eval(a->l, ev, &w);
+            found = w.type != AQL_T_NULL && aql_value_cmp(&v, &w) == 0;
+        }
+        return n->u.pred.negated ? !found : found;
+    }
+    case AQL_N_MATCH: {
+        struct aql_value v;
+        aql_eval(n->l, ev, &v);
+        if (v.type == AQL_T_NULL) return -1;
+        char buf[64];
+        const char *s;
+        size_t len = aql_value_text(&v, buf, sizeof buf, &s);
+        bool m = aql_regex_match(n->u.re.code, s, len);
+        return n->u.re.negated ? !m : m;
+    }
+    case AQL_N_TEXT: {
+        struct strm_str pl;
+        memcpy(&pl, (const char *)ev + strm_event_cols[STRM_COL_PAYLOAD].offset, sizeof pl);
+        if (!pl.len || !pl.p) return 0;
+        for (size_t i = 0; i < n->u.text.n; i++)
+            if (!word_in(pl.p, pl.len, n->u.text.words[i], n->u.text.lens[i])) return 0;
+        return 1;
+    }
+    case AQL_N_INCIDR: {
+        struct aql_value v;
+        aql_eval(n->l, ev, &v);
+        if (v.type != AQL_T_IP) return -1;
+        return in_cidr(&v.u.ip, &n->u.cidr.net, n->u.cidr.bits);
+    }
     case AQL_N_LIT:
         if (n->u.lit.type == AQL_T_NULL) return -1;
         return n->u.lit.u.i != 0;
@@ -225,6 +293,126 @@ int aql_eval_cond(const struct aql_node *n, const struct strm_event *ev)
         return v.u.i != 0;
     }
     }
+}
+
+/* ---------------------------------------------------------------- regex */
+
+int aql_regex_compile(const char *pat, size_t len, bool ci, void **code, char *msg, size_t size)
+{
+    int ec;
+    PCRE2_SIZE eo;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, len, ci ? PCRE2_CASELESS : 0, &ec, &eo, NULL);
+    if (!re) {
+        PCRE2_UCHAR buf[160];
+        pcre2_get_error_message(ec, buf, sizeof buf);
+        snprintf(msg, size, "%s at offset %zu of the pattern", (const char *)buf, (size_t)eo);
+        return STRM_ERR_PARSE;
+    }
+    (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* interpreted when JIT is unavailable */
+    *code = re;
+    return 0;
+}
+
+void aql_regex_free(void *code)
+{
+    pcre2_code_free(code);
+}
+
+/* One match-data block per thread, reused for every row: no allocation per event. */
+static _Thread_local pcre2_match_data *tl_md;
+
+bool aql_regex_match(const void *code, const char *s, size_t len)
+{
+    if (!tl_md && !(tl_md = pcre2_match_data_create(1, NULL))) return false;
+    int rc = pcre2_match(code, (PCRE2_SPTR)(s ? s : ""), len, 0, 0, tl_md, NULL);
+    return rc >= 0; /* 0: matched, ovector too small (we need no groups) */
+}
+
+/* ---------------------------------------------------------------- arithmetic */
+
+static void eval_arith(const struct aql_node *n, const struct strm_event *ev, struct aql_value *out)
+{
+    struct aql_value a, b;
+    aql_eval(n->l, ev, &a);
+    aql_eval(n->r, ev, &b);
+    if (a.type == AQL_T_NULL || b.type == AQL_T_NULL) {
+        out->type = AQL_T_NULL;
+        return;
+    }
+    if (n->type == AQL_T_DOUBLE) {
+        double x = a.type == AQL_T_DOUBLE ? a.u.d : (double)a.u.i;
+        double y = b.type == AQL_T_DOUBLE ? b.u.d : (double)b.u.i;
+        out->type = AQL_T_DOUBLE;
+        switch (n->u.arith) {
+        case '+':
+            out->u.d = x + y;
+            return;
+        case '-':
+            out->u.d = x - y;
+            return;
+        case '*':
+            out->u.d = x * y;
+            return;
+        case '/':
+            if (y == 0) break;
+            out->u.d = x / y;
+            return;
+        default:
+            if (y == 0) break;
+            out->u.d = fmod(x, y);
+            return;
+        }
+        out->type = AQL_T_NULL; /* division by zero: no value */
+        return;
+    }
+    /* integers wrap as in Java's long arithmetic; / and % by 0 give null */
+    uint64_t x = (uint64_t)a.u.i, y = (uint64_t)b.u.i;
+    out->type = n->type;
+    switch (n->u.arith) {
+    case '+':
+        out->u.i = (int64_t)(x + y);
+        return;
+    case '-':
+        out->u.i = (int64_t)(x - y);
+        return;
+    case '*':
+        out->u.i = (int64_t)(x * y);
+        return;
+    case '/':
+        if (b.u.i == 0) break;
+        out->u.i = (a.u.i == INT64_MIN && b.u.i == -1) ? INT64_MIN : a.u.i / b.u.i;
+        return;
+    default:
+        if (b.u.i == 0) break;
+        out->u.i = b.u.i == -1 ? 0 : a.u.i % b.u.i;
+        return;
+    }
+    out->type = AQL_T_NULL;
+}
+
+/* Whether word w (lower case) occurs in s with no letter or digit on either side. */
+static bool word_in(const char *s, size_t n, const char *w, size_t wl)
+{
+    if (wl == 0) return true;
+    for (size_t i = 0; i + wl <= n; i++) {
+        if (i > 0 && isalnum((unsigned char)s[i - 1])) continue;
+        size_t k = 0;
+        while (k < wl && tolower((unsigned char)s[i + k]) == (unsigned char)w[k])
+            k++;
+        if (k < wl) continue;
+        if (i + wl < n && isalnum((unsigned char)s[i + wl])) continue;
+        return true;
+    }
+    return false;
+}
+
+static bool in_cidr(const struct strm_ip *ip, const struct strm_ip *net, unsigned bits)
+{
+    unsigned full = bits / 8, rest = bits % 8;
+    if (memcmp(ip->b, net->b, full) != 0) return false;
+    if (!rest) return true;
+    uint8_t mask = (uint8_t)(0xff << (8 - rest));
+    return (ip->b[full] & mask) == (net->b[full] & mask);
 }
 
 /* ---------------------------------------------------------------- LIKE */
@@ -425,16 +613,10 @@ static bool row_matches(const struct aql_query *q, const struct strm_event *ev)
     return !q->where || aql_eval_cond(q->where, ev) > 0;
 }
 
-static int cb_count(const struct strm_event *ev, void *arg)
-{
-    struct exec_ctx *c = arg;
-    if (row_matches(c->q, ev)) c->count++;
-    return 0;
-}
-
 static int cb_collect(const struct strm_event *ev, void *arg)
 {
     struct exec_ctx *c = arg;
+    aql_scratch_reset();
     if (!row_matches(c->q, ev)) return 0;
     eval_row(c, ev);
     if (!aql_result_append(c->res, c->row)) {
@@ -509,6 +691,7 @@ static void heap_down(struct exec_ctx *c, size_t i)
 static int cb_topn(const struct strm_event *ev, void *arg)
 {
     struct exec_ctx *c = arg;
+    aql_scratch_reset();
     if (!row_matches(c->q, ev)) return 0;
     c->seq++;
     const struct aql_query *q = c->q;
@@ -677,13 +860,18 @@ int aql_execute(const struct aql_query *q, struct ariel_store *store, int64_t no
         err->msg[0] = '\0';
     }
     if (!q || !store) return exec_fail(err, STRM_ERR_INVAL, "query");
+    aql_now_ms = now_ms;
     int64_t window = q->last_ms >= 0 ? q->last_ms : AQL_DEFAULT_WINDOW_MS;
     int64_t tmin = now_ms < INT64_MIN + window ? INT64_MIN : now_ms - window;
     int64_t tmax = INT64_MAX; /* include rows stamped slightly in the future */
+    if (q->has_start) {
+        tmin = q->start_ms;
+        tmax = q->has_stop ? q->stop_ms : INT64_MAX;
+    }
     narrow_window(q->where, &tmin, &tmax);
     uint64_t colmask = q->colmask | (1ull << STRM_COL_STARTTIME);
 
-    size_t stride = q->aggregate ? q->nitems : q->nitems + q->nkeys;
+    size_t stride = q->nitems + q->nkeys;
     struct aql_result *r = aql_result_new(q, stride);
     struct aql_value *row = calloc(stride ? stride : 1, sizeof *row);
     struct exec_ctx c = {.q = q, .res = r, .row = row, .stride = stride};
@@ -694,19 +882,7 @@ int aql_execute(const struct aql_query *q, struct ariel_store *store, int64_t no
     }
     bool empty_window = tmin > tmax;
     if (q->aggregate) {
-        if (!empty_window) rc = ariel_scan(store, tmin, tmax, colmask, cb_count, &c);
-        if (rc < 0) {
-            rc = exec_fail(err, rc, "scan failed");
-            goto fail;
-        }
-        for (size_t i = 0; i < stride; i++) {
-            row[i].type = AQL_T_INT;
-            row[i].u.i = (int64_t)c.count;
-        }
-        if (q->limit != 0 && !aql_result_append(r, row)) {
-            rc = exec_fail(err, STRM_ERR_NOMEM, "query");
-            goto fail;
-        }
+        if ((rc = aql_exec_grouped(q, store, tmin, tmax, colmask, r, err)) != 0) goto fail;
     } else if (q->nkeys > 0 && q->limit >= 0) {
         c.limit = (size_t)q->limit;
         if (c.limit > 0 && !empty_window) rc = ariel_scan(store, tmin, tmax, colmask, cb_topn, &c);

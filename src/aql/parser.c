@@ -9,8 +9,10 @@
  *        < + - 50 < * / % 60 < unary minus 70
  *
  * so NOT binds tighter than AND, AND tighter than OR, and `NOT a = 1` is `NOT (a = 1)`.
- * New operators (IN, BETWEEN, MATCHES) slot in at 40, arithmetic at 50/60; each already
- * yields "is not supported yet" at its position. A name followed by '(' is a function call
+ * IN, BETWEEN (rewritten to >= AND <=) and MATCHES/IMATCHES sit at 40, arithmetic at 50/60.
+ * Aggregates (SUM(x), COUNT(*), ...) become AGG nodes, each registered in q->aggs; HAVING
+ * resolves SELECT aliases to ITEMREF nodes. Regexes (MATCHES, REPLACEALL) are compiled once
+ * here and freed with the query. A name followed by '(' is a function call
  * (parse_function): COUNT(*) or a row of func.c's table, whose arguments hang off the call
  * node as a list of ARG nodes (l = expression, r = next), so every walk over l/r (column
  * mask, COUNT checks) sees them without knowing about calls.
@@ -25,6 +27,7 @@
  * is freed in one step, so no input can leak. Recursion depth is bounded (AQL_MAX_DEPTH),
  * so no input can overflow the stack.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +55,9 @@ struct parser {
     struct aql_error *err;
     struct aql_query *q;
     int depth;
+    size_t aggs_cap;
+    bool in_agg;    /* inside an aggregate's argument */
+    bool in_having; /* SELECT aliases are names too */
 };
 
 static int next(struct parser *p)
@@ -124,6 +130,8 @@ static const char *type_name(enum aql_type t)
         return "an IP address";
     case AQL_T_MAC:
         return "a MAC address";
+    case AQL_T_DOUBLE:
+        return "a number";
     }
     return "?";
 }
@@ -224,7 +232,8 @@ static int lit_convert(struct parser *p, struct aql_node *n, enum aql_type want)
 static bool types_compatible(enum aql_type a, enum aql_type b)
 {
     if (a == b) return true;
-    bool ai = a == AQL_T_INT || a == AQL_T_TIME, bi = b == AQL_T_INT || b == AQL_T_TIME;
+    bool ai = a == AQL_T_INT || a == AQL_T_TIME || a == AQL_T_DOUBLE,
+         bi = b == AQL_T_INT || b == AQL_T_TIME || b == AQL_T_DOUBLE;
     return ai && bi;
 }
 
@@ -252,29 +261,116 @@ static int need_cond(struct parser *p, const struct aql_node *n, const char *ctx
 /* ---------------------------------------------------------------- expressions */
 
 static int parse_expr(struct parser *p, int min_bp, struct aql_node **out);
+static int parse_incidr(struct parser *p, const struct aql_tok *name, struct aql_node **out);
 
-static int parse_count(struct parser *p, const struct aql_tok *name, struct aql_node **out)
+static int push_agg(struct parser *p, struct aql_node *n)
+{
+    struct aql_query *q = p->q;
+    if (q->naggs == p->aggs_cap) {
+        size_t ncap = p->aggs_cap ? p->aggs_cap * 2 : 8;
+        struct aql_node **na = strm_arena_alloc(&q->arena, ncap * sizeof *na);
+        if (!na) return STRM_ERR_NOMEM;
+        if (q->naggs) memcpy(na, q->aggs, q->naggs * sizeof *na);
+        q->aggs = na;
+        p->aggs_cap = ncap;
+    }
+    n->u.agg.idx = q->naggs;
+    q->aggs[q->naggs++] = n;
+    return 0;
+}
+
+/* COUNT(*) | COUNT(expr) | SUM(expr) | ...: an aggregate over the rows of a group. */
+static int parse_agg(struct parser *p, const struct aql_tok *name, enum aql_agg fn,
+                     struct aql_node **out)
 {
     /* current token is '(' */
+    if (p->in_agg) return fail_at(p, name->pos, "aggregates cannot be nested");
     int rc = next(p);
     if (rc) return rc;
-    if (p->tok.kind != AQL_TOK_STAR)
-        return fail_expected(p, "'*' (only COUNT(*) is supported yet)");
-    if ((rc = next(p)) != 0) return rc;
+    struct aql_node *arg = NULL;
+    if (p->tok.kind == AQL_TOK_STAR) {
+        if (fn != AQL_AGG_COUNT) return fail_at(p, p->tok.pos, "only COUNT takes '*'");
+        if ((rc = next(p)) != 0) return rc;
+    } else {
+        p->in_agg = true;
+        rc = parse_expr(p, 0, &arg);
+        p->in_agg = false;
+        if (rc) return rc;
+        if (arg->type == AQL_T_BOOL)
+            return fail_at(p, arg->pos, "%s needs a value, found a condition", aql_agg_name(fn));
+        bool numeric =
+            arg->type == AQL_T_INT || arg->type == AQL_T_TIME || arg->type == AQL_T_DOUBLE;
+        if (arg->kind == AQL_N_LIT && arg->type == AQL_T_STR && !numeric &&
+            (fn == AQL_AGG_SUM || fn == AQL_AGG_AVG || fn == AQL_AGG_STDEV ||
+             fn == AQL_AGG_STDEVP)) {
+            if ((rc = lit_convert(p, arg, AQL_T_INT)) != 0) return rc;
+            numeric = true;
+        }
+        if (!numeric &&
+            (fn == AQL_AGG_SUM || fn == AQL_AGG_AVG || fn == AQL_AGG_STDEV || fn == AQL_AGG_STDEVP))
+            return fail_at(p, arg->pos, "%s needs a number, found %s", aql_agg_name(fn),
+                           type_name(arg->type));
+    }
     if (p->tok.kind != AQL_TOK_RPAREN) return fail_expected(p, "')'");
     if ((rc = next(p)) != 0) return rc;
-    struct aql_node *n = node_new(p, AQL_N_COUNT, name->pos);
+    struct aql_node *n = node_new(p, AQL_N_AGG, name->pos);
     if (!n) return STRM_ERR_NOMEM;
-    n->type = AQL_T_INT;
+    n->l = arg;
+    n->u.agg.fn = (int)fn;
+    switch (fn) {
+    case AQL_AGG_COUNT:
+    case AQL_AGG_UNIQUECOUNT:
+    case AQL_AGG_DISTINCTCOUNT:
+        n->type = AQL_T_INT;
+        break;
+    case AQL_AGG_SUM:
+        n->type = arg->type == AQL_T_DOUBLE ? AQL_T_DOUBLE : AQL_T_INT;
+        break;
+    case AQL_AGG_AVG:
+    case AQL_AGG_STDEV:
+    case AQL_AGG_STDEVP:
+        n->type = AQL_T_DOUBLE;
+        break;
+    default:
+        n->type = arg->type;
+        break;
+    }
+    if ((rc = push_agg(p, n)) != 0) return rc;
     *out = n;
     return 0;
+}
+
+/* "unknown column 'srcip'", with the closest column name when one is close enough. */
+static int unknown_column(struct parser *p, const struct aql_tok *t)
+{
+    int nl = (int)(t->text_len > 64 ? 64 : t->text_len);
+    const char *best = NULL;
+    size_t bestd = t->text_len / 2 + 1; /* farther than that is a different word */
+    if (bestd > 3) bestd = 3;
+    bestd++;
+    for (int c = 0; c < STRM_COL__COUNT; c++) {
+        const char *nm = strm_event_cols[c].name;
+        size_t d = aql_edit_distance(t->text, t->text_len, nm, strlen(nm), bestd);
+        if (d < bestd) {
+            bestd = d;
+            best = nm;
+        }
+    }
+    if (best)
+        return fail_at(p, t->pos, "unknown column '%.*s' (did you mean '%s'?)", nl, t->text, best);
+    return fail_at(p, t->pos, "unknown column '%.*s'", nl, t->text);
 }
 
 /* Checks argument argno (1-based) of f against its declared type, converting a literal. */
 static int check_arg(struct parser *p, const struct aql_func *f, int argno, struct aql_node *a)
 {
-    enum aql_type want = f->args[argno - 1];
-    if (types_compatible(a->type, want)) return 0;
+    int idx = argno - 1;
+    if (f->variadic && idx >= f->arity) idx = f->arity - 1;
+    enum aql_type want = f->args[idx];
+    if (a->type == AQL_T_BOOL)
+        return fail_at(p, a->pos, "argument %d of %s must be a value, found a condition", argno,
+                       f->name);
+    if (want == AQL_T_NULL || types_compatible(a->type, want)) return 0; /* NULL: any */
     if (a->kind == AQL_N_LIT) {
         int rc = lit_convert(p, a, want);
         if (rc <= 0) return rc;
@@ -283,32 +379,48 @@ static int check_arg(struct parser *p, const struct aql_func *f, int argno, stru
                    type_name(want), type_name(a->type));
 }
 
+static int unknown_function(struct parser *p, const struct aql_tok *name)
+{
+    int nl = (int)(name->text_len > 64 ? 64 : name->text_len);
+    const char *missing = aql_func_unavailable(name->text, name->text_len);
+    if (missing)
+        return fail_at(p, name->pos,
+                       "%.*s is not available: it needs %s, which openstrm does "
+                       "not have yet",
+                       nl, name->text, missing);
+    const char *sugg = aql_func_suggest(name->text, name->text_len);
+    if (sugg)
+        return fail_at(p, name->pos, "unknown function '%.*s' (did you mean '%s'?)", nl, name->text,
+                       sugg);
+    return fail_at(p, name->pos, "unknown function '%.*s' (strm search --functions lists them)", nl,
+                   name->text);
+}
+
 /* name '(' [expr {',' expr}] ')': a call of a function of the table in func.c. */
 static int parse_function(struct parser *p, const struct aql_tok *name, struct aql_node **out)
 {
     /* current token is '(' */
-    if (aql_tok_is_kw(name, "COUNT")) return parse_count(p, name, out);
+    if (aql_tok_is_kw(name, "INCIDR")) return parse_incidr(p, name, out);
+    enum aql_agg agg;
+    if (aql_agg_lookup(name->text, name->text_len, &agg) == 0) return parse_agg(p, name, agg, out);
     const struct aql_func *f = aql_func_lookup(name->text, name->text_len);
-    if (!f) {
-        char known[160];
-        aql_func_names(known, sizeof known);
-        return fail_at(p, name->pos, "unknown function '%.*s' (known: COUNT, %s)",
-                       (int)(name->text_len > 64 ? 64 : name->text_len), name->text, known);
-    }
+    if (!f) return unknown_function(p, name);
     int rc = next(p);
     if (rc) return rc;
     struct aql_node *fn = node_new(p, AQL_N_FUNC, name->pos);
     if (!fn) return STRM_ERR_NOMEM;
     struct aql_node **tail = &fn->l;
+    struct aql_node *argv[AQL_FUNC_MAX_ARGS];
     int nargs = 0;
+    int maxargs = f->variadic ? AQL_FUNC_MAX_ARGS : f->arity;
     if (p->tok.kind != AQL_TOK_RPAREN) {
         for (;;) {
             struct aql_node *e;
             size_t apos = p->tok.pos;
             if ((rc = parse_expr(p, 0, &e)) != 0) return rc;
-            if (nargs >= AQL_FUNC_MAX_ARGS || nargs >= f->arity)
-                return fail_at(p, apos, "%s takes %u argument%s", f->name, f->arity,
-                               f->arity == 1 ? "" : "s");
+            if (nargs >= maxargs)
+                return fail_at(p, apos, "%s takes %s%d argument%s", f->name,
+                               f->variadic ? "at most " : "", maxargs, maxargs == 1 ? "" : "s");
             if ((rc = check_arg(p, f, nargs + 1, e)) != 0) return rc;
             struct aql_node *arg = node_new(p, AQL_N_ARG, e->pos);
             if (!arg) return STRM_ERR_NOMEM;
@@ -316,21 +428,123 @@ static int parse_function(struct parser *p, const struct aql_tok *name, struct a
             arg->l = e;
             *tail = arg;
             tail = &arg->r;
-            nargs++;
+            argv[nargs++] = e;
             if (p->tok.kind != AQL_TOK_COMMA) break;
             if ((rc = next(p)) != 0) return rc;
         }
     }
     if (p->tok.kind != AQL_TOK_RPAREN) return fail_expected(p, "')' or ','");
-    if (nargs != f->arity)
-        return fail_at(p, p->tok.pos, "%s takes %u argument%s, found %d", f->name, f->arity,
-                       f->arity == 1 ? "" : "s", nargs);
+    if (f->variadic ? nargs < f->arity : nargs != f->arity)
+        return fail_at(p, p->tok.pos, "%s takes %s%u argument%s, found %d", f->name,
+                       f->variadic ? "at least " : "", f->arity, f->arity == 1 ? "" : "s", nargs);
     if ((rc = next(p)) != 0) return rc;
     fn->type = f->ret;
-    fn->u.fn = f;
+    fn->u.call.fn = f;
+    if (f->plan) {
+        char msg[200];
+        if (f->plan(argv, (size_t)nargs, p->q, &fn->u.call.state, msg, sizeof msg) != 0)
+            return fail_at(p, name->pos, "%s: %s", f->name, msg);
+    }
     fn->end = p->prev_end;
     *out = fn;
     return 0;
+}
+
+/* TEXT SEARCH 'words': every word, case-insensitively and word-aligned, in the payload. */
+static int parse_text_search(struct parser *p, struct aql_node **out)
+{
+    size_t pos = p->tok.pos;
+    if (p->in_having && !p->in_agg)
+        return fail_at(p, pos, "TEXT SEARCH is not allowed in HAVING (use WHERE)");
+    int rc = next(p);
+    if (rc || (rc = expect_kw(p, "SEARCH")) != 0) return rc;
+    if (p->tok.kind != AQL_TOK_STRING) return fail_expected(p, "'words' after TEXT SEARCH");
+    const char *s = p->tok.text;
+    size_t len = p->tok.text_len, nw = 0;
+    struct aql_node *n = node_new(p, AQL_N_TEXT, pos);
+    struct aql_node *col = node_new(p, AQL_N_COL, pos); /* so the payload is read */
+    const char **words = strm_arena_alloc(&p->q->arena, (len / 2 + 1) * sizeof *words);
+    size_t *lens = strm_arena_alloc(&p->q->arena, (len / 2 + 1) * sizeof *lens);
+    char *low = strm_arena_alloc(&p->q->arena, len + 1);
+    if (!n || !col || !words || !lens || !low) return STRM_ERR_NOMEM;
+    for (size_t i = 0; i < len; i++)
+        low[i] = (char)tolower((unsigned char)s[i]);
+    for (size_t i = 0; i < len;) {
+        while (i < len && isspace((unsigned char)low[i]))
+            i++;
+        size_t b = i;
+        while (i < len && !isspace((unsigned char)low[i]))
+            i++;
+        if (i > b) {
+            words[nw] = low + b;
+            lens[nw++] = i - b;
+        }
+    }
+    if (nw == 0) return fail_at(p, p->tok.pos, "TEXT SEARCH needs at least one word");
+    if ((rc = next(p)) != 0) return rc;
+    col->u.col = STRM_COL_PAYLOAD;
+    col->type = AQL_T_STR;
+    n->l = col;
+    n->type = AQL_T_BOOL;
+    n->u.text.words = words;
+    n->u.text.lens = lens;
+    n->u.text.n = nw;
+    n->end = p->prev_end;
+    *out = n;
+    return 0;
+}
+
+/* INCIDR('net/bits', ip) or INCIDR(ip, 'net/bits'); current token is '('. */
+static int parse_incidr(struct parser *p, const struct aql_tok *name, struct aql_node **out)
+{
+    struct aql_node *a, *b;
+    int rc = next(p);
+    if (rc || (rc = parse_expr(p, BP_OR, &a)) != 0) return rc;
+    if (p->tok.kind != AQL_TOK_COMMA) return fail_expected(p, "',' (INCIDR takes 2 arguments)");
+    if ((rc = next(p)) != 0 || (rc = parse_expr(p, BP_OR, &b)) != 0) return rc;
+    if (p->tok.kind != AQL_TOK_RPAREN) return fail_expected(p, "')'");
+    if ((rc = next(p)) != 0) return rc;
+    struct aql_node *net = a, *ip = b;
+    if (a->type == AQL_T_IP && b->kind == AQL_N_LIT) {
+        net = b;
+        ip = a;
+    }
+    if (net->kind != AQL_N_LIT || net->type != AQL_T_STR)
+        return fail_at(p, net->pos, "INCIDR needs a 'network/bits' text");
+    if (ip->type != AQL_T_IP)
+        return fail_at(p, ip->pos, "INCIDR needs an IP address, found %s", type_name(ip->type));
+    const char *s = net->u.lit.u.s.p ? net->u.lit.u.s.p : "";
+    size_t len = net->u.lit.u.s.len;
+    const char *slash = memchr(s, '/', len);
+    struct strm_ip nip;
+    size_t alen = slash ? (size_t)(slash - s) : len;
+    int64_t bits = -1;
+    if (strm_ip_parse(&nip, s, alen) != 0 ||
+        (slash && !parse_int_text(slash + 1, len - alen - 1, &bits)))
+        return fail_at(p, net->pos, "'%.*s' is not a network (expected e.g. '10.0.0.0/8')",
+                       (int)(len > 64 ? 64 : len), s);
+    int64_t max = strm_ip_is_v4(&nip) ? 32 : 128;
+    if (!slash) bits = max;
+    if (bits < 0 || bits > max)
+        return fail_at(p, net->pos, "prefix length /%lld is out of range (0..%lld)",
+                       (long long)bits, (long long)max);
+    struct aql_node *n = node_new(p, AQL_N_INCIDR, name->pos);
+    if (!n) return STRM_ERR_NOMEM;
+    n->type = AQL_T_BOOL;
+    n->l = ip;
+    n->u.cidr.net = nip;
+    n->u.cidr.bits = (unsigned)(max == 32 ? bits + 96 : bits);
+    *out = n;
+    return 0;
+}
+
+/* Whether the token after the current one is '(' (LAST(x) versus LAST 5 MINUTES). */
+static bool peek_is_lparen(const struct parser *p)
+{
+    struct aql_lexer lx = p->lx;
+    struct aql_tok t;
+    struct aql_error e;
+    return aql_lex_next(&lx, &t, &e) == 0 && t.kind == AQL_TOK_LPAREN;
 }
 
 static int parse_prefix(struct parser *p, struct aql_node **out)
@@ -390,7 +604,11 @@ static int parse_prefix(struct parser *p, struct aql_node **out)
             *out = n;
             return 0;
         }
-        if (aql_tok_is_kw(&t, "TEXT")) return fail_at(p, t.pos, "TEXT SEARCH is not supported yet");
+        if (aql_tok_is_kw(&t, "TEXT")) return parse_text_search(p, out);
+        if (aql_tok_is_kw(&t, "LAST") && peek_is_lparen(p)) {
+            if ((rc = next(p)) != 0) return rc;
+            return parse_function(p, &t, out);
+        }
         if (is_reserved(&t)) return fail_expected(p, "an expression");
         if ((rc = next(p)) != 0) return rc;
         if (p->tok.kind == AQL_TOK_LPAREN) return parse_function(p, &t, out);
@@ -400,10 +618,23 @@ static int parse_prefix(struct parser *p, struct aql_node **out)
         __attribute__((fallthrough));
     case AQL_TOK_QIDENT: {
         if (t.kind == AQL_TOK_QIDENT && (rc = next(p)) != 0) return rc;
-        int col = strm_col_lookup(t.text, t.text_len);
-        if (col < 0)
-            return fail_at(p, t.pos, "unknown column '%.*s'",
+        if (p->in_having && !p->in_agg) {
+            /* HAVING names SELECT values: an alias, or a column selected as itself. */
+            for (size_t i = 0; i < p->q->nitems; i++) {
+                const char *nm = p->q->items[i].name;
+                if (strlen(nm) == t.text_len && strncasecmp(nm, t.text, t.text_len) == 0) {
+                    if (!(n = node_new(p, AQL_N_ITEMREF, t.pos))) return STRM_ERR_NOMEM;
+                    n->u.idx = i;
+                    n->type = p->q->items[i].expr->type;
+                    *out = n;
+                    return 0;
+                }
+            }
+            return fail_at(p, t.pos, "HAVING may name only SELECT columns and aliases, not '%.*s'",
                            (int)(t.text_len > 64 ? 64 : t.text_len), t.text);
+        }
+        int col = strm_col_lookup(t.text, t.text_len);
+        if (col < 0) return unknown_column(p, &t);
         if (!(n = node_new(p, AQL_N_COL, t.pos))) return STRM_ERR_NOMEM;
         n->u.col = col;
         switch (strm_event_cols[col].type) {
@@ -484,6 +715,142 @@ static int parse_like(struct parser *p, struct aql_node *left, bool ci, bool neg
     return 0;
 }
 
+static bool is_num(enum aql_type t)
+{
+    return t == AQL_T_INT || t == AQL_T_TIME || t == AQL_T_DOUBLE;
+}
+
+/* left (+ - * / %) right: numbers only; a string literal that holds a number converts. */
+static int parse_arith(struct parser *p, struct aql_node *left, const struct aql_tok *t,
+                       struct aql_node **out)
+{
+    struct aql_node *right;
+    int bp = t->kind == AQL_TOK_PLUS || t->kind == AQL_TOK_MINUS ? BP_ADD : BP_MUL;
+    int rc = parse_expr(p, bp, &right);
+    if (rc) return rc;
+    struct aql_node *sides[2] = {left, right};
+    for (int i = 0; i < 2; i++) {
+        struct aql_node *x = sides[i];
+        if (x->kind == AQL_N_LIT && x->type == AQL_T_STR && (rc = lit_convert(p, x, AQL_T_INT)))
+            return rc;
+        if (!is_num(x->type))
+            return fail_at(p, t->pos, "arithmetic needs numbers, found %s", type_name(x->type));
+    }
+    struct aql_node *n = node_new(p, AQL_N_ARITH, left->pos);
+    if (!n) return STRM_ERR_NOMEM;
+    n->l = left;
+    n->r = right;
+    n->u.arith = p->lx.src[t->pos];
+    if (left->type == AQL_T_DOUBLE || right->type == AQL_T_DOUBLE)
+        n->type = AQL_T_DOUBLE;
+    else if ((n->u.arith == '+' || n->u.arith == '-') &&
+             (left->type == AQL_T_TIME) != (right->type == AQL_T_TIME))
+        n->type = AQL_T_TIME; /* a time plus or minus ms is a time */
+    else
+        n->type = AQL_T_INT;
+    *out = n;
+    return 0;
+}
+
+static int regex_add(struct parser *p, const char *pat, size_t len, bool ci, size_t pos,
+                     void **code)
+{
+    char msg[200];
+    struct aql_regex *r = strm_arena_alloc(&p->q->arena, sizeof *r);
+    if (!r) return STRM_ERR_NOMEM;
+    if (aql_regex_compile(pat, len, ci, code, msg, sizeof msg) != 0)
+        return fail_at(p, pos, "bad regular expression: %s", msg);
+    r->code = *code;
+    r->next = p->q->regexes;
+    p->q->regexes = r;
+    return 0;
+}
+
+/* [NOT] IN (list), [NOT] BETWEEN a AND b, [NOT] MATCHES/IMATCHES 'regex'; kw consumed. */
+static int parse_pred(struct parser *p, struct aql_node *left, const struct aql_tok *kw,
+                      bool negated, size_t oppos, struct aql_node **out)
+{
+    int rc;
+    struct aql_node *n;
+    if (left->type == AQL_T_BOOL) return fail_at(p, oppos, "cannot compare a condition");
+    if (aql_tok_is_kw(kw, "IN")) {
+        if (p->tok.kind != AQL_TOK_LPAREN) return fail_expected(p, "'(' after IN");
+        if ((rc = next(p)) != 0) return rc;
+        if (aql_tok_is_kw(&p->tok, "SELECT"))
+            return fail_at(p, p->tok.pos, "subqueries are not supported yet");
+        if (!(n = node_new(p, AQL_N_IN, left->pos))) return STRM_ERR_NOMEM;
+        struct aql_node **tail = &n->r;
+        for (;;) {
+            struct aql_node *e;
+            if ((rc = parse_expr(p, 0, &e)) != 0) return rc;
+            if ((rc = check_comparable(p, left, e, e->pos)) != 0) return rc;
+            struct aql_node *arg = node_new(p, AQL_N_ARG, e->pos);
+            if (!arg) return STRM_ERR_NOMEM;
+            arg->type = e->type;
+            arg->l = e;
+            *tail = arg;
+            tail = &arg->r;
+            if (p->tok.kind != AQL_TOK_COMMA) break;
+            if ((rc = next(p)) != 0) return rc;
+        }
+        if (p->tok.kind != AQL_TOK_RPAREN) return fail_expected(p, "')' or ','");
+        if ((rc = next(p)) != 0) return rc;
+        n->type = AQL_T_BOOL;
+        n->l = left;
+        n->u.pred.negated = negated;
+        n->end = p->prev_end;
+        *out = n;
+        return 0;
+    }
+    if (aql_tok_is_kw(kw, "BETWEEN")) {
+        /* x BETWEEN a AND b is x >= a AND x <= b (both ends included) */
+        struct aql_node *lo, *hi;
+        if ((rc = parse_expr(p, BP_CMP, &lo)) != 0) return rc;
+        if ((rc = expect_kw(p, "AND")) != 0) return rc;
+        if ((rc = parse_expr(p, BP_CMP, &hi)) != 0) return rc;
+        if ((rc = check_comparable(p, left, lo, lo->pos)) != 0 ||
+            (rc = check_comparable(p, left, hi, hi->pos)) != 0)
+            return rc;
+        struct aql_node *ge = node_new(p, AQL_N_CMP, left->pos);
+        struct aql_node *le = node_new(p, AQL_N_CMP, left->pos);
+        if (!ge || !le || !(n = node_new(p, AQL_N_AND, left->pos))) return STRM_ERR_NOMEM;
+        ge->type = le->type = n->type = AQL_T_BOOL;
+        ge->u.op = AQL_OP_GE;
+        ge->l = left;
+        ge->r = lo;
+        le->u.op = AQL_OP_LE;
+        le->l = left;
+        le->r = hi;
+        n->l = ge;
+        n->r = le;
+        if (negated) {
+            struct aql_node *no = node_new(p, AQL_N_NOT, left->pos);
+            if (!no) return STRM_ERR_NOMEM;
+            no->type = AQL_T_BOOL;
+            no->l = n;
+            n = no;
+        }
+        *out = n;
+        return 0;
+    }
+    /* MATCHES, IMATCHES */
+    bool ci = aql_tok_is_kw(kw, "IMATCHES");
+    struct aql_node *pat;
+    if ((rc = parse_expr(p, BP_CMP, &pat)) != 0) return rc;
+    if (pat->kind != AQL_N_LIT || pat->type != AQL_T_STR)
+        return fail_at(p, pat->pos, "%s needs a 'quoted' regular expression",
+                       ci ? "IMATCHES" : "MATCHES");
+    if (!(n = node_new(p, AQL_N_MATCH, left->pos))) return STRM_ERR_NOMEM;
+    if ((rc = regex_add(p, pat->u.lit.u.s.p ? pat->u.lit.u.s.p : "", pat->u.lit.u.s.len, ci,
+                        pat->pos, &n->u.re.code)) != 0)
+        return rc;
+    n->type = AQL_T_BOOL;
+    n->l = left;
+    n->u.re.negated = negated;
+    *out = n;
+    return 0;
+}
+
 static int parse_infix(struct parser *p, struct aql_node *left, struct aql_node **out)
 {
     struct aql_tok t = p->tok;
@@ -515,7 +882,7 @@ static int parse_infix(struct parser *p, struct aql_node *left, struct aql_node 
     case AQL_TOK_STAR:
     case AQL_TOK_SLASH:
     case AQL_TOK_PERCENT:
-        return fail_at(p, t.pos, "arithmetic is not supported yet");
+        return parse_arith(p, left, &t, out);
     default:
         break;
     }
@@ -541,9 +908,11 @@ static int parse_infix(struct parser *p, struct aql_node *left, struct aql_node 
             return parse_like(p, left, aql_tok_is_kw(&t2, "ILIKE"), true, t.pos, out);
         }
         if (aql_tok_is_kw(&t2, "IN") || aql_tok_is_kw(&t2, "BETWEEN") ||
-            aql_tok_is_kw(&t2, "MATCHES") || aql_tok_is_kw(&t2, "IMATCHES"))
-            return fail_at(p, t2.pos, "NOT %.*s is not supported yet", (int)t2.text_len, t2.text);
-        return fail_expected(p, "LIKE or ILIKE after NOT");
+            aql_tok_is_kw(&t2, "MATCHES") || aql_tok_is_kw(&t2, "IMATCHES")) {
+            if ((rc = next(p)) != 0) return rc;
+            return parse_pred(p, left, &t2, true, t.pos, out);
+        }
+        return fail_expected(p, "LIKE, ILIKE, IN, BETWEEN, MATCHES or IMATCHES after NOT");
     }
     if (aql_tok_is_kw(&t, "IS")) {
         bool negated = false;
@@ -560,7 +929,7 @@ static int parse_infix(struct parser *p, struct aql_node *left, struct aql_node 
         return 0;
     }
     /* IN, BETWEEN, MATCHES, IMATCHES */
-    return fail_at(p, t.pos, "%.*s is not supported yet", (int)t.text_len, t.text);
+    return parse_pred(p, left, &t, false, t.pos, out);
 
 cmp:
     if ((rc = parse_expr(p, BP_CMP, &right)) != 0) return rc;
@@ -591,19 +960,28 @@ static int parse_expr(struct parser *p, int min_bp, struct aql_node **out)
 
 /* ---------------------------------------------------------------- clauses */
 
-static bool contains_count(const struct aql_node *n)
-{
-    if (!n) return false;
-    if (n->kind == AQL_N_COUNT) return true;
-    return contains_count(n->l) || contains_count(n->r);
-}
-
-static const struct aql_node *find_count(const struct aql_node *n)
+static const struct aql_node *find_agg(const struct aql_node *n)
 {
     if (!n) return NULL;
-    if (n->kind == AQL_N_COUNT) return n;
-    const struct aql_node *c = find_count(n->l);
-    return c ? c : find_count(n->r);
+    if (n->kind == AQL_N_AGG) return n;
+    const struct aql_node *c = find_agg(n->l);
+    return c ? c : find_agg(n->r);
+}
+
+/* A column read outside every aggregate (its value would be per row, not per group). */
+static const struct aql_node *find_bare_col(const struct aql_node *n)
+{
+    if (!n || n->kind == AQL_N_AGG) return NULL;
+    if (n->kind == AQL_N_COL) return n;
+    const struct aql_node *c = find_bare_col(n->l);
+    return c ? c : find_bare_col(n->r);
+}
+
+static int agg_not_here(struct parser *p, const struct aql_node *a, const char *where)
+{
+    if (a->l == NULL) return fail_at(p, a->pos, "COUNT(*) is not allowed in %s", where);
+    return fail_at(p, a->pos, "aggregate %s is not allowed in %s", aql_agg_name(a->u.agg.fn),
+                   where);
 }
 
 static uint64_t colmask_of(const struct aql_node *n)
@@ -685,7 +1063,7 @@ static int parse_select_list(struct parser *p)
                 if ((rc = next(p)) != 0) return rc;
             } else if (e->kind == AQL_N_COL) {
                 name = strm_event_cols[e->u.col].name;
-            } else if (e->kind == AQL_N_COUNT) {
+            } else if (e->kind == AQL_N_AGG && !e->l) {
                 name = "COUNT";
             } else {
                 size_t len = e->end > e->pos ? e->end - e->pos : 0;
@@ -711,7 +1089,7 @@ static int parse_order_by(struct parser *p)
             return fail_at(p, p->tok.pos, "too many ORDER BY keys (at most %d)", AQL_MAX_KEYS);
         struct aql_node *e = NULL;
         /* An output alias wins over a column of the same name, as in SQL. */
-        if ((p->tok.kind == AQL_TOK_IDENT && !is_reserved(&p->tok)) ||
+        if ((p->tok.kind == AQL_TOK_IDENT && !is_reserved(&p->tok) && !peek_is_lparen(p)) ||
             p->tok.kind == AQL_TOK_QIDENT || p->tok.kind == AQL_TOK_STRING) {
             for (size_t i = 0; i < q->nitems; i++) {
                 const char *nm = q->items[i].name;
@@ -745,6 +1123,39 @@ static int parse_order_by(struct parser *p)
     }
 }
 
+/* GROUP BY (alias | expr) {, ...}: an alias names the SELECT expression. */
+static int parse_group_by(struct parser *p)
+{
+    struct aql_query *q = p->q;
+    int rc;
+    q->groups = strm_arena_alloc(&q->arena, AQL_MAX_KEYS * sizeof *q->groups);
+    if (!q->groups) return STRM_ERR_NOMEM;
+    for (;;) {
+        if (q->ngroups == AQL_MAX_KEYS)
+            return fail_at(p, p->tok.pos, "too many GROUP BY keys (at most %d)", AQL_MAX_KEYS);
+        struct aql_node *e = NULL;
+        if ((p->tok.kind == AQL_TOK_IDENT && !is_reserved(&p->tok) && !peek_is_lparen(p)) ||
+            p->tok.kind == AQL_TOK_QIDENT || p->tok.kind == AQL_TOK_STRING) {
+            for (size_t i = 0; i < q->nitems; i++) {
+                const char *nm = q->items[i].name;
+                if (strlen(nm) == p->tok.text_len &&
+                    strncasecmp(nm, p->tok.text, p->tok.text_len) == 0 &&
+                    !find_agg(q->items[i].expr)) {
+                    e = q->items[i].expr;
+                    break;
+                }
+            }
+            if (e && (rc = next(p)) != 0) return rc;
+        }
+        if (!e && (rc = parse_expr(p, 0, &e)) != 0) return rc;
+        const struct aql_node *a = find_agg(e);
+        if (a) return agg_not_here(p, a, "GROUP BY");
+        q->groups[q->ngroups++] = e;
+        if (p->tok.kind != AQL_TOK_COMMA) return 0;
+        if ((rc = next(p)) != 0) return rc;
+    }
+}
+
 static int parse_last(struct parser *p)
 {
     int rc;
@@ -764,6 +1175,38 @@ static int parse_last(struct parser *p)
     return next(p);
 }
 
+/*
+ * A START or STOP time: 'yyyy-MM-dd HH:mm[:ss]', 'yyyy/MM/dd HH:mm:ss', 'yyyy/MM/dd-HH:mm:ss'
+ * or 'yyyy:MM:dd-HH:mm:ss' (UTC, an optional Z). QRadar resolves whole minutes: a start
+ * covers its minute from :00, a stop to :59.999.
+ */
+static int parse_when(struct parser *p, int64_t *out, bool stop)
+{
+    if (p->tok.kind != AQL_TOK_STRING) return fail_expected(p, "a 'yyyy-MM-dd HH:mm' time");
+    const char *s = p->tok.text;
+    size_t len = p->tok.text_len;
+    char buf[40];
+    int64_t ms;
+    bool ok = len >= 16 && len < sizeof buf;
+    if (ok) {
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        if ((buf[4] == '/' || buf[4] == ':') && buf[7] == buf[4]) buf[4] = buf[7] = '-';
+        if (buf[10] == '-') buf[10] = ' ';
+        if (buf[len - 1] == 'z') buf[len - 1] = 'Z';
+        ok = buf[4] == '-' && buf[7] == '-' && buf[10] == ' ' && !memchr(buf, '.', len) &&
+             aql_time_parse(buf, len, &ms) == 0;
+    }
+    if (!ok)
+        return fail_at(p, p->tok.pos,
+                       "'%.*s' is not a time (expected 'yyyy-MM-dd HH:mm' or "
+                       "'yyyy-MM-dd HH:mm:ss')",
+                       (int)(len > 64 ? 64 : len), s);
+    ms -= ((ms % 60000) + 60000) % 60000;
+    *out = stop ? ms + 59999 : ms;
+    return next(p);
+}
+
 static int parse_query(struct parser *p)
 {
     struct aql_query *q = p->q;
@@ -779,12 +1222,20 @@ static int parse_query(struct parser *p)
     if (accept_kw(p, "WHERE", &rc)) {
         if (rc || (rc = parse_expr(p, 0, &q->where)) != 0) return rc;
         if ((rc = need_cond(p, q->where, "WHERE")) != 0) return rc;
-        const struct aql_node *c = find_count(q->where);
-        if (c) return fail_at(p, c->pos, "COUNT(*) is not allowed in WHERE");
+        const struct aql_node *c = find_agg(q->where);
+        if (c) return agg_not_here(p, c, "WHERE (use HAVING)");
     }
-    if (aql_tok_is_kw(&p->tok, "GROUP") || aql_tok_is_kw(&p->tok, "HAVING"))
-        return fail_at(p, p->tok.pos, "%s is not supported yet",
-                       aql_tok_is_kw(&p->tok, "GROUP") ? "GROUP BY" : "HAVING");
+    if (aql_tok_is_kw(&p->tok, "GROUP")) {
+        if ((rc = next(p)) != 0 || (rc = expect_kw(p, "BY")) != 0 || (rc = parse_group_by(p)) != 0)
+            return rc;
+    }
+    if (accept_kw(p, "HAVING", &rc)) {
+        if (rc) return rc;
+        p->in_having = true;
+        rc = parse_expr(p, 0, &q->having);
+        p->in_having = false;
+        if (rc || (rc = need_cond(p, q->having, "HAVING")) != 0) return rc;
+    }
     bool seen_order = false, seen_limit = false, seen_last = false;
     for (;;) {
         size_t pos = p->tok.pos;
@@ -806,10 +1257,21 @@ static int parse_query(struct parser *p)
             if (seen_last) return fail_at(p, pos, "duplicate time clause");
             if ((rc = next(p)) != 0 || (rc = parse_last(p)) != 0) return rc;
             seen_last = true;
-        } else if (aql_tok_is_kw(&p->tok, "START") || aql_tok_is_kw(&p->tok, "STOP")) {
-            return fail_at(p, pos, "START/STOP is not supported yet");
+        } else if (aql_tok_is_kw(&p->tok, "START")) {
+            if (seen_last) return fail_at(p, pos, "duplicate time clause");
+            if ((rc = next(p)) != 0 || (rc = parse_when(p, &q->start_ms, false)) != 0) return rc;
+            q->has_start = true;
+            if (accept_kw(p, "STOP", &rc)) {
+                if (rc || (rc = parse_when(p, &q->stop_ms, true)) != 0) return rc;
+                q->has_stop = true;
+                if (q->stop_ms < q->start_ms) return fail_at(p, pos, "STOP is before START");
+            }
+            if (rc) return rc;
+            seen_last = true;
+        } else if (aql_tok_is_kw(&p->tok, "STOP")) {
+            return fail_at(p, pos, "STOP needs a START before it");
         } else if (aql_tok_is_kw(&p->tok, "GROUP") || aql_tok_is_kw(&p->tok, "HAVING")) {
-            return fail_at(p, pos, "%s is not supported yet",
+            return fail_at(p, pos, "%s must come right after WHERE",
                            aql_tok_is_kw(&p->tok, "GROUP") ? "GROUP BY" : "HAVING");
         } else if (aql_tok_is_kw(&p->tok, "PARAMETERS") || aql_tok_is_kw(&p->tok, "INTO")) {
             return fail_at(p, pos, "%.*s is not supported yet", (int)p->tok.text_len, p->tok.text);
@@ -828,37 +1290,30 @@ static int parse_query(struct parser *p)
     return 0;
 }
 
-/* Checks what the grammar alone cannot: aggregates, and computes the column mask. */
+/* Checks what the grammar alone cannot (aggregates) and computes the column mask. */
 static int plan(struct parser *p)
 {
     struct aql_query *q = p->q;
-    size_t ncount = 0;
-    const struct aql_node *plain = NULL;
+    q->aggregate = q->naggs > 0 || q->ngroups > 0 || q->having;
     for (size_t i = 0; i < q->nitems; i++) {
         const struct aql_node *e = q->items[i].expr;
-        if (e->kind == AQL_N_COUNT) {
-            ncount++;
-        } else {
-            const struct aql_node *c = find_count(e);
-            if (c) return fail_at(p, c->pos, "COUNT(*) inside an expression is not supported yet");
-            if (!plain) plain = e;
-        }
+        if (q->aggregate && find_agg(e) && find_bare_col(e))
+            return fail_at(p, find_bare_col(e)->pos,
+                           "column '%s' is outside an aggregate in an expression with one",
+                           strm_event_cols[find_bare_col(e)->u.col].name);
         q->colmask |= colmask_of(e);
     }
-    if (ncount && plain)
-        return fail_at(p, plain->pos,
-                       "GROUP BY is not supported yet: cannot mix COUNT(*) with other columns");
-    q->aggregate = ncount > 0;
     for (size_t i = 0; i < q->nkeys; i++) {
         const struct aql_node *e = q->keys[i].expr;
-        if (q->aggregate && e->kind != AQL_N_COUNT)
-            return fail_at(p, e->pos,
-                           "GROUP BY is not supported yet: ORDER BY a column of a "
-                           "COUNT(*) query");
-        if (!q->aggregate && contains_count(e))
-            return fail_at(p, e->pos, "COUNT(*) in ORDER BY needs GROUP BY (not supported yet)");
+        if (q->aggregate && find_agg(e) && find_bare_col(e))
+            return fail_at(p, find_bare_col(e)->pos,
+                           "column '%s' is outside an aggregate in an expression with one",
+                           strm_event_cols[find_bare_col(e)->u.col].name);
         q->colmask |= colmask_of(e);
     }
+    for (size_t i = 0; i < q->ngroups; i++)
+        q->colmask |= colmask_of(q->groups[i]);
+    q->colmask |= colmask_of(q->having);
     q->colmask |= colmask_of(q->where);
     return 0;
 }
@@ -898,6 +1353,12 @@ int aql_parse(const char *text, struct aql_query **out, struct aql_error *err)
 void aql_query_free(struct aql_query *q)
 {
     if (!q) return;
+    /* Strings functions made while this thread evaluated the query are dead too (results
+     * own copies); this also bounds scratch memory for callers that evaluate outside
+     * aql_execute (tests, the fuzzer). */
+    aql_scratch_reset();
+    for (struct aql_regex *r = q->regexes; r; r = r->next)
+        aql_regex_free(r->code);
     strm_arena_free(&q->arena);
     free(q);
 }

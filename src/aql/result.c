@@ -241,6 +241,10 @@ size_t aql_value_text(const struct aql_value *v, char *buf, size_t size, const c
         n = snprintf(buf, size, "%02x:%02x:%02x:%02x:%02x:%02x", v->u.mac[0], v->u.mac[1],
                      v->u.mac[2], v->u.mac[3], v->u.mac[4], v->u.mac[5]);
         break;
+    case AQL_T_DOUBLE:
+        if (v->u.d != v->u.d || v->u.d - v->u.d != 0) return 0; /* NaN, inf: no number */
+        n = snprintf(buf, size, "%.15g", v->u.d);
+        break;
     }
     if (n < 0) return 0;
     return (size_t)n < size ? (size_t)n : size - 1;
@@ -363,7 +367,7 @@ static void put_pad(FILE *out, size_t n)
 
 static bool right_aligned(enum aql_type t)
 {
-    return t == AQL_T_INT || t == AQL_T_BOOL;
+    return t == AQL_T_INT || t == AQL_T_BOOL || t == AQL_T_DOUBLE;
 }
 
 static int write_table(const struct aql_result *r, FILE *out)
@@ -519,6 +523,12 @@ static int write_json(const struct aql_result *r, FILE *out)
             case AQL_T_INT:
             case AQL_T_TIME:
                 fwrite(s, 1, n, out);
+                break;
+            case AQL_T_DOUBLE:
+                if (n)
+                    fwrite(s, 1, n, out);
+                else
+                    fputs("null", out);
                 break;
             default:
                 json_string(out, s, n);

@@ -51,6 +51,9 @@ int cmd_search(int argc, char **argv)
             config_path = argv[++i];
         } else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
             format = argv[++i];
+        } else if (!strcmp(argv[i], "--functions")) {
+            aql_functions_write(stdout); /* needs no instance or config */
+            return EXIT_OK;
         } else if (!text && argv[i][0] != '-') {
             text = argv[i];
         } else {
@@ -60,7 +63,8 @@ int cmd_search(int argc, char **argv)
     }
     enum aql_format fmt;
     if (!text || aql_format_parse(format, &fmt) != 0) {
-        fprintf(stderr, "usage: strm search [--config FILE] [--format table|csv|json] 'AQL'\n");
+        fprintf(stderr, "usage: strm search [--config FILE] [--format table|csv|json] 'AQL'\n"
+                        "       strm search --functions\n");
         return EXIT_USAGE;
     }
     struct strm_config cfg;

@@ -126,7 +126,12 @@ static void test_parse_errors(void **state)
 {
     (void)state;
     expect_err("SELECT * FORM events", 9, "expected FROM at position 9, found 'FORM'");
-    expect_err("SELECT srcip FROM events", 7, "unknown column 'srcip' at position 7");
+    expect_err("SELECT srcip FROM events", 7,
+               "unknown column 'srcip' (did you mean 'sourceip'?) at position 7");
+    expect_err("SELECT usernme FROM events", 7, "(did you mean 'username'?)");
+    expect_err("SELECT * FROM events WHERE destinatonport = 1", 27,
+               "(did you mean 'destinationport'?)");
+    expect_err("SELECT zzzzzzzz FROM events", 7, "unknown column 'zzzzzzzz' at position 7");
     expect_err("SELECT * FROM flows", 14, "table flows is not available yet");
     expect_err("SELECT * FROM evnts", 14, "expected events at position 14, found 'evnts'");
     expect_err("", 0, "expected SELECT at position 0, found end of query");
@@ -141,8 +146,19 @@ static void test_parse_errors(void **state)
     expect_err("SELECT * FROM events WHERE username = qid", 36, "cannot compare a string with");
     expect_err("SELECT * FROM events WHERE qid = 1 = 2", 35, "cannot compare a condition");
     expect_err("SELECT * FROM events WHERE username = 'abc", 38, "unterminated string literal");
-    expect_err("SELECT COUNT(*), username FROM events", 17, "GROUP BY is not supported yet");
-    expect_err("SELECT * FROM events GROUP BY qid", 21, "GROUP BY is not supported yet");
+    expect_err("SELECT SUM(username) FROM events", 11, "SUM needs a number, found a string");
+    expect_err("SELECT SUM(COUNT(*)) FROM events", 11, "aggregates cannot be nested");
+    expect_err("SELECT qid FROM events GROUP BY COUNT(*)", 32,
+               "COUNT(*) is not allowed in GROUP BY");
+    expect_err("SELECT * FROM events WHERE MAX(qid) > 1", 27,
+               "aggregate MAX is not allowed in WHERE");
+    expect_err("SELECT MAX(qid) FROM events HAVING severity > 1", 35,
+               "HAVING may name only SELECT columns");
+    expect_err("SELECT * FROM events LIMIT 3 GROUP BY qid", 29, "GROUP BY must come right after");
+    expect_err("SELECT AVG(*) FROM events", 11, "only COUNT takes '*'");
+    expect_err("SELECT COUNT(*) FROM events HAVING TEXT SEARCH 'x'", 35,
+               "TEXT SEARCH is not allowed in HAVING");
+    expect_err("SELECT COUNT(*) + qid FROM events", 18, "column 'qid' is outside an aggregate");
     expect_err("SELECT * FROM events LIMIT 5 ORDER BY qid", 29, "ORDER BY must come before LIMIT");
     expect_err("SELECT * FROM events LIMIT 5 LIMIT 6", 29, "duplicate LIMIT");
     expect_err("SELECT * FROM events LIMIT x", 27, "expected a number after LIMIT");
@@ -150,21 +166,31 @@ static void test_parse_errors(void **state)
     expect_err("SELECT * FROM events; x", 22, "expected end of query at position 22, found 'x'");
     expect_err("SELECT * FROM events WHERE qid = 1 foo", 35,
                "expected ORDER BY, LIMIT, LAST or end of query");
-    expect_err("SELECT * FROM events WHERE qid IN (1, 2)", 31, "IN is not supported yet");
-    expect_err("SELECT * FROM events WHERE qid BETWEEN 1 AND 2", 31, "BETWEEN is not supported");
+    expect_err("SELECT * FROM events WHERE qid IN (1, 'x')", 38, "'x' is not a number");
+    expect_err("SELECT * FROM events WHERE qid IN (SELECT qid FROM events)", 35,
+               "subqueries are not supported yet");
+    expect_err("SELECT * FROM events WHERE username MATCHES '(a'", 44, "bad regular expression");
+    expect_err("SELECT * FROM events WHERE username MATCHES qid", 44, "needs a 'quoted' regular");
+    expect_err("SELECT username + 1 FROM events", 16, "arithmetic needs numbers, found a string");
+    expect_err("SELECT * FROM events WHERE INCIDR('10.0.0.0/33', sourceip)", 34,
+               "prefix length /33 is out of range");
+    expect_err("SELECT * FROM events WHERE INCIDR('10.0.0.0/8', username)", 48,
+               "INCIDR needs an IP address");
+    expect_err("SELECT * FROM events WHERE TEXT SEARCH ' '", 39, "at least one word");
+    expect_err("SELECT * FROM events START '2026-01-01'", 27, "is not a time");
+    expect_err("SELECT * FROM events START '2026-01-01 10:00' STOP '2026-01-01 09:00'", 21,
+               "STOP is before START");
+    expect_err("SELECT * FROM events STOP '2026-01-01 10:00'", 21, "STOP needs a START");
     expect_err("SELECT FOO(qid) FROM events", 7, "unknown function 'FOO'");
-    expect_err("SELECT qid + 1 FROM events", 11, "arithmetic is not supported yet");
     expect_err("SELECT * FROM events WHERE COUNT(*) > 1", 27, "COUNT(*) is not allowed in WHERE");
     expect_err("SELECT * FROM events WHERE username LIKE qid", 41, "needs a 'quoted' pattern");
     expect_err("SELECT * FROM events WHERE qid = 99999999999999999999", 33, "out of range");
     expect_err("SELECT * FROM events WHERE qid = 1 # x", 35, "unexpected character '#'");
     expect_err("SELECT * FROM events WHERE qid = \x01", 33, "unexpected byte 0x01");
-    expect_err("SELECT * FROM events START '2026-01-01 00:00'", 21, "START/STOP is not supported");
     expect_err("SELECT * FROM events WHERE username NOT = 'x'", 40,
-               "expected LIKE or ILIKE after NOT");
+               "expected LIKE, ILIKE, IN, BETWEEN, MATCHES or IMATCHES after NOT");
     expect_err("SELECT qid AS FROM events", 14, "expected an alias");
     expect_err("SELECT * FROM events WHERE NOT qid", 31, "NOT needs a condition");
-    expect_err("SELECT * FROM events ORDER BY COUNT(*)", 30, "COUNT(*) in ORDER BY");
 
     /* Deep nesting is an error, not a stack overflow. */
     size_t n = 100000;
@@ -1005,8 +1031,21 @@ static void test_functions_parse(void **state)
                             "LOGSOURCENAME(logsourceid) IS NULL"));
 
     expect_err("SELECT FOO(qid) FROM events", 7,
-               "unknown function 'FOO' (known: COUNT, CATEGORYNAME, LOGSOURCENAME, "
-               "LOGSOURCETYPENAME, QIDDESCRIPTION, QIDNAME) at position 7");
+               "unknown function 'FOO' (strm search --functions lists them) at position 7");
+    expect_err("SELECT QIDNAM(qid) FROM events", 7,
+               "unknown function 'QIDNAM' (did you mean 'QIDNAME'?)");
+    expect_err("SELECT uniqecount(qid) FROM events", 7, "(did you mean 'UNIQUECOUNT'?)");
+    expect_err("SELECT NETWORKNAME(sourceip) FROM events", 7,
+               "NETWORKNAME is not available: it needs a network hierarchy");
+    expect_err("SELECT * FROM events WHERE REFERENCESETCONTAINS('bad', sourceip)", 27,
+               "needs reference data");
+    expect_err("SELECT * FROM events WHERE INOFFENSE(1)", 27, "needs offenses");
+    expect_err("SELECT HOSTNAME(sourceip) FROM events", 7, "needs the asset model");
+    expect_err("SELECT REPLACEALL(username, username, 'x') FROM events", 7,
+               "must be a 'quoted' literal");
+    expect_err("SELECT REPLACEALL('(', username, 'x') FROM events", 7, "REPLACEALL: ");
+    expect_err("SELECT CONCAT() FROM events", 14, "CONCAT takes at least 1 argument, found 0");
+    expect_err("SELECT LOWER(qid = 1) FROM events", 13, "must be a value, found a condition");
     expect_err("SELECT * FROM events WHERE nosuch(qid) = 1", 27, "unknown function 'nosuch'");
     expect_err("SELECT QIDNAME(qid, qid) FROM events", 20, "QIDNAME takes 1 argument");
     expect_err("SELECT QIDNAME() FROM events", 15, "QIDNAME takes 1 argument, found 0");
@@ -1017,7 +1056,6 @@ static void test_functions_parse(void **state)
     expect_err("SELECT * FROM events WHERE QIDNAME(qid)", 27, "WHERE needs a condition");
     expect_err("SELECT * FROM events WHERE QIDNAME(qid) = sourceip", 40,
                "cannot compare a string with an IP address");
-    expect_err("SELECT QIDNAME(COUNT(*)) FROM events", 15, "COUNT(*) inside an expression");
 }
 
 static void test_functions_eval(void **state)
@@ -1084,6 +1122,349 @@ static void exec_functions(void **state)
     aql_set_resolvers(NULL);
 }
 
+
+/* ---------------------------------------------------------------- GROUP BY */
+
+static const struct aql_value *cell(const struct aql_result *r, size_t row, size_t col)
+{
+    assert_true(row < r->nrows && col < r->ncols);
+    return &r->cells[row * r->stride + col];
+}
+
+static double cell_double(const struct aql_result *r, size_t row, size_t col)
+{
+    const struct aql_value *v = cell(r, row, col);
+    assert_int_equal(v->type, AQL_T_DOUBLE);
+    return v->u.d;
+}
+
+/* Index of the user name (as stored: "" for null) in users[], or -1. */
+static int user_index(const struct aql_value *v)
+{
+    for (int u = 0; u < 5; u++) {
+        size_t n = strlen(users[u]);
+        if (v->type == AQL_T_NULL ? n == 0
+                                  : (v->u.s.len == n && memcmp(v->u.s.p, users[u], n) == 0))
+            return u;
+    }
+    return -1;
+}
+
+static void exec_group_by(void **state)
+{
+    struct store_fixture *f = *state;
+
+    /* Brute force: read the raw rows and count per (username, severity) in the test. */
+    struct aql_result *raw = run(f, "SELECT username, severity, qid FROM events");
+    assert_int_equal(aql_result_rows(raw), NROWS);
+    int64_t bf_count[5][10] = {{0}}, bf_sum[5][10] = {{0}}, bf_max[5][10], bf_min[5][10];
+    for (int u = 0; u < 5; u++)
+        for (int s = 0; s < 10; s++) {
+            bf_max[u][s] = INT64_MIN;
+            bf_min[u][s] = INT64_MAX;
+        }
+    for (size_t i = 0; i < raw->nrows; i++) {
+        int u = user_index(cell(raw, i, 0));
+        int64_t sev = cell(raw, i, 1)->u.i, qid = cell(raw, i, 2)->u.i;
+        assert_true(u >= 0 && sev >= 0 && sev < 10);
+        bf_count[u][sev]++;
+        bf_sum[u][sev] += qid;
+        if (qid > bf_max[u][sev]) bf_max[u][sev] = qid;
+        if (qid < bf_min[u][sev]) bf_min[u][sev] = qid;
+    }
+    aql_result_free(raw);
+
+    struct aql_result *r = run(f, "SELECT username, severity, COUNT(*) AS n, SUM(qid), MAX(qid), "
+                                  "MIN(qid) FROM events GROUP BY username, severity");
+    size_t seen = 0;
+    int64_t total = 0;
+    for (size_t i = 0; i < r->nrows; i++) {
+        int u = user_index(cell(r, i, 0));
+        int64_t sev = cell(r, i, 1)->u.i;
+        assert_true(u >= 0);
+        assert_int_equal(cell_int(r, i, 2), bf_count[u][sev]);
+        assert_int_equal(cell_int(r, i, 3), bf_sum[u][sev]);
+        assert_int_equal(cell_int(r, i, 4), bf_max[u][sev]);
+        assert_int_equal(cell_int(r, i, 5), bf_min[u][sev]);
+        total += cell_int(r, i, 2);
+        seen++;
+    }
+    size_t nonempty = 0;
+    for (int u = 0; u < 5; u++)
+        for (int s = 0; s < 10; s++)
+            nonempty += bf_count[u][s] > 0;
+    assert_int_equal(seen, nonempty);
+    assert_int_equal(total, NROWS);
+    assert_string_equal(aql_result_colname(r, 2), "n");
+    aql_result_free(r);
+
+    /* One group: aggregates without GROUP BY, and the first value of a plain column. */
+    r = run(f, "SELECT COUNT(*), COUNT(username), qid, FIRST(qid), LAST(qid), AVG(qid), "
+               "UNIQUECOUNT(username), DISTINCTCOUNT(qid), STDEVP(severity), STDEV(severity) "
+               "FROM events");
+    assert_int_equal(r->nrows, 1);
+    assert_int_equal(cell_int(r, 0, 0), NROWS);
+    assert_int_equal(cell_int(r, 0, 1), NROWS * 4 / 5); /* empty names are null */
+    assert_int_equal(cell_int(r, 0, 2), 0);
+    assert_int_equal(cell_int(r, 0, 3), 0);
+    assert_int_equal(cell_int(r, 0, 4), NROWS - 1);
+    assert_true(cell_double(r, 0, 5) == (NROWS - 1) / 2.0);
+    assert_int_equal(cell_int(r, 0, 6), 4);
+    int64_t dc = cell_int(r, 0, 7); /* HyperLogLog: within 5% */
+    assert_true(dc > NROWS * 95 / 100 && dc < NROWS * 105 / 100);
+    /* severity 0..9 uniformly: population variance 8.25, sample 8.25 * n / (n - 1) */
+    assert_true(cell_double(r, 0, 8) > 2.8722 && cell_double(r, 0, 8) < 2.8723);
+    assert_true(cell_double(r, 0, 9) > 2.8737 && cell_double(r, 0, 9) < 2.8738);
+    aql_result_free(r);
+
+    /* Nothing matches: one row, COUNT 0 and null aggregates. */
+    r = run(f, "SELECT COUNT(*), MAX(qid), username FROM events WHERE qid > 999999");
+    assert_int_equal(r->nrows, 1);
+    assert_int_equal(cell_int(r, 0, 0), 0);
+    assert_int_equal(cell(r, 0, 1)->type, AQL_T_NULL);
+    assert_int_equal(cell(r, 0, 2)->type, AQL_T_NULL);
+    aql_result_free(r);
+
+    /* HAVING on an alias and an aggregate, ORDER BY an aggregate, LIMIT. */
+    r = run(f, "SELECT severity AS s, COUNT(*) AS n, MAX(qid) AS m FROM events WHERE qid < 95 "
+               "GROUP BY s HAVING n >= 10 AND MAX(qid) > 90 ORDER BY m DESC LIMIT 3");
+    /* qid 0..94: severity s has 10 rows for s <= 4 and 9 for s >= 5; max = 90 + s */
+    assert_int_equal(r->nrows, 3);
+    assert_int_equal(cell_int(r, 0, 0), 4);
+    assert_int_equal(cell_int(r, 1, 0), 3);
+    assert_int_equal(cell_int(r, 2, 0), 2);
+    assert_int_equal(cell_int(r, 0, 2), 94);
+    aql_result_free(r);
+
+    r = run(f, "SELECT username, COUNT(*) FROM events GROUP BY username ORDER BY COUNT(*) DESC, "
+               "username");
+    assert_int_equal(r->nrows, 5);
+    assert_int_equal(cell(r, 0, 0)->type, AQL_T_NULL); /* nulls sort first, all counts 200 */
+    for (size_t i = 0; i < r->nrows; i++)
+        assert_int_equal(cell_int(r, i, 1), 200);
+    aql_result_free(r);
+
+
+    /* Group limit: a clear error, not unbounded memory. */
+    aql_set_group_limit(100);
+    struct aql_query *q = parse_ok("SELECT qid, COUNT(*) FROM events GROUP BY qid");
+    struct aql_error err;
+    assert_int_not_equal(aql_execute(q, f->store, NOW_MS, &r, &err), 0);
+    assert_non_null(strstr(err.msg, "too many groups (more than 100)"));
+    aql_query_free(q);
+    aql_set_group_limit(1000000);
+    r = run(f, "SELECT qid, COUNT(*) FROM events GROUP BY qid");
+    assert_int_equal(r->nrows, NROWS);
+    aql_result_free(r);
+
+    /* Output of doubles. */
+    r = run(f, "SELECT AVG(severity) AS a FROM events WHERE qid < 3");
+    char *csv = write_to_string(r, AQL_FORMAT_CSV);
+    assert_string_equal(csv, "a\r\n1\r\n");
+    free(csv);
+    aql_result_free(r);
+}
+
+/* ---------------------------------------------------------------- operators */
+
+static void test_operators(void **state)
+{
+    (void)state;
+    struct strm_event ev;
+    sample_event(&ev); /* qid 1000, severity 5, sourceport 443, sourceip 10.0.0.5 */
+    ev.payload = S("Nov 25 sshd[1234]: Failed password for ROOT from 10.0.0.5 port 22 ssh2");
+    assert_true(cond("qid + 1 = 1001", &ev));
+    assert_true(cond("qid - 2 * 3 = 994", &ev)); /* precedence */
+    assert_true(cond("(qid - 2) * 3 = 2994", &ev));
+    assert_true(cond("qid / 3 = 333 AND qid % 3 = 1", &ev));
+    assert_false(cond("qid / 0 = 0", &ev)); /* division by zero is null: unknown */
+    assert_true(cond("qid / 0 IS NULL", &ev));
+    assert_true(cond("-qid + 1000 = 0", &ev));
+    assert_true(cond("starttime - 1000 < starttime", &ev));
+    assert_true(cond("qid IN (1, 1000, 5)", &ev));
+    assert_false(cond("qid IN (1, 2)", &ev));
+    assert_true(cond("qid NOT IN (1, 2)", &ev));
+    assert_true(cond("username IN ('Bob', 'Alice')", &ev));
+    assert_true(cond("sourceip IN ('10.0.0.5', '::1')", &ev));
+    assert_false(cond("username NOT IN ('Alice')", &ev));
+    assert_true(cond("severity BETWEEN 5 AND 7", &ev));
+    assert_true(cond("severity BETWEEN 1 AND 5", &ev));
+    assert_false(cond("severity BETWEEN 6 AND 7", &ev));
+    assert_true(cond("severity NOT BETWEEN 6 AND 7 AND qid = 1000", &ev));
+    assert_true(cond("sourceip BETWEEN '10.0.0.0' AND '10.0.0.255'", &ev));
+    assert_true(cond("message MATCHES 'password for [a-z]+ from'", &ev));
+    assert_false(cond("message MATCHES '^password'", &ev));
+    assert_true(cond("message NOT MATCHES '^password'", &ev));
+    assert_false(cond("message MATCHES 'ROOT'", &ev));
+    assert_true(cond("message IMATCHES 'ROOT'", &ev));
+    assert_true(cond("qid MATCHES '^10+$'", &ev)); /* numbers match as text */
+    assert_true(cond("TEXT SEARCH 'failed root'", &ev));
+    assert_true(cond("TEXT SEARCH 'FAILED   Password'", &ev));
+    assert_false(cond("TEXT SEARCH 'fail'", &ev)); /* word-aligned */
+    assert_false(cond("TEXT SEARCH 'failed admin'", &ev)); /* all words */
+    assert_true(cond("TEXT SEARCH '10.0.0.5'", &ev));
+    assert_true(cond("INCIDR('10.0.0.0/8', sourceip)", &ev));
+    assert_true(cond("INCIDR(sourceip, '10.0.0.4/31')", &ev));
+    assert_false(cond("INCIDR('10.0.0.0/30', sourceip)", &ev));
+    assert_true(cond("INCIDR('0.0.0.0/0', sourceip)", &ev));
+    assert_true(cond("INCIDR('2001:db8::/32', destinationip)", &ev));
+    assert_false(cond("INCIDR('10.0.0.0/8', destinationip)", &ev));
+    assert_true(cond("NOT INCIDR('192.168.0.0/16', sourceip)", &ev));
+    ev.payload = S("");
+    assert_false(cond("TEXT SEARCH 'failed'", &ev));
+
+    /* TEXT SEARCH reads the payload column. */
+    struct aql_query *q = parse_ok("SELECT qid FROM events WHERE TEXT SEARCH 'x'");
+    assert_true(q->colmask & (1ull << STRM_COL_PAYLOAD));
+    aql_query_free(q);
+
+    /* START/STOP: formats and whole-minute resolution. */
+    static const char *const starts[] = {
+        "'2025-11-25 22:19'", "'2025-11-25 22:19:20'", "'2025/11/25 22:19:20'",
+        "'2025/11/25-22:19:20'", "'2025:11:25-22:19:20'", "'2025-11-25 22:19:20Z'",
+    };
+    for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+        char text[200];
+        snprintf(text, sizeof text, "SELECT * FROM events START %s STOP '2025-11-25 22:20:05'",
+                 starts[i]);
+        q = parse_ok(text);
+        assert_true(q->has_start && q->has_stop);
+        assert_int_equal(q->start_ms, 1764109140000); /* 22:19:00.000 */
+        assert_int_equal(q->stop_ms, 1764109259999);  /* 22:20:59.999 */
+        aql_query_free(q);
+    }
+}
+
+static void exec_operators(void **state)
+{
+    struct store_fixture *f = *state;
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE qid IN (1, 2, 3, 5000)"), 3);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE qid BETWEEN 10 AND 19"), 10);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE qid % 100 = 0"), 10);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE username IMATCHES '^d'"), 200);
+    assert_int_equal(
+        count_of(f, "SELECT COUNT(*) FROM events WHERE INCIDR('10.0.1.0/24', sourceip)"), 256);
+    /* START..STOP: 22:19:00.000 to 22:19:59.999 holds rows with starttime in that minute:
+     * NOW - (NROWS - i) * 100 >= NOW - 60000  <=>  i >= 400 */
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events START '2025-11-25 22:19:30' "
+                                 "STOP '2025-11-25 22:19:40'"),
+                     NROWS - 400);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events START '2025-11-25 19:00'"),
+                     NROWS + 3);
+    struct aql_result *r = run(f, "SELECT qid * 2 AS d FROM events ORDER BY d DESC LIMIT 1");
+    assert_int_equal(cell_int(r, 0, 0), (NROWS - 1) * 2);
+    aql_result_free(r);
+}
+
+/* ---------------------------------------------------------------- more functions */
+
+/* The text of SELECT expr evaluated on ev, copied into buf. */
+static const char *eval_text(const char *expr, const struct strm_event *ev, char *buf,
+                             size_t size)
+{
+    char text[512];
+    snprintf(text, sizeof text, "SELECT %s FROM events", expr);
+    struct aql_query *q = parse_ok(text);
+    struct aql_value v;
+    aql_eval(q->items[0].expr, ev, &v);
+    char tmp[64];
+    const char *p;
+    size_t n = aql_value_text(&v, tmp, sizeof tmp, &p);
+    if (n >= size) n = size - 1;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    aql_query_free(q);
+    return buf;
+}
+
+static void test_scalar_functions(void **state)
+{
+    (void)state;
+    struct strm_event ev;
+    sample_event(&ev); /* username Alice, qid 1000, sourceip 10.0.0.5, starttime 22:19:50.123 */
+    char b[256];
+#define EQ(expr, want) assert_string_equal(eval_text(expr, &ev, b, sizeof b), want)
+    EQ("CONCAT(username, '@', sourceip, ':', qid)", "Alice@10.0.0.5:1000");
+    EQ("CONCAT(username)", "Alice");
+    EQ("STR(qid)", "1000");
+    EQ("STR(sourceip)", "10.0.0.5");
+    EQ("LONG('42') + 1", "43");
+    EQ("LONG(sourceip)", "167772165");
+    EQ("LONG('x')", "");
+    EQ("DOUBLE('2.5') * 2", "5");
+    EQ("DOUBLE(qid) / 8", "125");
+    EQ("STRLEN(username)", "5");
+    EQ("STRPOS(message, 'root')", "20");
+    EQ("STRPOS(message, 'nope')", "-1");
+    EQ("STRPOS(message, 'o', 10)", "12");
+    EQ("SUBSTRING(username, 1, 3)", "lic");
+    EQ("SUBSTRING(username, 3, 100)", "ce");
+    EQ("SUBSTRING(username, 9, 1)", "");
+    EQ("LOWER(username)", "alice");
+    EQ("UPPER(hostname)", "WEB-01.EXAMPLE.COM");
+    EQ("REPLACEALL('[0-9]', message, '#')", "Failed password for root from ##.#.#.# port ##");
+    EQ("REPLACEFIRST('o', username, '0')", "Alice");
+    EQ("REPLACEFIRST('(\\w+) (\\w+)', message, '$2 $1')",
+       "password Failed for root from 10.0.0.5 port 22");
+    EQ("BASE64(username)", "QWxpY2U=");
+    EQ("BASE64('ab')", "YWI=");
+    EQ("BASE64('abc')", "YWJj");
+    EQ("DATEFORMAT(starttime, 'yyyy-MM-dd HH:mm:ss')", "2025-11-25 22:19:50");
+    EQ("DATEFORMAT(starttime, 'MMM dd hh:mm a')", "Nov 25 10:19 PM");
+    EQ("DATEFORMAT(starttime, 'yyyy-MM-dd''T''HH:mm:ss.SSS')", "2025-11-25T22:19:50.123");
+    EQ("DATEFORMAT(1764109190123, 'dd/MM/yy')", "25/11/25");
+    aql_now_ms = 1764109200000;
+    EQ("NOW()", "1764109200000");
+    EQ("NOW() - 3600000", "1764105600000");
+    EQ("PARSEDATETIME('1 hour ago')", "1764105600000");
+    EQ("PARSEDATETIME('2 days ago')", "1763936400000");
+    EQ("PARSEDATETIME('2025-11-25 22:00')", "1764108000000");
+    EQ("PARSEDATETIME('yesterday')", "");
+#undef EQ
+    assert_true(cond("starttime > NOW() - 3600000", &ev));
+    assert_true(cond("starttime > PARSEDATETIME('1 hour ago')", &ev));
+    assert_true(cond("LOWER(username) = 'alice'", &ev));
+    assert_true(cond("STRLEN(username) BETWEEN 1 AND 5", &ev));
+
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    aql_functions_write(f);
+    fclose(f);
+    assert_non_null(strstr(buf, "DATEFORMAT(ms, 'yyyy-MM-dd HH:mm:ss') -> string"));
+    assert_non_null(strstr(buf, "DISTINCTCOUNT(value) -> integer"));
+    assert_non_null(strstr(buf, "NETWORKNAME"));
+    free(buf);
+}
+
+static void exec_functions_grouped(void **state)
+{
+    struct store_fixture *f = *state;
+    /* GROUP BY an expression, string results from scratch memory survive into the result */
+    struct aql_result *r = run(f, "SELECT LOWER(username) AS u, COUNT(*) AS n FROM events "
+                                  "WHERE username IS NOT NULL GROUP BY u ORDER BY u");
+    assert_int_equal(r->nrows, 4);
+    static const char *const want[] = {"alice", "bob", "carol", "dave"};
+    for (size_t i = 0; i < 4; i++) {
+        const struct aql_value *v = cell(r, i, 0);
+        assert_int_equal(v->type, AQL_T_STR);
+        assert_int_equal(v->u.s.len, strlen(want[i]));
+        assert_memory_equal(v->u.s.p, want[i], v->u.s.len);
+        assert_int_equal(cell_int(r, i, 1), 200);
+    }
+    aql_result_free(r);
+    r = run(f, "SELECT CONCAT(username, '-', qid) AS k FROM events ORDER BY qid DESC LIMIT 2");
+    assert_int_equal(r->nrows, 2);
+    assert_memory_equal(cell(r, 0, 0)->u.s.p, "Dave-999", 8);
+    assert_memory_equal(cell(r, 1, 0)->u.s.p, "-998", 4); /* null name is empty */
+    aql_result_free(r);
+    r = run(f, "SELECT SUM(qid) / COUNT(*) AS mean, AVG(qid) FROM events");
+    assert_int_equal(cell_int(r, 0, 0), 499);
+    aql_result_free(r);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE starttime > NOW() - 30000"),
+                     299);
+}
+
 int main(void)
 {
     cmocka_set_message_output(CM_OUTPUT_TAP);
@@ -1105,6 +1486,11 @@ int main(void)
         cmocka_unit_test(test_functions_parse),
         cmocka_unit_test(test_functions_eval),
         cmocka_unit_test_setup_teardown(exec_functions, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(exec_group_by, store_setup, store_teardown),
+        cmocka_unit_test(test_operators),
+        cmocka_unit_test_setup_teardown(exec_operators, store_setup, store_teardown),
+        cmocka_unit_test(test_scalar_functions),
+        cmocka_unit_test_setup_teardown(exec_functions_grouped, store_setup, store_teardown),
     };
     return cmocka_run_group_tests_name("aql", tests, NULL, NULL);
 }

@@ -1,0 +1,650 @@
+/*
+ * agg.c - GROUP BY and the aggregate functions: hash aggregation over one store scan.
+ *
+ * Each matching row is reduced to a group key: the GROUP BY values serialized into bytes
+ * (a type byte, then the value's bytes; strings length-prefixed), so equal values give equal
+ * keys whatever their type. An open-addressing table maps key hashes to groups; groups are
+ * also kept in arrival order, which is the output order when there is no ORDER BY. A query
+ * with aggregates and no GROUP BY has exactly one group, created before the scan, so it
+ * yields one row even when nothing matches (COUNT 0, the other aggregates null).
+ *
+ * A group holds:
+ *  - first: the values of every SELECT item and ORDER BY key without an aggregate, taken
+ *    from the group's first row (QRadar returns the first value of a non-aggregated column);
+ *  - one state per aggregate node of the query (count, sum, Welford mean and M2 for AVG and
+ *    STDEV, a value for MIN/MAX/FIRST/LAST, an exact hash set for UNIQUECOUNT, HyperLogLog
+ *    registers for DISTINCTCOUNT).
+ * Strings that never change (keys, first values, set members) live in the run's arena;
+ * strings that may be replaced (MIN, MAX, LAST) own a malloc'd buffer.
+ *
+ * After the scan each group becomes a row: the aggregates' final values are published
+ * through aql_group_view so aql_eval can compute expressions over them (SUM(x) / COUNT(*)),
+ * then HAVING filters, the result is sorted by the ORDER BY keys and cut at LIMIT.
+ * Memory is bounded by the group limit (aql_set_group_limit): one more group is an error
+ * that says so, never an out-of-memory kill.
+ *
+ * DISTINCTCOUNT is HyperLogLog with 2^11 one-byte registers per group (2 KiB, standard
+ * error about 2.3%), small-range corrected by linear counting, fed by a 64-bit hash.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "aql/aql_int.h"
+
+_Thread_local const struct aql_group_view *aql_group_view;
+
+static size_t group_limit = 1000000;
+
+void aql_set_group_limit(size_t n)
+{
+    group_limit = n ? n : 1;
+}
+
+static const char *const agg_names[] = {
+    [AQL_AGG_COUNT] = "COUNT",
+    [AQL_AGG_SUM] = "SUM",
+    [AQL_AGG_AVG] = "AVG",
+    [AQL_AGG_MIN] = "MIN",
+    [AQL_AGG_MAX] = "MAX",
+    [AQL_AGG_FIRST] = "FIRST",
+    [AQL_AGG_LAST] = "LAST",
+    [AQL_AGG_UNIQUECOUNT] = "UNIQUECOUNT",
+    [AQL_AGG_DISTINCTCOUNT] = "DISTINCTCOUNT",
+    [AQL_AGG_STDEV] = "STDEV",
+    [AQL_AGG_STDEVP] = "STDEVP",
+};
+
+int aql_agg_lookup(const char *name, size_t len, enum aql_agg *out)
+{
+    for (size_t i = 0; i < sizeof agg_names / sizeof agg_names[0]; i++)
+        if (strlen(agg_names[i]) == len && strncasecmp(agg_names[i], name, len) == 0) {
+            *out = (enum aql_agg)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *aql_agg_name(enum aql_agg a)
+{
+    return (size_t)a < sizeof agg_names / sizeof agg_names[0] ? agg_names[a] : "?";
+}
+
+/* ---------------------------------------------------------------- hashing and keys */
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a, then a 64-bit finalizer for the HLL bits */
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+struct keybuf {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+static int kb_put(struct keybuf *k, const void *src, size_t n)
+{
+    if (k->len + n > k->cap) {
+        size_t ncap = k->cap ? k->cap * 2 : 256;
+        while (ncap < k->len + n)
+            ncap *= 2;
+        uint8_t *np = realloc(k->p, ncap);
+        if (!np) return STRM_ERR_NOMEM;
+        k->p = np;
+        k->cap = ncap;
+    }
+    memcpy(k->p + k->len, src, n);
+    k->len += n;
+    return 0;
+}
+
+/* Appends v's canonical bytes: equal values, equal bytes. */
+static int kb_value(struct keybuf *k, const struct aql_value *v)
+{
+    uint8_t t = (uint8_t)v->type;
+    int rc = kb_put(k, &t, 1);
+    if (rc) return rc;
+    switch (v->type) {
+    case AQL_T_NULL:
+        return 0;
+    case AQL_T_STR: {
+        uint32_t n = v->u.s.len;
+        if ((rc = kb_put(k, &n, sizeof n)) != 0) return rc;
+        return n ? kb_put(k, v->u.s.p, n) : 0;
+    }
+    case AQL_T_IP:
+        return kb_put(k, v->u.ip.b, 16);
+    case AQL_T_MAC:
+        return kb_put(k, v->u.mac, 6);
+    case AQL_T_DOUBLE: {
+        double d = v->u.d == 0 ? 0 : v->u.d; /* -0 == 0 */
+        return kb_put(k, &d, sizeof d);
+    }
+    default:
+        return kb_put(k, &v->u.i, sizeof v->u.i);
+    }
+}
+
+/* ---------------------------------------------------------------- states */
+
+#define HLL_P 11
+#define HLL_M (1u << HLL_P)
+
+struct uset {
+    uint64_t *hash; /* 0: empty slot (a real hash of 0 is stored as 1) */
+    const uint8_t **key;
+    uint32_t *klen;
+    size_t n, cap;
+};
+
+struct agg_state {
+    uint64_t n; /* rows with a value */
+    int64_t isum;
+    double dsum, mean, m2;
+    struct aql_value v; /* MIN, MAX, FIRST, LAST */
+    char *buf;          /* v's string, when it may be replaced */
+    size_t bufcap;
+    struct uset set;
+    uint8_t *hll;
+};
+
+struct group {
+    uint64_t hash;
+    const uint8_t *key;
+    size_t klen;
+    struct aql_value *first; /* q->nitems + q->nkeys; only non-aggregate ones are set */
+    struct agg_state *st;    /* q->naggs */
+};
+
+struct gctx {
+    const struct aql_query *q;
+    struct strm_arena arena;
+    struct keybuf kb;
+    struct group **groups; /* arrival order */
+    size_t ngroups, gcap;
+    size_t *table; /* index + 1 into groups; 0 empty */
+    size_t tcap;
+    int err;
+    char errmsg[160];
+};
+
+static int state_set_value(struct agg_state *s, const struct aql_value *v)
+{
+    s->v = *v;
+    if (v->type != AQL_T_STR) return 0;
+    if (v->u.s.len > s->bufcap) {
+        size_t ncap = s->bufcap ? s->bufcap : 32;
+        while (ncap < v->u.s.len)
+            ncap *= 2;
+        char *nb = realloc(s->buf, ncap);
+        if (!nb) return STRM_ERR_NOMEM;
+        s->buf = nb;
+        s->bufcap = ncap;
+    }
+    memcpy(s->buf, v->u.s.p, v->u.s.len);
+    s->v.u.s.p = s->buf;
+    return 0;
+}
+
+static int uset_add(struct gctx *c, struct uset *u, const uint8_t *key, size_t klen)
+{
+    uint64_t h = hash_bytes(key, klen);
+    if (!h) h = 1;
+    if (u->n * 10 >= u->cap * 7) {
+        size_t ncap = u->cap ? u->cap * 2 : 16;
+        uint64_t *nh = calloc(ncap, sizeof *nh);
+        const uint8_t **nk = calloc(ncap, sizeof *nk);
+        uint32_t *nl = calloc(ncap, sizeof *nl);
+        if (!nh || !nk || !nl) {
+            free(nh);
+            free(nk);
+            free(nl);
+            return STRM_ERR_NOMEM;
+        }
+        for (size_t i = 0; i < u->cap; i++) {
+            if (!u->hash[i]) continue;
+            size_t j = u->hash[i] & (ncap - 1);
+            while (nh[j])
+                j = (j + 1) & (ncap - 1);
+            nh[j] = u->hash[i];
+            nk[j] = u->key[i];
+            nl[j] = u->klen[i];
+        }
+        free(u->hash);
+        free(u->key);
+        free(u->klen);
+        u->hash = nh;
+        u->key = nk;
+        u->klen = nl;
+        u->cap = ncap;
+    }
+    size_t j = h & (u->cap - 1);
+    while (u->hash[j]) {
+        if (u->hash[j] == h && u->klen[j] == klen && memcmp(u->key[j], key, klen) == 0) return 0;
+        j = (j + 1) & (u->cap - 1);
+    }
+    uint8_t *copy = strm_arena_alloc(&c->arena, klen ? klen : 1);
+    if (!copy) return STRM_ERR_NOMEM;
+    memcpy(copy, key, klen);
+    u->hash[j] = h;
+    u->key[j] = copy;
+    u->klen[j] = (uint32_t)klen;
+    u->n++;
+    return 0;
+}
+
+static int64_t hll_estimate(const uint8_t *reg)
+{
+    if (!reg) return 0;
+    double sum = 0;
+    unsigned zeros = 0;
+    for (unsigned i = 0; i < HLL_M; i++) {
+        sum += ldexp(1.0, -reg[i]);
+        zeros += reg[i] == 0;
+    }
+    double m = HLL_M, alpha = 0.7213 / (1 + 1.079 / m);
+    double e = alpha * m * m / sum;
+    if (e <= 2.5 * m && zeros) e = m * log(m / zeros);
+    return (int64_t)llround(e);
+}
+
+static int state_update(struct gctx *c, const struct aql_node *a, struct agg_state *s,
+                        const struct strm_event *ev)
+{
+    if (!a->l) { /* COUNT(*) */
+        s->n++;
+        return 0;
+    }
+    struct aql_value v;
+    aql_eval(a->l, ev, &v);
+    enum aql_agg fn = (enum aql_agg)a->u.agg.fn;
+    if (v.type == AQL_T_NULL) return 0;
+    s->n++;
+    switch (fn) {
+    case AQL_AGG_COUNT:
+        return 0;
+    case AQL_AGG_SUM:
+        if (v.type == AQL_T_DOUBLE) {
+            s->dsum += v.u.d;
+        } else if (__builtin_add_overflow(s->isum, v.u.i, &s->isum)) {
+            snprintf(c->errmsg, sizeof c->errmsg, "SUM overflows a 64-bit integer");
+            return STRM_ERR_INVAL;
+        }
+        return 0;
+    case AQL_AGG_AVG:
+    case AQL_AGG_STDEV:
+    case AQL_AGG_STDEVP: {
+        double x = v.type == AQL_T_DOUBLE ? v.u.d : (double)v.u.i;
+        double d = x - s->mean; /* Welford: stable for large values */
+        s->mean += d / (double)s->n;
+        s->m2 += d * (x - s->mean);
+        return 0;
+    }
+    case AQL_AGG_MIN:
+        if (s->n == 1 || aql_value_cmp(&v, &s->v) < 0) return state_set_value(s, &v);
+        return 0;
+    case AQL_AGG_MAX:
+        if (s->n == 1 || aql_value_cmp(&v, &s->v) > 0) return state_set_value(s, &v);
+        return 0;
+    case AQL_AGG_FIRST:
+        return s->n == 1 ? state_set_value(s, &v) : 0;
+    case AQL_AGG_LAST:
+        return state_set_value(s, &v);
+    case AQL_AGG_UNIQUECOUNT:
+    case AQL_AGG_DISTINCTCOUNT: {
+        c->kb.len = 0;
+        int rc = kb_value(&c->kb, &v);
+        if (rc) return rc;
+        if (fn == AQL_AGG_UNIQUECOUNT) return uset_add(c, &s->set, c->kb.p, c->kb.len);
+        if (!s->hll && !(s->hll = calloc(HLL_M, 1))) return STRM_ERR_NOMEM;
+        uint64_t h = hash_bytes(c->kb.p, c->kb.len);
+        unsigned idx = (unsigned)(h >> (64 - HLL_P));
+        uint64_t w = (h << HLL_P) | (1ull << (HLL_P - 1));
+        uint8_t rank = (uint8_t)(__builtin_clzll(w) + 1);
+        if (rank > s->hll[idx]) s->hll[idx] = rank;
+        return 0;
+    }
+    }
+    return 0;
+}
+
+static void state_final(const struct aql_node *a, const struct agg_state *s, struct aql_value *out)
+{
+    enum aql_agg fn = (enum aql_agg)a->u.agg.fn;
+    out->type = AQL_T_NULL;
+    switch (fn) {
+    case AQL_AGG_COUNT:
+        out->type = AQL_T_INT;
+        out->u.i = (int64_t)s->n;
+        return;
+    case AQL_AGG_UNIQUECOUNT:
+        out->type = AQL_T_INT;
+        out->u.i = (int64_t)s->set.n;
+        return;
+    case AQL_AGG_DISTINCTCOUNT:
+        out->type = AQL_T_INT;
+        out->u.i = hll_estimate(s->hll);
+        return;
+    case AQL_AGG_SUM:
+        if (!s->n) return;
+        out->type = a->type;
+        if (a->type == AQL_T_DOUBLE)
+            out->u.d = s->dsum;
+        else
+            out->u.i = s->isum;
+        return;
+    case AQL_AGG_AVG:
+        if (!s->n) return;
+        out->type = AQL_T_DOUBLE;
+        out->u.d = s->mean;
+        return;
+    case AQL_AGG_STDEV:
+        if (s->n < 2) return;
+        out->type = AQL_T_DOUBLE;
+        out->u.d = sqrt(s->m2 / (double)(s->n - 1));
+        return;
+    case AQL_AGG_STDEVP:
+        if (!s->n) return;
+        out->type = AQL_T_DOUBLE;
+        out->u.d = sqrt(s->m2 / (double)s->n);
+        return;
+    default:
+        if (s->n) *out = s->v;
+        return;
+    }
+}
+
+/* ---------------------------------------------------------------- groups */
+
+static bool has_agg(const struct aql_node *n)
+{
+    if (!n) return false;
+    return n->kind == AQL_N_AGG || has_agg(n->l) || has_agg(n->r);
+}
+
+/* The SELECT item or ORDER BY key expression i (items first). */
+static const struct aql_node *out_expr(const struct aql_query *q, size_t i)
+{
+    return i < q->nitems ? q->items[i].expr : q->keys[i - q->nitems].expr;
+}
+
+static struct group *group_new(struct gctx *c, uint64_t h, const struct strm_event *ev)
+{
+    const struct aql_query *q = c->q;
+    if (c->ngroups >= group_limit) {
+        snprintf(c->errmsg, sizeof c->errmsg,
+                 "too many groups (more than %zu): narrow the WHERE clause or the time range, "
+                 "or group by fewer columns",
+                 group_limit);
+        c->err = STRM_ERR_FULL;
+        return NULL;
+    }
+    size_t nout = q->nitems + q->nkeys;
+    struct group *g = strm_arena_alloc(&c->arena, sizeof *g);
+    struct aql_value *first = strm_arena_alloc(&c->arena, (nout ? nout : 1) * sizeof *first);
+    struct agg_state *st = calloc(q->naggs ? q->naggs : 1, sizeof *st);
+    uint8_t *key = strm_arena_alloc(&c->arena, c->kb.len ? c->kb.len : 1);
+    if (!g || !first || !st || !key) goto nomem;
+    if (c->kb.len) memcpy(key, c->kb.p, c->kb.len);
+    g->hash = h;
+    g->key = key;
+    g->klen = c->kb.len;
+    g->first = first;
+    g->st = st;
+    for (size_t i = 0; i < nout; i++) {
+        first[i].type = AQL_T_NULL;
+        const struct aql_node *e = out_expr(q, i);
+        if (!ev || has_agg(e)) continue;
+        aql_eval(e, ev, &first[i]);
+        if (first[i].type == AQL_T_STR) {
+            first[i].u.s = strm_arena_strdup(&c->arena, first[i].u.s.p, first[i].u.s.len);
+            if (!first[i].u.s.p) goto nomem;
+        }
+    }
+    if (c->ngroups == c->gcap) {
+        size_t ncap = c->gcap ? c->gcap * 2 : 64;
+        struct group **ng = realloc(c->groups, ncap * sizeof *ng);
+        if (!ng) goto nomem;
+        c->groups = ng;
+        c->gcap = ncap;
+    }
+    c->groups[c->ngroups++] = g;
+    return g;
+nomem:
+    free(st);
+    c->err = STRM_ERR_NOMEM;
+    return NULL;
+}
+
+static int table_grow(struct gctx *c)
+{
+    size_t ncap = c->tcap ? c->tcap * 2 : 1024;
+    size_t *nt = calloc(ncap, sizeof *nt);
+    if (!nt) return STRM_ERR_NOMEM;
+    for (size_t i = 0; i < c->ngroups; i++) {
+        size_t j = c->groups[i]->hash & (ncap - 1);
+        while (nt[j])
+            j = (j + 1) & (ncap - 1);
+        nt[j] = i + 1;
+    }
+    free(c->table);
+    c->table = nt;
+    c->tcap = ncap;
+    return 0;
+}
+
+/* The group of ev's GROUP BY values, created on first sight. */
+static struct group *group_find(struct gctx *c, const struct strm_event *ev)
+{
+    const struct aql_query *q = c->q;
+    if (q->ngroups == 0) return c->groups[0];
+    c->kb.len = 0;
+    for (size_t i = 0; i < q->ngroups; i++) {
+        struct aql_value v;
+        aql_eval(q->groups[i], ev, &v);
+        if (kb_value(&c->kb, &v) != 0) {
+            c->err = STRM_ERR_NOMEM;
+            return NULL;
+        }
+    }
+    uint64_t h = hash_bytes(c->kb.p, c->kb.len);
+    if ((c->ngroups + 1) * 10 >= c->tcap * 7 && table_grow(c) != 0) {
+        c->err = STRM_ERR_NOMEM;
+        return NULL;
+    }
+    size_t j = h & (c->tcap - 1);
+    while (c->table[j]) {
+        struct group *g = c->groups[c->table[j] - 1];
+        if (g->hash == h && g->klen == c->kb.len && memcmp(g->key, c->kb.p, g->klen) == 0) return g;
+        j = (j + 1) & (c->tcap - 1);
+    }
+    struct group *g = group_new(c, h, ev);
+    if (g) c->table[j] = c->ngroups;
+    return g;
+}
+
+static int cb_group(const struct strm_event *ev, void *arg)
+{
+    struct gctx *c = arg;
+    const struct aql_query *q = c->q;
+    aql_scratch_reset();
+    if (q->where && aql_eval_cond(q->where, ev) <= 0) return 0;
+    struct group *g = group_find(c, ev);
+    if (!g) return 2;
+    if (q->ngroups == 0 && !g->hash) {
+        /* the single group: its first values come from the first matching row */
+        g->hash = 1;
+        for (size_t i = 0; i < q->nitems + q->nkeys; i++) {
+            const struct aql_node *e = out_expr(q, i);
+            if (has_agg(e)) continue;
+            aql_eval(e, ev, &g->first[i]);
+            if (g->first[i].type == AQL_T_STR) {
+                g->first[i].u.s =
+                    strm_arena_strdup(&c->arena, g->first[i].u.s.p, g->first[i].u.s.len);
+                if (!g->first[i].u.s.p) {
+                    c->err = STRM_ERR_NOMEM;
+                    return 2;
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < q->naggs; i++) {
+        int rc = state_update(c, q->aggs[i], &g->st[i], ev);
+        if (rc) {
+            c->err = rc;
+            return 2;
+        }
+    }
+    return 0;
+}
+
+static void gctx_free(struct gctx *c)
+{
+    for (size_t i = 0; i < c->ngroups; i++) {
+        struct agg_state *st = c->groups[i]->st;
+        for (size_t k = 0; k < c->q->naggs; k++) {
+            free(st[k].buf);
+            free(st[k].set.hash);
+            free(st[k].set.key);
+            free(st[k].set.klen);
+            free(st[k].hll);
+        }
+        free(st);
+    }
+    free(c->groups);
+    free(c->table);
+    free(c->kb.p);
+    strm_arena_free(&c->arena);
+}
+
+struct sort_ctx {
+    const struct aql_query *q;
+    const struct aql_value *cells;
+    size_t stride;
+};
+
+static int cmp_rows(const void *pa, const void *pb, void *arg)
+{
+    const struct sort_ctx *s = arg;
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    const struct aql_value *ra = s->cells + a * s->stride, *rb = s->cells + b * s->stride;
+    for (size_t k = 0; k < s->q->nkeys; k++) {
+        int c = aql_value_cmp(&ra[s->q->nitems + k], &rb[s->q->nitems + k]);
+        if (c) return s->q->keys[k].desc ? -c : c;
+    }
+    return (a > b) - (a < b);
+}
+
+static int sort_and_limit(const struct aql_query *q, struct aql_result *r)
+{
+    if (q->nkeys > 0 && r->nrows > 1) {
+        size_t *idx = malloc(r->nrows * sizeof *idx);
+        struct aql_value *sorted = malloc(r->nrows * r->stride * sizeof *sorted);
+        if (!idx || !sorted) {
+            free(idx);
+            free(sorted);
+            return STRM_ERR_NOMEM;
+        }
+        for (size_t i = 0; i < r->nrows; i++)
+            idx[i] = i;
+        struct sort_ctx sc = {q, r->cells, r->stride};
+        qsort_r(idx, r->nrows, sizeof *idx, cmp_rows, &sc);
+        for (size_t i = 0; i < r->nrows; i++)
+            memcpy(sorted + i * r->stride, r->cells + idx[i] * r->stride,
+                   r->stride * sizeof *sorted);
+        free(idx);
+        free(r->cells);
+        r->cells = sorted;
+        r->cap = r->nrows;
+    }
+    if (q->limit >= 0 && r->nrows > (uint64_t)q->limit) r->nrows = (size_t)q->limit;
+    return 0;
+}
+
+int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64_t tmin,
+                     int64_t tmax, uint64_t colmask, struct aql_result *r, struct aql_error *err)
+{
+    struct gctx c = {.q = q};
+    strm_arena_init(&c.arena, 64 * 1024);
+    int rc = 0;
+    size_t nout = q->nitems + q->nkeys;
+    struct aql_value *aggv = calloc(q->naggs ? q->naggs : 1, sizeof *aggv);
+    struct aql_value *row = calloc(nout ? nout : 1, sizeof *row);
+    if (!aggv || !row) {
+        rc = STRM_ERR_NOMEM;
+        goto fail;
+    }
+    if (q->ngroups == 0 && !group_new(&c, 0, NULL)) {
+        rc = c.err;
+        goto fail;
+    }
+    if (tmin <= tmax) rc = ariel_scan(store, tmin, tmax, colmask, cb_group, &c);
+    if (c.err) {
+        rc = c.err;
+        goto fail;
+    }
+    if (rc < 0) {
+        snprintf(c.errmsg, sizeof c.errmsg, "scan failed: %s", strm_err_str(rc));
+        goto fail;
+    }
+    rc = 0;
+    struct aql_group_view view = {aggv, row};
+    aql_group_view = &view;
+    for (size_t gi = 0; gi < c.ngroups; gi++) {
+        const struct group *g = c.groups[gi];
+        aql_scratch_reset();
+        for (size_t k = 0; k < q->naggs; k++)
+            state_final(q->aggs[k], &g->st[k], &aggv[k]);
+        for (size_t i = 0; i < nout; i++) {
+            const struct aql_node *e = out_expr(q, i);
+            if (!has_agg(e)) {
+                row[i] = g->first[i];
+                continue;
+            }
+            /* a key that is a SELECT item (by alias) reuses the item's value */
+            size_t j = 0;
+            if (i >= q->nitems)
+                while (j < q->nitems && q->items[j].expr != e)
+                    j++;
+            if (i >= q->nitems && j < q->nitems)
+                row[i] = row[j];
+            else
+                aql_eval(e, NULL, &row[i]);
+        }
+        if (q->having && aql_eval_cond(q->having, NULL) <= 0) continue;
+        if (!aql_result_append(r, row)) {
+            rc = STRM_ERR_NOMEM;
+            break;
+        }
+    }
+    aql_group_view = NULL;
+    if (rc == 0) rc = sort_and_limit(q, r);
+    if (rc) goto fail;
+    gctx_free(&c);
+    free(aggv);
+    free(row);
+    return 0;
+fail:
+    if (err) {
+        err->pos = 0;
+        if (c.errmsg[0])
+            snprintf(err->msg, sizeof err->msg, "%s", c.errmsg);
+        else
+            snprintf(err->msg, sizeof err->msg, "query: %s", strm_err_str(rc));
+    }
+    gctx_free(&c);
+    free(aggv);
+    free(row);
+    return rc ? rc : STRM_ERR_NOMEM;
+}
