@@ -23,7 +23,9 @@
  *    same length, the ring's head is always the next to expire, and removal happens only
  *    there (expiry) - so the ring index of a key is stable while it lives;
  *  - an open-addressing hash (linear probing, backward-shift deletion) maps a key's hash to
- *    its ring index;
+ *    its ring index; each slot also holds the hash's upper 32 bits, so a probe only touches
+ *    the (large, cache-cold) ring entry when those match - once the ring is full, most
+ *    events are new keys whose probes would otherwise miss the cache on every slot;
  *  - a folded record's strings are copied into a buffer owned by a record slot; slots are
  *    recycled through a free list, buffers kept and grown only when a longer event needs it.
  * Bounds: max_keys keys and max_bytes of record buffers; an event that would need more
@@ -32,12 +34,14 @@
  */
 #include "collect/collect.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
 #define COALESCE_MAX_USER 128
 #define COALESCE_PASS 3 /* events of a key that pass through before folding starts */
+#define COAL_AHEAD 8     /* events hashed (and their slots prefetched) ahead of the lookup */
 
 struct coal_rec {
     struct strm_event ev; /* strings point into buf */
@@ -65,7 +69,7 @@ struct coalescer {
     uint32_t head; /* oldest key */
     uint32_t n;    /* keys in the ring */
     struct coal_key *ring;
-    uint32_t *tab; /* ring index + 1; 0 = empty */
+    uint64_t *tab; /* (hash >> 32) << 32 | (ring index + 1); 0 = empty */
     uint32_t mask;
     struct coal_rec *free_recs;
     size_t bytes, max_bytes;
@@ -120,22 +124,26 @@ void coalesce_free(struct coalescer *c)
     free(c);
 }
 
+/* One XXH3 call over the key fields and the username (at most COALESCE_MAX_USER bytes of it:
+ * a longer one is never keyed). Every field is assigned and the layout has no padding before
+ * user, so nothing needs clearing. */
 static uint64_t key_hash(const struct strm_event *ev)
 {
-    struct {
+    struct coal_hkey {
         uint32_t ls, qid;
         uint8_t sip[16], dip[16];
         uint16_t dport;
+        char user[COALESCE_MAX_USER];
     } k;
-    memset(&k, 0, sizeof(k));
     k.ls = ev->logsourceid;
     k.qid = ev->qid;
     memcpy(k.sip, ev->sourceip.b, 16);
     memcpy(k.dip, ev->destinationip.b, 16);
     k.dport = ev->destinationport;
-    uint64_t h = XXH3_64bits(&k, sizeof(k));
-    if (ev->username.len) h = XXH3_64bits_withSeed(ev->username.p, ev->username.len, h);
-    return h;
+    size_t ulen = ev->username.p ? ev->username.len : 0;
+    if (ulen > COALESCE_MAX_USER) ulen = COALESCE_MAX_USER;
+    if (ulen) memcpy(k.user, ev->username.p, ulen);
+    return XXH3_64bits(&k, offsetof(struct coal_hkey, user) + ulen);
 }
 
 static bool key_eq(const struct coal_key *k, uint64_t h, const struct strm_event *ev)
@@ -152,14 +160,15 @@ static uint32_t tab_find(const struct coalescer *c, uint64_t h, const struct str
                          struct coal_key **found)
 {
     uint32_t i = (uint32_t)h & c->mask;
+    uint32_t tag = (uint32_t)(h >> 32);
     for (;;) {
-        uint32_t v = c->tab[i];
+        uint64_t v = c->tab[i];
         if (v == 0) {
             *found = NULL;
             return i;
         }
-        struct coal_key *k = &c->ring[v - 1];
-        if (key_eq(k, h, ev)) {
+        struct coal_key *k = &c->ring[(uint32_t)v - 1];
+        if ((uint32_t)(v >> 32) == tag && key_eq(k, h, ev)) {
             *found = k;
             return i;
         }
@@ -171,15 +180,15 @@ static uint32_t tab_find(const struct coalescer *c, uint64_t h, const struct str
 static void tab_remove(struct coalescer *c, uint32_t ri)
 {
     uint32_t i = (uint32_t)c->ring[ri].hash & c->mask;
-    while (c->tab[i] != ri + 1)
+    while ((uint32_t)c->tab[i] != ri + 1)
         i = (i + 1) & c->mask;
     c->tab[i] = 0;
     uint32_t j = i;
     for (;;) {
         j = (j + 1) & c->mask;
-        uint32_t v = c->tab[j];
+        uint64_t v = c->tab[j];
         if (v == 0) return;
-        uint32_t home = (uint32_t)c->ring[v - 1].hash & c->mask;
+        uint32_t home = (uint32_t)c->ring[(uint32_t)v - 1].hash & c->mask;
         /* Move v back to i unless its home lies cyclically in (i, j]. */
         bool in_range = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!in_range) {
@@ -259,9 +268,31 @@ void coalesce_batch(struct coalescer *c, struct strm_batch *b, int64_t now_ms,
     uint64_t folded = 0, overflow = 0;
     uint32_t last_ls = 0;
     bool last_on = false, have_last = false;
+    /*
+     * The table and the ring are far larger than the caches and every key lands in a random
+     * slot, so each lookup used to stall on a cache miss (most of this function's time).
+     * The keys are hashed COAL_AHEAD events ahead and their table slots prefetched; half way,
+     * the ring entry the slot points to is prefetched too. Prefetches are only hints: the
+     * lookup itself re-reads everything.
+     */
+    uint64_t hashes[COAL_AHEAD];
+    for (uint32_t j = 0; j < COAL_AHEAD && j < b->count; j++) {
+        hashes[j] = key_hash(&b->ev[j]);
+        __builtin_prefetch(&c->tab[(uint32_t)hashes[j] & c->mask]);
+    }
     for (uint32_t i = 0; i < b->count; i++) {
         struct strm_event *ev = &b->ev[i];
         bool keep = true;
+        uint64_t h = hashes[i % COAL_AHEAD];
+        if (i + COAL_AHEAD < b->count) {
+            uint64_t ha = key_hash(&b->ev[i + COAL_AHEAD]);
+            hashes[i % COAL_AHEAD] = ha;
+            __builtin_prefetch(&c->tab[(uint32_t)ha & c->mask]);
+        }
+        if (i + COAL_AHEAD / 2 < b->count) {
+            uint64_t v = c->tab[(uint32_t)hashes[(i + COAL_AHEAD / 2) % COAL_AHEAD] & c->mask];
+            if (v) __builtin_prefetch(&c->ring[(uint32_t)v - 1]);
+        }
         if (ev->logsourceid != 0) {
             if (!have_last || ev->logsourceid != last_ls) {
                 last_ls = ev->logsourceid;
@@ -274,7 +305,6 @@ void coalesce_batch(struct coalescer *c, struct strm_batch *b, int64_t now_ms,
             overflow++;
             goto out;
         }
-        uint64_t h = key_hash(ev);
         struct coal_key *k;
         uint32_t slot = tab_find(c, h, ev, &k);
         if (!k) {
@@ -294,7 +324,7 @@ void coalesce_batch(struct coalescer *c, struct strm_batch *b, int64_t now_ms,
             k->dport = ev->destinationport;
             k->ulen = (uint16_t)ev->username.len;
             if (k->ulen) memcpy(k->user, ev->username.p, k->ulen);
-            c->tab[slot] = ri + 1;
+            c->tab[slot] = (h >> 32) << 32 | (ri + 1);
             c->n++;
         }
         if (k->seen < COALESCE_PASS) {

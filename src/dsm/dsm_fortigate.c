@@ -334,14 +334,14 @@ static bool fgt_parse(struct strm_event *ev, struct strm_arena *arena, const str
     size_t len = ev->message.len;
     if (!m || len < 40) return false;
     size_t lim = len < 300 ? len : 300;
-    if (!memmem(m, lim, "devid=", 6) || !memmem(m, lim, "logid=", 6)) return false;
+    if (!dsm_memmem(m, lim, "devid=", 6) || !dsm_memmem(m, lim, "logid=", 6)) return false;
     struct fgt_state st;
     memset(&st, 0, sizeof(st));
     st.ev = ev;
     st.arena = arena;
     dsm_props_init(&st.pr);
     /* the kv scan writes into ev directly: make sure this is a FortiOS logid first */
-    const char *lg = memmem(m, lim, "logid=", 6);
+    const char *lg = dsm_memmem(m, lim, "logid=", 6);
     const char *lv = lg + 6;
     if (lv < m + len && *lv == '"') lv++;
     if (m + len - lv < 10) return false;

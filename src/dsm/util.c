@@ -531,19 +531,38 @@ void dsm_props_init(struct dsm_props *pr)
     pr->overflow = false;
 }
 
+/*
+ * Per byte: whether a key byte becomes '_' ('=', tab, LF, CR) and, for a value byte, the
+ * letter of its escape (0: copied as is). Tables instead of compares: dsm_props_add runs for
+ * every property of every event and was the largest single item of the parse profile.
+ */
+static const uint8_t props_val_esc[256] = {['\t'] = 't', ['\n'] = 'n', ['\r'] = 'r', ['\\'] = '\\'};
+static const uint8_t props_key_bad[256] = {['='] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1};
+
 void dsm_props_add(struct dsm_props *pr, const char *key, const char *v, size_t vlen)
 {
     if (!key || !*key || (!v && vlen) || pr->len >= sizeof pr->buf) return;
     /* One pass: write, escaping, and roll back when the pair does not fit. */
     char *o = pr->buf + pr->len, *end = pr->buf + sizeof pr->buf;
     if (pr->len) *o++ = '\t';
-    for (const char *k = key; *k; k++) {
-        if (o == end) goto overflow;
-        char c = *k;
-        *o++ = (c == '=' || c == '\t' || c == '\n' || c == '\r') ? '_' : c;
-    }
-    if (o == end) goto overflow;
+    const char *k = key;
+    for (; *k && o < end; k++)
+        *o++ = props_key_bad[(unsigned char)*k] ? '_' : *k;
+    if (*k || o == end) goto overflow;
     *o++ = '=';
+    if ((size_t)(end - o) >= 2 * vlen) { /* room even if every byte is escaped */
+        for (size_t i = 0; i < vlen; i++) {
+            uint8_t e = props_val_esc[(unsigned char)v[i]];
+            if (e) {
+                *o++ = '\\';
+                *o++ = (char)e;
+            } else {
+                *o++ = v[i];
+            }
+        }
+        pr->len = (size_t)(o - pr->buf);
+        return;
+    }
     for (size_t i = 0; i < vlen; i++) {
         char c = v[i], e;
         switch (c) {
