@@ -182,8 +182,12 @@ def main(t):
     r = s.search("SELECT QIDNAME(qid) FROM events WHERE qid = 2000000000")
     t.eq(r.returncode, 0, "user QID known to AQL after restart")
     r = s.search("SELECT NOSUCH(qid) FROM events")
-    t.ok(r.returncode == 2 and "unknown function 'NOSUCH'" in r.stderr and "QIDNAME" in r.stderr,
-         "unknown AQL function: exit 2, lists the known ones", diag=r.stderr)
+    t.ok(r.returncode == 2 and "unknown function 'NOSUCH'" in r.stderr
+         and "--functions" in r.stderr,
+         "unknown AQL function: exit 2, points to strm search --functions", diag=r.stderr)
+    r = s.search("SELECT QIDNAM(qid) FROM events")
+    t.ok(r.returncode == 2 and "did you mean 'QIDNAME'" in r.stderr,
+         "misspelled AQL function: exit 2 with a suggestion", diag=r.stderr)
     s.stop()
 
     # ------------------------------------------------------------ strm ingest
