@@ -172,7 +172,8 @@ static size_t row_strs(const uint8_t *p, size_t avail, struct strm_str out[ARIEL
     if (*msg_slice) {
         if (!(n = ariel_varint_get(q, end, &off))) return 0;
         q += n;
-        if (off > out[ARIEL_RS_PAYLOAD].len || v > out[ARIEL_RS_PAYLOAD].len - off || v == 0) return 0;
+        if (off > out[ARIEL_RS_PAYLOAD].len || v > out[ARIEL_RS_PAYLOAD].len - off || v == 0)
+            return 0;
         out[ARIEL_RS_MESSAGE].p = out[ARIEL_RS_PAYLOAD].p + off;
     } else {
         if (v > (uint64_t)(end - q)) return 0;

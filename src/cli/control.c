@@ -54,8 +54,7 @@ static int write_all(int fd, const char *p, size_t len)
     while (len) {
         ssize_t w = write(fd, p, len);
         if (w < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return -1;
         }
         p += w;
@@ -68,8 +67,7 @@ static void reply_error(int fd, int code, const char *msg)
 {
     char head[32];
     snprintf(head, sizeof(head), "ERR %d\n", code);
-    if (write_all(fd, head, strlen(head)) == 0)
-        (void)write_all(fd, msg, strlen(msg));
+    if (write_all(fd, head, strlen(head)) == 0) (void)write_all(fd, msg, strlen(msg));
 }
 
 static void serve_search(struct control *c, int fd, char *req)
@@ -119,8 +117,7 @@ static void serve_stats(struct control *c, int fd)
     char *buf = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&buf, &len);
-    if (!m)
-        return;
+    if (!m) return;
     fputs("OK\n", m);
     strm_stats_write(c->stats, m);
     struct ariel_info info;
@@ -128,8 +125,7 @@ static void serve_stats(struct control *c, int fd)
     fprintf(m, "store_rows %llu\nstore_segments %llu\nstore_segment_bytes %llu\n",
             (unsigned long long)(info.rows_segments + info.rows_memtable),
             (unsigned long long)info.segments, (unsigned long long)info.bytes_segments);
-    if (c->reg)
-        logsource_stats_write(c->reg, m);
+    if (c->reg) logsource_stats_write(c->reg, m);
     fclose(m);
     (void)write_all(fd, buf, len);
     free(buf);
@@ -154,10 +150,8 @@ static void serve_command(struct control *c, int fd, bool logsources, char *body
     size_t olen = 0, elen = 0;
     FILE *out = open_memstream(&obuf, &olen), *err = open_memstream(&ebuf, &elen);
     if (!out || !err) {
-        if (out)
-            fclose(out);
-        if (err)
-            fclose(err);
+        if (out) fclose(out);
+        if (err) fclose(err);
         free(obuf);
         free(ebuf);
         reply_error(fd, EXIT_FAIL, "out of memory\n");
@@ -168,8 +162,7 @@ static void serve_command(struct control *c, int fd, bool logsources, char *body
     fclose(out);
     fclose(err);
     if (code == EXIT_OK) {
-        if (write_all(fd, "OK\n", 3) == 0)
-            (void)write_all(fd, obuf, olen);
+        if (write_all(fd, "OK\n", 3) == 0) (void)write_all(fd, obuf, olen);
     } else {
         char head[32];
         snprintf(head, sizeof(head), "ERR %d\n", code);
@@ -190,14 +183,11 @@ static void *conn_main(void *arg)
     free(cn);
     char *req = malloc(MAX_REQUEST + 1);
     size_t len = 0;
-    if (!req)
-        goto done;
+    if (!req) goto done;
     for (;;) {
         ssize_t r = read(fd, req + len, MAX_REQUEST - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
         len += (size_t)r;
         if (len == MAX_REQUEST) {
             reply_error(fd, EXIT_USAGE, "request too large\n");
@@ -227,11 +217,9 @@ static void *accept_main(void *arg)
     struct control *c = arg;
     while (!atomic_load(&c->stop)) {
         struct pollfd pfd = {c->fd, POLLIN, 0};
-        if (poll(&pfd, 1, 200) <= 0)
-            continue;
+        if (poll(&pfd, 1, 200) <= 0) continue;
         int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0)
-            continue;
+        if (fd < 0) continue;
         struct conn *cn = malloc(sizeof(*cn));
         pthread_t t;
         pthread_attr_t attr;
@@ -259,8 +247,7 @@ int control_start(const struct strm_config *cfg, struct ariel_store *store,
 {
     struct control *c = calloc(1, sizeof(*c));
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (!c)
-        return STRM_ERR_NOMEM;
+    if (!c) return STRM_ERR_NOMEM;
     c->store = store;
     c->stats = stats;
     if (control_socket_path(cfg, c->path, sizeof(c->path)) != 0) {
@@ -275,8 +262,7 @@ int control_start(const struct strm_config *cfg, struct ariel_store *store,
     if (c->fd < 0 || bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
         listen(c->fd, 64) != 0) {
         LOG_ERROR("control", "cannot listen on %s: %s", c->path, strerror(errno));
-        if (c->fd >= 0)
-            close(c->fd);
+        if (c->fd >= 0) close(c->fd);
         free(c);
         return STRM_ERR_IO;
     }
@@ -292,14 +278,12 @@ int control_start(const struct strm_config *cfg, struct ariel_store *store,
 
 void control_set_registry(struct control *c, struct logsource_registry *reg)
 {
-    if (c)
-        c->reg = reg;
+    if (c) c->reg = reg;
 }
 
 void control_stop(struct control *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     atomic_store(&c->stop, true);
     pthread_join(c->thread, NULL);
     close(c->fd);
@@ -307,8 +291,7 @@ void control_stop(struct control *c)
     /* Searches in flight hold the store: wait for them (bounded) before it closes. */
     for (int i = 0; i < 3000 && atomic_load(&c->active) > 0; i++)
         usleep(10000);
-    if (atomic_load(&c->active) == 0)
-        free(c);
+    if (atomic_load(&c->active) == 0) free(c);
     /* else: leak the small struct rather than free it under a running thread */
 }
 
@@ -316,12 +299,10 @@ int control_request(const struct strm_config *cfg, const char *request, size_t l
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     char path[108];
-    if (control_socket_path(cfg, path, sizeof(path)) != 0)
-        return -1;
+    if (control_socket_path(cfg, path, sizeof(path)) != 0) return -1;
     memcpy(sa.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         close(fd);
         return -1;
@@ -341,22 +322,19 @@ int control_request(const struct strm_config *cfg, const char *request, size_t l
     FILE *dst = stdout;
     for (;;) {
         ssize_t r = read(fd, buf + have, sizeof(buf) - have);
-        if (r < 0 && errno == EINTR)
-            continue;
+        if (r < 0 && errno == EINTR) continue;
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             fprintf(stderr, "strm: the running instance did not answer within %d s\n",
                     CONTROL_TIMEOUT_S);
             close(fd);
             return EXIT_FAIL;
         }
-        if (r <= 0)
-            break;
+        if (r <= 0) break;
         have += (size_t)r;
         if (code < 0) {
             char *nl = memchr(buf, '\n', have);
             if (!nl) {
-                if (have == sizeof(buf))
-                    break;
+                if (have == sizeof(buf)) break;
                 continue;
             }
             if (!strncmp(buf, "OK", 2)) {
@@ -368,8 +346,7 @@ int control_request(const struct strm_config *cfg, const char *request, size_t l
                 break;
             }
             size_t skip = (size_t)(nl + 1 - buf);
-            if (dst == stderr)
-                fputs("strm: ", stderr);
+            if (dst == stderr) fputs("strm: ", stderr);
             fwrite(nl + 1, 1, have - skip, dst);
         } else {
             fwrite(buf, 1, have, dst);
@@ -391,8 +368,7 @@ int control_request_argv(const struct strm_config *cfg, const char *kind, int ar
     for (int i = 0; i < argc; i++)
         len += strlen(argv[i]) + 1;
     char *req = malloc(len + 1);
-    if (!req)
-        return -1;
+    if (!req) return -1;
     size_t o = (size_t)sprintf(req, "%s\n", kind);
     for (int i = 0; i < argc; i++) {
         size_t n = strlen(argv[i]) + 1;

@@ -31,24 +31,21 @@ struct progress {
 static void draw(struct progress *pg, uint64_t bytes, bool final)
 {
     int64_t now = strm_mono_ms();
-    if (!pg->tty || (!final && now - pg->last_draw < 100))
-        return;
+    if (!pg->tty || (!final && now - pg->last_draw < 100)) return;
     pg->last_draw = now;
     uint64_t cur = pg->done_before + bytes;
     double secs = (double)(now - pg->start) / 1000.0;
     double mbs = secs > 0 ? (double)cur / 1e6 / secs : 0;
     if (pg->total) {
         int width = 40, fill = (int)((double)cur / (double)pg->total * width);
-        if (fill > width)
-            fill = width;
+        if (fill > width) fill = width;
         fprintf(stderr, "\r[%.*s%*s] %5.1f%% %.1f MB/s", fill,
                 "########################################", width - fill, "",
                 100.0 * (double)cur / (double)pg->total, mbs);
     } else {
         fprintf(stderr, "\r%.1f MB read, %.1f MB/s", (double)cur / 1e6, mbs);
     }
-    if (final)
-        fputc('\n', stderr);
+    if (final) fputc('\n', stderr);
 }
 
 static void on_bytes(uint64_t total, void *arg)
@@ -78,8 +75,7 @@ int cmd_ingest(int argc, char **argv)
     }
     struct strm_config cfg;
     int rc = cli_load_config(&cfg, config_path);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     signal(SIGPIPE, SIG_IGN);
     struct progress pg = {.tty = isatty(STDERR_FILENO) != 0, .start = strm_mono_ms()};
     for (int i = first_file; i < argc; i++) {
@@ -94,14 +90,10 @@ int cmd_ingest(int argc, char **argv)
     struct logsource_registry *reg = NULL;
     int code = EXIT_FAIL;
     int lock_fd = cli_lock_data_dir(&cfg);
-    if (lock_fd < 0)
-        return EXIT_FAIL;
-    if (cli_open_logsources(&cfg, false, &stats, &reg) != 0)
-        goto out;
-    if (cli_open_store(&cfg, false, &stats, &store) != 0)
-        goto out;
-    if (pipeline_start(&cfg, store, reg, coalesce, &stats, &pipe) != 0)
-        goto out;
+    if (lock_fd < 0) return EXIT_FAIL;
+    if (cli_open_logsources(&cfg, false, &stats, &reg) != 0) goto out;
+    if (cli_open_store(&cfg, false, &stats, &store) != 0) goto out;
+    if (pipeline_start(&cfg, store, reg, coalesce, &stats, &pipe) != 0) goto out;
     code = EXIT_OK;
     for (int i = first_file; i < argc; i++) {
         bool is_stdin = !strcmp(argv[i], "-");
@@ -117,10 +109,8 @@ int cmd_ingest(int argc, char **argv)
             code = EXIT_FAIL;
         }
         struct stat st;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-            pg.done_before += (uint64_t)st.st_size;
-        if (!is_stdin)
-            close(fd);
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) pg.done_before += (uint64_t)st.st_size;
+        if (!is_stdin) close(fd);
     }
     draw(&pg, 0, true);
 out:
@@ -140,7 +130,6 @@ out:
             (unsigned long long)STRM_STAT_GET(&stats, dsm_recognized),
             (unsigned long long)STRM_STAT_GET(&stats, logsources_created),
             (double)(strm_mono_ms() - pg.start) / 1000.0);
-    if (STRM_STAT_GET(&stats, store_errors))
-        code = EXIT_FAIL;
+    if (STRM_STAT_GET(&stats, store_errors)) code = EXIT_FAIL;
     return code;
 }

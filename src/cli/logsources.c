@@ -56,7 +56,6 @@ static const char *type_name(uint16_t type)
     return d ? d->name : "?";
 }
 
-
 static int cmd_list(struct logsource_registry *reg, int argc, char **argv, FILE *out, FILE *err)
 {
     bool csv = false;

@@ -20,23 +20,24 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: strm <command> [options]\n"
-                 "\n"
-                 "commands:\n"
-                 "  run    [--config FILE]                      run the all-in-one SIEM\n"
-                 "  search [--config FILE] [--format table|csv|json] 'AQL'\n"
-                 "                                              search events with AQL\n"
-                 "  stats  [--config FILE]                      pipeline counters of the running "
-                 "instance\n"
-                 "  ingest [--config FILE] [--coalesce] FILE... load syslog lines from files "
-                 "('-' = stdin)\n"
-                 "  logsources list|add|edit|disable [...]      log sources (strm logsources help)\n"
-                 "  qid list|show|add|categories [...]          the QID map (strm qid help)\n"
-                 "  store info [--config FILE]                  what the event store holds\n"
-                 "  fsck [--config FILE] [--repair]             check (and repair) the event store\n"
-                 "  version                                     print the version\n"
-                 "\n"
-                 "Without --config, built-in defaults apply (see docs/configuration.md).\n");
+    fprintf(out,
+            "usage: strm <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  run    [--config FILE]                      run the all-in-one SIEM\n"
+            "  search [--config FILE] [--format table|csv|json] 'AQL'\n"
+            "                                              search events with AQL\n"
+            "  stats  [--config FILE]                      pipeline counters of the running "
+            "instance\n"
+            "  ingest [--config FILE] [--coalesce] FILE... load syslog lines from files "
+            "('-' = stdin)\n"
+            "  logsources list|add|edit|disable [...]      log sources (strm logsources help)\n"
+            "  qid list|show|add|categories [...]          the QID map (strm qid help)\n"
+            "  store info [--config FILE]                  what the event store holds\n"
+            "  fsck [--config FILE] [--repair]             check (and repair) the event store\n"
+            "  version                                     print the version\n"
+            "\n"
+            "Without --config, built-in defaults apply (see docs/configuration.md).\n");
 }
 
 int cli_load_config(struct strm_config *cfg, const char *config_path)
@@ -59,8 +60,7 @@ void cli_csv_field(FILE *out, const char *s)
     }
     fputc('"', out);
     for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', out);
+        if (*s == '"') fputc('"', out);
         fputc(*s, out);
     }
     fputc('"', out);
@@ -73,13 +73,11 @@ static int mkdir_p(const char *path)
     for (char *p = buf + 1; *p; p++) {
         if (*p == '/') {
             *p = '\0';
-            if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-                return -1;
+            if (mkdir(buf, 0750) != 0 && errno != EEXIST) return -1;
             *p = '/';
         }
     }
-    if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-        return -1;
+    if (mkdir(buf, 0750) != 0 && errno != EEXIST) return -1;
     return 0;
 }
 
@@ -124,8 +122,7 @@ int cli_open_store(const struct strm_config *cfg, bool read_only, struct strm_st
         .max_disk_percent = cfg->max_disk_percent,
     };
     int rc = ariel_open(&opt, out, err, sizeof(err));
-    if (rc != 0)
-        fprintf(stderr, "strm: cannot open the store %s: %s\n", dir, err);
+    if (rc != 0) fprintf(stderr, "strm: cannot open the store %s: %s\n", dir, err);
     return rc;
 }
 
@@ -161,8 +158,7 @@ int cli_open_logsources(const struct strm_config *cfg, bool read_only, struct st
         .stats = stats,
     };
     int rc = logsource_open(&opt, out, err, sizeof(err));
-    if (rc != 0)
-        fprintf(stderr, "strm: configuration database: %s\n", err);
+    if (rc != 0) fprintf(stderr, "strm: configuration database: %s\n", err);
     return rc;
 }
 
@@ -219,8 +215,7 @@ void cli_set_aql_resolvers(struct logsource_registry *reg)
 static void hoist_config(int argc, char **argv)
 {
     for (int i = 3; i + 1 < argc; i++) {
-        if (strcmp(argv[i], "--config") != 0)
-            continue;
+        if (strcmp(argv[i], "--config") != 0) continue;
         char *opt = argv[i], *val = argv[i + 1];
         for (int k = i + 1; k > 3; k--)
             argv[k] = argv[k - 2];
@@ -245,20 +240,13 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "run"))
-        return cmd_run(argc - 1, argv + 1);
-    if (!strcmp(cmd, "search"))
-        return cmd_search(argc - 1, argv + 1);
-    if (!strcmp(cmd, "stats"))
-        return cmd_stats(argc - 1, argv + 1);
-    if (!strcmp(cmd, "ingest"))
-        return cmd_ingest(argc - 1, argv + 1);
-    if (!strcmp(cmd, "logsources") || !strcmp(cmd, "qid"))
-        hoist_config(argc, argv);
-    if (!strcmp(cmd, "logsources"))
-        return cmd_logsources(argc - 1, argv + 1);
-    if (!strcmp(cmd, "qid"))
-        return cmd_qid(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "search")) return cmd_search(argc - 1, argv + 1);
+    if (!strcmp(cmd, "stats")) return cmd_stats(argc - 1, argv + 1);
+    if (!strcmp(cmd, "ingest")) return cmd_ingest(argc - 1, argv + 1);
+    if (!strcmp(cmd, "logsources") || !strcmp(cmd, "qid")) hoist_config(argc, argv);
+    if (!strcmp(cmd, "logsources")) return cmd_logsources(argc - 1, argv + 1);
+    if (!strcmp(cmd, "qid")) return cmd_qid(argc - 1, argv + 1);
     if (!strcmp(cmd, "store") || !strcmp(cmd, "fsck")) {
         int cmd_store(int argc, char **argv); /* store.c; belongs in cli.h */
         return cmd_store(argc - 1, argv + 1);

@@ -64,8 +64,7 @@ static void *parser_main(void *arg)
         STRM_STAT_ADD(p->stats, parsed_rfc3164, n3164);
         STRM_STAT_ADD(p->stats, parsed_rfc5424, n5424);
         STRM_STAT_ADD(p->stats, unparsed, nun);
-        if (p->reg)
-            logsource_process_batch(p->reg, b);
+        if (p->reg) logsource_process_batch(p->reg, b);
         if (strm_queue_push(&p->parsed, b) != 0)
             strm_pool_put(&p->pool, b); /* cannot happen: parsed closes after parsers end */
     }
@@ -84,18 +83,17 @@ static int store_append_retry(struct pipeline *p, struct strm_batch *b)
     for (;;) {
         int rc = ariel_append(p->store, b);
         int e = rc == STRM_ERR_IO ? ariel_append_errno(p->store) : 0;
-        if (rc == 0 || (e != ENOSPC && e != EIO))
-            return rc;
+        if (rc == 0 || (e != ENOSPC && e != EIO)) return rc;
         pthread_mutex_lock(&p->parsed.lock);
         bool closing = p->parsed.closed;
         pthread_mutex_unlock(&p->parsed.lock);
-        if (closing)
-            return rc;
+        if (closing) return rc;
         int64_t now = strm_mono_ms();
         if (last_alarm == 0 || now - last_alarm >= 10000) {
-            LOG_ERROR("pipeline", "ingest paused for %lld s: the store cannot write (%s); "
-                      "retrying a batch of %u events", (long long)((now - since) / 1000),
-                      strerror(e), b->count);
+            LOG_ERROR("pipeline",
+                      "ingest paused for %lld s: the store cannot write (%s); "
+                      "retrying a batch of %u events",
+                      (long long)((now - since) / 1000), strerror(e), b->count);
             last_alarm = now;
         }
         usleep((useconds_t)(delay * 1000));
@@ -106,8 +104,7 @@ static int store_append_retry(struct pipeline *p, struct strm_batch *b)
 
 static void store_append(struct pipeline *p, struct strm_batch *b, int64_t *last_err_log)
 {
-    if (b->count == 0)
-        return;
+    if (b->count == 0) return;
     int rc = store_append_retry(p, b);
     if (rc != 0) {
         /* The store counts store_errors; say it loudly, at most once a second. */
@@ -158,17 +155,13 @@ static void *store_main(void *arg)
         } else if (strm_queue_drained(&p->parsed)) {
             break;
         }
-        if (p->coal)
-            store_expired(p, now, &last_err_log);
+        if (p->coal) store_expired(p, now, &last_err_log);
         ariel_tick(p->store);
-        if (p->reg)
-            logsource_sync(p->reg, LS_SYNC_MS);
+        if (p->reg) logsource_sync(p->reg, LS_SYNC_MS);
     }
     /* Everything is in: the open windows end now, their records go to the store. */
-    if (p->coal)
-        store_expired(p, INT64_MAX, &last_err_log);
-    if (p->reg)
-        logsource_sync(p->reg, 0);
+    if (p->coal) store_expired(p, INT64_MAX, &last_err_log);
+    if (p->reg) logsource_sync(p->reg, 0);
     return NULL;
 }
 
@@ -177,8 +170,7 @@ int pipeline_start(const struct strm_config *cfg, struct ariel_store *store,
                    struct pipeline **out)
 {
     struct pipeline *p = calloc(1, sizeof(*p));
-    if (!p)
-        return STRM_ERR_NOMEM;
+    if (!p) return STRM_ERR_NOMEM;
     p->stats = stats;
     p->store = store;
     p->reg = reg;
@@ -202,15 +194,12 @@ int pipeline_start(const struct strm_config *cfg, struct ariel_store *store,
         n = cores > 0 ? (int)cores : 1;
     }
     p->parsers = calloc((size_t)n, sizeof(*p->parsers));
-    if (!p->parsers)
-        goto fail;
+    if (!p->parsers) goto fail;
     for (int i = 0; i < n; i++) {
-        if (pthread_create(&p->parsers[i], NULL, parser_main, p) != 0)
-            goto fail;
+        if (pthread_create(&p->parsers[i], NULL, parser_main, p) != 0) goto fail;
         p->n_parsers++;
     }
-    if (pthread_create(&p->store_thread, NULL, store_main, p) != 0)
-        goto fail;
+    if (pthread_create(&p->store_thread, NULL, store_main, p) != 0) goto fail;
     p->store_started = true;
     *out = p;
     return 0;
@@ -231,14 +220,12 @@ struct strm_pool *pipeline_pool(struct pipeline *p)
 
 void pipeline_stop(struct pipeline *p)
 {
-    if (!p)
-        return;
+    if (!p) return;
     strm_queue_close(&p->raw);
     for (int i = 0; i < p->n_parsers; i++)
         pthread_join(p->parsers[i], NULL);
     strm_queue_close(&p->parsed);
-    if (p->store_started)
-        pthread_join(p->store_thread, NULL);
+    if (p->store_started) pthread_join(p->store_thread, NULL);
     struct strm_batch *b;
     while ((b = strm_queue_pop(&p->raw, 0)) != NULL) /* only if a stage failed to start */
         strm_pool_put(&p->pool, b);

@@ -39,7 +39,6 @@ static bool parse_u32(const char *s, uint32_t *out)
     return true;
 }
 
-
 struct list_filter {
     bool csv;
     uint32_t category; /* 0 = any */

@@ -23,8 +23,7 @@
 static void raise_fd_limit(void)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
-        return;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
     rlim_t old = rl.rlim_cur;
     rl.rlim_cur = rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
@@ -45,8 +44,7 @@ int cmd_run(int argc, char **argv)
     }
     struct strm_config cfg;
     int rc = cli_load_config(&cfg, config_path);
-    if (rc)
-        return rc;
+    if (rc) return rc;
 
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -65,14 +63,11 @@ int cmd_run(int argc, char **argv)
     struct logsource_registry *reg = NULL;
     int exit_code = EXIT_FAIL;
     int lock_fd = cli_lock_data_dir(&cfg);
-    if (lock_fd < 0)
-        return EXIT_FAIL;
+    if (lock_fd < 0) return EXIT_FAIL;
     LOG_INFO("run", "openstrm %s starting, data_dir %s", STRM_VERSION, cfg.data_dir);
-    if (cli_open_logsources(&cfg, false, &stats, &reg) != 0)
-        goto out;
+    if (cli_open_logsources(&cfg, false, &stats, &reg) != 0) goto out;
     cli_set_aql_resolvers(reg);
-    if (cli_open_store(&cfg, false, &stats, &store) != 0)
-        goto out;
+    if (cli_open_store(&cfg, false, &stats, &store) != 0) goto out;
     if (pipeline_start(&cfg, store, reg, true, &stats, &pipe) != 0) {
         LOG_ERROR("run", "cannot start the pipeline threads");
         goto out;
@@ -83,15 +78,13 @@ int cmd_run(int argc, char **argv)
         LOG_ERROR("run", "%s", err);
         goto out;
     }
-    if (control_start(&cfg, store, &stats, &ctl) != 0)
-        goto out;
+    if (control_start(&cfg, store, &stats, &ctl) != 0) goto out;
     control_set_registry(ctl, reg);
     LOG_INFO("run", "ready");
 
     int sig = 0;
     for (;;) {
-        if (sigwait(&sigs, &sig) != 0)
-            continue;
+        if (sigwait(&sigs, &sig) != 0) continue;
         if (sig == SIGHUP) {
             LOG_INFO("run", "SIGHUP: configuration reload is not supported yet; ignored");
             continue;

@@ -23,11 +23,9 @@ static int search_local(const struct strm_config *cfg, const char *text, enum aq
         return EXIT_USAGE;
     }
     int code = EXIT_FAIL;
-    if (cli_open_logsources(cfg, true, NULL, &reg) != 0)
-        goto out;
+    if (cli_open_logsources(cfg, true, NULL, &reg) != 0) goto out;
     cli_set_aql_resolvers(reg);
-    if (cli_open_store(cfg, true, NULL, &store) != 0)
-        goto out;
+    if (cli_open_store(cfg, true, NULL, &store) != 0) goto out;
     if (aql_execute(q, store, strm_now_ms(), &r, &err) != 0) {
         fprintf(stderr, "strm: search failed: %s\n", err.msg);
         goto out;
@@ -69,18 +67,15 @@ int cmd_search(int argc, char **argv)
     }
     struct strm_config cfg;
     int rc = cli_load_config(&cfg, config_path);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     signal(SIGPIPE, SIG_IGN);
     size_t len = strlen(format) + strlen(text) + 16;
     char *req = malloc(len);
-    if (!req)
-        return EXIT_FAIL;
+    if (!req) return EXIT_FAIL;
     int n = snprintf(req, len, "SEARCH %s\n%s", format, text);
     rc = control_request(&cfg, req, (size_t)n);
     free(req);
-    if (rc >= 0)
-        return rc;
+    if (rc >= 0) return rc;
     return search_local(&cfg, text, fmt);
 }
 
@@ -97,8 +92,7 @@ int cmd_stats(int argc, char **argv)
     }
     struct strm_config cfg;
     int rc = cli_load_config(&cfg, config_path);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     signal(SIGPIPE, SIG_IGN);
     rc = control_request(&cfg, "STATS\n", 6);
     if (rc < 0) {

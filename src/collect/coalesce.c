@@ -41,7 +41,7 @@
 
 #define COALESCE_MAX_USER 128
 #define COALESCE_PASS 3 /* events of a key that pass through before folding starts */
-#define COAL_AHEAD 8     /* events hashed (and their slots prefetched) ahead of the lookup */
+#define COAL_AHEAD 8    /* events hashed (and their slots prefetched) ahead of the lookup */
 
 struct coal_rec {
     struct strm_event ev; /* strings point into buf */

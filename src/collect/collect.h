@@ -46,9 +46,9 @@ struct syslog_framer {
     char *buf; /* partial frame carried between feeds; max_msg bytes */
     size_t len;
     size_t max_msg;
-    size_t want;   /* octet counting: bytes still expected; 0 when in trailer mode */
-    size_t skip;   /* bytes of an over-long frame still to discard */
-    int state;     /* private */
+    size_t want; /* octet counting: bytes still expected; 0 when in trailer mode */
+    size_t skip; /* bytes of an over-long frame still to discard */
+    int state;   /* private */
     bool truncated;
 };
 
@@ -117,19 +117,19 @@ struct logsource_info {
 };
 
 struct logsource_options {
-    const char *db_path;   /* e.g. <data_dir>/config.db */
-    bool read_only;        /* no writes; a missing file is an empty registry */
-    bool autodetect;       /* logsources.autodetect */
-    int autodetect_events; /* logsources.autodetect_events */
-    int unknown_report;    /* logsources.unknown_report */
-    bool coalesce_default; /* coalescing.enabled: coalesce flag of new log sources */
-    bool load_qids;        /* add the stored user QIDs to the QID map (needs dsm_init first) */
+    const char *db_path;      /* e.g. <data_dir>/config.db */
+    bool read_only;           /* no writes; a missing file is an empty registry */
+    bool autodetect;          /* logsources.autodetect */
+    int autodetect_events;    /* logsources.autodetect_events */
+    int unknown_report;       /* logsources.unknown_report */
+    bool coalesce_default;    /* coalescing.enabled: coalesce flag of new log sources */
+    bool load_qids;           /* add the stored user QIDs to the QID map (needs dsm_init first) */
     struct strm_stats *stats; /* may be NULL */
 };
 
 /* Opens (creating it unless read-only) the database and loads the registry. */
-int logsource_open(const struct logsource_options *opt, struct logsource_registry **out,
-                   char *err, size_t errlen);
+int logsource_open(const struct logsource_options *opt, struct logsource_registry **out, char *err,
+                   size_t errlen);
 /* Writes pending counters and frees. Accepts NULL. */
 void logsource_close(struct logsource_registry *reg);
 
@@ -151,8 +151,8 @@ void logsource_read_end(struct logsource_registry *reg);
 int logsource_sync(struct logsource_registry *reg, int64_t interval_ms);
 
 /* Management (CLI, control socket). Errors return nonzero with a message in err. */
-int logsource_add(struct logsource_registry *reg, const struct logsource_info *in,
-                  uint32_t *out_id, char *err, size_t errlen);
+int logsource_add(struct logsource_registry *reg, const struct logsource_info *in, uint32_t *out_id,
+                  char *err, size_t errlen);
 /* Replaces the editable fields (name, group, tz_min, enabled, coalesce) of log source in->id. */
 int logsource_update(struct logsource_registry *reg, const struct logsource_info *in, char *err,
                      size_t errlen);
@@ -188,8 +188,8 @@ struct coalescer;
 
 struct coalesce_options {
     int window_s;
-    uint32_t max_keys;      /* tracked keys; beyond, events pass through (counted) */
-    size_t max_bytes;       /* bytes of folded records' strings; beyond, events pass */
+    uint32_t max_keys;        /* tracked keys; beyond, events pass through (counted) */
+    size_t max_bytes;         /* bytes of folded records' strings; beyond, events pass */
     struct strm_stats *stats; /* coalesced_in/out, coalesce_overflow; may be NULL */
 };
 
@@ -226,9 +226,9 @@ size_t coalesce_pending(const struct coalescer *c);
  */
 struct collect_tls;
 
-int collect_tls_start(const struct strm_config *cfg, struct strm_queue *out,
-                      struct strm_pool *pool, struct strm_stats *stats,
-                      struct collect_tls **out_t, char *err, size_t errlen);
+int collect_tls_start(const struct strm_config *cfg, struct strm_queue *out, struct strm_pool *pool,
+                      struct strm_stats *stats, struct collect_tls **out_t, char *err,
+                      size_t errlen);
 /* Stops the thread and pushes what it holds. Accepts NULL. */
 void collect_tls_stop(struct collect_tls *t);
 /* SHA-256 fingerprint of the server certificate in use, "AB:CD:..." (95 characters). */

@@ -81,7 +81,7 @@ struct collect {
 
     /* TCP thread state */
     int max_clients;
-    uint64_t accept_errors;     /* accept() failed for lack of descriptors or memory */
+    uint64_t accept_errors;    /* accept() failed for lack of descriptors or memory */
     int64_t accept_err_log_ms; /* last warning about it (rate-limited) */
     struct tcp_client *clients;
     int n_clients;

@@ -38,8 +38,7 @@ void *strm_arena_alloc(struct strm_arena *a, size_t n)
         } else {
             c = malloc(sizeof(*c) + size);
         }
-        if (!c)
-            return NULL;
+        if (!c) return NULL;
         c->size = size;
         c->used = 0;
         c->next = a->head;
@@ -54,13 +53,10 @@ void *strm_arena_alloc(struct strm_arena *a, size_t n)
 struct strm_str strm_arena_strdup(struct strm_arena *a, const char *p, size_t len)
 {
     struct strm_str s = {NULL, 0};
-    if (len > UINT32_MAX)
-        len = UINT32_MAX;
+    if (len > UINT32_MAX) len = UINT32_MAX;
     char *d = strm_arena_alloc(a, len + 1);
-    if (!d)
-        return s;
-    if (len)
-        memcpy(d, p, len);
+    if (!d) return s;
+    if (len) memcpy(d, p, len);
     d[len] = '\0';
     s.p = d;
     s.len = (uint32_t)len;

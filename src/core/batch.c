@@ -13,8 +13,7 @@
 struct strm_batch *strm_batch_new(uint32_t cap)
 {
     struct strm_batch *b = calloc(1, sizeof(*b));
-    if (!b)
-        return NULL;
+    if (!b) return NULL;
     b->ev = malloc((size_t)cap * sizeof(*b->ev));
     if (!b->ev) {
         free(b);
@@ -27,8 +26,7 @@ struct strm_batch *strm_batch_new(uint32_t cap)
 
 struct strm_event *strm_batch_add(struct strm_batch *b)
 {
-    if (b->count >= b->cap)
-        return NULL;
+    if (b->count >= b->cap) return NULL;
     struct strm_event *ev = &b->ev[b->count++];
     strm_event_init(ev);
     return ev;
@@ -43,8 +41,7 @@ void strm_batch_reset(struct strm_batch *b)
 
 void strm_batch_free(struct strm_batch *b)
 {
-    if (!b)
-        return;
+    if (!b) return;
     strm_arena_free(&b->arena);
     free(b->ev);
     free(b);
@@ -77,8 +74,7 @@ struct strm_batch *strm_pool_get(struct strm_pool *p)
 
 void strm_pool_put(struct strm_pool *p, struct strm_batch *b)
 {
-    if (!b)
-        return;
+    if (!b) return;
     strm_batch_reset(b);
     pthread_mutex_lock(&p->lock);
     if (p->nfree < p->max_free) {

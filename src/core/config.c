@@ -20,7 +20,8 @@
 void strm_config_defaults(struct strm_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
-    snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", geteuid() == 0 ? "/var/lib/strm" : "./data");
+    snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s",
+             geteuid() == 0 ? "/var/lib/strm" : "./data");
     snprintf(cfg->syslog_udp[0].host, sizeof(cfg->syslog_udp[0].host), "0.0.0.0");
     cfg->syslog_udp[0].port = 514;
     cfg->n_syslog_udp = 1;
@@ -56,11 +57,9 @@ int strm_listen_parse(struct strm_listen *l, const char *s, size_t len)
     memset(l, 0, sizeof(*l));
     if (len > 0 && s[0] == '[') {
         const char *close = memchr(s, ']', len);
-        if (!close || close + 1 >= s + len || close[1] != ':')
-            return STRM_ERR_PARSE;
+        if (!close || close + 1 >= s + len || close[1] != ':') return STRM_ERR_PARSE;
         size_t hl = (size_t)(close - s - 1);
-        if (hl >= sizeof(l->host))
-            return STRM_ERR_PARSE;
+        if (hl >= sizeof(l->host)) return STRM_ERR_PARSE;
         memcpy(l->host, s + 1, hl);
         colon = close + 1;
     } else {
@@ -70,26 +69,21 @@ int strm_listen_parse(struct strm_listen *l, const char *s, size_t len)
                 colon = s + i - 1;
                 break;
             }
-        if (!colon)
-            return STRM_ERR_PARSE;
+        if (!colon) return STRM_ERR_PARSE;
         size_t hl = (size_t)(colon - s);
         if (hl >= sizeof(l->host) || memchr(s, ':', hl))
             return STRM_ERR_PARSE; /* bare IPv6 needs brackets */
         memcpy(l->host, s, hl);
     }
     const char *p = colon + 1, *end = s + len;
-    if (p == end)
-        return STRM_ERR_PARSE;
+    if (p == end) return STRM_ERR_PARSE;
     unsigned long port = 0;
     for (; p < end; p++) {
-        if (*p < '0' || *p > '9')
-            return STRM_ERR_PARSE;
+        if (*p < '0' || *p > '9') return STRM_ERR_PARSE;
         port = port * 10 + (unsigned long)(*p - '0');
-        if (port > 65535)
-            return STRM_ERR_PARSE;
+        if (port > 65535) return STRM_ERR_PARSE;
     }
-    if (port == 0)
-        return STRM_ERR_PARSE;
+    if (port == 0) return STRM_ERR_PARSE;
     l->port = (uint16_t)port;
     return 0;
 }
@@ -126,8 +120,10 @@ static const struct key keys[] = {
     {"storage.retention_days", K_INT, OFF(retention_days), 0, 0, 36500},
     {"storage.max_disk_percent", K_INT, OFF(max_disk_percent), 0, 1, 100},
     {"tls", K_MAP, 0, 0, 0, 0},
-    {"tls.cert_file", K_PATH, OFF(tls_cert_file), sizeof(((struct strm_config *)0)->tls_cert_file), 0, 0},
-    {"tls.key_file", K_PATH, OFF(tls_key_file), sizeof(((struct strm_config *)0)->tls_key_file), 0, 0},
+    {"tls.cert_file", K_PATH, OFF(tls_cert_file), sizeof(((struct strm_config *)0)->tls_cert_file),
+     0, 0},
+    {"tls.key_file", K_PATH, OFF(tls_key_file), sizeof(((struct strm_config *)0)->tls_key_file), 0,
+     0},
     {"tls.client_ca_file", K_PATH, OFF(tls_client_ca_file),
      sizeof(((struct strm_config *)0)->tls_client_ca_file), 0, 0},
     {"tls.require_client_cert", K_BOOL, OFF(tls_require_client_cert), 0, 0, 0},
@@ -171,10 +167,8 @@ static int scalar(struct walk *w, struct fy_node *n, const char *path, char *buf
 {
     size_t len;
     const char *s = fy_node_is_scalar(n) ? fy_node_get_scalar(n, &len) : NULL;
-    if (!s)
-        return fail(w, n, path, "expected a single value%s", NULL);
-    if (len >= size)
-        return fail(w, n, path, "value is too long%s", NULL);
+    if (!s) return fail(w, n, path, "expected a single value%s", NULL);
+    if (len >= size) return fail(w, n, path, "value is too long%s", NULL);
     memcpy(buf, s, len);
     buf[len] = '\0';
     return 0;
@@ -189,20 +183,16 @@ static int set_value(struct walk *w, const struct key *k, struct fy_node *n, con
     case K_MAP:
         return 0; /* handled by the caller */
     case K_STR:
-        if ((rc = scalar(w, n, path, buf, k->size)) != 0)
-            return rc;
-        if (!buf[0])
-            return fail(w, n, path, "must not be empty%s", NULL);
+        if ((rc = scalar(w, n, path, buf, k->size)) != 0) return rc;
+        if (!buf[0]) return fail(w, n, path, "must not be empty%s", NULL);
         memcpy(base + k->offset, buf, strlen(buf) + 1);
         return 0;
     case K_PATH: /* may be empty: "use the built-in behaviour" */
-        if ((rc = scalar(w, n, path, buf, k->size)) != 0)
-            return rc;
+        if ((rc = scalar(w, n, path, buf, k->size)) != 0) return rc;
         memcpy(base + k->offset, buf, strlen(buf) + 1);
         return 0;
     case K_BOOL:
-        if ((rc = scalar(w, n, path, buf, sizeof(buf))) != 0)
-            return rc;
+        if ((rc = scalar(w, n, path, buf, sizeof(buf))) != 0) return rc;
         if (!strcasecmp(buf, "true") || !strcasecmp(buf, "yes") || !strcasecmp(buf, "on"))
             *(bool *)(base + k->offset) = true;
         else if (!strcasecmp(buf, "false") || !strcasecmp(buf, "no") || !strcasecmp(buf, "off"))
@@ -211,13 +201,11 @@ static int set_value(struct walk *w, const struct key *k, struct fy_node *n, con
             return fail(w, n, path, "'%s' is not true or false", buf);
         return 0;
     case K_INT: {
-        if ((rc = scalar(w, n, path, buf, sizeof(buf))) != 0)
-            return rc;
+        if ((rc = scalar(w, n, path, buf, sizeof(buf))) != 0) return rc;
         char *end;
         errno = 0;
         long v = strtol(buf, &end, 10);
-        if (errno || end == buf || *end)
-            return fail(w, n, path, "'%s' is not an integer", buf);
+        if (errno || end == buf || *end) return fail(w, n, path, "'%s' is not an integer", buf);
         if (v < k->min || v > k->max) {
             char range[128];
             snprintf(range, sizeof(range), "%ld is out of range %ld..%ld", v, k->min, k->max);
@@ -227,8 +215,7 @@ static int set_value(struct walk *w, const struct key *k, struct fy_node *n, con
         return 0;
     }
     case K_FSYNC: {
-        if ((rc = scalar(w, n, path, buf, sizeof(buf))) != 0)
-            return rc;
+        if ((rc = scalar(w, n, path, buf, sizeof(buf))) != 0) return rc;
         enum strm_fsync_policy *p = (void *)(base + k->offset);
         if (!strcasecmp(buf, "batch"))
             *p = STRM_FSYNC_BATCH;
@@ -241,8 +228,7 @@ static int set_value(struct walk *w, const struct key *k, struct fy_node *n, con
         return 0;
     }
     case K_LOGLEVEL: {
-        if ((rc = scalar(w, n, path, buf, sizeof(buf))) != 0)
-            return rc;
+        if ((rc = scalar(w, n, path, buf, sizeof(buf))) != 0) return rc;
         static const char *names[] = {"error", "warn", "info", "debug"};
         for (int i = 0; i < 4; i++)
             if (!strcasecmp(buf, names[i])) {
@@ -260,8 +246,7 @@ static int set_value(struct walk *w, const struct key *k, struct fy_node *n, con
         void *it = NULL;
         struct fy_node *item;
         while ((item = fy_node_sequence_iterate(n, &it)) != NULL) {
-            if ((rc = scalar(w, item, path, buf, sizeof(buf))) != 0)
-                return rc;
+            if ((rc = scalar(w, item, path, buf, sizeof(buf))) != 0) return rc;
             if (cnt >= STRM_MAX_LISTENERS)
                 return fail(w, item, path, "too many listeners (at most 16)%s", NULL);
             if (strm_listen_parse(&list[cnt], buf, strlen(buf)) != 0)
@@ -293,10 +278,8 @@ static int walk_map(struct walk *w, struct fy_node *map, const char *prefix)
                 k = &keys[i];
                 break;
             }
-        if (!k)
-            return fail(w, kn, path, "unknown key%s (see docs/configuration.md)", NULL);
-        if (!vn)
-            return fail(w, kn, path, "has no value%s", NULL);
+        if (!k) return fail(w, kn, path, "unknown key%s (see docs/configuration.md)", NULL);
+        if (!vn) return fail(w, kn, path, "has no value%s", NULL);
         int rc;
         if (k->type == K_MAP) {
             if (!fy_node_is_mapping(vn))
@@ -305,8 +288,7 @@ static int walk_map(struct walk *w, struct fy_node *map, const char *prefix)
         } else {
             rc = set_value(w, k, vn, path);
         }
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return 0;
 }
@@ -321,8 +303,7 @@ static void diag_capture(struct fy_diag *diag, void *user, const char *buf, size
 {
     struct diag_text *dt = user;
     size_t room = sizeof(dt->buf) - 1 - dt->len;
-    if (len > room)
-        len = room;
+    if (len > room) len = room;
     memcpy(dt->buf + dt->len, buf, len);
     dt->len += len;
     dt->buf[dt->len] = '\0';
@@ -342,10 +323,8 @@ static size_t first_bad_byte(const unsigned char *p, size_t len)
         size_t n;
         uint32_t cp;
         if (c < 0x80) {
-            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-                return i;
-            if (c == 0x7f)
-                return i;
+            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return i;
+            if (c == 0x7f) return i;
             i++;
             continue;
         }
@@ -361,11 +340,9 @@ static size_t first_bad_byte(const unsigned char *p, size_t len)
         } else {
             return i;
         }
-        if (len - i <= n)
-            return i;
+        if (len - i <= n) return i;
         for (size_t k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return i;
+            if ((p[i + k] & 0xc0) != 0x80) return i;
             cp = cp << 6 | (p[i + k] & 0x3f);
         }
         if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
@@ -412,14 +389,12 @@ int strm_config_parse(struct strm_config *cfg, const char *name, const char *tex
     if (!doc) {
         /* The first diagnostic line says where and what, e.g. "3:5: error: ..." */
         char *nl = strchr(dt.buf, '\n');
-        if (nl)
-            *nl = '\0';
+        if (nl) *nl = '\0';
         const char *what = dt.buf;
         if (what[0] == '<' && strstr(what, ">:")) /* "<memory-@...>:2:1: error: ..." */
             what = strstr(what, ">:") + 2;
         snprintf(err, errlen, "%s:%s (not valid YAML)", name, what[0] ? what : " syntax error");
-        if (diag)
-            fy_diag_unref(diag);
+        if (diag) fy_diag_unref(diag);
         return STRM_ERR_PARSE;
     }
     int rc = 0;
@@ -431,8 +406,7 @@ int strm_config_parse(struct strm_config *cfg, const char *name, const char *tex
             rc = walk_map(&w, root, "");
     }
     fy_document_destroy(doc);
-    if (diag)
-        fy_diag_unref(diag);
+    if (diag) fy_diag_unref(diag);
     return rc;
 }
 
@@ -464,8 +438,7 @@ int strm_config_load(struct strm_config *cfg, const char *path, char *err, size_
         }
         size_t r = fread(text + len, 1, cap - len, f);
         len += r;
-        if (r == 0)
-            break;
+        if (r == 0) break;
     }
     int ioerr = ferror(f);
     fclose(f);

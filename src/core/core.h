@@ -113,9 +113,9 @@ struct strm_event {
     struct strm_str appname;  /* RFC 5424 APP-NAME, RFC 3164 TAG */
     struct strm_str procid;
     struct strm_str msgid;
-    struct strm_str message; /* the MSG part (after header and structured data) */
+    struct strm_str message;    /* the MSG part (after header and structured data) */
     struct strm_str properties; /* DSM custom properties: key=value pairs, TAB-separated */
-    struct strm_str payload; /* the raw message as received (after truncation) */
+    struct strm_str payload;    /* the raw message as received (after truncation) */
 };
 
 /* Column schema: one row per searchable/stored column, in storage order. */
@@ -293,14 +293,14 @@ struct strm_stats {
     _Atomic uint64_t truncated; /* longer than STRM_MAX_MSG, cut and kept */
     _Atomic uint64_t parsed_rfc3164;
     _Atomic uint64_t parsed_rfc5424;
-    _Atomic uint64_t unparsed; /* stored raw */
-    _Atomic uint64_t dsm_recognized;   /* events a DSM normalized */
-    _Atomic uint64_t dsm_unrecognized; /* events no DSM knew: stored as SIM Generic */
-    _Atomic uint64_t logsources_created;      /* auto-discovered log sources */
-    _Atomic uint64_t unknown_senders_reported; /* senders reported as unrecognizable */
+    _Atomic uint64_t unparsed;                  /* stored raw */
+    _Atomic uint64_t dsm_recognized;            /* events a DSM normalized */
+    _Atomic uint64_t dsm_unrecognized;          /* events no DSM knew: stored as SIM Generic */
+    _Atomic uint64_t logsources_created;        /* auto-discovered log sources */
+    _Atomic uint64_t unknown_senders_reported;  /* senders reported as unrecognizable */
     _Atomic uint64_t logsource_disabled_events; /* events of disabled log sources */
-    _Atomic uint64_t coalesced_in;  /* events folded into a coalesced record */
-    _Atomic uint64_t coalesced_out; /* coalesced records emitted to the store */
+    _Atomic uint64_t coalesced_in;              /* events folded into a coalesced record */
+    _Atomic uint64_t coalesced_out;             /* coalesced records emitted to the store */
     _Atomic uint64_t coalesce_overflow; /* events not coalesced: key or memory cap reached */
     _Atomic uint64_t stored;
     _Atomic uint64_t store_errors; /* batches the store refused (I/O error); events counted */
@@ -311,7 +311,7 @@ struct strm_stats {
     _Atomic uint64_t store_retention_deleted_rows;
 };
 
-#define STRM_STAT_ADD(st, field, n)                                                              \
+#define STRM_STAT_ADD(st, field, n)                                                                \
     atomic_fetch_add_explicit(&(st)->field, (uint64_t)(n), memory_order_relaxed)
 #define STRM_STAT_GET(st, field) atomic_load_explicit(&(st)->field, memory_order_relaxed)
 
@@ -355,26 +355,26 @@ struct strm_config {
     int n_syslog_tcp;
     struct strm_listen syslog_tls[STRM_MAX_LISTENERS];
     int n_syslog_tls;
-    char tls_cert_file[4096];      /* PEM; empty: self-signed, made at first start */
+    char tls_cert_file[4096]; /* PEM; empty: self-signed, made at first start */
     char tls_key_file[4096];
     char tls_client_ca_file[4096]; /* PEM CAs for client certificates; empty: none */
     bool tls_require_client_cert;
-    bool logsources_autodetect;    /* create log sources for unknown senders */
+    bool logsources_autodetect;       /* create log sources for unknown senders */
     int logsources_autodetect_events; /* events one DSM must recognize first (~25) */
     int logsources_unknown_report;    /* unrecognized events before a sender is reported */
-    bool coalescing_enabled;       /* default for new log sources */
+    bool coalescing_enabled;          /* default for new log sources */
     int coalescing_window_s;
-    int syslog_udp_rcvbuf;       /* bytes asked for SO_RCVBUF */
-    int syslog_tcp_max_clients;  /* concurrent connections */
-    int pipeline_parsers;        /* parser threads; 0 = number of cores */
-    int pipeline_queue_batches;  /* bound of each queue, in batches */
-    int pipeline_batch_events;   /* events per batch */
+    int syslog_udp_rcvbuf;      /* bytes asked for SO_RCVBUF */
+    int syslog_tcp_max_clients; /* concurrent connections */
+    int pipeline_parsers;       /* parser threads; 0 = number of cores */
+    int pipeline_queue_batches; /* bound of each queue, in batches */
+    int pipeline_batch_events;  /* events per batch */
     enum strm_fsync_policy fsync;
     int fsync_interval_ms;
-    int segment_rows;            /* rows per segment before it is written */
-    int segment_max_age_s;       /* a partial segment is written after this long */
-    int retention_days;          /* segments older than this are deleted; 0 = keep forever */
-    int max_disk_percent;        /* oldest partitions deleted above this filesystem use */
+    int segment_rows;      /* rows per segment before it is written */
+    int segment_max_age_s; /* a partial segment is written after this long */
+    int retention_days;    /* segments older than this are deleted; 0 = keep forever */
+    int max_disk_percent;  /* oldest partitions deleted above this filesystem use */
     enum strm_log_level log_level;
 };
 

@@ -11,8 +11,11 @@
 #include <string.h>
 #include <strings.h>
 
-#define COL(name, type, field)                                                                  \
-    {name, type, (uint8_t)sizeof(((struct strm_event *)0)->field), offsetof(struct strm_event, field)}
+#define COL(name, type, field)                                                                     \
+    {                                                                                              \
+        name, type, (uint8_t)sizeof(((struct strm_event *)0)->field),                              \
+            offsetof(struct strm_event, field)                                                     \
+    }
 
 const struct strm_col_def strm_event_cols[STRM_COL__COUNT] = {
     [STRM_COL_STARTTIME] = COL("starttime", STRM_T_TIME, starttime),
@@ -45,8 +48,7 @@ const struct strm_col_def strm_event_cols[STRM_COL__COUNT] = {
     [STRM_COL_PRENATSOURCEIP] = COL("prenatsourceip", STRM_T_IP, prenatsourceip),
     [STRM_COL_POSTNATSOURCEIP] = COL("postnatsourceip", STRM_T_IP, postnatsourceip),
     [STRM_COL_PRENATDESTINATIONIP] = COL("prenatdestinationip", STRM_T_IP, prenatdestinationip),
-    [STRM_COL_POSTNATDESTINATIONIP] =
-        COL("postnatdestinationip", STRM_T_IP, postnatdestinationip),
+    [STRM_COL_POSTNATDESTINATIONIP] = COL("postnatdestinationip", STRM_T_IP, postnatdestinationip),
     [STRM_COL_SOURCEMAC] = COL("sourcemac", STRM_T_MAC, sourcemac),
     [STRM_COL_DESTINATIONMAC] = COL("destinationmac", STRM_T_MAC, destinationmac),
     [STRM_COL_USERNAME] = COL("username", STRM_T_STR, username),
@@ -63,8 +65,7 @@ int strm_col_lookup(const char *name, size_t len)
 {
     for (int i = 0; i < STRM_COL__COUNT; i++) {
         const char *c = strm_event_cols[i].name;
-        if (strlen(c) == len && strncasecmp(c, name, len) == 0)
-            return i;
+        if (strlen(c) == len && strncasecmp(c, name, len) == 0) return i;
     }
     return -1;
 }

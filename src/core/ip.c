@@ -39,17 +39,14 @@ void strm_ip_from_v4(struct strm_ip *ip, uint32_t host_order)
  */
 static bool ip_parse_v4_fast(const char *s, size_t len, uint8_t out[4])
 {
-    if (len < 7 || len > 15)
-        return false;
+    if (len < 7 || len > 15) return false;
     const char *p = s, *end = s + len;
     for (int part = 0; part < 4; part++) {
         if (part) {
-            if (p == end || *p != '.')
-                return false;
+            if (p == end || *p != '.') return false;
             p++;
         }
-        if (p == end || *p < '0' || *p > '9')
-            return false;
+        if (p == end || *p < '0' || *p > '9') return false;
         unsigned v = (unsigned)(*p++ - '0');
         int digits = 1;
         while (p < end && *p >= '0' && *p <= '9') {
@@ -57,8 +54,7 @@ static bool ip_parse_v4_fast(const char *s, size_t len, uint8_t out[4])
                 return false;
             v = v * 10 + (unsigned)(*p++ - '0');
         }
-        if (v > 255)
-            return false;
+        if (v > 255) return false;
         out[part] = (uint8_t)v;
     }
     return p == end;
@@ -73,8 +69,7 @@ int strm_ip_parse(struct strm_ip *ip, const char *s, size_t len)
         return 0;
     }
     char buf[64];
-    if (len == 0 || len >= sizeof(buf))
-        return STRM_ERR_PARSE;
+    if (len == 0 || len >= sizeof(buf)) return STRM_ERR_PARSE;
     memcpy(buf, s, len);
     buf[len] = '\0';
     struct in_addr a4;
@@ -83,18 +78,15 @@ int strm_ip_parse(struct strm_ip *ip, const char *s, size_t len)
         memcpy(ip->b + 12, &a4, 4);
         return 0;
     }
-    if (inet_pton(AF_INET6, buf, ip->b) == 1)
-        return 0;
+    if (inet_pton(AF_INET6, buf, ip->b) == 1) return 0;
     return STRM_ERR_PARSE;
 }
 
 size_t strm_ip_format(const struct strm_ip *ip, char *buf, size_t size)
 {
-    if (size == 0)
-        return 0;
+    if (size == 0) return 0;
     buf[0] = '\0';
-    if (strm_ip_is_null(ip))
-        return 0;
+    if (strm_ip_is_null(ip)) return 0;
     const char *r = strm_ip_is_v4(ip) ? inet_ntop(AF_INET, ip->b + 12, buf, (socklen_t)size)
                                       : inet_ntop(AF_INET6, ip->b, buf, (socklen_t)size);
     if (!r) {

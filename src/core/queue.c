@@ -97,8 +97,7 @@ struct strm_batch *strm_queue_pop(struct strm_queue *q, int timeout_ms)
     struct strm_batch *b = q->head;
     if (b) {
         q->head = b->next;
-        if (!q->head)
-            q->tail = NULL;
+        if (!q->head) q->tail = NULL;
         q->len--;
         b->next = NULL;
         pthread_cond_signal(&q->not_full);

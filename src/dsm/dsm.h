@@ -311,19 +311,19 @@ static inline void *dsm_memmem(const void *hay, size_t n, const void *needle, si
 
 struct qid_def {
     uint32_t qid;
-    const char *name;        /* e.g. "SSH Login Failed" */
+    const char *name; /* e.g. "SSH Login Failed" */
     const char *description;
-    uint16_t category;       /* low-level category */
-    uint8_t severity;        /* default 0-10 */
+    uint16_t category; /* low-level category */
+    uint8_t severity;  /* default 0-10 */
 };
 
 /*
  * QID numbering: each DSM has a device type id T (1..9999) and owns QIDs T*100000 + n.
  * T*100000 + 99999 is its "unknown event" QID. User QIDs (qid_add) start at 2,000,000,000.
  */
-#define DSM_QID(type, n) ((uint32_t)(type) * 100000u + (uint32_t)(n))
+#define DSM_QID(type, n) ((uint32_t)(type)*100000u + (uint32_t)(n))
 #define DSM_QID_UNKNOWN(type) DSM_QID(type, 99999)
-#define QID_GENERIC_STORED 1u   /* SIM Generic Log: not recognized by any DSM */
+#define QID_GENERIC_STORED 1u /* SIM Generic Log: not recognized by any DSM */
 #define QID_USER_BASE 2000000000u
 
 const struct qid_def *qid_lookup(uint32_t qid);
@@ -341,9 +341,9 @@ struct dsm_qid_map {
 
 /* What a DSM knows about where the line came from. */
 struct dsm_ctx {
-    int tz_min;        /* zone for device times without one: minutes east of UTC (log source
-                          setting, else the collector's local offset) */
-    uint16_t hint;     /* device type of the sender's log source, 0 = unknown */
+    int tz_min;    /* zone for device times without one: minutes east of UTC (log source
+                      setting, else the collector's local offset) */
+    uint16_t hint; /* device type of the sender's log source, 0 = unknown */
 };
 
 /*
@@ -379,9 +379,9 @@ enum dsm_type {
 };
 
 struct dsm_def {
-    const char *name;        /* short id used in configs and CLI, e.g. "junos" */
-    const char *display;     /* log source type name, e.g. "Juniper Junos OS" */
-    uint16_t type_id;        /* device type id: devicetype column, QID range */
+    const char *name;           /* short id used in configs and CLI, e.g. "junos" */
+    const char *display;        /* log source type name, e.g. "Juniper Junos OS" */
+    uint16_t type_id;           /* device type id: devicetype column, QID range */
     const struct qid_def *qids; /* this DSM's QIDs (including its unknown QID) */
     size_t n_qids;
     /* Optional: compile patterns once; 0 or an error. */
@@ -400,10 +400,11 @@ struct dsm_def {
 };
 
 /* Registry groups, each a NULL-terminated table in its own file. */
-extern const struct dsm_def *const dsm_group_generic[]; /* registry_generic.c: CEF, LEEF, JSON, kv */
-extern const struct dsm_def *const dsm_group_os[];      /* registry_os.c: Linux, Windows */
-extern const struct dsm_def *const dsm_group_net[];     /* registry_net.c: firewalls, routers */
-extern const struct dsm_def *const dsm_group_app[];     /* registry_app.c: web, mail, DNS, IDS */
+extern const struct dsm_def
+    *const dsm_group_generic[];                     /* registry_generic.c: CEF, LEEF, JSON, kv */
+extern const struct dsm_def *const dsm_group_os[];  /* registry_os.c: Linux, Windows */
+extern const struct dsm_def *const dsm_group_net[]; /* registry_net.c: firewalls, routers */
+extern const struct dsm_def *const dsm_group_app[]; /* registry_app.c: web, mail, DNS, IDS */
 
 /* Calls every DSM's init and indexes all QIDs. Call once before anything else. */
 int dsm_init(void);

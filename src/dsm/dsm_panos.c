@@ -261,7 +261,8 @@ static uint32_t pan_qid(struct pan_f type, struct pan_f sub, struct pan_f action
         (starts(extra, "auth-fail") || dsm_memmem(extra.p, extra.n, "fail", 4)))
         q = Q_SYSTEM_AUTH_FAIL;
     if (q == Q_GP_OK) {
-        if (dsm_memmem(extra.p, extra.n, "logout", 6) || dsm_memmem(extra.p, extra.n, "disconnect", 10))
+        if (dsm_memmem(extra.p, extra.n, "logout", 6) ||
+            dsm_memmem(extra.p, extra.n, "disconnect", 10))
             q = Q_GP_LOGOUT;
         else if (eq(action, "failure"))
             q = Q_GP_FAIL;

@@ -286,8 +286,7 @@ static bool postfix_parse(struct strm_event *ev, struct strm_arena *arena,
 {
     const char *a = ev->appname.p;
     size_t an = ev->appname.len;
-    if (!(app_starts(a, an, "postfix/") || app_starts(a, an, "postfix-")))
-        return false;
+    if (!(app_starts(a, an, "postfix/") || app_starts(a, an, "postfix-"))) return false;
     if (!ev->message.p) return false;
     const char *x = ev->message.p, *end = x + ev->message.len;
     struct dsm_props pr;

@@ -1140,7 +1140,8 @@ static bool windows_parse(struct strm_event *ev, struct strm_arena *arena,
     } else if (m[0] == '{') {
         const char *hit = dsm_memmem(m, n, "\"EventID\"", 9);
         if (!hit) return false;
-        if (!dsm_memmem(m, n, "\"SourceName\"", 12) && !dsm_memmem(m, n, "\"Channel\"", 9)) return false;
+        if (!dsm_memmem(m, n, "\"SourceName\"", 12) && !dsm_memmem(m, n, "\"Channel\"", 9))
+            return false;
         ok = win_json(&w, m, n, arena);
     } else {
         /* Snare without syslog header: "host<D>MSWinEventLog<D>..." */

@@ -11,7 +11,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[1024];
     strm_config_defaults(&cfg);
     int rc = strm_config_parse(&cfg, "fuzz", (const char *)data, size, err, sizeof(err));
-    if (rc != 0 && err[0] == '\0')
-        abort(); /* every error must say something */
+    if (rc != 0 && err[0] == '\0') abort(); /* every error must say something */
     return 0;
 }

@@ -1122,7 +1122,6 @@ static void exec_functions(void **state)
     aql_set_resolvers(NULL);
 }
 
-
 /* ---------------------------------------------------------------- GROUP BY */
 
 static const struct aql_value *cell(const struct aql_result *r, size_t row, size_t col)
@@ -1244,7 +1243,6 @@ static void exec_group_by(void **state)
         assert_int_equal(cell_int(r, i, 1), 200);
     aql_result_free(r);
 
-
     /* Group limit: a clear error, not unbounded memory. */
     aql_set_group_limit(100);
     struct aql_query *q = parse_ok("SELECT qid, COUNT(*) FROM events GROUP BY qid");
@@ -1300,7 +1298,7 @@ static void test_operators(void **state)
     assert_true(cond("qid MATCHES '^10+$'", &ev)); /* numbers match as text */
     assert_true(cond("TEXT SEARCH 'failed root'", &ev));
     assert_true(cond("TEXT SEARCH 'FAILED   Password'", &ev));
-    assert_false(cond("TEXT SEARCH 'fail'", &ev)); /* word-aligned */
+    assert_false(cond("TEXT SEARCH 'fail'", &ev));         /* word-aligned */
     assert_false(cond("TEXT SEARCH 'failed admin'", &ev)); /* all words */
     assert_true(cond("TEXT SEARCH '10.0.0.5'", &ev));
     assert_true(cond("INCIDR('10.0.0.0/8', sourceip)", &ev));
@@ -1320,7 +1318,7 @@ static void test_operators(void **state)
 
     /* START/STOP: formats and whole-minute resolution. */
     static const char *const starts[] = {
-        "'2025-11-25 22:19'", "'2025-11-25 22:19:20'", "'2025/11/25 22:19:20'",
+        "'2025-11-25 22:19'",    "'2025-11-25 22:19:20'", "'2025/11/25 22:19:20'",
         "'2025/11/25-22:19:20'", "'2025:11:25-22:19:20'", "'2025-11-25 22:19:20Z'",
     };
     for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++) {
@@ -1359,8 +1357,7 @@ static void exec_operators(void **state)
 /* ---------------------------------------------------------------- more functions */
 
 /* The text of SELECT expr evaluated on ev, copied into buf. */
-static const char *eval_text(const char *expr, const struct strm_event *ev, char *buf,
-                             size_t size)
+static const char *eval_text(const char *expr, const struct strm_event *ev, char *buf, size_t size)
 {
     char text[512];
     snprintf(text, sizeof text, "SELECT %s FROM events", expr);

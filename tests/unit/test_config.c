@@ -86,8 +86,7 @@ static void bad_values_are_errors(void **state)
 {
     struct strm_config cfg;
     char err[512];
-    assert_int_not_equal(load(&cfg, "syslog:\n  tcp: ['127.0.0.1:99999']\n", err, sizeof(err)),
-                         0);
+    assert_int_not_equal(load(&cfg, "syslog:\n  tcp: ['127.0.0.1:99999']\n", err, sizeof(err)), 0);
     assert_non_null(strstr(err, ":2:"));
     assert_non_null(strstr(err, "syslog.tcp"));
     assert_int_not_equal(load(&cfg, "syslog:\n  tcp: '127.0.0.1:514'\n", err, sizeof(err)), 0);

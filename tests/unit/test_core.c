@@ -188,12 +188,9 @@ static void schema_lookup_and_access(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(arena_pointers_stay_valid),
-        cmocka_unit_test(batch_fills_to_capacity),
-        cmocka_unit_test(queue_is_fifo_and_bounded),
-        cmocka_unit_test(queue_pop_times_out),
-        cmocka_unit_test(queue_threads_lose_nothing),
-        cmocka_unit_test(ip_parse_and_format),
+        cmocka_unit_test(arena_pointers_stay_valid),  cmocka_unit_test(batch_fills_to_capacity),
+        cmocka_unit_test(queue_is_fifo_and_bounded),  cmocka_unit_test(queue_pop_times_out),
+        cmocka_unit_test(queue_threads_lose_nothing), cmocka_unit_test(ip_parse_and_format),
         cmocka_unit_test(schema_lookup_and_access),
     };
     cmocka_set_message_output(CM_OUTPUT_TAP);

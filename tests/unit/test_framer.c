@@ -470,13 +470,27 @@ static void test_receivers(void **state)
     while (STRM_STAT_GET(&st, tcp_active) > 0 && strm_mono_ms() < until)
         usleep(1000);
     assert_int_equal(STRM_STAT_GET(&st, tcp_active), 0);
+    /* After the storm a sender is served again (deterministic, unlike the storm itself). */
+    uint64_t conns = STRM_STAT_GET(&st, tcp_connections), rcvd = STRM_STAT_GET(&st, tcp_received);
+    int after = connect_tcp(port);
+    send_all(after, "after the storm\n", 16);
+    close(after);
+    until = strm_mono_ms() + 3000;
+    while ((STRM_STAT_GET(&st, tcp_received) == rcvd ||
+            STRM_STAT_GET(&st, tcp_connections) == conns) &&
+           strm_mono_ms() < until)
+        usleep(1000);
+    /* counters of the storm's last frames may still be landing: at least ours arrived */
+    assert_true(STRM_STAT_GET(&st, tcp_connections) >= conns + 1);
+    assert_true(STRM_STAT_GET(&st, tcp_received) >= rcvd + 1);
 
     collect_stop(c);
     assert_int_equal(STRM_STAT_GET(&st, udp_received), 100);
     assert_true(STRM_STAT_GET(&st, tcp_received) >= 5);
     assert_true(STRM_STAT_GET(&st, truncated) >= 1);
-    /* some of the 200 may have been refused: the limit is 4 and closes race with accepts */
-    assert_true(STRM_STAT_GET(&st, tcp_connections) >= 10);
+    /* some of the 200 may have been refused (the limit is 4 and closes race with accepts):
+     * the check that counts is the sender served after the storm, above */
+    assert_true(STRM_STAT_GET(&st, tcp_connections) >= 6);
     strm_queue_close(&q);
     struct strm_batch *b;
     while ((b = strm_queue_pop(&q, 0)) != NULL)
