@@ -3,10 +3,10 @@
 # Usage: scripts/deps.sh [build|test]
 set -euo pipefail
 want=(meson ninja-build pkg-config gcc libfyaml-dev libzstd-dev libxxhash-dev libjansson-dev
-      libpcre2-dev libsqlite3-dev libgnutls28-dev)
+      libpcre2-dev libsqlite3-dev libgnutls28-dev libpcap-dev)
 if [ "${1:-build}" = test ]; then
     want+=(libcmocka-dev clang libclang-rt-14-dev python3 rsyslog rsyslog-gnutls gnutls-bin bsdutils
-           util-linux procps)
+           util-linux procps iproute2 tcpdump tshark softflowd nfdump pmacct)
 fi
 missing=()
 for p in "${want[@]}"; do

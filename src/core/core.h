@@ -69,6 +69,61 @@ int64_t strm_mono_ms(void); /* monotonic clock, ms */
 enum strm_event_flag {
     STRM_EV_UNPARSED = 1u << 0,  /* payload matched no syslog format; stored raw */
     STRM_EV_TRUNCATED = 1u << 1, /* payload was cut to STRM_MAX_MSG */
+    STRM_EV_FLOW = 1u << 2,      /* a flow record: its flow fields are set (flows table) */
+};
+
+/* How a flow record was made (column flowtype). */
+enum strm_flow_type {
+    STRM_FLOWTYPE_NONE = 0,
+    STRM_FLOWTYPE_NETFLOW5 = 1,
+    STRM_FLOWTYPE_NETFLOW9 = 2,
+    STRM_FLOWTYPE_IPFIX = 3,
+    STRM_FLOWTYPE_SFLOW = 4,
+    STRM_FLOWTYPE_PACKET = 5, /* built from captured packets (QFlow) */
+    STRM_FLOWTYPE__COUNT
+};
+
+/* Direction from the network hierarchy (column flowdirection): L = local, R = remote. */
+enum strm_flow_dir {
+    STRM_FLOWDIR_UNKNOWN = 0,
+    STRM_FLOWDIR_L2L = 1,
+    STRM_FLOWDIR_L2R = 2,
+    STRM_FLOWDIR_R2L = 3,
+    STRM_FLOWDIR_R2R = 4,
+    STRM_FLOWDIR__COUNT
+};
+
+/* Names for the enum columns above ("NetFlow v9", "L2R"...), as AQL prints and compares them. */
+extern const char *const strm_flowtype_names[STRM_FLOWTYPE__COUNT];
+extern const char *const strm_flowdir_names[STRM_FLOWDIR__COUNT];
+
+/*
+ * The flow part of a record (ARCHITECTURE.md section 4), set when flags has STRM_EV_FLOW.
+ * The common fields live in struct strm_event: starttime (when the collector received or
+ * reported the record), sourceip/port, destinationip/port, protocolid, source/destination
+ * MAC. Bytes and packets are already multiplied by the sampling rate. "source" is the
+ * initiator of the flow (the first packet's sender, or the exporter's record direction).
+ */
+struct strm_flow_fields {
+    int64_t firstpackettime; /* ms since the epoch */
+    int64_t lastpackettime;
+    uint64_t sourcebytes;
+    uint64_t destinationbytes;
+    uint64_t sourcepackets;
+    uint64_t destinationpackets;
+    uint32_t applicationid; /* see APPLICATIONNAME; 0 = unknown */
+    uint32_t flowinterface; /* input ifIndex at the exporter, 0 if none */
+    uint16_t vlan;
+    uint8_t sourceflags;      /* TCP flags OR-ed over the source's packets */
+    uint8_t destinationflags; /* TCP flags OR-ed over the destination's packets */
+    uint8_t flowtype;         /* enum strm_flow_type */
+    uint8_t flowdirection;    /* enum strm_flow_dir, set by the flow pipeline */
+    uint8_t icmptype;
+    uint8_t icmpcode;
+    uint8_t sourcedscp;
+    uint8_t pad_[7];
+    struct strm_ip flowsource;         /* exporter / sFlow agent / capturing host address */
+    struct strm_str applicationdetail; /* detected name: HTTP Host, TLS SNI, DNS name, banner */
 };
 
 /*
@@ -116,6 +171,7 @@ struct strm_event {
     struct strm_str message;    /* the MSG part (after header and structured data) */
     struct strm_str properties; /* DSM custom properties: key=value pairs, TAB-separated */
     struct strm_str payload;    /* the raw message as received (after truncation) */
+    struct strm_flow_fields flow; /* flows only (STRM_EV_FLOW); all zero for events */
 };
 
 /* Column schema: one row per searchable/stored column, in storage order. */
@@ -167,7 +223,33 @@ enum strm_col_id {
     STRM_COL_MESSAGE,
     STRM_COL_PROPERTIES,
     STRM_COL_PAYLOAD,
+    /* flow columns (table flows) */
+    STRM_COL_FIRSTPACKETTIME,
+    STRM_COL_LASTPACKETTIME,
+    STRM_COL_SOURCEBYTES,
+    STRM_COL_DESTINATIONBYTES,
+    STRM_COL_SOURCEPACKETS,
+    STRM_COL_DESTINATIONPACKETS,
+    STRM_COL_APPLICATIONID,
+    STRM_COL_FLOWINTERFACE,
+    STRM_COL_VLAN,
+    STRM_COL_SOURCEFLAGS,
+    STRM_COL_DESTINATIONFLAGS,
+    STRM_COL_FLOWTYPE,
+    STRM_COL_FLOWDIRECTION,
+    STRM_COL_ICMPTYPE,
+    STRM_COL_ICMPCODE,
+    STRM_COL_SOURCEDSCP,
+    STRM_COL_FLOWSOURCE,
+    STRM_COL_APPLICATIONDETAIL,
     STRM_COL__COUNT
+};
+_Static_assert(STRM_COL__COUNT <= 64, "column masks are 64-bit");
+
+/* Which tables a column belongs to (struct strm_col_def.tables). */
+enum strm_table {
+    STRM_TABLE_EVENTS = 1,
+    STRM_TABLE_FLOWS = 2,
 };
 
 struct strm_col_def {
@@ -175,7 +257,13 @@ struct strm_col_def {
     enum strm_col_type type;
     uint8_t width; /* bytes of the field in struct strm_event */
     size_t offset; /* offsetof(struct strm_event, field) */
+    uint8_t tables; /* enum strm_table bits */
+    const char *const *enum_names; /* INT columns printed as names (flowtype...), or NULL */
+    uint8_t enum_count;
 };
+
+/* Bit set (1 << enum strm_col_id) of the columns of a table. */
+uint64_t strm_table_cols(enum strm_table t);
 
 extern const struct strm_col_def strm_event_cols[STRM_COL__COUNT];
 

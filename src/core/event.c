@@ -11,23 +11,42 @@
 #include <string.h>
 #include <strings.h>
 
-#define COL(name, type, field)                                                                     \
+#define COLT(name, type, field, tbl)                                                               \
     {                                                                                              \
         name, type, (uint8_t)sizeof(((struct strm_event *)0)->field),                              \
-            offsetof(struct strm_event, field)                                                     \
+            offsetof(struct strm_event, field), tbl, NULL, 0                                       \
+    }
+#define COL(name, type, field) COLT(name, type, field, STRM_TABLE_EVENTS)
+/* columns both tables have */
+#define COLB(name, type, field) COLT(name, type, field, STRM_TABLE_EVENTS | STRM_TABLE_FLOWS)
+#define FCOL(name, type, field) COLT(name, type, flow.field, STRM_TABLE_FLOWS)
+#define FENUM(name, field, names, n)                                                               \
+    {                                                                                              \
+        name, STRM_T_INT, (uint8_t)sizeof(((struct strm_event *)0)->flow.field),                   \
+            offsetof(struct strm_event, flow.field), STRM_TABLE_FLOWS, names, n                    \
     }
 
+const char *const strm_flowtype_names[STRM_FLOWTYPE__COUNT] = {
+    [STRM_FLOWTYPE_NONE] = "none",       [STRM_FLOWTYPE_NETFLOW5] = "NetFlow v5",
+    [STRM_FLOWTYPE_NETFLOW9] = "NetFlow v9", [STRM_FLOWTYPE_IPFIX] = "IPFIX",
+    [STRM_FLOWTYPE_SFLOW] = "sFlow",      [STRM_FLOWTYPE_PACKET] = "Packet",
+};
+const char *const strm_flowdir_names[STRM_FLOWDIR__COUNT] = {
+    [STRM_FLOWDIR_UNKNOWN] = "unknown", [STRM_FLOWDIR_L2L] = "L2L", [STRM_FLOWDIR_L2R] = "L2R",
+    [STRM_FLOWDIR_R2L] = "R2L",         [STRM_FLOWDIR_R2R] = "R2R",
+};
+
 const struct strm_col_def strm_event_cols[STRM_COL__COUNT] = {
-    [STRM_COL_STARTTIME] = COL("starttime", STRM_T_TIME, starttime),
+    [STRM_COL_STARTTIME] = COLB("starttime", STRM_T_TIME, starttime),
     [STRM_COL_DEVICETIME] = COL("devicetime", STRM_T_TIME, devicetime),
-    [STRM_COL_STORAGETIME] = COL("storagetime", STRM_T_TIME, storagetime),
+    [STRM_COL_STORAGETIME] = COLB("storagetime", STRM_T_TIME, storagetime),
     [STRM_COL_LOGSOURCEID] = COL("logsourceid", STRM_T_INT, logsourceid),
     [STRM_COL_QID] = COL("qid", STRM_T_INT, qid),
     [STRM_COL_EVENTCOUNT] = COL("eventcount", STRM_T_INT, eventcount),
     [STRM_COL_CATEGORY] = COL("category", STRM_T_INT, category),
     [STRM_COL_HIGHLEVELCATEGORY] = COL("highlevelcategory", STRM_T_INT, highlevelcategory),
-    [STRM_COL_SOURCEPORT] = COL("sourceport", STRM_T_INT, sourceport),
-    [STRM_COL_DESTINATIONPORT] = COL("destinationport", STRM_T_INT, destinationport),
+    [STRM_COL_SOURCEPORT] = COLB("sourceport", STRM_T_INT, sourceport),
+    [STRM_COL_DESTINATIONPORT] = COLB("destinationport", STRM_T_INT, destinationport),
     [STRM_COL_DEVICETYPE] = COL("devicetype", STRM_T_INT, devicetype),
     [STRM_COL_PRENATSOURCEPORT] = COL("prenatsourceport", STRM_T_INT, prenatsourceport),
     [STRM_COL_POSTNATSOURCEPORT] = COL("postnatsourceport", STRM_T_INT, postnatsourceport),
@@ -39,18 +58,18 @@ const struct strm_col_def strm_event_cols[STRM_COL__COUNT] = {
     [STRM_COL_CREDIBILITY] = COL("credibility", STRM_T_INT, credibility),
     [STRM_COL_RELEVANCE] = COL("relevance", STRM_T_INT, relevance),
     [STRM_COL_MAGNITUDE] = COL("magnitude", STRM_T_INT, magnitude),
-    [STRM_COL_PROTOCOLID] = COL("protocolid", STRM_T_INT, protocolid),
+    [STRM_COL_PROTOCOLID] = COLB("protocolid", STRM_T_INT, protocolid),
     [STRM_COL_FACILITY] = COL("facility", STRM_T_INT, facility),
     [STRM_COL_PRIORITY] = COL("priority", STRM_T_INT, priority),
-    [STRM_COL_FLAGS] = COL("flags", STRM_T_INT, flags),
-    [STRM_COL_SOURCEIP] = COL("sourceip", STRM_T_IP, sourceip),
-    [STRM_COL_DESTINATIONIP] = COL("destinationip", STRM_T_IP, destinationip),
+    [STRM_COL_FLAGS] = COLB("flags", STRM_T_INT, flags),
+    [STRM_COL_SOURCEIP] = COLB("sourceip", STRM_T_IP, sourceip),
+    [STRM_COL_DESTINATIONIP] = COLB("destinationip", STRM_T_IP, destinationip),
     [STRM_COL_PRENATSOURCEIP] = COL("prenatsourceip", STRM_T_IP, prenatsourceip),
     [STRM_COL_POSTNATSOURCEIP] = COL("postnatsourceip", STRM_T_IP, postnatsourceip),
     [STRM_COL_PRENATDESTINATIONIP] = COL("prenatdestinationip", STRM_T_IP, prenatdestinationip),
     [STRM_COL_POSTNATDESTINATIONIP] = COL("postnatdestinationip", STRM_T_IP, postnatdestinationip),
-    [STRM_COL_SOURCEMAC] = COL("sourcemac", STRM_T_MAC, sourcemac),
-    [STRM_COL_DESTINATIONMAC] = COL("destinationmac", STRM_T_MAC, destinationmac),
+    [STRM_COL_SOURCEMAC] = COLB("sourcemac", STRM_T_MAC, sourcemac),
+    [STRM_COL_DESTINATIONMAC] = COLB("destinationmac", STRM_T_MAC, destinationmac),
     [STRM_COL_USERNAME] = COL("username", STRM_T_STR, username),
     [STRM_COL_HOSTNAME] = COL("hostname", STRM_T_STR, hostname),
     [STRM_COL_APPNAME] = COL("appname", STRM_T_STR, appname),
@@ -59,7 +78,34 @@ const struct strm_col_def strm_event_cols[STRM_COL__COUNT] = {
     [STRM_COL_MESSAGE] = COL("message", STRM_T_STR, message),
     [STRM_COL_PROPERTIES] = COL("properties", STRM_T_STR, properties),
     [STRM_COL_PAYLOAD] = COL("payload", STRM_T_STR, payload),
+    [STRM_COL_FIRSTPACKETTIME] = FCOL("firstpackettime", STRM_T_TIME, firstpackettime),
+    [STRM_COL_LASTPACKETTIME] = FCOL("lastpackettime", STRM_T_TIME, lastpackettime),
+    [STRM_COL_SOURCEBYTES] = FCOL("sourcebytes", STRM_T_INT, sourcebytes),
+    [STRM_COL_DESTINATIONBYTES] = FCOL("destinationbytes", STRM_T_INT, destinationbytes),
+    [STRM_COL_SOURCEPACKETS] = FCOL("sourcepackets", STRM_T_INT, sourcepackets),
+    [STRM_COL_DESTINATIONPACKETS] = FCOL("destinationpackets", STRM_T_INT, destinationpackets),
+    [STRM_COL_APPLICATIONID] = FCOL("applicationid", STRM_T_INT, applicationid),
+    [STRM_COL_FLOWINTERFACE] = FCOL("flowinterface", STRM_T_INT, flowinterface),
+    [STRM_COL_VLAN] = FCOL("vlan", STRM_T_INT, vlan),
+    [STRM_COL_SOURCEFLAGS] = FCOL("sourceflags", STRM_T_INT, sourceflags),
+    [STRM_COL_DESTINATIONFLAGS] = FCOL("destinationflags", STRM_T_INT, destinationflags),
+    [STRM_COL_FLOWTYPE] = FENUM("flowtype", flowtype, strm_flowtype_names, STRM_FLOWTYPE__COUNT),
+    [STRM_COL_FLOWDIRECTION] =
+        FENUM("flowdirection", flowdirection, strm_flowdir_names, STRM_FLOWDIR__COUNT),
+    [STRM_COL_ICMPTYPE] = FCOL("icmptype", STRM_T_INT, icmptype),
+    [STRM_COL_ICMPCODE] = FCOL("icmpcode", STRM_T_INT, icmpcode),
+    [STRM_COL_SOURCEDSCP] = FCOL("sourcedscp", STRM_T_INT, sourcedscp),
+    [STRM_COL_FLOWSOURCE] = FCOL("flowsource", STRM_T_IP, flowsource),
+    [STRM_COL_APPLICATIONDETAIL] = FCOL("applicationdetail", STRM_T_STR, applicationdetail),
 };
+
+uint64_t strm_table_cols(enum strm_table t)
+{
+    uint64_t m = 0;
+    for (int i = 0; i < STRM_COL__COUNT; i++)
+        if (strm_event_cols[i].tables & t) m |= 1ull << i;
+    return m;
+}
 
 int strm_col_lookup(const char *name, size_t len)
 {
