@@ -88,6 +88,39 @@ struct strm_pool *pipeline_pool(struct pipeline *p);
  */
 void pipeline_stop(struct pipeline *p);
 
+/* ---------------------------------------------------------------- flows (src/cli/flowpipe.c) */
+
+struct flowpipe;
+struct flow_sink;
+
+/*
+ * The flow data path: flow records (batches of STRM_EV_FLOW records from the flow receivers,
+ * packet capture or `strm ingest --pcap`) -> flow store thread (direction and network from
+ * the network hierarchy, then ariel_append into the flows store at <data_dir>/flows).
+ * flowpipe_open opens that store; with receivers it also starts the NetFlow/IPFIX/sFlow
+ * listeners and captures of cfg. flowpipe_close stops receivers, drains, flushes, closes.
+ */
+int flowpipe_open(const struct strm_config *cfg, struct strm_stats *stats, bool receivers,
+                  struct flowpipe **out, char *err, size_t errlen);
+void flowpipe_close(struct flowpipe *fp);
+/* The flows store (for searches). */
+struct ariel_store *flowpipe_store(struct flowpipe *fp);
+/* Writes per-exporter and per-interface counter lines (for `strm stats`). */
+void flowpipe_stats_write(struct flowpipe *fp, FILE *out);
+
+/*
+ * A flow_sink that fills batches from the flowpipe's pool and submits each full one (blocking:
+ * backpressure). One per producing thread; flowpipe_sink_flush submits the partial batch.
+ */
+struct flowpipe_sink {
+    struct flow_sink *sink; /* what decoders are given; points into this struct */
+    struct flowpipe *fp;
+    struct strm_batch *cur;
+    void *impl_[4];
+};
+void flowpipe_sink_init(struct flowpipe_sink *s, struct flowpipe *fp);
+void flowpipe_sink_flush(struct flowpipe_sink *s);
+
 /* ---------------------------------------------------------------- control socket */
 
 struct control;
