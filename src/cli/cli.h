@@ -7,6 +7,7 @@
 
 #include "ariel/ariel.h"
 #include "core/core.h"
+#include "flow/flow.h"
 
 #define STRM_VERSION "0.1.0"
 
@@ -91,7 +92,6 @@ void pipeline_stop(struct pipeline *p);
 /* ---------------------------------------------------------------- flows (src/cli/flowpipe.c) */
 
 struct flowpipe;
-struct flow_sink;
 
 /*
  * The flow data path: flow records (batches of STRM_EV_FLOW records from the flow receivers,
@@ -113,10 +113,9 @@ void flowpipe_stats_write(struct flowpipe *fp, FILE *out);
  * backpressure). One per producing thread; flowpipe_sink_flush submits the partial batch.
  */
 struct flowpipe_sink {
-    struct flow_sink *sink; /* what decoders are given; points into this struct */
+    struct flow_sink sink; /* what decoders are given (&s->sink) */
     struct flowpipe *fp;
     struct strm_batch *cur;
-    void *impl_[4];
 };
 void flowpipe_sink_init(struct flowpipe_sink *s, struct flowpipe *fp);
 void flowpipe_sink_flush(struct flowpipe_sink *s);
