@@ -435,6 +435,15 @@ struct strm_listen {
     uint16_t port;
 };
 
+#define STRM_MAX_NETWORKS 1024
+
+/* A named local network of the network hierarchy, e.g. "Corp.DMZ" = 10.1.0.0/16. */
+struct strm_network {
+    char name[128];      /* full name, groups separated by dots; the leaf is NETWORKNAME */
+    struct strm_ip addr; /* network address (host bits zero) */
+    uint8_t prefix;      /* prefix length over the 128-bit form (IPv4 /n is 96 + n) */
+};
+
 struct strm_config {
     char data_dir[4096];
     struct strm_listen syslog_udp[STRM_MAX_LISTENERS];
@@ -464,7 +473,30 @@ struct strm_config {
     int retention_days;    /* segments older than this are deleted; 0 = keep forever */
     int max_disk_percent;  /* oldest partitions deleted above this filesystem use */
     enum strm_log_level log_level;
+    /* flows (issue 6): listeners, capture interfaces, network hierarchy */
+    struct strm_listen netflow_udp[STRM_MAX_LISTENERS]; /* v5/v9/IPFIX by version; 2055, 9995 */
+    int n_netflow_udp;
+    struct strm_listen ipfix_udp[STRM_MAX_LISTENERS]; /* 4739 */
+    int n_ipfix_udp;
+    struct strm_listen ipfix_tcp[STRM_MAX_LISTENERS]; /* 4739 */
+    int n_ipfix_tcp;
+    struct strm_listen sflow_udp[STRM_MAX_LISTENERS]; /* 6343 */
+    int n_sflow_udp;
+    char flows_capture[STRM_MAX_LISTENERS][64]; /* interfaces captured with libpcap */
+    int n_flows_capture;
+    int flows_active_timeout_s;   /* 60 */
+    int flows_inactive_timeout_s; /* 15 */
+    struct strm_network networks[STRM_MAX_NETWORKS];
+    int n_networks;
 };
+
+/*
+ * The network hierarchy: the longest-prefix local network holding ip, or NULL when ip is in
+ * none (remote). Direction of a flow: L2L, L2R, R2L or R2R from its two ends.
+ */
+const struct strm_network *strm_network_find(const struct strm_config *cfg, const struct strm_ip *ip);
+enum strm_flow_dir strm_flow_direction(const struct strm_config *cfg, const struct strm_ip *src,
+                                       const struct strm_ip *dst);
 
 /* Built-in defaults (data in ./data, or /var/lib/strm as root; syslog on 514). */
 void strm_config_defaults(struct strm_config *cfg);
