@@ -36,6 +36,8 @@ enum aql_format { AQL_FORMAT_TABLE, AQL_FORMAT_CSV, AQL_FORMAT_JSON };
 /* Parses text; on STRM_ERR_PARSE fills err. The query is freed with aql_query_free. */
 int aql_parse(const char *text, struct aql_query **out, struct aql_error *err);
 void aql_query_free(struct aql_query *q); /* accepts NULL */
+/* The table the query reads (FROM events | flows): the caller runs it on that store. */
+enum strm_table aql_query_table(const struct aql_query *q);
 
 /*
  * Runs q against store; now_ms anchors LAST n MINUTES. On error fills err (pos 0) and returns
@@ -61,8 +63,13 @@ struct aql_resolvers {
     const char *(*category_name)(uint32_t category, void *arg);
     const char *(*logsource_name)(uint32_t logsourceid, void *arg);
     const char *(*logsource_type_name)(uint32_t devicetype, void *arg);
+    const char *(*application_name)(uint32_t applicationid, void *arg);
     void *arg;
 };
+
+/* The network hierarchy NETWORKNAME / FULLNETWORKNAME and INCIDR-style lookups use (cfg must
+ * outlive the queries); NULL: none (every address is remote, the functions yield null). */
+void aql_set_network_config(const struct strm_config *cfg);
 
 /* Sets (copies) the resolvers; NULL clears them. Call while no query runs (at start). */
 void aql_set_resolvers(const struct aql_resolvers *r);

@@ -275,6 +275,7 @@ struct aql_query {
     bool has_start, has_stop;
     int64_t start_ms, stop_ms; /* START/STOP, whole minutes: [start:00.000, stop:59.999] */
     struct aql_regex *regexes; /* compiled patterns, freed by aql_query_free */
+    enum strm_table table;     /* FROM events | flows */
 };
 
 struct aql_regex {

@@ -76,6 +76,13 @@ static void eval_col(int col, const struct strm_event *ev, struct aql_value *out
     case STRM_T_INT:
         out->type = AQL_T_INT;
         out->u.i = col_int(ev, col);
+        if (d->enum_names) { /* flowtype, flowdirection: their names */
+            const char *nm =
+                (uint64_t)out->u.i < d->enum_count ? d->enum_names[out->u.i] : "unknown";
+            out->type = AQL_T_STR;
+            out->u.s.p = nm;
+            out->u.s.len = (uint32_t)strlen(nm);
+        }
         return;
     case STRM_T_STR:
         memcpy(&out->u.s, p, sizeof out->u.s);

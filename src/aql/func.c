@@ -78,6 +78,57 @@ LOOKUP_FN(fn_qiddescription, qid_description)
 LOOKUP_FN(fn_categoryname, category_name)
 LOOKUP_FN(fn_logsourcename, logsource_name)
 LOOKUP_FN(fn_logsourcetypename, logsource_type_name)
+LOOKUP_FN(fn_applicationname, application_name)
+
+static const struct strm_config *_Atomic net_cfg;
+
+void aql_set_network_config(const struct strm_config *cfg)
+{
+    net_cfg = cfg;
+}
+
+/* NETWORKNAME: the leaf of the local network's name; FULLNETWORKNAME: all of it. */
+static void network_name(const struct aql_value *a, bool full, struct aql_value *out)
+{
+    const struct strm_config *cfg = net_cfg;
+    const struct strm_network *n =
+        cfg && a->type == AQL_T_IP ? strm_network_find(cfg, &a->u.ip) : NULL;
+    if (!n) {
+        out->type = AQL_T_NULL;
+        return;
+    }
+    const char *dot = full ? NULL : strrchr(n->name, '.');
+    set_name(out, dot ? dot + 1 : n->name);
+}
+
+static void fn_networkname(const struct aql_value *a, size_t n, const void *st,
+                           struct aql_value *out)
+{
+    (void)n;
+    (void)st;
+    network_name(a, false, out);
+}
+
+static void fn_fullnetworkname(const struct aql_value *a, size_t n, const void *st,
+                               struct aql_value *out)
+{
+    (void)n;
+    (void)st;
+    network_name(a, true, out);
+}
+
+static void fn_protocolname(const struct aql_value *a, size_t n, const void *st,
+                            struct aql_value *out)
+{
+    (void)n;
+    (void)st;
+    uint32_t id;
+    if (!arg_id(a, &id) || id > 255) {
+        out->type = AQL_T_NULL;
+        return;
+    }
+    set_name(out, strm_protocol_name(id));
+}
 
 /* ---------------------------------------------------------------- scratch */
 
@@ -554,6 +605,15 @@ static void fn_parsedatetime(const struct aql_value *a, size_t n, const void *st
 #define ANY AQL_T_NULL
 
 static const struct aql_func funcs[] = {
+    {"APPLICATIONNAME",
+     1,
+     false,
+     {AQL_T_INT},
+     AQL_T_STR,
+     fn_applicationname,
+     NULL,
+     "APPLICATIONNAME(applicationid) -> string",
+     "name of a flow's detected application (HTTP, TLS, DNS, SSH, ...)"},
     {"BASE64",
      1,
      false,
@@ -599,6 +659,15 @@ static const struct aql_func funcs[] = {
      NULL,
      "DOUBLE(value) -> number",
      "the value as a floating-point number (null if not a number)"},
+    {"FULLNETWORKNAME",
+     1,
+     false,
+     {AQL_T_IP},
+     AQL_T_STR,
+     fn_fullnetworkname,
+     NULL,
+     "FULLNETWORKNAME(ip) -> string",
+     "full name (groups.name) of the local network holding ip; null if remote"},
     {"LOGSOURCENAME",
      1,
      false,
@@ -725,6 +794,24 @@ static const struct aql_func funcs[] = {
      NULL,
      "SUBSTRING(string, start, length) -> string",
      "length bytes from index start (0-based)"},
+    {"NETWORKNAME",
+     1,
+     false,
+     {AQL_T_IP},
+     AQL_T_STR,
+     fn_networkname,
+     NULL,
+     "NETWORKNAME(ip) -> string",
+     "name of the local network holding ip (network hierarchy); null if remote"},
+    {"PROTOCOLNAME",
+     1,
+     false,
+     {AQL_T_INT},
+     AQL_T_STR,
+     fn_protocolname,
+     NULL,
+     "PROTOCOLNAME(protocolid) -> string",
+     "IANA name of an IP protocol number (TCP, UDP, ICMP, ...)"},
     {"UPPER",
      1,
      false,
@@ -741,17 +828,13 @@ static const struct {
     const char *name;
     const char *needs;
 } unavailable[] = {
-    {"APPLICATIONNAME", "flow application identification"},
     {"ASSETHOSTNAME", "the asset model"},
     {"ASSETPROPERTY", "the asset model"},
     {"ASSETUSER", "the asset model"},
     {"DOMAINNAME", "domains"},
-    {"FULLNETWORKNAME", "a network hierarchy"},
     {"HOSTNAME", "the asset model (host name lookup)"},
     {"INOFFENSE", "offenses linked to events"},
     {"LOGSOURCEGROUPNAME", "log source groups"},
-    {"NETWORKNAME", "a network hierarchy"},
-    {"PROTOCOLNAME", "a protocol table"},
     {"REFERENCEMAP", "reference data"},
     {"REFERENCEMAPSETCONTAINS", "reference data"},
     {"REFERENCESETCONTAINS", "reference data"},

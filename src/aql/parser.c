@@ -58,6 +58,8 @@ struct parser {
     size_t aggs_cap;
     bool in_agg;    /* inside an aggregate's argument */
     bool in_having; /* SELECT aliases are names too */
+    ssize_t star_at; /* SELECT *: item index where the table's columns go, -1 if none */
+    size_t star_pos;
 };
 
 static int next(struct parser *p)
@@ -341,6 +343,25 @@ static int parse_agg(struct parser *p, const struct aql_tok *name, enum aql_agg 
 }
 
 /* "unknown column 'srcip'", with the closest column name when one is close enough. */
+/* The AQL type of a column; enum columns (flowtype, flowdirection) read as their names. */
+static enum aql_type col_aql_type(int col)
+{
+    const struct strm_col_def *d = &strm_event_cols[col];
+    switch (d->type) {
+    case STRM_T_TIME:
+        return AQL_T_TIME;
+    case STRM_T_INT:
+        return d->enum_names ? AQL_T_STR : AQL_T_INT;
+    case STRM_T_IP:
+        return AQL_T_IP;
+    case STRM_T_MAC:
+        return AQL_T_MAC;
+    case STRM_T_STR:
+        return AQL_T_STR;
+    }
+    return AQL_T_NULL;
+}
+
 static int unknown_column(struct parser *p, const struct aql_tok *t)
 {
     int nl = (int)(t->text_len > 64 ? 64 : t->text_len);
@@ -637,23 +658,7 @@ static int parse_prefix(struct parser *p, struct aql_node **out)
         if (col < 0) return unknown_column(p, &t);
         if (!(n = node_new(p, AQL_N_COL, t.pos))) return STRM_ERR_NOMEM;
         n->u.col = col;
-        switch (strm_event_cols[col].type) {
-        case STRM_T_TIME:
-            n->type = AQL_T_TIME;
-            break;
-        case STRM_T_INT:
-            n->type = AQL_T_INT;
-            break;
-        case STRM_T_IP:
-            n->type = AQL_T_IP;
-            break;
-        case STRM_T_MAC:
-            n->type = AQL_T_MAC;
-            break;
-        case STRM_T_STR:
-            n->type = AQL_T_STR;
-            break;
-        }
+        n->type = col_aql_type(col);
         *out = n;
         return 0;
     }
@@ -1016,31 +1021,11 @@ static int parse_select_list(struct parser *p)
     int rc;
     for (;;) {
         if (p->tok.kind == AQL_TOK_STAR) {
-            size_t pos = p->tok.pos;
+            /* the columns depend on the table named after FROM: expanded there */
+            if (p->star_at >= 0) return fail_at(p, p->tok.pos, "'*' may appear only once");
+            p->star_at = (ssize_t)p->q->nitems;
+            p->star_pos = p->tok.pos;
             if ((rc = next(p)) != 0) return rc;
-            for (int c = 0; c < STRM_COL__COUNT; c++) {
-                struct aql_node *n = node_new(p, AQL_N_COL, pos);
-                if (!n) return STRM_ERR_NOMEM;
-                n->u.col = c;
-                switch (strm_event_cols[c].type) {
-                case STRM_T_TIME:
-                    n->type = AQL_T_TIME;
-                    break;
-                case STRM_T_INT:
-                    n->type = AQL_T_INT;
-                    break;
-                case STRM_T_IP:
-                    n->type = AQL_T_IP;
-                    break;
-                case STRM_T_MAC:
-                    n->type = AQL_T_MAC;
-                    break;
-                case STRM_T_STR:
-                    n->type = AQL_T_STR;
-                    break;
-                }
-                if ((rc = add_item(p, n, strm_event_cols[c].name, &cap)) != 0) return rc;
-            }
         } else {
             struct aql_node *e;
             if ((rc = parse_expr(p, 0, &e)) != 0) return rc;
@@ -1207,6 +1192,43 @@ static int parse_when(struct parser *p, int64_t *out, bool stop)
     return next(p);
 }
 
+/* SELECT *: the columns of the query's table, in schema order, where the '*' stood. */
+static int expand_star(struct parser *p)
+{
+    struct aql_query *q = p->q;
+    size_t at = (size_t)p->star_at, tail = q->nitems - at, cap = q->nitems, n0 = q->nitems;
+    uint64_t cols = strm_table_cols(q->table);
+    int rc;
+    for (int c = 0; c < STRM_COL__COUNT; c++) {
+        if (!(cols >> c & 1)) continue;
+        struct aql_node *n = node_new(p, AQL_N_COL, p->star_pos);
+        if (!n) return STRM_ERR_NOMEM;
+        n->u.col = c;
+        n->type = col_aql_type(c);
+        if ((rc = add_item(p, n, strm_event_cols[c].name, &cap)) != 0) return rc;
+    }
+    /* rotate the appended columns to where the '*' stood */
+    size_t added = q->nitems - n0;
+    if (tail && added) {
+        struct aql_select_item *tmp = malloc(tail * sizeof *tmp);
+        if (!tmp) return STRM_ERR_NOMEM;
+        memcpy(tmp, q->items + at, tail * sizeof *tmp);
+        memmove(q->items + at, q->items + n0, added * sizeof *tmp);
+        memcpy(q->items + at + added, tmp, tail * sizeof *tmp);
+        free(tmp);
+    }
+    return 0;
+}
+
+/* The first column node in n whose bit is in mask. */
+static const struct aql_node *find_col_in(const struct aql_node *n, uint64_t mask)
+{
+    if (!n) return NULL;
+    if (n->kind == AQL_N_COL && (mask >> n->u.col & 1)) return n;
+    const struct aql_node *f = find_col_in(n->l, mask);
+    return f ? f : find_col_in(n->r, mask);
+}
+
 static int parse_query(struct parser *p)
 {
     struct aql_query *q = p->q;
@@ -1216,9 +1238,13 @@ static int parse_query(struct parser *p)
     if ((rc = parse_select_list(p)) != 0) return rc;
     if ((rc = expect_kw(p, "FROM")) != 0) return rc;
     if (aql_tok_is_kw(&p->tok, "FLOWS"))
-        return fail_at(p, p->tok.pos, "table flows is not available yet");
-    if (!aql_tok_is_kw(&p->tok, "EVENTS")) return fail_expected(p, "events");
+        q->table = STRM_TABLE_FLOWS;
+    else if (aql_tok_is_kw(&p->tok, "EVENTS"))
+        q->table = STRM_TABLE_EVENTS;
+    else
+        return fail_expected(p, "events or flows");
     if ((rc = next(p)) != 0) return rc;
+    if (p->star_at >= 0 && (rc = expand_star(p)) != 0) return rc;
     if (accept_kw(p, "WHERE", &rc)) {
         if (rc || (rc = parse_expr(p, 0, &q->where)) != 0) return rc;
         if ((rc = need_cond(p, q->where, "WHERE")) != 0) return rc;
@@ -1315,7 +1341,26 @@ static int plan(struct parser *p)
         q->colmask |= colmask_of(q->groups[i]);
     q->colmask |= colmask_of(q->having);
     q->colmask |= colmask_of(q->where);
+    uint64_t bad = q->colmask & ~strm_table_cols(q->table);
+    if (bad) {
+        const struct aql_node *c = NULL;
+        for (size_t i = 0; i < q->nitems && !c; i++) c = find_col_in(q->items[i].expr, bad);
+        for (size_t i = 0; i < q->nkeys && !c; i++) c = find_col_in(q->keys[i].expr, bad);
+        for (size_t i = 0; i < q->ngroups && !c; i++) c = find_col_in(q->groups[i], bad);
+        if (!c) c = find_col_in(q->having, bad);
+        if (!c) c = find_col_in(q->where, bad);
+        int col = c ? c->u.col : __builtin_ctzll(bad);
+        bool ev = q->table == STRM_TABLE_EVENTS;
+        return fail_at(p, c ? c->pos : 0, "column '%s' is not in table %s (it is a%s column)",
+                       strm_event_cols[col].name, ev ? "events" : "flows",
+                       ev ? " flows" : "n events");
+    }
     return 0;
+}
+
+enum strm_table aql_query_table(const struct aql_query *q)
+{
+    return q->table;
 }
 
 int aql_parse(const char *text, struct aql_query **out, struct aql_error *err)
@@ -1334,10 +1379,12 @@ int aql_parse(const char *text, struct aql_query **out, struct aql_error *err)
     strm_arena_init(&q->arena, 4096);
     q->limit = -1;
     q->last_ms = -1;
+    q->table = STRM_TABLE_EVENTS;
     struct parser p = {
         .lx = {.src = text, .len = strlen(text), .arena = &q->arena},
         .err = err,
         .q = q,
+        .star_at = -1,
     };
     int rc = parse_query(&p);
     if (rc == 0) rc = plan(&p);

@@ -82,6 +82,7 @@ struct seg_list {
 struct ariel_store {
     char root[PATH_MAX];
     bool read_only;
+    enum strm_table table;
     enum strm_fsync_policy fsync;
     int fsync_interval_ms, segment_rows, segment_max_age_s;
     struct strm_stats *stats;
@@ -307,6 +308,11 @@ int ariel_append(struct ariel_store *s, struct strm_batch *b)
         struct strm_event *ev = &b->ev[i];
         uint8_t *p;
         ev->storagetime = now;
+        /* the row layout follows the table: segments read its columns at fixed offsets */
+        if (s->table == STRM_TABLE_FLOWS)
+            ev->flags |= STRM_EV_FLOW;
+        else
+            ev->flags &= (uint8_t)~STRM_EV_FLOW;
         if (!(p = mt_reserve(mt, ariel_row_bound(ev)))) {
             rc = STRM_ERR_NOMEM;
             goto fail;
@@ -1152,7 +1158,7 @@ static int recover(struct ariel_store *s, char *err, size_t errlen)
     /* WAL names before segments: a flush that ends in between leaves a partial group with
      * its WAL still listed (treated as interrupted), never the reverse */
     wal_min = wal_min_seq(s->root);
-    snprintf(events, sizeof events, "%s/events", s->root);
+    snprintf(events, sizeof events, "%s/%s", s->root, ariel_table_dir(s->table));
     walk(&ls, events, 0, true);
     if ((rc = ls.rc) != 0) goto fail;
     covered = resolve_groups(&ls, wal_min);
@@ -1232,6 +1238,7 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
     }
     snprintf(s->root, sizeof s->root, "%s", opt->dir);
     s->read_only = opt->read_only;
+    s->table = opt->table == STRM_TABLE_FLOWS ? STRM_TABLE_FLOWS : STRM_TABLE_EVENTS;
     s->fsync = opt->fsync;
     s->fsync_interval_ms = opt->fsync_interval_ms > 0 ? opt->fsync_interval_ms : 1000;
     s->segment_rows = opt->segment_rows > 0 ? opt->segment_rows : 262144;
@@ -1258,7 +1265,7 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
             rc = STRM_ERR_IO;
             goto fail;
         }
-        snprintf(p, sizeof p, "%s/events", s->root);
+        snprintf(p, sizeof p, "%s/%s", s->root, ariel_table_dir(s->table));
         if (ariel_mkdirs(p) != 0) {
             snprintf(err, errlen, "ariel: cannot create %s: %s", p, strerror(errno));
             rc = STRM_ERR_IO;
@@ -1277,7 +1284,7 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
             goto fail;
         }
     }
-    if ((rc = ariel_seg_writer_init(&s->sw, ZSTD_LEVEL)) != 0) {
+    if ((rc = ariel_seg_writer_init(&s->sw, ZSTD_LEVEL, s->table)) != 0) {
         snprintf(err, errlen, "ariel: out of memory");
         goto fail;
     }

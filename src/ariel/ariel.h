@@ -21,6 +21,9 @@ struct ariel_store;
 struct ariel_options {
     const char *dir; /* the store's root, e.g. <data_dir>/ariel; created if missing */
     bool read_only;  /* open without writing anything: replays the WAL in memory only */
+    /* The table this store holds (0 = events): which columns its segments carry and the
+     * partition directory name. A flows store keeps every row as a flow record. */
+    enum strm_table table;
     enum strm_fsync_policy fsync;
     int fsync_interval_ms;
     int segment_rows;

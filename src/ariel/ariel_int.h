@@ -32,10 +32,17 @@
  * straight out of the row bytes without decoding the whole row.
  */
 #define ARIEL_ROW_FIXED 178
-/* username, hostname, appname, procid, msgid, properties, payload, message */
-#define ARIEL_ROW_NSTR 8
-#define ARIEL_RS_PAYLOAD (ARIEL_ROW_NSTR - 2)
-#define ARIEL_RS_MESSAGE (ARIEL_ROW_NSTR - 1)
+/*
+ * A flow record (flags has STRM_EV_FLOW; the flows table holds only these) has the fixed part
+ * of struct strm_flow_fields (up to applicationdetail) right after the MACs, so its columns
+ * also sit at fixed offsets, and applicationdetail as a ninth string after the message.
+ */
+#define ARIEL_ROW_FLOW_FIXED offsetof(struct strm_flow_fields, applicationdetail)
+/* username, hostname, appname, procid, msgid, properties, payload, message, applicationdetail */
+#define ARIEL_ROW_NSTR 9
+#define ARIEL_RS_PAYLOAD 6
+#define ARIEL_RS_MESSAGE 7
+#define ARIEL_RS_APPDETAIL 8
 
 /* Upper bound of the encoded size of ev. */
 size_t ariel_row_bound(const struct strm_event *ev);
@@ -210,9 +217,13 @@ struct ariel_seg_writer {
     uint8_t *fixed;
     size_t fixed_rows;
     size_t colstart[STRM_COL__COUNT];
+    uint64_t colset;     /* columns of the table written (strm_table_cols) */
+    const char *tabname; /* partition directory under the root: "events" or "flows" */
 };
 
-int ariel_seg_writer_init(struct ariel_seg_writer *w, int level);
+int ariel_seg_writer_init(struct ariel_seg_writer *w, int level, enum strm_table table);
+/* "events" or "flows": the partition directory of a table's segments. */
+const char *ariel_table_dir(enum strm_table table);
 void ariel_seg_writer_free(struct ariel_seg_writer *w);
 
 /*

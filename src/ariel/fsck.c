@@ -162,8 +162,10 @@ int ariel_fsck(const char *dir, bool repair, ariel_fsck_fn report, void *arg,
         rc = STRM_ERR_NOMEM;
         goto out;
     }
-    snprintf(p, sizeof p, "%s/events", dir);
-    walk_segments(&f, p, 0);
+    for (int t = STRM_TABLE_EVENTS; t <= STRM_TABLE_FLOWS && f.rc == 0; t++) {
+        snprintf(p, sizeof p, "%s/%s", dir, ariel_table_dir((enum strm_table)t));
+        walk_segments(&f, p, 0);
+    }
     if ((rc = f.rc) != 0) goto out;
     rc = ariel_wal_check(dir, repair, in_use, report, arg, res, err, errlen);
 out:

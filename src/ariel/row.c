@@ -68,9 +68,22 @@ static const struct strm_str *ev_str(const struct strm_event *ev, int k)
         return &ev->properties;
     case 6:
         return &ev->payload;
-    default:
+    case 7:
         return &ev->message;
+    default:
+        return &ev->flow.applicationdetail;
     }
+}
+
+static bool row_is_flow(const uint8_t *row)
+{
+    return row[8 + offsetof(struct strm_event, flags)] & STRM_EV_FLOW;
+}
+
+/* Where the strings of a row start. */
+static size_t row_strs_at(const uint8_t *row)
+{
+    return ARIEL_ROW_FIXED + (row_is_flow(row) ? ARIEL_ROW_FLOW_FIXED : 0);
 }
 
 int ariel_row_str_index(int col)
@@ -92,6 +105,8 @@ int ariel_row_str_index(int col)
         return ARIEL_RS_PAYLOAD;
     case STRM_COL_MESSAGE:
         return ARIEL_RS_MESSAGE;
+    case STRM_COL_APPLICATIONDETAIL:
+        return ARIEL_RS_APPDETAIL;
     default:
         return -1;
     }
@@ -101,12 +116,14 @@ size_t ariel_row_off(int col)
 {
     size_t off = strm_event_cols[col].offset;
     if (off < FIXED_EV_LEN) return 8 + off;
+    if (off >= offsetof(struct strm_event, flow))
+        return ARIEL_ROW_FIXED + (off - offsetof(struct strm_event, flow));
     return 8 + FIXED_EV_LEN + (off - offsetof(struct strm_event, sourcemac));
 }
 
 size_t ariel_row_bound(const struct strm_event *ev)
 {
-    size_t n = ARIEL_ROW_FIXED + 10 * ARIEL_ROW_NSTR;
+    size_t n = ARIEL_ROW_FIXED + ARIEL_ROW_FLOW_FIXED + 10 * ARIEL_ROW_NSTR;
     for (int k = 0; k < ARIEL_ROW_NSTR; k++)
         n += ev_str(ev, k)->p ? ev_str(ev, k)->len : 0;
     return n;
@@ -124,6 +141,11 @@ size_t ariel_row_encode(uint8_t *p, uint64_t seq, const struct strm_event *ev)
     memcpy(q + 8, ev, FIXED_EV_LEN);
     memcpy(q + 8 + FIXED_EV_LEN, ev->sourcemac, 12);
     q += ARIEL_ROW_FIXED;
+    bool flow = ev->flags & STRM_EV_FLOW;
+    if (flow) {
+        memcpy(q, &ev->flow, ARIEL_ROW_FLOW_FIXED);
+        q += ARIEL_ROW_FLOW_FIXED;
+    }
     for (int k = 0; k < ARIEL_RS_MESSAGE; k++) {
         const struct strm_str *s = ev_str(ev, k);
         uint32_t len = s->p ? s->len : 0;
@@ -144,6 +166,15 @@ size_t ariel_row_encode(uint8_t *p, uint64_t seq, const struct strm_event *ev)
             q += len;
         }
     }
+    if (flow) {
+        const struct strm_str *d = &ev->flow.applicationdetail;
+        uint32_t len = d->p ? d->len : 0;
+        q += ariel_varint_put(q, len);
+        if (len) {
+            memcpy(q, d->p, len);
+            q += len;
+        }
+    }
     return (size_t)(q - p);
 }
 
@@ -151,10 +182,11 @@ size_t ariel_row_encode(uint8_t *p, uint64_t seq, const struct strm_event *ev)
 static size_t row_strs(const uint8_t *p, size_t avail, struct strm_str out[ARIEL_ROW_NSTR],
                        bool *msg_slice)
 {
-    const uint8_t *end = p + avail, *q = p + ARIEL_ROW_FIXED;
+    const uint8_t *end = p + avail, *q;
     uint64_t v, off;
     size_t n;
-    if (avail < ARIEL_ROW_FIXED) return 0;
+    if (avail < ARIEL_ROW_FIXED || avail < row_strs_at(p)) return 0;
+    q = p + row_strs_at(p);
     for (int k = 0; k < ARIEL_RS_MESSAGE; k++) {
         if (!(n = ariel_varint_get(q, end, &v)) || v > (uint64_t)(end - q - (ptrdiff_t)n) ||
             v > UINT32_MAX)
@@ -181,6 +213,17 @@ static size_t row_strs(const uint8_t *p, size_t avail, struct strm_str out[ARIEL
         q += v;
     }
     out[ARIEL_RS_MESSAGE].len = (uint32_t)v;
+    out[ARIEL_RS_APPDETAIL].p = NULL;
+    out[ARIEL_RS_APPDETAIL].len = 0;
+    if (row_is_flow(p)) {
+        if (!(n = ariel_varint_get(q, end, &v)) || v > (uint64_t)(end - q - (ptrdiff_t)n) ||
+            v > UINT32_MAX)
+            return 0;
+        q += n;
+        out[ARIEL_RS_APPDETAIL].p = v ? (const char *)q : NULL;
+        out[ARIEL_RS_APPDETAIL].len = (uint32_t)v;
+        q += v;
+    }
     return (size_t)(q - p);
 }
 
@@ -208,5 +251,11 @@ size_t ariel_row_decode(const uint8_t *p, size_t avail, uint64_t *seq, struct st
     ev->properties = s[5];
     ev->payload = s[ARIEL_RS_PAYLOAD];
     ev->message = s[ARIEL_RS_MESSAGE];
+    if (row_is_flow(p)) {
+        memcpy(&ev->flow, p + ARIEL_ROW_FIXED, ARIEL_ROW_FLOW_FIXED);
+        ev->flow.applicationdetail = s[ARIEL_RS_APPDETAIL];
+    } else {
+        memset(&ev->flow, 0, sizeof ev->flow);
+    }
     return n;
 }

@@ -185,10 +185,17 @@ static int col_width(int col)
 
 /* ---------------------------------------------------------------- writing */
 
-int ariel_seg_writer_init(struct ariel_seg_writer *w, int level)
+const char *ariel_table_dir(enum strm_table table)
+{
+    return table == STRM_TABLE_FLOWS ? "flows" : "events";
+}
+
+int ariel_seg_writer_init(struct ariel_seg_writer *w, int level, enum strm_table table)
 {
     memset(w, 0, sizeof *w);
     w->level = level;
+    w->colset = strm_table_cols(table);
+    w->tabname = ariel_table_dir(table);
     w->cctx = ZSTD_createCCtx();
     return w->cctx ? 0 : STRM_ERR_NOMEM;
 }
@@ -229,7 +236,7 @@ static int parse_strs(struct ariel_seg_writer *w, const uint8_t *const *rows, co
     size_t foff[STRM_COL__COUNT], fw[STRM_COL__COUNT];
     for (int c = 0; c < STRM_COL__COUNT; c++) {
         int width = col_width(c);
-        if (!width) continue;
+        if (!width || !(w->colset & 1ull << c)) continue;
         fcols[nf] = c;
         foff[nf] = ariel_row_off(c);
         fw[nf] = (size_t)width;
@@ -393,7 +400,9 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
     char dir[PATH_MAX], path[PATH_MAX + 64], tmp[PATH_MAX + 80], err[512];
     struct ariel_seg_col cols[STRM_COL__COUNT];
     uint8_t head[ARIEL_SEG_HDR + STRM_COL__COUNT * ARIEL_SEG_DIRENT];
-    uint64_t off = sizeof head, min_seq = UINT64_MAX, max_seq = 0, hash;
+    int colids[STRM_COL__COUNT], ncols = 0;
+    size_t headlen;
+    uint64_t off, min_seq = UINT64_MAX, max_seq = 0, hash;
     int64_t min_time, max_time, secs;
     struct tm tm;
     int fd = -1, rc = STRM_ERR_IO;
@@ -409,7 +418,11 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
     secs = min_time >= 0 ? min_time / 1000 : -((-min_time + 999) / 1000);
     time_t tt = (time_t)secs;
     if (!gmtime_r(&tt, &tm)) memset(&tm, 0, sizeof tm);
-    snprintf(dir, sizeof dir, "%s/events/%04d/%02d/%02d/%02d", root, tm.tm_year + 1900,
+    for (int c = 0; c < STRM_COL__COUNT; c++)
+        if (w->colset & 1ull << c) colids[ncols++] = c;
+    headlen = ARIEL_SEG_HDR + (size_t)ncols * ARIEL_SEG_DIRENT;
+    off = headlen;
+    snprintf(dir, sizeof dir, "%s/%s/%04d/%02d/%02d/%02d", root, w->tabname, tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour);
     snprintf(path, sizeof path, "%s/seg-%016" PRIx64 ".seg", dir, m->id);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -421,11 +434,12 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
     if (fd < 0) goto io_fail;
 
     if ((rc = parse_strs(w, rows, lens, n)) != 0) goto fail;
-    for (int c = 0; c < STRM_COL__COUNT; c++) {
+    for (int ci = 0; ci < ncols; ci++) {
+        int c = ci; /* index into cols[]; the column id is colids[ci] */
         size_t rawlen, bound;
         const uint8_t *data;
         memset(&cols[c], 0, sizeof cols[c]);
-        if ((rc = encode_col(w, c, rows, lens, n, &cols[c], &rawlen)) != 0) goto fail;
+        if ((rc = encode_col(w, colids[ci], rows, lens, n, &cols[c], &rawlen)) != 0) goto fail;
         cols[c].rawsize = rawlen;
         if (cols[c].enc == ARIEL_ENC_CONST) {
             data = w->raw;
@@ -452,12 +466,12 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
         off += cols[c].csize;
     }
 
-    memset(head, 0, sizeof head);
+    memset(head, 0, headlen);
     memcpy(head, seg_magic, 8);
     put16(head + 8, ARIEL_SEG_VERSION);
     put16(head + 10, ARIEL_SEG_HDR);
     put16(head + 12, ARIEL_SEG_DIRENT);
-    put16(head + 14, STRM_COL__COUNT);
+    put16(head + 14, (uint16_t)ncols);
     put64(head + 16, n);
     put64(head + 24, (uint64_t)min_time);
     put64(head + 32, (uint64_t)max_time);
@@ -469,12 +483,12 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
     put32(head + 76, 0);
     put64(head + 80, m->seq_lo);
     put64(head + 88, m->seq_hi);
-    for (int c = 0; c < STRM_COL__COUNT; c++)
+    for (int c = 0; c < ncols; c++)
         dirent_put(head + ARIEL_SEG_HDR + c * ARIEL_SEG_DIRENT, &cols[c]);
-    hash = XXH3_64bits(head, sizeof head);
+    hash = XXH3_64bits(head, headlen);
     put64(head + 96, hash);
     rc = STRM_ERR_IO;
-    if (ariel_write_all(fd, head, sizeof head, 0) != 0 || fsync(fd) != 0) goto io_fail;
+    if (ariel_write_all(fd, head, headlen, 0) != 0 || fsync(fd) != 0) goto io_fail;
     if (close(fd) != 0) {
         fd = -1;
         goto io_fail;

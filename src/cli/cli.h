@@ -35,6 +35,9 @@ int cli_lock_data_dir(const struct strm_config *cfg);
 /* Opens the store under data_dir/ariel with the config's storage settings. */
 int cli_open_store(const struct strm_config *cfg, bool read_only, struct strm_stats *stats,
                    struct ariel_store **out);
+/* The same for a table: events under data_dir/ariel, flows under data_dir/flows. */
+int cli_open_table(const struct strm_config *cfg, enum strm_table table, bool read_only,
+                   struct strm_stats *stats, struct ariel_store **out);
 
 /* ---------------------------------------------------------------- log sources, QIDs */
 
@@ -88,6 +91,13 @@ struct strm_pool *pipeline_pool(struct pipeline *p);
  * included), joins the threads, frees.
  */
 void pipeline_stop(struct pipeline *p);
+/*
+ * ariel_append that waits out a full or failing disk (ENOSPC, EIO): retries with backoff,
+ * ticking the store, logging an alarm every 10 s as component, until the store takes the
+ * batch or the stage's input queue in is closed (shutdown). Returns ariel_append's result.
+ */
+int cli_store_append_retry(struct ariel_store *store, struct strm_batch *b, struct strm_queue *in,
+                           const char *component);
 
 /* ---------------------------------------------------------------- flows (src/cli/flowpipe.c) */
 
@@ -128,6 +138,8 @@ struct control;
 int control_start(const struct strm_config *cfg, struct ariel_store *store,
                   struct strm_stats *stats, struct control **out);
 void control_stop(struct control *c);
+/* Lets the control socket search the flows table and report the flow counters. */
+void control_set_flows(struct control *c, struct flowpipe *fp);
 /* Lets the control socket serve LOGSOURCES and QID requests and log source stats. */
 void control_set_registry(struct control *c, struct logsource_registry *reg);
 /* Client side: sends a request; copies the reply to stdout (or stderr on error).

@@ -31,6 +31,7 @@ struct control {
     struct ariel_store *store;
     struct strm_stats *stats;
     struct logsource_registry *reg;
+    struct flowpipe *_Atomic flows; /* NULL until the flow path is up */
     pthread_t thread;
     _Atomic bool stop;
     _Atomic int active; /* connection threads still running */
@@ -93,7 +94,17 @@ static void serve_search(struct control *c, int fd, char *req)
         reply_error(fd, EXIT_USAGE, msg);
         return;
     }
-    if (aql_execute(q, c->store, strm_now_ms(), &r, &err) != 0) {
+    struct ariel_store *store = c->store;
+    if (aql_query_table(q) == STRM_TABLE_FLOWS) {
+        struct flowpipe *fp = atomic_load(&c->flows);
+        if (!fp) {
+            reply_error(fd, EXIT_FAIL, "search failed: the flows table is not open in this instance\n");
+            aql_query_free(q);
+            return;
+        }
+        store = flowpipe_store(fp);
+    }
+    if (aql_execute(q, store, strm_now_ms(), &r, &err) != 0) {
         snprintf(msg, sizeof(msg), "search failed: %s\n", err.msg);
         reply_error(fd, EXIT_FAIL, msg);
         aql_query_free(q);
@@ -126,6 +137,14 @@ static void serve_stats(struct control *c, int fd)
             (unsigned long long)(info.rows_segments + info.rows_memtable),
             (unsigned long long)info.segments, (unsigned long long)info.bytes_segments);
     if (c->reg) logsource_stats_write(c->reg, m);
+    struct flowpipe *fp = atomic_load(&c->flows);
+    if (fp) {
+        ariel_info_get(flowpipe_store(fp), &info);
+        fprintf(m, "flows_store_rows %llu\nflows_store_segments %llu\nflows_store_segment_bytes %llu\n",
+                (unsigned long long)(info.rows_segments + info.rows_memtable),
+                (unsigned long long)info.segments, (unsigned long long)info.bytes_segments);
+        flowpipe_stats_write(fp, m);
+    }
     fclose(m);
     (void)write_all(fd, buf, len);
     free(buf);
@@ -242,6 +261,11 @@ static void *accept_main(void *arg)
     return NULL;
 }
 
+void control_set_flows(struct control *c, struct flowpipe *fp)
+{
+    atomic_store(&c->flows, fp);
+}
+
 int control_start(const struct strm_config *cfg, struct ariel_store *store,
                   struct strm_stats *stats, struct control **out)
 {
@@ -249,6 +273,7 @@ int control_start(const struct strm_config *cfg, struct ariel_store *store,
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (!c) return STRM_ERR_NOMEM;
     c->store = store;
+    aql_set_network_config(cfg); /* cfg lives as long as the instance */
     c->stats = stats;
     if (control_socket_path(cfg, c->path, sizeof(c->path)) != 0) {
         LOG_ERROR("control", "data_dir %s is too long for a control socket path (max 100)",

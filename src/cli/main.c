@@ -105,14 +105,15 @@ int cli_lock_data_dir(const struct strm_config *cfg)
     return fd;
 }
 
-int cli_open_store(const struct strm_config *cfg, bool read_only, struct strm_stats *stats,
-                   struct ariel_store **out)
+int cli_open_table(const struct strm_config *cfg, enum strm_table table, bool read_only,
+                   struct strm_stats *stats, struct ariel_store **out)
 {
     char dir[4200], err[1024];
-    snprintf(dir, sizeof(dir), "%s/ariel", cfg->data_dir);
+    snprintf(dir, sizeof(dir), "%s/%s", cfg->data_dir, table == STRM_TABLE_FLOWS ? "flows" : "ariel");
     struct ariel_options opt = {
         .dir = dir,
         .read_only = read_only,
+        .table = table,
         .fsync = cfg->fsync,
         .fsync_interval_ms = cfg->fsync_interval_ms,
         .segment_rows = cfg->segment_rows,
@@ -124,6 +125,12 @@ int cli_open_store(const struct strm_config *cfg, bool read_only, struct strm_st
     int rc = ariel_open(&opt, out, err, sizeof(err));
     if (rc != 0) fprintf(stderr, "strm: cannot open the store %s: %s\n", dir, err);
     return rc;
+}
+
+int cli_open_store(const struct strm_config *cfg, bool read_only, struct strm_stats *stats,
+                   struct ariel_store **out)
+{
+    return cli_open_table(cfg, STRM_TABLE_EVENTS, read_only, stats, out);
 }
 
 int cli_open_logsources(const struct strm_config *cfg, bool read_only, struct strm_stats *stats,
@@ -191,6 +198,12 @@ static const char *res_type_name(uint32_t type, void *arg)
     return d ? d->display : NULL;
 }
 
+static const char *res_application_name(uint32_t id, void *arg)
+{
+    (void)arg;
+    return appid_name(id);
+}
+
 void cli_set_aql_resolvers(struct logsource_registry *reg)
 {
     if (!reg) {
@@ -203,6 +216,7 @@ void cli_set_aql_resolvers(struct logsource_registry *reg)
         .category_name = res_category_name,
         .logsource_name = res_logsource_name,
         .logsource_type_name = res_type_name,
+        .application_name = res_application_name,
         .arg = reg,
     };
     aql_set_resolvers(&r);

@@ -25,7 +25,8 @@ static int search_local(const struct strm_config *cfg, const char *text, enum aq
     int code = EXIT_FAIL;
     if (cli_open_logsources(cfg, true, NULL, &reg) != 0) goto out;
     cli_set_aql_resolvers(reg);
-    if (cli_open_store(cfg, true, NULL, &store) != 0) goto out;
+    aql_set_network_config(cfg);
+    if (cli_open_table(cfg, aql_query_table(q), true, NULL, &store) != 0) goto out;
     if (aql_execute(q, store, strm_now_ms(), &r, &err) != 0) {
         fprintf(stderr, "strm: search failed: %s\n", err.msg);
         goto out;
@@ -37,6 +38,7 @@ out:
     ariel_close(store);
     aql_query_free(q);
     cli_set_aql_resolvers(NULL);
+    aql_set_network_config(NULL);
     logsource_close(reg);
     return code;
 }

@@ -114,3 +114,68 @@ int64_t strm_mono_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+const char *strm_protocol_name(unsigned proto)
+{
+    /* IANA protocol numbers seen in flows; others have no name */
+    switch (proto) {
+    case 0:
+        return "HOPOPT";
+    case 1:
+        return "ICMP";
+    case 2:
+        return "IGMP";
+    case 4:
+        return "IPv4";
+    case 6:
+        return "TCP";
+    case 8:
+        return "EGP";
+    case 9:
+        return "IGP";
+    case 17:
+        return "UDP";
+    case 27:
+        return "RDP";
+    case 41:
+        return "IPv6";
+    case 43:
+        return "IPv6-Route";
+    case 44:
+        return "IPv6-Frag";
+    case 46:
+        return "RSVP";
+    case 47:
+        return "GRE";
+    case 50:
+        return "ESP";
+    case 51:
+        return "AH";
+    case 58:
+        return "IPv6-ICMP";
+    case 59:
+        return "IPv6-NoNxt";
+    case 60:
+        return "IPv6-Opts";
+    case 88:
+        return "EIGRP";
+    case 89:
+        return "OSPF";
+    case 94:
+        return "IPIP";
+    case 103:
+        return "PIM";
+    case 112:
+        return "VRRP";
+    case 115:
+        return "L2TP";
+    case 132:
+        return "SCTP";
+    case 136:
+        return "UDPLite";
+    case 137:
+        return "MPLS-in-IP";
+    default:
+        return NULL;
+    }
+}

@@ -132,8 +132,12 @@ static void test_parse_errors(void **state)
     expect_err("SELECT * FROM events WHERE destinatonport = 1", 27,
                "(did you mean 'destinationport'?)");
     expect_err("SELECT zzzzzzzz FROM events", 7, "unknown column 'zzzzzzzz' at position 7");
-    expect_err("SELECT * FROM flows", 14, "table flows is not available yet");
-    expect_err("SELECT * FROM evnts", 14, "expected events at position 14, found 'evnts'");
+    expect_err("SELECT * FROM logs", 14, "events or flows");
+    expect_err("SELECT sourcebytes FROM events", 7, "not in table events (it is a flows column)");
+    expect_err("SELECT qid FROM flows", 7, "not in table flows (it is an events column)");
+    expect_err("SELECT sourceip FROM flows WHERE username = 'x'", 33, "not in table flows");
+    expect_err("SELECT *, * FROM flows", 10, "only once");
+    expect_err("SELECT * FROM evnts", 14, "expected events or flows at position 14, found 'evnts'");
     expect_err("", 0, "expected SELECT at position 0, found end of query");
     expect_err("SELECT", 6, "expected an expression at position 6");
     expect_err("SELECT * FROM events WHERE", 26, "found end of query");
@@ -234,9 +238,11 @@ static void test_select_names_and_mask(void **state)
     aql_query_free(q);
 
     q = parse_ok("SELECT * FROM events LIMIT 7 LAST 3 HOURS");
-    assert_int_equal(q->nitems, STRM_COL__COUNT);
-    for (int c = 0; c < STRM_COL__COUNT; c++)
-        assert_string_equal(q->items[c].name, strm_event_cols[c].name);
+    uint64_t evcols = strm_table_cols(STRM_TABLE_EVENTS);
+    assert_int_equal(q->nitems, __builtin_popcountll(evcols));
+    for (int c = 0, i = 0; c < STRM_COL__COUNT; c++)
+        if (evcols >> c & 1) assert_string_equal(q->items[i++].name, strm_event_cols[c].name);
+    assert_int_equal(aql_query_table(q), STRM_TABLE_EVENTS);
     assert_int_equal(q->limit, 7);
     assert_int_equal(q->last_ms, 3 * 3600000);
     aql_query_free(q);
@@ -245,6 +251,67 @@ static void test_select_names_and_mask(void **state)
     assert_true(q->aggregate);
     assert_string_equal(q->items[0].name, "COUNT");
     aql_query_free(q);
+
+    /* flows: '*' is the flow columns, where it stands */
+    q = parse_ok("SELECT protocolid AS p, *, sourcebytes AS b FROM flows");
+    uint64_t fcols = strm_table_cols(STRM_TABLE_FLOWS);
+    assert_int_equal(aql_query_table(q), STRM_TABLE_FLOWS);
+    assert_int_equal(q->nitems, 2 + __builtin_popcountll(fcols));
+    assert_string_equal(q->items[0].name, "p");
+    assert_string_equal(q->items[1].name, "starttime");
+    assert_string_equal(q->items[q->nitems - 1].name, "b");
+    assert_true(q->colmask & (1ull << STRM_COL_APPLICATIONDETAIL));
+    assert_false(q->colmask & (1ull << STRM_COL_QID));
+    aql_query_free(q);
+}
+
+static void test_flow_columns_eval(void **state)
+{
+    (void)state;
+    struct strm_event ev;
+    char buf[128];
+    strm_event_init(&ev);
+    ev.flags = STRM_EV_FLOW;
+    ev.protocolid = 6;
+    ev.flow.flowdirection = STRM_FLOWDIR_L2R;
+    ev.flow.flowtype = STRM_FLOWTYPE_NETFLOW9;
+    ev.flow.sourcebytes = 5000000000ull;
+    ev.flow.applicationid = 1;
+    strm_ip_parse(&ev.sourceip, "10.1.2.3", 8);
+    strm_ip_parse(&ev.destinationip, "8.8.8.8", 7);
+    struct strm_config cfg;
+    strm_config_defaults(&cfg);
+    cfg.n_networks = 2;
+    snprintf(cfg.networks[0].name, sizeof cfg.networks[0].name, "Corp.Servers");
+    strm_ip_parse(&cfg.networks[0].addr, "10.1.0.0", 8);
+    cfg.networks[0].prefix = 96 + 16;
+    snprintf(cfg.networks[1].name, sizeof cfg.networks[1].name, "Corp");
+    strm_ip_parse(&cfg.networks[1].addr, "10.0.0.0", 8);
+    cfg.networks[1].prefix = 96 + 8;
+    aql_set_network_config(&cfg);
+    struct aql_query *q = parse_ok("SELECT flowdirection, flowtype, sourcebytes, "
+                                   "PROTOCOLNAME(protocolid), NETWORKNAME(sourceip), "
+                                   "FULLNETWORKNAME(sourceip), NETWORKNAME(destinationip) "
+                                   "FROM flows WHERE flowdirection = 'L2R' AND "
+                                   "sourcebytes > 4000000000");
+    assert_int_equal(aql_eval_cond(q->where, &ev), 1);
+    const char *want[] = {"L2R", "NetFlow v9", "5000000000", "TCP", "Servers", "Corp.Servers",
+                          NULL};
+    for (size_t i = 0; i < 7; i++) {
+        struct aql_value v;
+        char tmp[64];
+        const char *p;
+        aql_eval(q->items[i].expr, &ev, &v);
+        if (!want[i]) {
+            assert_int_equal(v.type, AQL_T_NULL);
+            continue;
+        }
+        size_t n = aql_value_text(&v, tmp, sizeof tmp, &p);
+        snprintf(buf, sizeof buf, "%.*s", (int)n, p);
+        assert_string_equal(buf, want[i]);
+    }
+    aql_query_free(q);
+    aql_set_network_config(NULL);
 }
 
 /* ---------------------------------------------------------------- evaluation */
@@ -942,7 +1009,7 @@ static void exec_checks(void **state)
     /* SELECT * returns every column in schema order */
     r = run(f, "SELECT * FROM events WHERE qid = 12");
     assert_int_equal(aql_result_rows(r), 1);
-    assert_int_equal(aql_result_cols(r), STRM_COL__COUNT);
+    assert_int_equal(aql_result_cols(r), __builtin_popcountll(strm_table_cols(STRM_TABLE_EVENTS)));
     assert_string_equal(aql_result_colname(r, STRM_COL_USERNAME), "username");
     assert_int_equal(cell_int(r, 0, STRM_COL_QID), 12);
     assert_int_equal(cell_int(r, 0, STRM_COL_STARTTIME), NOW_MS - (NROWS - 12) * 100);
@@ -1035,8 +1102,8 @@ static void test_functions_parse(void **state)
     expect_err("SELECT QIDNAM(qid) FROM events", 7,
                "unknown function 'QIDNAM' (did you mean 'QIDNAME'?)");
     expect_err("SELECT uniqecount(qid) FROM events", 7, "(did you mean 'UNIQUECOUNT'?)");
-    expect_err("SELECT NETWORKNAME(sourceip) FROM events", 7,
-               "NETWORKNAME is not available: it needs a network hierarchy");
+    expect_err("SELECT ASSETHOSTNAME(sourceip) FROM events", 7,
+               "ASSETHOSTNAME is not available: it needs the asset model");
     expect_err("SELECT * FROM events WHERE REFERENCESETCONTAINS('bad', sourceip)", 27,
                "needs reference data");
     expect_err("SELECT * FROM events WHERE INOFFENSE(1)", 27, "needs offenses");
@@ -1469,6 +1536,7 @@ int main(void)
         cmocka_unit_test(test_parse_accepts),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_select_names_and_mask),
+        cmocka_unit_test(test_flow_columns_eval),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_comparisons_and_types),
         cmocka_unit_test(test_null_semantics),
