@@ -45,6 +45,14 @@ enum strm_table aql_query_table(const struct aql_query *q);
  */
 int aql_execute(const struct aql_query *q, struct ariel_store *store, int64_t now_ms,
                 struct aql_result **out, struct aql_error *err);
+/* The stores of each table, for queries whose subqueries read another table; NULL: absent. */
+struct aql_stores {
+    struct ariel_store *events;
+    struct ariel_store *flows;
+};
+/* aql_execute over the store of each table q and its subqueries name. */
+int aql_execute_in(const struct aql_query *q, const struct aql_stores *st, int64_t now_ms,
+                   struct aql_result **out, struct aql_error *err);
 void aql_result_free(struct aql_result *r); /* accepts NULL */
 size_t aql_result_rows(const struct aql_result *r);
 size_t aql_result_cols(const struct aql_result *r);

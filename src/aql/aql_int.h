@@ -156,6 +156,7 @@ enum aql_node_kind {
     AQL_N_MATCH,  /* l [NOT] MATCHES/IMATCHES: u.re */
     AQL_N_TEXT,   /* TEXT SEARCH 'words' on the payload: u.text */
     AQL_N_INCIDR, /* INCIDR('net/bits', l): u.cidr */
+    AQL_N_INSUB,  /* l [NOT] IN (SELECT ...): u.sub; the set is filled before the scan */
 };
 
 enum aql_cmp_op { AQL_OP_EQ, AQL_OP_NE, AQL_OP_LT, AQL_OP_LE, AQL_OP_GT, AQL_OP_GE };
@@ -208,6 +209,11 @@ struct aql_node {
             struct aql_like like;
             bool negated; /* NOT LIKE; IS NOT NULL */
         } pred;
+        struct {
+            struct aql_query *q;     /* the subquery: one SELECT item */
+            struct aql_result *vals; /* its distinct values, sorted (aql_execute fills) */
+            bool negated;
+        } sub;
     } u;
 };
 
@@ -276,6 +282,9 @@ struct aql_query {
     int64_t start_ms, stop_ms; /* START/STOP, whole minutes: [start:00.000, stop:59.999] */
     struct aql_regex *regexes; /* compiled patterns, freed by aql_query_free */
     enum strm_table table;     /* FROM events | flows */
+    struct aql_node **subs;    /* IN (SELECT ...) nodes, run before this query's scan */
+    size_t nsubs;
+    bool is_sub; /* a subquery: no time clause of its own means the outer query's window */
 };
 
 struct aql_regex {

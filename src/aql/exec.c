@@ -266,6 +266,25 @@ int aql_eval_cond(const struct aql_node *n, const struct strm_event *ev)
         }
         return n->u.pred.negated ? !found : found;
     }
+    case AQL_N_INSUB: {
+        struct aql_value v;
+        aql_eval(n->l, ev, &v);
+        if (v.type == AQL_T_NULL) return -1;
+        const struct aql_result *set = n->u.sub.vals;
+        size_t lo = 0, hi = set ? set->nrows : 0;
+        bool found = false;
+        while (lo < hi && !found) {
+            size_t mid = lo + (hi - lo) / 2;
+            int c = aql_value_cmp(&set->cells[mid * set->stride], &v);
+            if (c == 0)
+                found = true;
+            else if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return n->u.sub.negated ? !found : found;
+    }
     case AQL_N_MATCH: {
         struct aql_value v;
         aql_eval(n->l, ev, &v);
@@ -858,15 +877,85 @@ static int exec_fail(struct aql_error *err, int rc, const char *what)
     return rc;
 }
 
+static int cmp_cells(const void *a, const void *b)
+{
+    return aql_value_cmp(a, b);
+}
+
+static int exec_query(const struct aql_query *q, const struct aql_stores *st, int64_t now_ms,
+                      const int64_t *outer_window, struct aql_result **out,
+                      struct aql_error *err);
+
+/*
+ * Runs each IN (SELECT ...) of q and keeps its distinct values, sorted, in the node, so the
+ * scan's test is a binary search. A subquery without a time clause uses q's window.
+ */
+static int run_subqueries(const struct aql_query *q, const struct aql_stores *st, int64_t now_ms,
+                          const int64_t window[2], struct aql_error *err)
+{
+    for (size_t i = 0; i < q->nsubs; i++) {
+        struct aql_node *n = q->subs[i];
+        struct aql_result *r = NULL;
+        int rc = exec_query(n->u.sub.q, st, now_ms, window, &r, err);
+        if (rc) return rc;
+        aql_now_ms = now_ms;
+        /* column 0 of each row, sorted and distinct; nulls never match */
+        size_t k = 0;
+        for (size_t j = 0; j < r->nrows; j++) {
+            struct aql_value *v = &r->cells[j * r->stride];
+            if (v->type != AQL_T_NULL) r->cells[k++ * r->stride] = *v;
+        }
+        r->nrows = k;
+        if (r->stride != 1) {
+            for (size_t j = 0; j < k; j++) r->cells[j] = r->cells[j * r->stride];
+            r->stride = 1;
+        }
+        qsort(r->cells, k, sizeof *r->cells, cmp_cells);
+        size_t m = 0;
+        for (size_t j = 0; j < k; j++)
+            if (m == 0 || aql_value_cmp(&r->cells[m - 1], &r->cells[j]) != 0)
+                r->cells[m++] = r->cells[j];
+        r->nrows = m;
+        aql_result_free(n->u.sub.vals);
+        n->u.sub.vals = r;
+    }
+    return 0;
+}
+
 int aql_execute(const struct aql_query *q, struct ariel_store *store, int64_t now_ms,
                 struct aql_result **out, struct aql_error *err)
+{
+    struct aql_stores st = {0};
+    if (q && q->table == STRM_TABLE_FLOWS)
+        st.flows = store;
+    else
+        st.events = store;
+    return aql_execute_in(q, &st, now_ms, out, err);
+}
+
+int aql_execute_in(const struct aql_query *q, const struct aql_stores *st, int64_t now_ms,
+                   struct aql_result **out, struct aql_error *err)
+{
+    return exec_query(q, st, now_ms, NULL, out, err);
+}
+
+static int exec_query(const struct aql_query *q, const struct aql_stores *st, int64_t now_ms,
+                      const int64_t *outer_window, struct aql_result **out,
+                      struct aql_error *err)
 {
     *out = NULL;
     if (err) {
         err->pos = 0;
         err->msg[0] = '\0';
     }
-    if (!q || !store) return exec_fail(err, STRM_ERR_INVAL, "query");
+    if (!q || !st) return exec_fail(err, STRM_ERR_INVAL, "query");
+    struct ariel_store *store = q->table == STRM_TABLE_FLOWS ? st->flows : st->events;
+    if (!store) {
+        if (err)
+            snprintf(err->msg, sizeof err->msg, "the %s table is not available here",
+                     q->table == STRM_TABLE_FLOWS ? "flows" : "events");
+        return STRM_ERR_INVAL;
+    }
     aql_now_ms = now_ms;
     int64_t window = q->last_ms >= 0 ? q->last_ms : AQL_DEFAULT_WINDOW_MS;
     int64_t tmin = now_ms < INT64_MIN + window ? INT64_MIN : now_ms - window;
@@ -874,6 +963,14 @@ int aql_execute(const struct aql_query *q, struct ariel_store *store, int64_t no
     if (q->has_start) {
         tmin = q->start_ms;
         tmax = q->has_stop ? q->stop_ms : INT64_MAX;
+    } else if (outer_window && q->last_ms < 0) {
+        tmin = outer_window[0];
+        tmax = outer_window[1];
+    }
+    if (q->nsubs) {
+        int64_t w[2] = {tmin, tmax};
+        int src = run_subqueries(q, st, now_ms, w, err);
+        if (src) return src;
     }
     narrow_window(q->where, &tmin, &tmax);
     uint64_t colmask = q->colmask | (1ull << STRM_COL_STARTTIME);

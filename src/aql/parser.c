@@ -772,6 +772,64 @@ static int regex_add(struct parser *p, const char *pat, size_t len, bool ci, siz
 }
 
 /* [NOT] IN (list), [NOT] BETWEEN a AND b, [NOT] MATCHES/IMATCHES 'regex'; kw consumed. */
+static int parse_query_body(struct parser *p, bool sub);
+static int plan(struct parser *p);
+
+/*
+ * left [NOT] IN (SELECT one-value FROM events|flows ...): parsed as a query of its own (its
+ * own table, WHERE, GROUP BY, LIMIT, time clause); the current token is SELECT.
+ */
+static int parse_subquery(struct parser *p, struct aql_node *left, bool negated,
+                          struct aql_node **out)
+{
+    size_t pos = p->tok.pos;
+    struct aql_node *n;
+    int rc;
+    if (p->depth > 4) return fail_at(p, pos, "subqueries nest too deep");
+    struct aql_query *sq = calloc(1, sizeof *sq);
+    if (!sq) return STRM_ERR_NOMEM;
+    strm_arena_init(&sq->arena, 4096);
+    sq->limit = -1;
+    sq->last_ms = -1;
+    sq->table = STRM_TABLE_EVENTS;
+    sq->is_sub = true;
+    struct aql_query *outer = p->q;
+    /* register first so the outer query frees it whatever happens */
+    struct aql_node **subs = realloc(outer->subs, (outer->nsubs + 1) * sizeof *subs);
+    if (!subs || !(n = node_new(p, AQL_N_INSUB, left->pos))) {
+        if (subs) outer->subs = subs;
+        aql_query_free(sq);
+        return STRM_ERR_NOMEM;
+    }
+    outer->subs = subs;
+    n->u.sub.q = sq;
+    outer->subs[outer->nsubs++] = n;
+    struct parser saved = *p;
+    p->q = sq;
+    p->aggs_cap = 0;
+    p->in_agg = p->in_having = false;
+    p->star_at = -1;
+    p->depth++;
+    rc = parse_query_body(p, true);
+    if (rc == 0) rc = plan(p);
+    saved.lx = p->lx;
+    saved.tok = p->tok;
+    saved.prev_end = p->prev_end;
+    *p = saved;
+    if (rc) return rc;
+    if (sq->nitems != 1)
+        return fail_at(p, pos, "a subquery must select exactly one value, not %zu", sq->nitems);
+    if ((rc = check_comparable(p, left, sq->items[0].expr, pos)) != 0) return rc;
+    if (p->tok.kind != AQL_TOK_RPAREN) return fail_expected(p, "')' after the subquery");
+    if ((rc = next(p)) != 0) return rc;
+    n->type = AQL_T_BOOL;
+    n->l = left;
+    n->u.sub.negated = negated;
+    n->end = p->prev_end;
+    *out = n;
+    return 0;
+}
+
 static int parse_pred(struct parser *p, struct aql_node *left, const struct aql_tok *kw,
                       bool negated, size_t oppos, struct aql_node **out)
 {
@@ -781,8 +839,7 @@ static int parse_pred(struct parser *p, struct aql_node *left, const struct aql_
     if (aql_tok_is_kw(kw, "IN")) {
         if (p->tok.kind != AQL_TOK_LPAREN) return fail_expected(p, "'(' after IN");
         if ((rc = next(p)) != 0) return rc;
-        if (aql_tok_is_kw(&p->tok, "SELECT"))
-            return fail_at(p, p->tok.pos, "subqueries are not supported yet");
+        if (aql_tok_is_kw(&p->tok, "SELECT")) return parse_subquery(p, left, negated, out);
         if (!(n = node_new(p, AQL_N_IN, left->pos))) return STRM_ERR_NOMEM;
         struct aql_node **tail = &n->r;
         for (;;) {
@@ -1231,9 +1288,16 @@ static const struct aql_node *find_col_in(const struct aql_node *n, uint64_t mas
 
 static int parse_query(struct parser *p)
 {
-    struct aql_query *q = p->q;
     int rc;
     if ((rc = next(p)) != 0) return rc;
+    return parse_query_body(p, false);
+}
+
+/* SELECT ... up to the end of the query, or (sub) up to the ')' that closes a subquery. */
+static int parse_query_body(struct parser *p, bool sub)
+{
+    struct aql_query *q = p->q;
+    int rc;
     if ((rc = expect_kw(p, "SELECT")) != 0) return rc;
     if ((rc = parse_select_list(p)) != 0) return rc;
     if ((rc = expect_kw(p, "FROM")) != 0) return rc;
@@ -1304,6 +1368,11 @@ static int parse_query(struct parser *p)
         } else {
             break;
         }
+    }
+    if (sub) {
+        if (p->tok.kind == AQL_TOK_RPAREN) return 0;
+        return fail_expected(p, q->where ? "ORDER BY, LIMIT, LAST or ')'"
+                                         : "WHERE, ORDER BY, LIMIT, LAST or ')'");
     }
     bool semi = p->tok.kind == AQL_TOK_SEMI;
     if (semi && (rc = next(p)) != 0) return rc;
@@ -1404,6 +1473,11 @@ void aql_query_free(struct aql_query *q)
      * own copies); this also bounds scratch memory for callers that evaluate outside
      * aql_execute (tests, the fuzzer). */
     aql_scratch_reset();
+    for (size_t i = 0; i < q->nsubs; i++) {
+        aql_query_free(q->subs[i]->u.sub.q);
+        aql_result_free(q->subs[i]->u.sub.vals);
+    }
+    free(q->subs);
     for (struct aql_regex *r = q->regexes; r; r = r->next)
         aql_regex_free(r->code);
     strm_arena_free(&q->arena);

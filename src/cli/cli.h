@@ -38,6 +38,8 @@ int cli_open_store(const struct strm_config *cfg, bool read_only, struct strm_st
 /* The same for a table: events under data_dir/ariel, flows under data_dir/flows. */
 int cli_open_table(const struct strm_config *cfg, enum strm_table table, bool read_only,
                    struct strm_stats *stats, struct ariel_store **out);
+/* The store directory of a table. */
+void cli_table_dir(const struct strm_config *cfg, enum strm_table table, char *buf, size_t size);
 
 /* ---------------------------------------------------------------- log sources, QIDs */
 

@@ -94,17 +94,9 @@ static void serve_search(struct control *c, int fd, char *req)
         reply_error(fd, EXIT_USAGE, msg);
         return;
     }
-    struct ariel_store *store = c->store;
-    if (aql_query_table(q) == STRM_TABLE_FLOWS) {
-        struct flowpipe *fp = atomic_load(&c->flows);
-        if (!fp) {
-            reply_error(fd, EXIT_FAIL, "search failed: the flows table is not open in this instance\n");
-            aql_query_free(q);
-            return;
-        }
-        store = flowpipe_store(fp);
-    }
-    if (aql_execute(q, store, strm_now_ms(), &r, &err) != 0) {
+    struct flowpipe *fp = atomic_load(&c->flows);
+    struct aql_stores st = {.events = c->store, .flows = fp ? flowpipe_store(fp) : NULL};
+    if (aql_execute_in(q, &st, strm_now_ms(), &r, &err) != 0) {
         snprintf(msg, sizeof(msg), "search failed: %s\n", err.msg);
         reply_error(fd, EXIT_FAIL, msg);
         aql_query_free(q);

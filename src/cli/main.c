@@ -105,11 +105,16 @@ int cli_lock_data_dir(const struct strm_config *cfg)
     return fd;
 }
 
+void cli_table_dir(const struct strm_config *cfg, enum strm_table table, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%s", cfg->data_dir, table == STRM_TABLE_FLOWS ? "flows" : "ariel");
+}
+
 int cli_open_table(const struct strm_config *cfg, enum strm_table table, bool read_only,
                    struct strm_stats *stats, struct ariel_store **out)
 {
     char dir[4200], err[1024];
-    snprintf(dir, sizeof(dir), "%s/%s", cfg->data_dir, table == STRM_TABLE_FLOWS ? "flows" : "ariel");
+    cli_table_dir(cfg, table, dir, sizeof dir);
     struct ariel_options opt = {
         .dir = dir,
         .read_only = read_only,

@@ -10,13 +10,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int search_local(const struct strm_config *cfg, const char *text, enum aql_format fmt)
 {
     struct aql_query *q = NULL;
     struct aql_result *r = NULL;
     struct aql_error err = {0};
-    struct ariel_store *store = NULL;
+    struct ariel_store *stores[2] = {NULL, NULL}; /* events, flows */
     struct logsource_registry *reg = NULL;
     if (aql_parse(text, &q, &err) != 0) {
         fprintf(stderr, "strm: syntax error: %s\n", err.msg);
@@ -26,8 +27,18 @@ static int search_local(const struct strm_config *cfg, const char *text, enum aq
     if (cli_open_logsources(cfg, true, NULL, &reg) != 0) goto out;
     cli_set_aql_resolvers(reg);
     aql_set_network_config(cfg);
-    if (cli_open_table(cfg, aql_query_table(q), true, NULL, &store) != 0) goto out;
-    if (aql_execute(q, store, strm_now_ms(), &r, &err) != 0) {
+    /* the query's table must open; the other one only serves subqueries, if it exists */
+    enum strm_table main_t = aql_query_table(q);
+    for (int t = STRM_TABLE_EVENTS; t <= STRM_TABLE_FLOWS; t++) {
+        char dir[4200];
+        cli_table_dir(cfg, (enum strm_table)t, dir, sizeof dir);
+        if (t != (int)main_t && access(dir, F_OK) != 0) continue;
+        if (cli_open_table(cfg, (enum strm_table)t, true, NULL, &stores[t - 1]) != 0 &&
+            t == (int)main_t)
+            goto out;
+    }
+    struct aql_stores st = {.events = stores[0], .flows = stores[1]};
+    if (aql_execute_in(q, &st, strm_now_ms(), &r, &err) != 0) {
         fprintf(stderr, "strm: search failed: %s\n", err.msg);
         goto out;
     }
@@ -35,7 +46,8 @@ static int search_local(const struct strm_config *cfg, const char *text, enum aq
     code = EXIT_OK;
 out:
     aql_result_free(r);
-    ariel_close(store);
+    ariel_close(stores[0]);
+    ariel_close(stores[1]);
     aql_query_free(q);
     cli_set_aql_resolvers(NULL);
     aql_set_network_config(NULL);

@@ -137,6 +137,13 @@ static void test_parse_errors(void **state)
     expect_err("SELECT qid FROM flows", 7, "not in table flows (it is an events column)");
     expect_err("SELECT sourceip FROM flows WHERE username = 'x'", 33, "not in table flows");
     expect_err("SELECT *, * FROM flows", 10, "only once");
+    expect_err("SELECT * FROM events WHERE qid IN (SELECT qid, severity FROM events)", 35,
+               "exactly one value");
+    expect_err("SELECT * FROM events WHERE qid IN (SELECT username FROM events)", 35,
+               "compare");
+    expect_err("SELECT * FROM events WHERE qid IN (SELECT qid FROM events", 57, "')'");
+    expect_err("SELECT * FROM events WHERE qid IN (SELECT qid FROM events LAST 1 DAYS",
+               69, "end of query");
     expect_err("SELECT * FROM evnts", 14, "expected events or flows at position 14, found 'evnts'");
     expect_err("", 0, "expected SELECT at position 0, found end of query");
     expect_err("SELECT", 6, "expected an expression at position 6");
@@ -171,8 +178,6 @@ static void test_parse_errors(void **state)
     expect_err("SELECT * FROM events WHERE qid = 1 foo", 35,
                "expected ORDER BY, LIMIT, LAST or end of query");
     expect_err("SELECT * FROM events WHERE qid IN (1, 'x')", 38, "'x' is not a number");
-    expect_err("SELECT * FROM events WHERE qid IN (SELECT qid FROM events)", 35,
-               "subqueries are not supported yet");
     expect_err("SELECT * FROM events WHERE username MATCHES '(a'", 44, "bad regular expression");
     expect_err("SELECT * FROM events WHERE username MATCHES qid", 44, "needs a 'quoted' regular");
     expect_err("SELECT username + 1 FROM events", 16, "arithmetic needs numbers, found a string");
@@ -1021,6 +1026,43 @@ static void exec_checks(void **state)
     aql_result_free(r);
 }
 
+static void exec_subqueries(void **state)
+{
+    struct store_fixture *f = *state;
+    /* users of rows with qid < 10: alice bob carol "" Dave; "" is null and never matches */
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE username IN "
+                                 "(SELECT username FROM events WHERE qid < 10)"),
+                     NROWS / 5 * 4);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE username NOT IN "
+                                 "(SELECT username FROM events WHERE qid < 2) LAST 5 MINUTES"),
+                     NROWS / 5 * 2); /* carol, Dave: a null username is unknown, not NOT IN */
+    /* the subquery's own clauses: GROUP BY, LIMIT, its own time clause */
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE qid IN (SELECT qid FROM "
+                                 "events WHERE severity = 3 ORDER BY qid LIMIT 4)"),
+                     4);
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE username IN (SELECT "
+                                 "username FROM events GROUP BY username LAST 1 DAYS) "
+                                 "LAST 1 DAYS"),
+                     NROWS / 5 * 4 + 3);
+    /* nested */
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE qid IN (SELECT qid FROM "
+                                 "events WHERE username IN (SELECT username FROM events "
+                                 "WHERE qid = 7))"),
+                     NROWS / 5);
+    /* empty subquery */
+    assert_int_equal(count_of(f, "SELECT COUNT(*) FROM events WHERE sourceip IN "
+                                 "(SELECT sourceip FROM events WHERE qid > 5000000)"),
+                     0);
+    /* a table the caller did not give */
+    struct aql_query *q = parse_ok("SELECT COUNT(*) FROM events WHERE sourceip IN "
+                                   "(SELECT sourceip FROM flows)");
+    struct aql_result *r = NULL;
+    struct aql_error err;
+    assert_int_not_equal(aql_execute(q, f->store, NOW_MS, &r, &err), 0);
+    assert_non_null(strstr(err.msg, "flows table is not available"));
+    aql_query_free(q);
+}
+
 static void exec_after_flush(void **state)
 {
     struct store_fixture *f = *state;
@@ -1547,6 +1589,7 @@ int main(void)
         cmocka_unit_test(test_output_json),
         cmocka_unit_test(test_output_table),
         cmocka_unit_test_setup_teardown(exec_checks, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(exec_subqueries, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(exec_after_flush, store_setup, store_teardown),
         cmocka_unit_test(test_functions_parse),
         cmocka_unit_test(test_functions_eval),
