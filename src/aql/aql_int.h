@@ -60,6 +60,9 @@ struct aql_lexer {
     struct strm_arena *arena;
 };
 
+/* "line L, column C" of byte pos of src (1-based; columns count characters). */
+size_t aql_where(const char *src, size_t len, size_t pos, char *buf, size_t size);
+
 /* Reads the next token; on failure fills err and returns STRM_ERR_PARSE (or NOMEM). */
 int aql_lex_next(struct aql_lexer *lx, struct aql_tok *t, struct aql_error *err);
 /* Case-insensitive compare of an IDENT token against an upper-case keyword. */

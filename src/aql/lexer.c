@@ -5,7 +5,7 @@
  * SELECT or a column name (case-insensitively), so adding a keyword touches only the parser.
  * Quoted text ('literal' with '' for a quote, "name" with "" for a quote) is unquoted into
  * the query arena, NUL-terminated; every token remembers its byte offset so that errors can
- * say "at position N". Input is arbitrary bytes: the lexer never reads past src[len] and
+ * say "at line L, column C". Input is arbitrary bytes: the lexer never reads past src[len] and
  * reports anything it cannot tokenize as an error, never crashes.
  */
 #include <ctype.h>
@@ -24,10 +24,28 @@ static bool is_ident_char(unsigned char c)
     return isalnum(c) || c == '_' || c >= 0x80;
 }
 
-static int lex_fail(struct aql_error *err, size_t pos, const char *what)
+size_t aql_where(const char *src, size_t len, size_t pos, char *buf, size_t size)
 {
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < pos && i < len; i++) {
+        if (src[i] == '\n') {
+            line++;
+            col = 1;
+        } else if (((unsigned char)src[i] & 0xc0) != 0x80) {
+            col++; /* columns count characters, not UTF-8 continuation bytes */
+        }
+    }
+    int n = snprintf(buf, size, "line %zu, column %zu", line, col);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+static int lex_fail(const struct aql_lexer *lx, struct aql_error *err, size_t pos,
+                    const char *what)
+{
+    char where[64];
+    aql_where(lx->src, lx->len, pos, where, sizeof where);
     err->pos = pos;
-    snprintf(err->msg, sizeof err->msg, "%s at position %zu", what, pos);
+    snprintf(err->msg, sizeof err->msg, "%s at %s", what, where);
     return STRM_ERR_PARSE;
 }
 
@@ -39,7 +57,7 @@ static int lex_quoted(struct aql_lexer *lx, struct aql_tok *t, char q, struct aq
     /* First pass: find the end and the unquoted length. */
     for (;;) {
         if (i >= lx->len)
-            return lex_fail(err, start,
+            return lex_fail(lx, err, start,
                             q == '\'' ? "unterminated string literal" : "unterminated quoted name");
         if (lx->src[i] == q) {
             if (i + 1 < lx->len && lx->src[i + 1] == q) {
@@ -84,7 +102,7 @@ static int lex_number(struct aql_lexer *lx, struct aql_tok *t, struct aql_error 
             i++;
             digits++;
         }
-        if (digits == 0) return lex_fail(err, lx->pos, "hexadecimal number without digits");
+        if (digits == 0) return lex_fail(lx, err, lx->pos, "hexadecimal number without digits");
     } else {
         while (i < lx->len && isdigit((unsigned char)s[i])) {
             unsigned d = (unsigned)(s[i] - '0');
@@ -94,8 +112,8 @@ static int lex_number(struct aql_lexer *lx, struct aql_tok *t, struct aql_error 
         }
     }
     if (i < lx->len && is_ident_char((unsigned char)s[i]))
-        return lex_fail(err, lx->pos, "malformed number");
-    if (overflow || v > (uint64_t)INT64_MAX) return lex_fail(err, lx->pos, "number out of range");
+        return lex_fail(lx, err, lx->pos, "malformed number");
+    if (overflow || v > (uint64_t)INT64_MAX) return lex_fail(lx, err, lx->pos, "number out of range");
     t->ival = (int64_t)v;
     t->len = i - lx->pos;
     lx->pos = i;
@@ -130,7 +148,7 @@ int aql_lex_next(struct aql_lexer *lx, struct aql_tok *t, struct aql_error *err)
     if (c == '"') {
         t->kind = AQL_TOK_QIDENT;
         int rc = lex_quoted(lx, t, '"', err);
-        if (rc == 0 && t->text_len == 0) return lex_fail(err, t->pos, "empty quoted name");
+        if (rc == 0 && t->text_len == 0) return lex_fail(lx, err, t->pos, "empty quoted name");
         return rc;
     }
     if (isdigit(c)) {
@@ -186,7 +204,7 @@ int aql_lex_next(struct aql_lexer *lx, struct aql_tok *t, struct aql_error *err)
         if (n == '=') t->len = 2;
         break;
     case '!':
-        if (n != '=') return lex_fail(err, lx->pos, "unexpected character '!'");
+        if (n != '=') return lex_fail(lx, err, lx->pos, "unexpected character '!'");
         t->kind = AQL_TOK_NE;
         t->len = 2;
         break;
@@ -213,7 +231,7 @@ int aql_lex_next(struct aql_lexer *lx, struct aql_tok *t, struct aql_error *err)
             snprintf(what, sizeof what, "unexpected character '%c'", c);
         else
             snprintf(what, sizeof what, "unexpected byte 0x%02x", c);
-        return lex_fail(err, lx->pos, what);
+        return lex_fail(lx, err, lx->pos, what);
     }
     }
     t->text = s + lx->pos;

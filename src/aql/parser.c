@@ -71,13 +71,15 @@ static int next(struct parser *p)
 __attribute__((format(printf, 3, 4))) static int fail_at(struct parser *p, size_t pos,
                                                          const char *fmt, ...)
 {
-    char what[200];
+    char what[190];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
+    char where[56];
+    aql_where(p->lx.src, p->lx.len, pos, where, sizeof where);
     p->err->pos = pos;
-    snprintf(p->err->msg, sizeof p->err->msg, "%s at position %zu", what, pos);
+    snprintf(p->err->msg, sizeof p->err->msg, "%s at %s", what, where);
     return STRM_ERR_PARSE;
 }
 
@@ -85,9 +87,10 @@ static int fail_expected(struct parser *p, const char *what)
 {
     char found[64];
     aql_tok_describe(&p->tok, p->lx.src, found, sizeof found);
+    char where[64];
+    aql_where(p->lx.src, p->lx.len, p->tok.pos, where, sizeof where);
     p->err->pos = p->tok.pos;
-    snprintf(p->err->msg, sizeof p->err->msg, "expected %s at position %zu, found %s", what,
-             p->tok.pos, found);
+    snprintf(p->err->msg, sizeof p->err->msg, "expected %s at %s, found %s", what, where, found);
     return STRM_ERR_PARSE;
 }
 

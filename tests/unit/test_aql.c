@@ -125,13 +125,15 @@ static void test_parse_accepts(void **state)
 static void test_parse_errors(void **state)
 {
     (void)state;
-    expect_err("SELECT * FORM events", 9, "expected FROM at position 9, found 'FORM'");
+    expect_err("SELECT *\n  FORM events", 11, "expected FROM at line 2, column 3, found 'FORM'");
+    expect_err("SELECT 'é',\n x FROM events", 14, "unknown column 'x' at line 2, column 2");
+    expect_err("SELECT * FORM events", 9, "expected FROM at line 1, column 10, found 'FORM'");
     expect_err("SELECT srcip FROM events", 7,
-               "unknown column 'srcip' (did you mean 'sourceip'?) at position 7");
+               "unknown column 'srcip' (did you mean 'sourceip'?) at line 1, column 8");
     expect_err("SELECT usernme FROM events", 7, "(did you mean 'username'?)");
     expect_err("SELECT * FROM events WHERE destinatonport = 1", 27,
                "(did you mean 'destinationport'?)");
-    expect_err("SELECT zzzzzzzz FROM events", 7, "unknown column 'zzzzzzzz' at position 7");
+    expect_err("SELECT zzzzzzzz FROM events", 7, "unknown column 'zzzzzzzz' at line 1, column 8");
     expect_err("SELECT * FROM logs", 14, "events or flows");
     expect_err("SELECT sourcebytes FROM events", 7, "not in table events (it is a flows column)");
     expect_err("SELECT qid FROM flows", 7, "not in table flows (it is an events column)");
@@ -144,13 +146,13 @@ static void test_parse_errors(void **state)
     expect_err("SELECT * FROM events WHERE qid IN (SELECT qid FROM events", 57, "')'");
     expect_err("SELECT * FROM events WHERE qid IN (SELECT qid FROM events LAST 1 DAYS",
                69, "end of query");
-    expect_err("SELECT * FROM evnts", 14, "expected events or flows at position 14, found 'evnts'");
-    expect_err("", 0, "expected SELECT at position 0, found end of query");
-    expect_err("SELECT", 6, "expected an expression at position 6");
+    expect_err("SELECT * FROM evnts", 14, "expected events or flows at line 1, column 15, found 'evnts'");
+    expect_err("", 0, "expected SELECT at line 1, column 1, found end of query");
+    expect_err("SELECT", 6, "expected an expression at line 1, column 7");
     expect_err("SELECT * FROM events WHERE", 26, "found end of query");
     expect_err("SELECT * FROM events WHERE qid", 27, "WHERE needs a condition");
     expect_err("SELECT * FROM events WHERE sourceip = 'nope'", 38,
-               "'nope' is not an IP address at position 38");
+               "'nope' is not an IP address at line 1, column 39");
     expect_err("SELECT * FROM events WHERE qid = 'abc'", 33, "is not a number");
     expect_err("SELECT * FROM events WHERE starttime > 'yesterday'", 39, "is not a time");
     expect_err("SELECT * FROM events WHERE sourcemac = '1:2'", 39, "is not a MAC address");
@@ -174,7 +176,7 @@ static void test_parse_errors(void **state)
     expect_err("SELECT * FROM events LIMIT 5 LIMIT 6", 29, "duplicate LIMIT");
     expect_err("SELECT * FROM events LIMIT x", 27, "expected a number after LIMIT");
     expect_err("SELECT * FROM events LAST 5 WEEKS", 28, "expected MINUTES, HOURS or DAYS");
-    expect_err("SELECT * FROM events; x", 22, "expected end of query at position 22, found 'x'");
+    expect_err("SELECT * FROM events; x", 22, "expected end of query at line 1, column 23, found 'x'");
     expect_err("SELECT * FROM events WHERE qid = 1 foo", 35,
                "expected ORDER BY, LIMIT, LAST or end of query");
     expect_err("SELECT * FROM events WHERE qid IN (1, 'x')", 38, "'x' is not a number");
@@ -1140,7 +1142,7 @@ static void test_functions_parse(void **state)
                             "LOGSOURCENAME(logsourceid) IS NULL"));
 
     expect_err("SELECT FOO(qid) FROM events", 7,
-               "unknown function 'FOO' (strm search --functions lists them) at position 7");
+               "unknown function 'FOO' (strm search --functions lists them) at line 1, column 8");
     expect_err("SELECT QIDNAM(qid) FROM events", 7,
                "unknown function 'QIDNAM' (did you mean 'QIDNAME'?)");
     expect_err("SELECT uniqecount(qid) FROM events", 7, "(did you mean 'UNIQUECOUNT'?)");
