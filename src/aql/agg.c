@@ -572,6 +572,14 @@ static int sort_and_limit(const struct aql_query *q, struct aql_result *r)
     return 0;
 }
 
+/* Memory the groups hold (for search.max_memory). */
+static size_t group_mem(void *arg)
+{
+    const struct gctx *c = arg;
+    return c->arena.total + c->gcap * sizeof *c->groups + c->tcap * sizeof *c->table +
+           c->ngroups * (c->q->naggs * sizeof(struct agg_state) + 64);
+}
+
 int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64_t tmin,
                      int64_t tmax, uint64_t colmask, struct aql_result *r, struct aql_error *err)
 {
@@ -589,15 +597,16 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
         rc = c.err;
         goto fail;
     }
-    if (tmin <= tmax) rc = ariel_scan(store, tmin, tmax, colmask, cb_group, &c);
+    if (tmin <= tmax) rc = aql_scan(store, tmin, tmax, colmask, cb_group, &c, group_mem);
     if (c.err) {
         rc = c.err;
         goto fail;
     }
     if (rc < 0) {
-        snprintf(c.errmsg, sizeof c.errmsg, "scan failed: %s", strm_err_str(rc));
+        aql_err_message(rc, c.errmsg, sizeof c.errmsg);
         goto fail;
     }
+    if (aql_ctl) atomic_store(&aql_ctl->phase, AQL_PHASE_SORTING);
     rc = 0;
     struct aql_group_view view = {aggv, row};
     aql_group_view = &view;

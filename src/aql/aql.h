@@ -53,6 +53,94 @@ struct aql_stores {
 /* aql_execute over the store of each table q and its subqueries name. */
 int aql_execute_in(const struct aql_query *q, const struct aql_stores *st, int64_t now_ms,
                    struct aql_result **out, struct aql_error *err);
+
+/* Where a running search is (AQL_PHASE_*), for status reports. */
+enum aql_phase { AQL_PHASE_WAIT, AQL_PHASE_EXECUTE, AQL_PHASE_SORTING, AQL_PHASE_DONE };
+
+/*
+ * Control of one execution: cancel may be set from any thread and the search stops within
+ * a few thousand rows with AQL_ERR_CANCELED; past deadline_ms (monotonic, strm_mono_ms; 0:
+ * none) it stops with AQL_ERR_TIMEOUT; when results or groups would hold more than
+ * max_memory bytes (0: no limit) it stops with AQL_ERR_MEMORY. Progress counters are
+ * updated as it goes (rows_total is an estimate from the segments in the time window).
+ */
+struct aql_exec_ctl {
+    _Atomic bool cancel;
+    int64_t deadline_ms;
+    int timeout_s; /* for the message */
+    size_t max_memory;
+    _Atomic uint64_t rows_scanned;
+    _Atomic uint64_t rows_total;
+    _Atomic int phase; /* enum aql_phase */
+};
+enum { AQL_ERR_CANCELED = -100, AQL_ERR_TIMEOUT = -101, AQL_ERR_MEMORY = -102 };
+/* ---------------------------------------------------------------- async searches (async.c) */
+
+#define AQL_SEARCH_ID_LEN 32 /* hex characters */
+
+enum aql_search_state {
+    AQL_SEARCH_WAIT,
+    AQL_SEARCH_EXECUTE,
+    AQL_SEARCH_SORTING,
+    AQL_SEARCH_COMPLETED,
+    AQL_SEARCH_CANCELED,
+    AQL_SEARCH_ERROR,
+};
+const char *aql_search_state_name(enum aql_search_state s); /* "WAIT", ... */
+
+struct aql_search_limits {
+    int max_running;   /* searches executing at once (default 2); others WAIT */
+    int retention_s;   /* finished searches and their results are kept this long (600) */
+    int max_kept;      /* at most this many finished searches kept (100) */
+    int reuse_s;       /* an identical search completed this recently is reused (0: never) */
+    int timeout_s;     /* search.timeout: 0 = none */
+    size_t max_memory; /* search.max_memory per search: 0 = none */
+};
+
+struct aql_search_status {
+    enum aql_search_state state;
+    int progress; /* 0-100 */
+    uint64_t rows_scanned;
+    uint64_t rows; /* result rows (when COMPLETED) */
+    int64_t created_ms, started_ms, completed_ms;
+    char error[256];
+    char query[512]; /* the text (cut) */
+};
+
+struct aql_searches;
+struct aql_searches *aql_searches_new(const struct aql_search_limits *lim);
+/* Cancels every search and waits for them to end; no new ones start. Accepts NULL. */
+void aql_searches_shutdown(struct aql_searches *m);
+/* aql_searches_shutdown, then frees the searches and their results. Accepts NULL. */
+void aql_searches_free(struct aql_searches *m);
+/*
+ * Parses text (errors come back at once in err) and starts it in the background over the
+ * stores (which must outlive the manager); writes its id. With reused non-NULL an identical
+ * search running or completed within reuse_s may be shared instead, and *reused says so.
+ */
+int aql_search_create(struct aql_searches *m, const char *text, const struct aql_stores *st,
+                      char id[AQL_SEARCH_ID_LEN + 1], bool *reused, struct aql_error *err);
+int aql_search_status(struct aql_searches *m, const char *id, struct aql_search_status *out);
+/* Waits up to timeout_ms for the search to finish: 0 done, STRM_ERR_BUSY still running,
+ * STRM_ERR_INVAL unknown id. */
+int aql_search_wait(struct aql_searches *m, const char *id, int timeout_ms);
+/* Writes rows [offset, offset + count) of a COMPLETED search (count 0: all the rest). */
+int aql_search_results(struct aql_searches *m, const char *id, size_t offset, size_t count,
+                       enum aql_format fmt, FILE *out, char *msg, size_t msgsize);
+int aql_search_cancel(struct aql_searches *m, const char *id);
+/* Cancels (if running) and drops a search and its results now. */
+void aql_search_forget(struct aql_searches *m, const char *id);
+/* Calls fn for every kept search, newest first. */
+void aql_searches_list(struct aql_searches *m,
+                       void (*fn)(const char *id, const struct aql_search_status *, void *),
+                       void *arg);
+/* aql_result_write of rows [offset, offset + count) (count 0: to the end). */
+int aql_result_write_page(const struct aql_result *r, enum aql_format fmt, size_t offset,
+                          size_t count, FILE *out);
+
+/* aql_execute_in under ctl (may be NULL). */
+int aql_execute_ctl(const struct aql_query *q, const struct aql_stores *st, int64_t now_ms,
+                    struct aql_exec_ctl *ctl, struct aql_result **out, struct aql_error *err);
 void aql_result_free(struct aql_result *r); /* accepts NULL */
 size_t aql_result_rows(const struct aql_result *r);
 size_t aql_result_cols(const struct aql_result *r);

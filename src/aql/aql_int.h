@@ -251,6 +251,20 @@ struct aql_group_view {
 };
 extern _Thread_local const struct aql_group_view *aql_group_view;
 
+/* ---------------------------------------------------------------- guarded scans (exec.c) */
+
+/* The control of the execution running on this thread (NULL: none). */
+extern _Thread_local struct aql_exec_ctl *aql_ctl;
+/*
+ * ariel_scan under aql_ctl: every few thousand rows checks cancel, deadline and, through
+ * mem(arg) (may be NULL), the memory the search holds. Returns the scan's result, or
+ * AQL_ERR_CANCELED / AQL_ERR_TIMEOUT / AQL_ERR_MEMORY.
+ */
+int aql_scan(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64_t colmask,
+             ariel_row_fn fn, void *arg, size_t (*mem)(void *arg));
+/* The message for the AQL_ERR_* codes (and other errors: their strm_err_str). */
+void aql_err_message(int rc, char *buf, size_t size);
+
 /* ---------------------------------------------------------------- query */
 
 struct aql_select_item {

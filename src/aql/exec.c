@@ -600,6 +600,81 @@ struct slot {
     uint64_t seq;
 };
 
+_Thread_local struct aql_exec_ctl *aql_ctl;
+
+#define GUARD_EVERY 4096 /* rows between checks of cancel, deadline and memory */
+
+struct scan_guard {
+    ariel_row_fn fn;
+    void *arg;
+    size_t (*mem)(void *);
+    struct aql_exec_ctl *ctl;
+    uint32_t n;
+    int why; /* AQL_ERR_* once stopped */
+};
+
+static int guard_check(struct scan_guard *g)
+{
+    struct aql_exec_ctl *ctl = g->ctl;
+    atomic_fetch_add_explicit(&ctl->rows_scanned, g->n, memory_order_relaxed);
+    g->n = 0;
+    if (atomic_load_explicit(&ctl->cancel, memory_order_relaxed))
+        g->why = AQL_ERR_CANCELED;
+    else if (ctl->deadline_ms && strm_mono_ms() > ctl->deadline_ms)
+        g->why = AQL_ERR_TIMEOUT;
+    else if (ctl->max_memory && g->mem && g->mem(g->arg) > ctl->max_memory)
+        g->why = AQL_ERR_MEMORY;
+    return g->why;
+}
+
+static int guard_row(const struct strm_event *ev, void *arg)
+{
+    struct scan_guard *g = arg;
+    if (++g->n == GUARD_EVERY && guard_check(g)) return 3;
+    return g->fn(ev, g->arg);
+}
+
+int aql_scan(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64_t colmask,
+             ariel_row_fn fn, void *arg, size_t (*mem)(void *arg))
+{
+    struct aql_exec_ctl *ctl = aql_ctl;
+    if (!ctl) return ariel_scan(store, tmin, tmax, colmask, fn, arg);
+    struct scan_guard g = {.fn = fn, .arg = arg, .mem = mem, .ctl = ctl};
+    atomic_fetch_add_explicit(&ctl->rows_total, ariel_estimate_rows(store, tmin, tmax),
+                              memory_order_relaxed);
+    if (guard_check(&g)) return g.why;
+    int rc = ariel_scan(store, tmin, tmax, colmask, guard_row, &g);
+    if (!g.why && rc >= 0) guard_check(&g); /* also counts the last rows */
+    return g.why ? g.why : rc;
+}
+
+void aql_err_message(int rc, char *buf, size_t size)
+{
+    const struct aql_exec_ctl *ctl = aql_ctl;
+    switch (rc) {
+    case AQL_ERR_CANCELED:
+        snprintf(buf, size, "search canceled");
+        break;
+    case AQL_ERR_TIMEOUT:
+        snprintf(buf, size, "search stopped after %d s (search.timeout): narrow the time range or "
+                 "the WHERE clause", ctl ? ctl->timeout_s : 0);
+        break;
+    case AQL_ERR_MEMORY:
+        snprintf(buf, size, "search needs more than %zu MiB (search.max_memory): narrow the "
+                 "WHERE clause or the time range, group by fewer columns, or add a LIMIT",
+                 ctl ? ctl->max_memory >> 20 : 0);
+        break;
+    default:
+        snprintf(buf, size, "scan failed: %s", strm_err_str(rc));
+        break;
+    }
+}
+
+static size_t result_mem(const struct aql_result *r)
+{
+    return r->cap * r->stride * sizeof(struct aql_value) + r->arena.total;
+}
+
 struct exec_ctx {
     const struct aql_query *q;
     struct aql_result *res;
@@ -886,6 +961,25 @@ static int exec_query(const struct aql_query *q, const struct aql_stores *st, in
                       const int64_t *outer_window, struct aql_result **out,
                       struct aql_error *err);
 
+static size_t collect_mem(void *arg)
+{
+    const struct exec_ctx *c = arg;
+    return result_mem(c->res);
+}
+
+/* A scan that stopped: the engine's own reasons say why, other errors say what failed. */
+static int scan_fail(struct aql_error *err, int rc)
+{
+    if (err) {
+        err->pos = 0;
+        if (rc == STRM_ERR_NOMEM)
+            snprintf(err->msg, sizeof err->msg, "query: %s", strm_err_str(rc));
+        else
+            aql_err_message(rc, err->msg, sizeof err->msg);
+    }
+    return rc;
+}
+
 /*
  * Runs each IN (SELECT ...) of q and keeps its distinct values, sorted, in the node, so the
  * scan's test is a binary search. A subquery without a time clause uses q's window.
@@ -939,6 +1033,18 @@ int aql_execute_in(const struct aql_query *q, const struct aql_stores *st, int64
     return exec_query(q, st, now_ms, NULL, out, err);
 }
 
+int aql_execute_ctl(const struct aql_query *q, const struct aql_stores *st, int64_t now_ms,
+                    struct aql_exec_ctl *ctl, struct aql_result **out, struct aql_error *err)
+{
+    struct aql_exec_ctl *saved = aql_ctl;
+    aql_ctl = ctl;
+    if (ctl) atomic_store(&ctl->phase, AQL_PHASE_EXECUTE);
+    int rc = exec_query(q, st, now_ms, NULL, out, err);
+    if (ctl) atomic_store(&ctl->phase, AQL_PHASE_DONE);
+    aql_ctl = saved;
+    return rc;
+}
+
 static int exec_query(const struct aql_query *q, const struct aql_stores *st, int64_t now_ms,
                       const int64_t *outer_window, struct aql_result **out,
                       struct aql_error *err)
@@ -989,9 +1095,10 @@ static int exec_query(const struct aql_query *q, const struct aql_stores *st, in
         if ((rc = aql_exec_grouped(q, store, tmin, tmax, colmask, r, err)) != 0) goto fail;
     } else if (q->nkeys > 0 && q->limit >= 0) {
         c.limit = (size_t)q->limit;
-        if (c.limit > 0 && !empty_window) rc = ariel_scan(store, tmin, tmax, colmask, cb_topn, &c);
+        if (c.limit > 0 && !empty_window)
+            rc = aql_scan(store, tmin, tmax, colmask, cb_topn, &c, NULL);
         if (rc < 0 || c.err) {
-            rc = exec_fail(err, c.err ? c.err : rc, c.err ? "query" : "scan failed");
+            rc = scan_fail(err, c.err ? c.err : rc);
             goto fail;
         }
         if (c.nheap > 1) qsort_r(c.heap, c.nheap, sizeof *c.heap, cmp_slot, (void *)q);
@@ -1002,11 +1109,12 @@ static int exec_query(const struct aql_query *q, const struct aql_stores *st, in
             }
     } else {
         if (q->limit != 0 && !empty_window)
-            rc = ariel_scan(store, tmin, tmax, colmask, cb_collect, &c);
+            rc = aql_scan(store, tmin, tmax, colmask, cb_collect, &c, collect_mem);
         if (rc < 0 || c.err) {
-            rc = exec_fail(err, c.err ? c.err : rc, c.err ? "query" : "scan failed");
+            rc = scan_fail(err, c.err ? c.err : rc);
             goto fail;
         }
+        if (aql_ctl) atomic_store(&aql_ctl->phase, AQL_PHASE_SORTING);
         if (q->nkeys > 0 && (rc = sort_result(q, r)) != 0) {
             rc = exec_fail(err, rc, "query");
             goto fail;

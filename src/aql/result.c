@@ -561,3 +561,15 @@ int aql_result_write(const struct aql_result *r, enum aql_format fmt, FILE *out)
     if (rc == 0 && (fflush(out) != 0 || ferror(out))) rc = STRM_ERR_IO;
     return rc;
 }
+
+int aql_result_write_page(const struct aql_result *r, enum aql_format fmt, size_t offset,
+                          size_t count, FILE *out)
+{
+    if (!r) return STRM_ERR_INVAL;
+    struct aql_result view = *r; /* the writers read cells and nrows only */
+    size_t start = offset < r->nrows ? offset : r->nrows;
+    view.cells = r->cells ? r->cells + start * r->stride : NULL;
+    view.nrows = r->nrows - start;
+    if (count && view.nrows > count) view.nrows = count;
+    return aql_result_write(&view, fmt, out);
+}

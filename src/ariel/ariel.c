@@ -873,6 +873,20 @@ out:
     return stop ? stop : rc;
 }
 
+uint64_t ariel_estimate_rows(struct ariel_store *s, int64_t tmin, int64_t tmax)
+{
+    uint64_t n = 0;
+    pthread_mutex_lock(&s->lock);
+    const struct seg_list *l = s->segs;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct ariel_segment *g = l->v[i];
+        if (g->max_time >= tmin && g->min_time <= tmax) n += g->rows;
+    }
+    n += s->mt_rows + (s->imm ? s->imm_rows : 0);
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
 void ariel_info_get(struct ariel_store *s, struct ariel_info *info)
 {
     pthread_mutex_lock(&s->lock);

@@ -93,6 +93,9 @@ struct ariel_info {
 };
 
 void ariel_info_get(struct ariel_store *s, struct ariel_info *info);
+/* Rows a scan of [tmin, tmax] would visit: rows of the segments it cannot skip plus the
+ * memtables (an upper bound, for progress reports). */
+uint64_t ariel_estimate_rows(struct ariel_store *s, int64_t tmin, int64_t tmax);
 
 /* Column encodings as stored (segment format), for reports. */
 #define ARIEL_ENC__COUNT 6

@@ -32,6 +32,7 @@ struct control {
     struct strm_stats *stats;
     struct logsource_registry *reg;
     struct flowpipe *_Atomic flows; /* NULL until the flow path is up */
+    struct aql_searches *searches;  /* every search runs through it (sync ones too) */
     pthread_t thread;
     _Atomic bool stop;
     _Atomic int active; /* connection threads still running */
@@ -71,6 +72,23 @@ static void reply_error(int fd, int code, const char *msg)
     if (write_all(fd, head, strlen(head)) == 0) (void)write_all(fd, msg, strlen(msg));
 }
 
+static struct aql_stores stores_of(struct control *c)
+{
+    struct flowpipe *fp = atomic_load(&c->flows);
+    return (struct aql_stores){.events = c->store, .flows = fp ? flowpipe_store(fp) : NULL};
+}
+
+/* The client went away (Ctrl-C): its socket hung up. */
+static bool client_gone(int fd)
+{
+    struct pollfd pfd = {fd, POLLRDHUP, 0};
+    return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR));
+}
+
+/*
+ * "SEARCH <format>\n<AQL>": runs the search through the search manager (so search.timeout
+ * and search.max_memory apply) and waits; a client that hangs up cancels it.
+ */
 static void serve_search(struct control *c, int fd, char *req)
 {
     char *nl = strchr(req, '\n');
@@ -84,35 +102,120 @@ static void serve_search(struct control *c, int fd, char *req)
         reply_error(fd, EXIT_USAGE, "unknown format\n");
         return;
     }
-    const char *text = nl + 1;
-    struct aql_query *q = NULL;
-    struct aql_result *r = NULL;
+    struct aql_stores st = stores_of(c);
     struct aql_error err = {0};
-    char msg[512];
-    if (aql_parse(text, &q, &err) != 0) {
-        snprintf(msg, sizeof(msg), "syntax error: %s\n", err.msg);
-        reply_error(fd, EXIT_USAGE, msg);
+    char id[AQL_SEARCH_ID_LEN + 1], msg[512];
+    int rc = aql_search_create(c->searches, nl + 1, &st, id, NULL, &err);
+    if (rc != 0) {
+        snprintf(msg, sizeof(msg), "%s: %s\n", rc == STRM_ERR_PARSE ? "syntax error" : "search failed",
+                 err.msg);
+        reply_error(fd, rc == STRM_ERR_PARSE ? EXIT_USAGE : EXIT_FAIL, msg);
         return;
     }
-    struct flowpipe *fp = atomic_load(&c->flows);
-    struct aql_stores st = {.events = c->store, .flows = fp ? flowpipe_store(fp) : NULL};
-    if (aql_execute_in(q, &st, strm_now_ms(), &r, &err) != 0) {
-        snprintf(msg, sizeof(msg), "search failed: %s\n", err.msg);
-        reply_error(fd, EXIT_FAIL, msg);
-        aql_query_free(q);
-        return;
+    while (aql_search_wait(c->searches, id, 200) == STRM_ERR_BUSY) {
+        if (client_gone(fd)) {
+            aql_search_forget(c->searches, id);
+            return;
+        }
     }
     int dfd = dup(fd);
     FILE *out = dfd >= 0 ? fdopen(dfd, "w") : NULL;
-    if (out) {
+    struct aql_search_status ss;
+    if (aql_search_status(c->searches, id, &ss) != 0 || ss.state != AQL_SEARCH_COMPLETED) {
+        snprintf(msg, sizeof(msg), "search failed: %s\n",
+                 ss.error[0] ? ss.error : aql_search_state_name(ss.state));
+        reply_error(fd, EXIT_FAIL, msg);
+    } else if (out) {
         fputs("OK\n", out);
-        aql_result_write(r, fmt, out);
-        fclose(out);
-    } else if (dfd >= 0) {
-        close(dfd);
+        (void)aql_search_results(c->searches, id, 0, 0, fmt, out, msg, sizeof msg);
     }
-    aql_result_free(r);
-    aql_query_free(q);
+    if (out)
+        fclose(out);
+    else if (dfd >= 0)
+        close(dfd);
+    aql_search_forget(c->searches, id);
+}
+
+static void status_lines(FILE *m, const char *id, const struct aql_search_status *ss)
+{
+    fprintf(m, "id %s\nstatus %s\nprogress %d\nrows_scanned %llu\nrows %llu\ncreated %lld\n",
+            id, aql_search_state_name(ss->state), ss->progress,
+            (unsigned long long)ss->rows_scanned, (unsigned long long)ss->rows,
+            (long long)ss->created_ms);
+    if (ss->started_ms) fprintf(m, "started %lld\n", (long long)ss->started_ms);
+    if (ss->completed_ms) fprintf(m, "completed %lld\n", (long long)ss->completed_ms);
+    if (ss->error[0]) fprintf(m, "error %s\n", ss->error);
+    fprintf(m, "query %s\n", ss->query);
+}
+
+static void list_one(const char *id, const struct aql_search_status *ss, void *arg)
+{
+    FILE *m = arg;
+    fprintf(m, "%s %-9s %3d%% %10llu rows  %s\n", id, aql_search_state_name(ss->state),
+            ss->progress, (unsigned long long)ss->rows, ss->query);
+}
+
+/*
+ * Async searches: "ASYNC\n<AQL>" -> "OK\n<id>\n"; "STATUS <id>"; "RESULTS <id> <format>
+ * <offset> <count>"; "CANCEL <id>"; "SEARCHES" lists them.
+ */
+static void serve_async(struct control *c, int fd, const char *req)
+{
+    char *buf = NULL, msg[512];
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) return;
+    char id[AQL_SEARCH_ID_LEN + 2] = "";
+    int code = EXIT_OK;
+    if (!strncmp(req, "ASYNC\n", 6)) {
+        struct aql_stores st = stores_of(c);
+        struct aql_error err = {0};
+        bool reused = false;
+        int rc = aql_search_create(c->searches, req + 6, &st, id, &reused, &err);
+        if (rc != 0) {
+            fprintf(m, "%s: %s\n", rc == STRM_ERR_PARSE ? "syntax error" : "search failed", err.msg);
+            code = rc == STRM_ERR_PARSE ? EXIT_USAGE : EXIT_FAIL;
+        } else {
+            fprintf(m, "%s\n", id);
+            if (reused) fprintf(m, "# reused a recent identical search\n");
+        }
+    } else if (sscanf(req, "STATUS %33s", id) == 1) {
+        struct aql_search_status ss;
+        if (aql_search_status(c->searches, id, &ss) == 0) {
+            status_lines(m, id, &ss);
+        } else {
+            fprintf(m, "no search %s (unknown, or its results expired)\n", id);
+            code = EXIT_FAIL;
+        }
+    } else if (sscanf(req, "CANCEL %33s", id) == 1) {
+        if (aql_search_cancel(c->searches, id) != 0) {
+            fprintf(m, "no search %s\n", id);
+            code = EXIT_FAIL;
+        }
+    } else if (!strncmp(req, "SEARCHES", 8)) {
+        aql_searches_list(c->searches, list_one, m);
+    } else {
+        char fmtname[16];
+        unsigned long long off = 0, cnt = 0;
+        enum aql_format fmt;
+        if (sscanf(req, "RESULTS %33s %15s %llu %llu", id, fmtname, &off, &cnt) < 2 ||
+            aql_format_parse(fmtname, &fmt) != 0) {
+            fprintf(m, "malformed request\n");
+            code = EXIT_USAGE;
+        } else if (aql_search_results(c->searches, id, (size_t)off, (size_t)cnt, fmt, m, msg,
+                                      sizeof msg) != 0) {
+            rewind(m);
+            fprintf(m, "%s\n", msg);
+            fflush(m);
+            len = strlen(msg) + 1;
+            code = EXIT_FAIL;
+        }
+    }
+    fclose(m);
+    char head[32];
+    snprintf(head, sizeof head, code == EXIT_OK ? "OK\n" : "ERR %d\n", code);
+    if (write_all(fd, head, strlen(head)) == 0) (void)write_all(fd, buf, len);
+    free(buf);
 }
 
 static void serve_stats(struct control *c, int fd)
@@ -210,6 +313,10 @@ static void *conn_main(void *arg)
         serve_stats(c, fd);
     else if (!strncmp(req, "SEARCH ", 7))
         serve_search(c, fd, req + 7);
+    else if (!strncmp(req, "ASYNC\n", 6) || !strncmp(req, "STATUS ", 7) ||
+             !strncmp(req, "RESULTS ", 8) || !strncmp(req, "CANCEL ", 7) ||
+             !strncmp(req, "SEARCHES", 8))
+        serve_async(c, fd, req);
     else if (len >= 11 && !memcmp(req, "LOGSOURCES\n", 11))
         serve_command(c, fd, true, req + 11, len - 11);
     else if (len >= 4 && !memcmp(req, "QID\n", 4))
@@ -267,9 +374,21 @@ int control_start(const struct strm_config *cfg, struct ariel_store *store,
     c->store = store;
     aql_set_network_config(cfg); /* cfg lives as long as the instance */
     c->stats = stats;
+    struct aql_search_limits lim = {
+        .max_running = cfg->search_max_running,
+        .retention_s = cfg->search_retention_s,
+        .reuse_s = 10,
+        .timeout_s = cfg->search_timeout_s,
+        .max_memory = (size_t)cfg->search_max_memory_mb << 20,
+    };
+    if (!(c->searches = aql_searches_new(&lim))) {
+        free(c);
+        return STRM_ERR_NOMEM;
+    }
     if (control_socket_path(cfg, c->path, sizeof(c->path)) != 0) {
         LOG_ERROR("control", "data_dir %s is too long for a control socket path (max 100)",
                   cfg->data_dir);
+        aql_searches_free(c->searches);
         free(c);
         return STRM_ERR_INVAL;
     }
@@ -280,12 +399,14 @@ int control_start(const struct strm_config *cfg, struct ariel_store *store,
         listen(c->fd, 64) != 0) {
         LOG_ERROR("control", "cannot listen on %s: %s", c->path, strerror(errno));
         if (c->fd >= 0) close(c->fd);
+        aql_searches_free(c->searches);
         free(c);
         return STRM_ERR_IO;
     }
     if (pthread_create(&c->thread, NULL, accept_main, c) != 0) {
         close(c->fd);
         unlink(c->path);
+        aql_searches_free(c->searches);
         free(c);
         return STRM_ERR_NOMEM;
     }
@@ -305,10 +426,15 @@ void control_stop(struct control *c)
     pthread_join(c->thread, NULL);
     close(c->fd);
     unlink(c->path);
-    /* Searches in flight hold the store: wait for them (bounded) before it closes. */
+    /* Searches in flight hold the stores: cancel them and wait before they close. The
+     * connection threads waiting on them then see them end and return. */
+    aql_searches_shutdown(c->searches);
     for (int i = 0; i < 3000 && atomic_load(&c->active) > 0; i++)
         usleep(10000);
-    if (atomic_load(&c->active) == 0) free(c);
+    if (atomic_load(&c->active) == 0) {
+        aql_searches_free(c->searches);
+        free(c);
+    }
     /* else: leak the small struct rather than free it under a running thread */
 }
 

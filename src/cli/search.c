@@ -55,10 +55,40 @@ out:
     return code;
 }
 
+static void search_usage(void)
+{
+    fprintf(stderr,
+            "usage: strm search [--config FILE] [--format table|csv|json] 'AQL'\n"
+            "       strm search [--config FILE] --async 'AQL'        (prints the search id)\n"
+            "       strm search [--config FILE] --status ID\n"
+            "       strm search [--config FILE] --results ID [--format F] [--offset N] "
+            "[--count N]\n"
+            "       strm search [--config FILE] --cancel ID\n"
+            "       strm search [--config FILE] --list\n"
+            "       strm search --functions\n");
+}
+
+/* The async requests need the running instance: they live in its search manager. */
+static int async_request(const struct strm_config *cfg, const char *req, size_t len)
+{
+    int rc = control_request(cfg, req, len);
+    if (rc < 0) {
+        fprintf(stderr,
+                "strm: asynchronous searches need a running instance; none answers on "
+                "%s/strm.sock\n",
+                cfg->data_dir);
+        return EXIT_FAIL;
+    }
+    return rc;
+}
+
 int cmd_search(int argc, char **argv)
 {
-    const char *config_path = NULL, *text = NULL, *format = "table";
-    for (int i = 1; i < argc; i++) {
+    const char *config_path = NULL, *text = NULL, *format = "table", *id = NULL;
+    enum { SYNC, ASYNC, STATUS, RESULTS, CANCEL, LIST } mode = SYNC;
+    unsigned long long offset = 0, count = 0;
+    bool bad = false;
+    for (int i = 1; i < argc && !bad; i++) {
         if (!strcmp(argv[i], "--config") && i + 1 < argc) {
             config_path = argv[++i];
         } else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
@@ -66,31 +96,72 @@ int cmd_search(int argc, char **argv)
         } else if (!strcmp(argv[i], "--functions")) {
             aql_functions_write(stdout); /* needs no instance or config */
             return EXIT_OK;
+        } else if (!strcmp(argv[i], "--async") && mode == SYNC) {
+            mode = ASYNC;
+        } else if (!strcmp(argv[i], "--list") && mode == SYNC) {
+            mode = LIST;
+        } else if ((!strcmp(argv[i], "--status") || !strcmp(argv[i], "--results") ||
+                    !strcmp(argv[i], "--cancel")) &&
+                   i + 1 < argc && mode == SYNC) {
+            mode = argv[i][2] == 's' ? STATUS : argv[i][2] == 'r' ? RESULTS : CANCEL;
+            id = argv[++i];
+        } else if ((!strcmp(argv[i], "--offset") || !strcmp(argv[i], "--count")) &&
+                   i + 1 < argc) {
+            char *end;
+            unsigned long long v = strtoull(argv[i + 1], &end, 10);
+            if (*end || argv[i + 1][0] == '-') bad = true;
+            if (argv[i][2] == 'o')
+                offset = v;
+            else
+                count = v;
+            i++;
         } else if (!text && argv[i][0] != '-') {
             text = argv[i];
         } else {
-            text = NULL;
-            break;
+            bad = true;
         }
     }
     enum aql_format fmt;
-    if (!text || aql_format_parse(format, &fmt) != 0) {
-        fprintf(stderr, "usage: strm search [--config FILE] [--format table|csv|json] 'AQL'\n"
-                        "       strm search --functions\n");
+    bool need_text = mode == SYNC || mode == ASYNC;
+    if (bad || (need_text != (text != NULL)) || aql_format_parse(format, &fmt) != 0 ||
+        (id && (strlen(id) > AQL_SEARCH_ID_LEN || strpbrk(id, " \n")))) {
+        search_usage();
         return EXIT_USAGE;
     }
     struct strm_config cfg;
     int rc = cli_load_config(&cfg, config_path);
     if (rc) return rc;
     signal(SIGPIPE, SIG_IGN);
-    size_t len = strlen(format) + strlen(text) + 16;
+    size_t len = strlen(format) + (text ? strlen(text) : 0) + 128;
     char *req = malloc(len);
     if (!req) return EXIT_FAIL;
-    int n = snprintf(req, len, "SEARCH %s\n%s", format, text);
-    rc = control_request(&cfg, req, (size_t)n);
+    int n = 0;
+    switch (mode) {
+    case SYNC:
+        n = snprintf(req, len, "SEARCH %s\n%s", format, text);
+        rc = control_request(&cfg, req, (size_t)n);
+        free(req);
+        if (rc >= 0) return rc;
+        return search_local(&cfg, text, fmt);
+    case ASYNC:
+        n = snprintf(req, len, "ASYNC\n%s", text);
+        break;
+    case STATUS:
+        n = snprintf(req, len, "STATUS %s\n", id);
+        break;
+    case RESULTS:
+        n = snprintf(req, len, "RESULTS %s %s %llu %llu\n", id, format, offset, count);
+        break;
+    case CANCEL:
+        n = snprintf(req, len, "CANCEL %s\n", id);
+        break;
+    case LIST:
+        n = snprintf(req, len, "SEARCHES\n");
+        break;
+    }
+    rc = async_request(&cfg, req, (size_t)n);
     free(req);
-    if (rc >= 0) return rc;
-    return search_local(&cfg, text, fmt);
+    return rc;
 }
 
 int cmd_stats(int argc, char **argv)

@@ -1065,6 +1065,125 @@ static void exec_subqueries(void **state)
     aql_query_free(q);
 }
 
+static void exec_control(void **state)
+{
+    struct store_fixture *f = *state;
+    struct aql_stores st = {.events = f->store};
+    struct aql_result *r = NULL;
+    struct aql_error err;
+    struct aql_query *q = parse_ok("SELECT * FROM events LAST 1 DAYS");
+
+    struct aql_exec_ctl ctl = {0};
+    assert_int_equal(aql_execute_ctl(q, &st, NOW_MS, &ctl, &r, &err), 0);
+    assert_int_equal(aql_result_rows(r), NROWS + 3);
+    assert_int_equal(atomic_load(&ctl.rows_scanned), NROWS + 3);
+    assert_true(atomic_load(&ctl.rows_total) >= NROWS + 3);
+    assert_int_equal(atomic_load(&ctl.phase), AQL_PHASE_DONE);
+    aql_result_free(r);
+    r = NULL;
+
+    struct aql_exec_ctl cancel = {0};
+    atomic_store(&cancel.cancel, true);
+    assert_int_equal(aql_execute_ctl(q, &st, NOW_MS, &cancel, &r, &err), AQL_ERR_CANCELED);
+    assert_null(r);
+    assert_string_equal(err.msg, "search canceled");
+
+    struct aql_exec_ctl late = {.deadline_ms = strm_mono_ms() - 1, .timeout_s = 7};
+    assert_int_equal(aql_execute_ctl(q, &st, NOW_MS, &late, &r, &err), AQL_ERR_TIMEOUT);
+    assert_non_null(strstr(err.msg, "after 7 s (search.timeout)"));
+
+    struct aql_exec_ctl small = {.max_memory = 1000};
+    assert_int_equal(aql_execute_ctl(q, &st, NOW_MS, &small, &r, &err), AQL_ERR_MEMORY);
+    assert_non_null(strstr(err.msg, "search.max_memory"));
+    aql_query_free(q);
+
+    q = parse_ok("SELECT qid, COUNT(*) FROM events GROUP BY qid LAST 1 DAYS");
+    struct aql_exec_ctl small2 = {.max_memory = 1000};
+    assert_int_equal(aql_execute_ctl(q, &st, NOW_MS, &small2, &r, &err), AQL_ERR_MEMORY);
+    assert_non_null(strstr(err.msg, "search.max_memory"));
+    aql_query_free(q);
+}
+
+static void exec_async(void **state)
+{
+    struct store_fixture *f = *state;
+    struct aql_stores st = {.events = f->store};
+    struct aql_search_limits lim = {.max_running = 1, .reuse_s = 60};
+    struct aql_searches *m = aql_searches_new(&lim);
+    char id[AQL_SEARCH_ID_LEN + 1], id2[AQL_SEARCH_ID_LEN + 1], id3[AQL_SEARCH_ID_LEN + 1];
+    struct aql_error err = {0};
+    bool reused = true;
+    const char *text = "SELECT qid FROM events WHERE qid < 30 ORDER BY qid START '2025-11-25 00:00' STOP '2025-11-26 00:00'";
+    assert_int_equal(aql_search_create(m, text, &st, id, &reused, &err), 0);
+    assert_false(reused);
+    assert_int_equal(strlen(id), AQL_SEARCH_ID_LEN);
+    /* a syntax error comes back at once */
+    assert_int_equal(aql_search_create(m, "SELECT FROM", &st, id2, NULL, &err), STRM_ERR_PARSE);
+    assert_non_null(strstr(err.msg, "line 1"));
+    /* the same text again shares the search */
+    assert_int_equal(aql_search_create(m, text, &st, id2, &reused, &err), 0);
+    assert_true(reused);
+    assert_string_equal(id, id2);
+    assert_int_equal(aql_search_create(m, "SELECT COUNT(*) FROM events START '2025-11-25 00:00' STOP '2025-11-26 00:00'", &st, id3,
+                                       &reused, &err),
+                     0);
+    assert_false(reused);
+    assert_int_equal(aql_search_wait(m, id, 10000), 0);
+    assert_int_equal(aql_search_wait(m, id3, 10000), 0);
+    struct aql_search_status ss;
+    assert_int_equal(aql_search_status(m, id, &ss), 0);
+    assert_int_equal(ss.state, AQL_SEARCH_COMPLETED);
+    assert_int_equal(ss.progress, 100);
+    assert_int_equal(ss.rows, 30);
+    assert_true(ss.completed_ms >= ss.created_ms);
+    assert_string_equal(aql_search_state_name(ss.state), "COMPLETED");
+    /* results in pages */
+    char *buf = NULL;
+    size_t len = 0;
+    char msg[256];
+    FILE *out = open_memstream(&buf, &len);
+    assert_int_equal(aql_search_results(m, id, 10, 3, AQL_FORMAT_CSV, out, msg, sizeof msg), 0);
+    fclose(out);
+    assert_string_equal(buf, "qid\r\n10\r\n11\r\n12\r\n");
+    free(buf);
+    out = open_memstream(&buf, &len);
+    assert_int_equal(aql_search_results(m, id, 28, 0, AQL_FORMAT_CSV, out, msg, sizeof msg), 0);
+    fclose(out);
+    assert_string_equal(buf, "qid\r\n28\r\n29\r\n");
+    free(buf);
+    out = open_memstream(&buf, &len);
+    assert_int_equal(aql_search_results(m, id, 99, 5, AQL_FORMAT_CSV, out, msg, sizeof msg), 0);
+    fclose(out);
+    assert_string_equal(buf, "qid\r\n");
+    free(buf);
+    /* unknown ids */
+    assert_int_equal(aql_search_status(m, "nope", &ss), STRM_ERR_INVAL);
+    assert_int_equal(aql_search_cancel(m, "nope"), STRM_ERR_INVAL);
+    out = open_memstream(&buf, &len);
+    assert_int_not_equal(aql_search_results(m, "nope", 0, 0, AQL_FORMAT_CSV, out, msg, sizeof msg),
+                         0);
+    fclose(out);
+    free(buf);
+    assert_non_null(strstr(msg, "no search nope"));
+    /* cancel of a finished search changes nothing */
+    assert_int_equal(aql_search_cancel(m, id), 0);
+    assert_int_equal(aql_search_status(m, id, &ss), 0);
+    assert_int_equal(ss.state, AQL_SEARCH_COMPLETED);
+    aql_searches_free(m);
+
+    /* searches still waiting when the manager goes are canceled, nothing leaks or hangs */
+    m = aql_searches_new(&(struct aql_search_limits){.max_running = 1});
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(aql_search_create(m, "SELECT * FROM events START '2025-11-25 00:00' STOP '2025-11-26 00:00'", &st, id, NULL,
+                                           &err),
+                         0);
+    assert_int_equal(aql_search_cancel(m, id), 0);
+    assert_int_equal(aql_search_wait(m, id, 10000), 0);
+    assert_int_equal(aql_search_status(m, id, &ss), 0);
+    assert_true(ss.state == AQL_SEARCH_CANCELED || ss.state == AQL_SEARCH_COMPLETED);
+    aql_searches_free(m);
+}
+
 static void exec_after_flush(void **state)
 {
     struct store_fixture *f = *state;
@@ -1592,6 +1711,8 @@ int main(void)
         cmocka_unit_test(test_output_table),
         cmocka_unit_test_setup_teardown(exec_checks, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(exec_subqueries, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(exec_control, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(exec_async, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(exec_after_flush, store_setup, store_teardown),
         cmocka_unit_test(test_functions_parse),
         cmocka_unit_test(test_functions_eval),
