@@ -35,7 +35,7 @@
 
 _Thread_local const struct aql_group_view *aql_group_view;
 
-static size_t group_limit = 1000000;
+static size_t group_limit = 50000000; /* search.max_memory is the real bound */
 
 void aql_set_group_limit(size_t n)
 {
@@ -167,13 +167,21 @@ struct group {
     struct agg_state *st;    /* q->naggs */
 };
 
+struct gslot {
+    uint64_t hash;
+    struct group *g; /* NULL: empty */
+};
+
 struct gctx {
     const struct aql_query *q;
     struct strm_arena arena;
     struct keybuf kb;
+    struct keybuf bk; /* the keys of a batch of rows */
     struct group **groups; /* arrival order */
     size_t ngroups, gcap;
-    size_t *table; /* index + 1 into groups; 0 empty */
+    /* open addressing: the hash beside the group, so a probe rarely touches a group that is
+     * not the one (a miss on a million groups is a cache miss per touched group) */
+    struct gslot *table;
     size_t tcap;
     int err;
     char errmsg[160];
@@ -379,7 +387,8 @@ static const struct aql_node *out_expr(const struct aql_query *q, size_t i)
     return i < q->nitems ? q->items[i].expr : q->keys[i - q->nitems].expr;
 }
 
-static struct group *group_new(struct gctx *c, uint64_t h, const struct strm_event *ev)
+static struct group *group_new(struct gctx *c, uint64_t h, const uint8_t *kp, size_t klen,
+                               const struct strm_event *ev)
 {
     const struct aql_query *q = c->q;
     if (c->ngroups >= group_limit) {
@@ -393,13 +402,14 @@ static struct group *group_new(struct gctx *c, uint64_t h, const struct strm_eve
     size_t nout = q->nitems + q->nkeys;
     struct group *g = strm_arena_alloc(&c->arena, sizeof *g);
     struct aql_value *first = strm_arena_alloc(&c->arena, (nout ? nout : 1) * sizeof *first);
-    struct agg_state *st = calloc(q->naggs ? q->naggs : 1, sizeof *st);
-    uint8_t *key = strm_arena_alloc(&c->arena, c->kb.len ? c->kb.len : 1);
+    struct agg_state *st = strm_arena_alloc(&c->arena, (q->naggs ? q->naggs : 1) * sizeof *st);
+    uint8_t *key = strm_arena_alloc(&c->arena, klen ? klen : 1);
     if (!g || !first || !st || !key) goto nomem;
-    if (c->kb.len) memcpy(key, c->kb.p, c->kb.len);
+    memset(st, 0, (q->naggs ? q->naggs : 1) * sizeof *st);
+    if (klen) memcpy(key, kp, klen);
     g->hash = h;
     g->key = key;
-    g->klen = c->kb.len;
+    g->klen = klen;
     g->first = first;
     g->st = st;
     for (size_t i = 0; i < nout; i++) {
@@ -422,7 +432,6 @@ static struct group *group_new(struct gctx *c, uint64_t h, const struct strm_eve
     c->groups[c->ngroups++] = g;
     return g;
 nomem:
-    free(st);
     c->err = STRM_ERR_NOMEM;
     return NULL;
 }
@@ -430,18 +439,55 @@ nomem:
 static int table_grow(struct gctx *c)
 {
     size_t ncap = c->tcap ? c->tcap * 2 : 1024;
-    size_t *nt = calloc(ncap, sizeof *nt);
+    struct gslot *nt = calloc(ncap, sizeof *nt);
     if (!nt) return STRM_ERR_NOMEM;
     for (size_t i = 0; i < c->ngroups; i++) {
         size_t j = c->groups[i]->hash & (ncap - 1);
-        while (nt[j])
+        while (nt[j].g)
             j = (j + 1) & (ncap - 1);
-        nt[j] = i + 1;
+        nt[j].hash = c->groups[i]->hash;
+        nt[j].g = c->groups[i];
     }
     free(c->table);
     c->table = nt;
     c->tcap = ncap;
     return 0;
+}
+
+/* Serializes ev's GROUP BY values into k (appending); 0 or an error. */
+static int group_key(struct gctx *c, const struct strm_event *ev, struct keybuf *k)
+{
+    const struct aql_query *q = c->q;
+    for (size_t i = 0; i < q->ngroups; i++) {
+        struct aql_value v;
+        aql_eval(q->groups[i], ev, &v);
+        if (kb_value(k, &v) != 0) return STRM_ERR_NOMEM;
+    }
+    return 0;
+}
+
+/* The group with key kp[0..klen) of hash h, created (from ev) on first sight. */
+static struct group *group_lookup(struct gctx *c, uint64_t h, const uint8_t *kp, size_t klen,
+                                  const struct strm_event *ev)
+{
+    if ((c->ngroups + 1) * 10 >= c->tcap * 7 && table_grow(c) != 0) {
+        c->err = STRM_ERR_NOMEM;
+        return NULL;
+    }
+    size_t j = h & (c->tcap - 1);
+    while (c->table[j].g) {
+        if (c->table[j].hash == h) {
+            struct group *g = c->table[j].g;
+            if (g->klen == klen && memcmp(g->key, kp, klen) == 0) return g;
+        }
+        j = (j + 1) & (c->tcap - 1);
+    }
+    struct group *g = group_new(c, h, kp, klen, ev);
+    if (g) {
+        c->table[j].hash = h;
+        c->table[j].g = g;
+    }
+    return g;
 }
 
 /* The group of ev's GROUP BY values, created on first sight. */
@@ -450,38 +496,17 @@ static struct group *group_find(struct gctx *c, const struct strm_event *ev)
     const struct aql_query *q = c->q;
     if (q->ngroups == 0) return c->groups[0];
     c->kb.len = 0;
-    for (size_t i = 0; i < q->ngroups; i++) {
-        struct aql_value v;
-        aql_eval(q->groups[i], ev, &v);
-        if (kb_value(&c->kb, &v) != 0) {
-            c->err = STRM_ERR_NOMEM;
-            return NULL;
-        }
-    }
-    uint64_t h = hash_bytes(c->kb.p, c->kb.len);
-    if ((c->ngroups + 1) * 10 >= c->tcap * 7 && table_grow(c) != 0) {
+    if (group_key(c, ev, &c->kb) != 0) {
         c->err = STRM_ERR_NOMEM;
         return NULL;
     }
-    size_t j = h & (c->tcap - 1);
-    while (c->table[j]) {
-        struct group *g = c->groups[c->table[j] - 1];
-        if (g->hash == h && g->klen == c->kb.len && memcmp(g->key, c->kb.p, g->klen) == 0) return g;
-        j = (j + 1) & (c->tcap - 1);
-    }
-    struct group *g = group_new(c, h, ev);
-    if (g) c->table[j] = c->ngroups;
-    return g;
+    return group_lookup(c, hash_bytes(c->kb.p, c->kb.len), c->kb.p, c->kb.len, ev);
 }
 
-static int cb_group(const struct strm_event *ev, void *arg)
+/* Adds row ev to its group g: first values (single group), then every aggregate state. */
+static int group_row(struct gctx *c, struct group *g, const struct strm_event *ev)
 {
-    struct gctx *c = arg;
     const struct aql_query *q = c->q;
-    aql_scratch_reset();
-    if (q->where && aql_eval_cond(q->where, ev) <= 0) return 0;
-    struct group *g = group_find(c, ev);
-    if (!g) return 2;
     if (q->ngroups == 0 && !g->hash) {
         /* the single group: its first values come from the first matching row */
         g->hash = 1;
@@ -509,6 +534,64 @@ static int cb_group(const struct strm_event *ev, void *arg)
     return 0;
 }
 
+static int cb_group(const struct strm_event *ev, void *arg)
+{
+    struct gctx *c = arg;
+    const struct aql_query *q = c->q;
+    aql_scratch_reset();
+    if (q->where && aql_eval_cond(q->where, ev) <= 0) return 0;
+    struct group *g = group_find(c, ev);
+    if (!g) return 2;
+    return group_row(c, g, ev);
+}
+
+/*
+ * A batch of rows: first every row's WHERE, key and hash, prefetching its table slot; then
+ * the lookups and updates. With many groups a lookup is a cache miss; this way the misses of
+ * a batch overlap instead of coming one after the other.
+ */
+static int cb_group_batch(const struct strm_event *ev, size_t n, void *arg)
+{
+    struct gctx *c = arg;
+    const struct aql_query *q = c->q;
+    if (q->ngroups == 0) {
+        for (size_t i = 0; i < n; i++)
+            if (cb_group(&ev[i], c)) return 2;
+        return 0;
+    }
+    uint64_t h[ARIEL_SCAN_BATCH];
+    size_t off[ARIEL_SCAN_BATCH + 1];
+    bool keep[ARIEL_SCAN_BATCH];
+    c->bk.len = 0;
+    for (size_t i = 0; i < n; i++) {
+        aql_scratch_reset();
+        off[i] = c->bk.len;
+        keep[i] = !q->where || aql_eval_cond(q->where, &ev[i]) > 0;
+        if (keep[i] && group_key(c, &ev[i], &c->bk) != 0) {
+            c->err = STRM_ERR_NOMEM;
+            return 2;
+        }
+    }
+    off[n] = c->bk.len;
+    while ((c->ngroups + n + 1) * 10 >= c->tcap * 7)
+        if (table_grow(c) != 0) {
+            c->err = STRM_ERR_NOMEM;
+            return 2;
+        }
+    for (size_t i = 0; i < n; i++) {
+        if (!keep[i]) continue;
+        h[i] = hash_bytes(c->bk.p + off[i], off[i + 1] - off[i]);
+        __builtin_prefetch(&c->table[h[i] & (c->tcap - 1)]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!keep[i]) continue;
+        aql_scratch_reset();
+        struct group *g = group_lookup(c, h[i], c->bk.p + off[i], off[i + 1] - off[i], &ev[i]);
+        if (!g || group_row(c, g, &ev[i])) return 2;
+    }
+    return 0;
+}
+
 static void gctx_free(struct gctx *c)
 {
     for (size_t i = 0; i < c->ngroups; i++) {
@@ -520,11 +603,11 @@ static void gctx_free(struct gctx *c)
             free(st[k].set.klen);
             free(st[k].hll);
         }
-        free(st);
     }
     free(c->groups);
     free(c->table);
     free(c->kb.p);
+    free(c->bk.p);
     strm_arena_free(&c->arena);
 }
 
@@ -546,27 +629,63 @@ static int cmp_rows(const void *pa, const void *pb, void *arg)
     return (a > b) - (a < b);
 }
 
+/* Max-heap on cmp_rows (the worst of the kept rows on top), for top-k selection. */
+static void heap_down(size_t *h, size_t n, size_t i, struct sort_ctx *sc)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && cmp_rows(&h[l], &h[m], sc) > 0) m = l;
+        if (r < n && cmp_rows(&h[r], &h[m], sc) > 0) m = r;
+        if (m == i) return;
+        size_t t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/*
+ * ORDER BY (and LIMIT): with a LIMIT k smaller than the rows, a heap of k row indices keeps
+ * the best k in one pass (n log k compares instead of sorting every group), then only those
+ * are sorted.
+ */
 static int sort_and_limit(const struct aql_query *q, struct aql_result *r)
 {
     if (q->nkeys > 0 && r->nrows > 1) {
-        size_t *idx = malloc(r->nrows * sizeof *idx);
-        struct aql_value *sorted = malloc(r->nrows * r->stride * sizeof *sorted);
+        size_t n = r->nrows, k = n;
+        if (q->limit >= 0 && (uint64_t)q->limit < n) k = (size_t)q->limit;
+        size_t *idx = malloc((k ? k : 1) * sizeof *idx);
+        struct aql_value *sorted = malloc((k ? k : 1) * r->stride * sizeof *sorted);
         if (!idx || !sorted) {
             free(idx);
             free(sorted);
             return STRM_ERR_NOMEM;
         }
-        for (size_t i = 0; i < r->nrows; i++)
-            idx[i] = i;
         struct sort_ctx sc = {q, r->cells, r->stride};
-        qsort_r(idx, r->nrows, sizeof *idx, cmp_rows, &sc);
-        for (size_t i = 0; i < r->nrows; i++)
+        if (k < n) {
+            for (size_t i = 0; i < k; i++)
+                idx[i] = i;
+            for (size_t i = k / 2; i-- > 0;)
+                heap_down(idx, k, i, &sc);
+            for (size_t i = k; i < n && k > 0; i++) {
+                if (cmp_rows(&i, &idx[0], &sc) < 0) {
+                    idx[0] = i;
+                    heap_down(idx, k, 0, &sc);
+                }
+            }
+        } else {
+            for (size_t i = 0; i < n; i++)
+                idx[i] = i;
+        }
+        qsort_r(idx, k, sizeof *idx, cmp_rows, &sc);
+        for (size_t i = 0; i < k; i++)
             memcpy(sorted + i * r->stride, r->cells + idx[i] * r->stride,
                    r->stride * sizeof *sorted);
         free(idx);
         free(r->cells);
         r->cells = sorted;
-        r->cap = r->nrows;
+        r->cap = k ? k : 1;
+        r->nrows = k;
     }
     if (q->limit >= 0 && r->nrows > (uint64_t)q->limit) r->nrows = (size_t)q->limit;
     return 0;
@@ -576,8 +695,7 @@ static int sort_and_limit(const struct aql_query *q, struct aql_result *r)
 static size_t group_mem(void *arg)
 {
     const struct gctx *c = arg;
-    return c->arena.total + c->gcap * sizeof *c->groups + c->tcap * sizeof *c->table +
-           c->ngroups * (c->q->naggs * sizeof(struct agg_state) + 64);
+    return c->arena.total + c->gcap * sizeof *c->groups + c->tcap * sizeof *c->table;
 }
 
 int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64_t tmin,
@@ -593,11 +711,11 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
         rc = STRM_ERR_NOMEM;
         goto fail;
     }
-    if (q->ngroups == 0 && !group_new(&c, 0, NULL)) {
+    if (q->ngroups == 0 && !group_new(&c, 0, NULL, 0, NULL)) {
         rc = c.err;
         goto fail;
     }
-    if (tmin <= tmax) rc = aql_scan(store, tmin, tmax, colmask, cb_group, &c, group_mem);
+    if (tmin <= tmax) rc = aql_scan_batch(store, tmin, tmax, colmask, cb_group_batch, &c, group_mem);
     if (c.err) {
         rc = c.err;
         goto fail;

@@ -262,6 +262,9 @@ extern _Thread_local struct aql_exec_ctl *aql_ctl;
  */
 int aql_scan(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64_t colmask,
              ariel_row_fn fn, void *arg, size_t (*mem)(void *arg));
+/* aql_scan handing rows to fn in batches (ariel_scan_opts.batch_fn). */
+int aql_scan_batch(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64_t colmask,
+                   ariel_batch_fn fn, void *arg, size_t (*mem)(void *arg));
 /* The message for the AQL_ERR_* codes (and other errors: their strm_err_str). */
 void aql_err_message(int rc, char *buf, size_t size);
 

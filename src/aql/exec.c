@@ -606,6 +606,7 @@ _Thread_local struct aql_exec_ctl *aql_ctl;
 
 struct scan_guard {
     ariel_row_fn fn;
+    ariel_batch_fn batch_fn;
     void *arg;
     size_t (*mem)(void *);
     struct aql_exec_ctl *ctl;
@@ -645,6 +646,35 @@ int aql_scan(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64_t col
     if (guard_check(&g)) return g.why;
     int rc = ariel_scan(store, tmin, tmax, colmask, guard_row, &g);
     if (!g.why && rc >= 0) guard_check(&g); /* also counts the last rows */
+    return g.why ? g.why : rc;
+}
+
+static int guard_batch(const struct strm_event *ev, size_t n, void *arg)
+{
+    struct scan_guard *g = arg;
+    g->n += (uint32_t)n;
+    if (g->n >= GUARD_EVERY && guard_check(g)) return 3;
+    return g->batch_fn(ev, n, g->arg);
+}
+
+int aql_scan_batch(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64_t colmask,
+                   ariel_batch_fn fn, void *arg, size_t (*mem)(void *arg))
+{
+    struct aql_exec_ctl *ctl = aql_ctl;
+    struct ariel_scan_opts o = {.tmin = tmin, .tmax = tmax, .colmask = colmask};
+    if (!ctl) {
+        o.batch_fn = fn;
+        o.arg = arg;
+        return ariel_scan_ex(store, &o);
+    }
+    struct scan_guard g = {.batch_fn = fn, .arg = arg, .mem = mem, .ctl = ctl};
+    atomic_fetch_add_explicit(&ctl->rows_total, ariel_estimate_rows(store, tmin, tmax),
+                              memory_order_relaxed);
+    if (guard_check(&g)) return g.why;
+    o.batch_fn = guard_batch;
+    o.arg = &g;
+    int rc = ariel_scan_ex(store, &o);
+    if (!g.why && rc >= 0) guard_check(&g);
     return g.why ? g.why : rc;
 }
 

@@ -778,26 +778,35 @@ static void mask_event(struct strm_event *ev, const int *drop, int ndrop)
     }
 }
 
-/* Rows of a memtable snapshot (its first n published rows) in [tmin, tmax]. */
+/* Rows of a memtable snapshot (its first n published rows) in [tmin, tmax]; with batch_fn,
+ * in batches decoded into evbuf (ARIEL_SCAN_BATCH rows). */
 static int scan_memtable(struct ariel_memtable *mt, uint64_t n, int64_t tmin, int64_t tmax,
-                         const int *drop, int ndrop, ariel_row_fn fn, void *arg, int *stop)
+                         const int *drop, int ndrop, ariel_row_fn fn, ariel_batch_fn batch_fn,
+                         struct strm_event *evbuf, void *arg, int *stop)
 {
     uint64_t seen = 0;
+    size_t nb = 0;
     /* head is read only when rows were published: it was linked before they were */
     for (struct mt_chunk *c = n ? mt->head : NULL; c && seen < n && !*stop;
          c = atomic_load_explicit(&c->next, memory_order_acquire)) {
         uint32_t cn = atomic_load_explicit(&c->nrows, memory_order_acquire);
         size_t off = 0;
         for (uint32_t r = 0; r < cn && seen < n && !*stop; r++, seen++) {
-            struct strm_event ev;
-            size_t len = ariel_row_decode(c->data + off, c->cap - off, NULL, &ev);
+            struct strm_event one, *ev = batch_fn ? &evbuf[nb] : &one;
+            size_t len = ariel_row_decode(c->data + off, c->cap - off, NULL, ev);
             if (!len) return STRM_ERR_CORRUPT; /* cannot happen: the writer encoded it */
             off += len;
-            if (ev.starttime < tmin || ev.starttime > tmax) continue;
-            mask_event(&ev, drop, ndrop);
-            *stop = fn(&ev, arg);
+            if (ev->starttime < tmin || ev->starttime > tmax) continue;
+            mask_event(ev, drop, ndrop);
+            if (!batch_fn)
+                *stop = fn(ev, arg);
+            else if (++nb == ARIEL_SCAN_BATCH) {
+                nb = 0;
+                *stop = batch_fn(evbuf, ARIEL_SCAN_BATCH, arg);
+            }
         }
     }
+    if (nb && !*stop) *stop = batch_fn(evbuf, nb, arg);
     return 0;
 }
 
@@ -826,6 +835,7 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
     struct seg_list *l;
     struct ariel_memtable *mt, *imm;
     struct ariel_scan_ctx *ctx = NULL;
+    struct strm_event *evbuf = NULL;
     uint64_t n, nimm;
     int drop[STRM_COL__COUNT], ndrop = 0, stop = 0, rc = 0;
 
@@ -844,7 +854,7 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
     for (size_t i = 0; i < l->n && !stop; i++) {
         struct ariel_segment *g = l->v[i];
         if (g->max_time < tmin || g->min_time > tmax) continue;
-        if (!ctx && !(ctx = ariel_scan_ctx_new())) {
+        if (!ctx && (!(ctx = ariel_scan_ctx_new()) || ariel_scan_ctx_batch(ctx, o->batch_fn))) {
             rc = STRM_ERR_NOMEM;
             goto out;
         }
@@ -861,11 +871,18 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
 
     for (int c = 0; c < STRM_COL__COUNT; c++)
         if (!(colmask & (1ull << c))) drop[ndrop++] = c;
-    /* the memtable being flushed (older rows), then the active one */
-    if (imm && (rc = scan_memtable(imm, nimm, tmin, tmax, drop, ndrop, fn, arg, &stop)) != 0)
+    if (o->batch_fn && !(evbuf = malloc(ARIEL_SCAN_BATCH * sizeof *evbuf))) {
+        rc = STRM_ERR_NOMEM;
         goto out;
-    if (!stop) rc = scan_memtable(mt, n, tmin, tmax, drop, ndrop, fn, arg, &stop);
+    }
+    /* the memtable being flushed (older rows), then the active one */
+    if (imm && !stop &&
+        (rc = scan_memtable(imm, nimm, tmin, tmax, drop, ndrop, fn, o->batch_fn, evbuf, arg,
+                            &stop)) != 0)
+        goto out;
+    if (!stop) rc = scan_memtable(mt, n, tmin, tmax, drop, ndrop, fn, o->batch_fn, evbuf, arg, &stop);
 out:
+    free(evbuf);
     ariel_scan_ctx_free(ctx);
     list_unref(l);
     mt_unref(mt);

@@ -69,11 +69,17 @@ typedef int (*ariel_row_fn)(const struct strm_event *ev, void *arg);
 int ariel_scan(struct ariel_store *s, int64_t tmin, int64_t tmax, uint64_t colmask, ariel_row_fn fn,
                void *arg);
 
+/* Called with up to ARIEL_SCAN_BATCH matching rows at once (all valid during the call);
+ * return nonzero to stop. */
+typedef int (*ariel_batch_fn)(const struct strm_event *ev, size_t n, void *arg);
+#define ARIEL_SCAN_BATCH 32
+
 /* ariel_scan with a report of what it could not read, e.g. for "N segments skipped". */
 struct ariel_scan_opts {
     int64_t tmin, tmax;
     uint64_t colmask;
     ariel_row_fn fn;
+    ariel_batch_fn batch_fn; /* instead of fn: rows in batches (lets a caller prefetch) */
     void *arg;
     /* out: segments in range skipped because they are damaged (checksum, format) or
      * unreadable (I/O error); each damaged segment is logged once per process */

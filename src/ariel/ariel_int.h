@@ -249,6 +249,8 @@ void ariel_scan_ctx_free(struct ariel_scan_ctx *c);
  */
 int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tmin, int64_t tmax,
                    uint64_t colmask, ariel_row_fn fn, void *arg, int *stop);
+/* Makes ariel_seg_scan on c hand rows to fn in batches (NULL: one by one). NOMEM on failure. */
+int ariel_scan_ctx_batch(struct ariel_scan_ctx *c, ariel_batch_fn fn);
 
 /* ---------------------------------------------------------------- file helpers (segment.c) */
 

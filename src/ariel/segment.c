@@ -671,7 +671,17 @@ struct ariel_scan_ctx {
     uint8_t *aux[STRM_COL__COUNT]; /* times or offsets */
     size_t auxcap[STRM_COL__COUNT];
     struct col_state st[STRM_COL__COUNT];
+    ariel_batch_fn batch_fn;
+    struct strm_event *evbuf; /* ARIEL_SCAN_BATCH rows for batch_fn */
 };
+
+int ariel_scan_ctx_batch(struct ariel_scan_ctx *c, ariel_batch_fn fn)
+{
+    c->batch_fn = fn;
+    if (fn && !c->evbuf && !(c->evbuf = calloc(ARIEL_SCAN_BATCH, sizeof *c->evbuf)))
+        return STRM_ERR_NOMEM;
+    return 0;
+}
 
 struct ariel_scan_ctx *ariel_scan_ctx_new(void)
 {
@@ -688,6 +698,7 @@ void ariel_scan_ctx_free(struct ariel_scan_ctx *c)
     if (!c) return;
     ZSTD_freeDCtx(c->dctx);
     free(c->cbuf);
+    free(c->evbuf);
     for (int i = 0; i < STRM_COL__COUNT; i++) {
         free(c->raw[i]);
         free(c->aux[i]);
@@ -850,14 +861,19 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
 
     memset(&ev, 0, sizeof ev);
     const struct col_state *ts = &c->st[STRM_COL_STARTTIME];
+    size_t nb = 0; /* rows in c->evbuf (batch mode) */
+    if (c->batch_fn)
+        for (size_t b = 0; b < ARIEL_SCAN_BATCH; b++)
+            memset(&c->evbuf[b], 0, sizeof c->evbuf[b]);
     for (uint64_t i = 0; i < g->rows; i++) {
         int64_t t = ts->times ? ts->times[i] : ts->tconst;
         if (t < tmin) continue;
         if (t > tmax) break; /* rows are sorted by starttime */
+        struct strm_event *e = c->batch_fn ? &c->evbuf[nb] : &ev;
         for (int k = 0; k < ncols; k++) {
             int col = out_cols[k];
             const struct col_state *s = &c->st[col];
-            char *dst = (char *)&ev + strm_event_cols[col].offset;
+            char *dst = (char *)e + strm_event_cols[col].offset;
             int width = col_width(col);
             if (!s->present) continue;
             if (strm_event_cols[col].type == STRM_T_TIME) {
@@ -887,8 +903,14 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
                 memcpy(dst, &v, sizeof v);
             }
         }
-        if ((*stop = fn(&ev, arg)) != 0) goto out;
+        if (!c->batch_fn) {
+            if ((*stop = fn(&ev, arg)) != 0) goto out;
+        } else if (++nb == ARIEL_SCAN_BATCH) {
+            nb = 0;
+            if ((*stop = c->batch_fn(c->evbuf, ARIEL_SCAN_BATCH, arg)) != 0) goto out;
+        }
     }
+    if (nb) *stop = c->batch_fn(c->evbuf, nb, arg);
 out:
     close(fd);
     return rc;

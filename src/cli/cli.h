@@ -96,10 +96,11 @@ void pipeline_stop(struct pipeline *p);
 /*
  * ariel_append that waits out a full or failing disk (ENOSPC, EIO): retries with backoff,
  * ticking the store, logging an alarm every 10 s as component, until the store takes the
- * batch or the stage's input queue in is closed (shutdown). Returns ariel_append's result.
+ * batch, or the stage's input queue in is closed or *stop (may be NULL) is set: shutdown.
+ * Returns ariel_append's result.
  */
 int cli_store_append_retry(struct ariel_store *store, struct strm_batch *b, struct strm_queue *in,
-                           const char *component);
+                           const atomic_bool *stop, const char *component);
 
 /* ---------------------------------------------------------------- flows (src/cli/flowpipe.c) */
 

@@ -75,37 +75,41 @@ static void *parser_main(void *arg)
  * A full disk (ENOSPC) or a failing one (EIO) pauses ingest: the batch is retried with
  * backoff (the queues fill, receivers slow down) until the store takes it, keeping the store
  * ticking meanwhile (a flush or retention may free space). An alarm is logged every 10 s.
- * While shutting down the batch is not retried.
+ * While shutting down (the stage's input queue in is closed, or *stop is set) the batch is
+ * not retried. Shared by the event store thread here and the flow store thread (flowpipe.c).
  */
-static int store_append_retry(struct pipeline *p, struct strm_batch *b)
+int cli_store_append_retry(struct ariel_store *store, struct strm_batch *b, struct strm_queue *in,
+                           const atomic_bool *stop, const char *component)
 {
     int64_t delay = 100, last_alarm = 0, since = strm_mono_ms();
     for (;;) {
-        int rc = ariel_append(p->store, b);
-        int e = rc == STRM_ERR_IO ? ariel_append_errno(p->store) : 0;
+        int rc = ariel_append(store, b);
+        int e = rc == STRM_ERR_IO ? ariel_append_errno(store) : 0;
         if (rc == 0 || (e != ENOSPC && e != EIO)) return rc;
-        pthread_mutex_lock(&p->parsed.lock);
-        bool closing = p->parsed.closed;
-        pthread_mutex_unlock(&p->parsed.lock);
-        if (closing) return rc;
+        pthread_mutex_lock(&in->lock);
+        bool closing = in->closed;
+        pthread_mutex_unlock(&in->lock);
+        if (closing || (stop && atomic_load(stop))) return rc;
         int64_t now = strm_mono_ms();
         if (last_alarm == 0 || now - last_alarm >= 10000) {
-            LOG_ERROR("pipeline",
+            LOG_ERROR(component,
                       "ingest paused for %lld s: the store cannot write (%s); "
-                      "retrying a batch of %u events",
+                      "retrying a batch of %u records",
                       (long long)((now - since) / 1000), strerror(e), b->count);
             last_alarm = now;
         }
-        usleep((useconds_t)(delay * 1000));
+        /* Sleep in slices, so that a stop request is seen within 100 ms. */
+        for (int64_t slept = 0; slept < delay && !(stop && atomic_load(stop)); slept += 100)
+            usleep(100 * 1000);
         delay = delay < 5000 ? delay * 2 : 5000;
-        ariel_tick(p->store);
+        ariel_tick(store);
     }
 }
 
 static void store_append(struct pipeline *p, struct strm_batch *b, int64_t *last_err_log)
 {
     if (b->count == 0) return;
-    int rc = store_append_retry(p, b);
+    int rc = cli_store_append_retry(p->store, b, &p->parsed, NULL, "pipeline");
     if (rc != 0) {
         /* The store counts store_errors; say it loudly, at most once a second. */
         int64_t now = strm_mono_ms();

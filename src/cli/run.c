@@ -2,10 +2,12 @@
  * run.c - `strm run`: the all-in-one process.
  *
  * Order of start: configuration, data_dir lock, DSMs and the log source registry
- * (config.db), store (recovers the WAL), pipeline threads, receivers, control socket; then
+ * (config.db), store (recovers the WAL), pipeline threads, receivers, the flow path (flows
+ * store, NetFlow/IPFIX/sFlow listeners, captures: flowpipe.c), control socket; then
  * "ready". Signals are blocked in every thread and taken
- * synchronously here with sigwait, so shutdown runs in a normal context: receivers stop
- * first, then the pipeline drains into the store, the store flushes, and the lock goes last.
+ * synchronously here with sigwait, so shutdown runs in a normal context: the control socket
+ * and receivers stop first, the flow path drains into the flows store, then the pipeline
+ * drains into the store, the stores flush, and the lock goes last.
  */
 #include "cli.h"
 #include "collect/collect.h"
@@ -60,6 +62,7 @@ int cmd_run(int argc, char **argv)
     struct pipeline *pipe = NULL;
     struct collect *col = NULL;
     struct control *ctl = NULL;
+    struct flowpipe *flows = NULL;
     struct logsource_registry *reg = NULL;
     int exit_code = EXIT_FAIL;
     int lock_fd = cli_lock_data_dir(&cfg);
@@ -78,8 +81,13 @@ int cmd_run(int argc, char **argv)
         LOG_ERROR("run", "%s", err);
         goto out;
     }
+    if (flowpipe_open(&cfg, &stats, true, &flows, err, sizeof(err)) != 0) {
+        LOG_ERROR("run", "%s", err);
+        goto out;
+    }
     if (control_start(&cfg, store, &stats, &ctl) != 0) goto out;
     control_set_registry(ctl, reg);
+    control_set_flows(ctl, flows);
     LOG_INFO("run", "ready");
 
     int sig = 0;
@@ -96,13 +104,15 @@ int cmd_run(int argc, char **argv)
 out:
     control_stop(ctl);
     collect_stop(col);
+    flowpipe_close(flows);
     pipeline_stop(pipe);
     ariel_close(store);
     cli_set_aql_resolvers(NULL);
     logsource_close(reg);
     if (exit_code == EXIT_OK) {
-        LOG_INFO("run", "stopped: %llu events stored",
-                 (unsigned long long)STRM_STAT_GET(&stats, stored));
+        LOG_INFO("run", "stopped: %llu events and %llu flow records stored",
+                 (unsigned long long)STRM_STAT_GET(&stats, stored),
+                 (unsigned long long)STRM_STAT_GET(&stats, flow_stored));
     }
     close(lock_fd);
     return exit_code;

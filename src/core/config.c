@@ -49,6 +49,38 @@ void strm_config_defaults(struct strm_config *cfg)
     cfg->retention_days = 30;
     cfg->max_disk_percent = 90;
     cfg->log_level = STRM_LOG_INFO;
+    /* Flow listeners on every address (IPv4 and IPv6): NetFlow's two customary ports, IPFIX,
+     * sFlow. No packet capture unless interfaces are named. */
+    cfg->netflow_udp[0].port = 2055;
+    cfg->netflow_udp[1].port = 9995;
+    cfg->n_netflow_udp = 2;
+    cfg->ipfix_udp[0].port = 4739;
+    cfg->n_ipfix_udp = 1;
+    cfg->ipfix_tcp[0].port = 4739;
+    cfg->n_ipfix_tcp = 1;
+    cfg->sflow_udp[0].port = 6343;
+    cfg->n_sflow_udp = 1;
+    cfg->flows_active_timeout_s = 60;
+    cfg->flows_inactive_timeout_s = 15;
+    /* The default network hierarchy, as STRM shipped it: the RFC 1918 private ranges are
+     * local. A `networks` list in the file replaces it ([] for none). */
+    static const struct {
+        const char *name;
+        uint32_t addr;
+        uint8_t bits;
+    } def_nets[] = {
+        {"Net-10-172-192.Net_10_0_0_0", 0x0a000000u, 8},
+        {"Net-10-172-192.Net_172_16_0_0", 0xac100000u, 12},
+        {"Net-10-172-192.Net_192_168_0_0", 0xc0a80000u, 16},
+    };
+    for (size_t i = 0; i < sizeof(def_nets) / sizeof(def_nets[0]); i++) {
+        struct strm_network *n = &cfg->networks[cfg->n_networks++];
+        snprintf(n->name, sizeof(n->name), "%s", def_nets[i].name);
+        strm_ip_from_v4(&n->addr, def_nets[i].addr);
+        n->prefix = (uint8_t)(96 + def_nets[i].bits);
+    }
+    char err[256];
+    (void)strm_networks_compile(cfg, err, sizeof(err)); /* cannot fail: no duplicates */
 }
 
 int strm_listen_parse(struct strm_listen *l, const char *s, size_t len)
@@ -88,7 +120,18 @@ int strm_listen_parse(struct strm_listen *l, const char *s, size_t len)
     return 0;
 }
 
-enum key_type { K_MAP, K_STR, K_PATH, K_INT, K_BOOL, K_LISTEN, K_FSYNC, K_LOGLEVEL };
+enum key_type {
+    K_MAP,
+    K_STR,
+    K_PATH,
+    K_INT,
+    K_BOOL,
+    K_LISTEN,
+    K_FSYNC,
+    K_LOGLEVEL,
+    K_IFACES,   /* flows.capture: list of interface names */
+    K_NETWORKS, /* networks: list of {name, cidr | cidrs} */
+};
 
 struct key {
     const char *path;
@@ -136,6 +179,18 @@ static const struct key keys[] = {
     {"coalescing.window_s", K_INT, OFF(coalescing_window_s), 0, 1, 3600},
     {"log", K_MAP, 0, 0, 0, 0},
     {"log.level", K_LOGLEVEL, OFF(log_level), 0, 0, 0},
+    {"netflow", K_MAP, 0, 0, 0, 0},
+    {"netflow.udp", K_LISTEN, OFF(netflow_udp), OFF(n_netflow_udp), 0, 0},
+    {"ipfix", K_MAP, 0, 0, 0, 0},
+    {"ipfix.udp", K_LISTEN, OFF(ipfix_udp), OFF(n_ipfix_udp), 0, 0},
+    {"ipfix.tcp", K_LISTEN, OFF(ipfix_tcp), OFF(n_ipfix_tcp), 0, 0},
+    {"sflow", K_MAP, 0, 0, 0, 0},
+    {"sflow.udp", K_LISTEN, OFF(sflow_udp), OFF(n_sflow_udp), 0, 0},
+    {"flows", K_MAP, 0, 0, 0, 0},
+    {"flows.capture", K_IFACES, OFF(flows_capture), OFF(n_flows_capture), 0, 0},
+    {"flows.active_timeout", K_INT, OFF(flows_active_timeout_s), 0, 1, 86400},
+    {"flows.inactive_timeout", K_INT, OFF(flows_inactive_timeout_s), 0, 1, 86400},
+    {"networks", K_NETWORKS, 0, 0, 0, 0},
 };
 
 struct walk {
@@ -171,6 +226,158 @@ static int scalar(struct walk *w, struct fy_node *n, const char *path, char *buf
     if (len >= size) return fail(w, n, path, "value is too long%s", NULL);
     memcpy(buf, s, len);
     buf[len] = '\0';
+    return 0;
+}
+
+/* flows.capture: interface names as libpcap knows them ("eth0", "any"). */
+static int set_ifaces(struct walk *w, struct fy_node *n, const char *path)
+{
+    char buf[256];
+    int rc, cnt = 0;
+    if (!fy_node_is_sequence(n))
+        return fail(w, n, path, "expected a list of interface names (or [] for none)%s", NULL);
+    void *it = NULL;
+    struct fy_node *item;
+    while ((item = fy_node_sequence_iterate(n, &it)) != NULL) {
+        if ((rc = scalar(w, item, path, buf, sizeof(buf))) != 0) return rc;
+        if (cnt >= STRM_MAX_LISTENERS)
+            return fail(w, item, path, "too many interfaces (at most 16)%s", NULL);
+        size_t len = strlen(buf);
+        if (len == 0 || len >= sizeof(w->cfg->flows_capture[0]))
+            return fail(w, item, path, "'%s' is not an interface name (1 to 63 characters)", buf);
+        for (size_t i = 0; i < len; i++)
+            if ((unsigned char)buf[i] <= ' ' || buf[i] == '/')
+                return fail(w, item, path, "'%s' is not an interface name (no spaces or slashes)",
+                            buf);
+        for (int i = 0; i < cnt; i++)
+            if (!strcmp(w->cfg->flows_capture[i], buf))
+                return fail(w, item, path, "interface '%s' is listed twice", buf);
+        memcpy(w->cfg->flows_capture[cnt], buf, len + 1);
+        cnt++;
+    }
+    w->cfg->n_flows_capture = cnt;
+    return 0;
+}
+
+/* A network name: dot-separated groups and the leaf, e.g. "Corp.Servers.DMZ". */
+static bool network_name_ok(const char *s)
+{
+    size_t len = strlen(s);
+    if (len == 0 || s[0] == '.' || s[len - 1] == '.' || strstr(s, "..")) return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < ' ' || s[i] == 0x7f) return false;
+    return true;
+}
+
+static int add_network(struct walk *w, struct fy_node *n, const char *path, const char *name,
+                       int first)
+{
+    char buf[256];
+    int rc;
+    struct strm_config *cfg = w->cfg;
+    if ((rc = scalar(w, n, path, buf, sizeof(buf))) != 0) return rc;
+    struct strm_network net;
+    bool host_bits = false;
+    memset(&net, 0, sizeof(net));
+    if (strm_cidr_parse(buf, strlen(buf), &net.addr, &net.prefix, &host_bits) != 0)
+        return fail(w, n, path,
+                    "'%s' is not a CIDR (a.b.c.d/n with n 0-32, or an IPv6 address/n with n "
+                    "0-128)",
+                    buf);
+    char norm[64];
+    strm_ip_format(&net.addr, norm, sizeof(norm));
+    unsigned bits = strm_ip_is_v4(&net.addr) && !strchr(buf, ':') ? net.prefix - 96u : net.prefix;
+    if (host_bits) {
+        char detail[384];
+        snprintf(detail, sizeof(detail), "'%s' has host bits set (the network is %s/%u)", buf, norm,
+                 bits);
+        return fail(w, n, path, "%s", detail);
+    }
+    for (int i = 0; i < cfg->n_networks; i++)
+        if (cfg->networks[i].prefix == net.prefix &&
+            !memcmp(cfg->networks[i].addr.b, net.addr.b, 16)) {
+            char detail[512];
+            if (i >= first)
+                snprintf(detail, sizeof(detail), "%s/%u is listed twice in '%s'", norm, bits, name);
+            else
+                snprintf(detail, sizeof(detail),
+                         "%s/%u of '%s' is already in network '%s' (a CIDR belongs to one "
+                         "network)",
+                         norm, bits, name, cfg->networks[i].name);
+            return fail(w, n, path, "%s", detail);
+        }
+    if (cfg->n_networks >= STRM_MAX_NETWORKS)
+        return fail(w, n, path, "too many CIDRs (at most 1024 over all networks)%s", NULL);
+    snprintf(net.name, sizeof(net.name), "%s", name);
+    cfg->networks[cfg->n_networks++] = net;
+    return 0;
+}
+
+/*
+ * networks: a list of maps, each `name` with `cidr: CIDR` and/or `cidrs: [CIDR, ...]`.
+ * Replaces the default hierarchy; [] leaves no local networks.
+ */
+static int set_networks(struct walk *w, struct fy_node *n, const char *path)
+{
+    char name[sizeof(w->cfg->networks[0].name)], key[64], kpath[640];
+    int rc;
+    if (!fy_node_is_sequence(n))
+        return fail(w, n, path,
+                    "expected a list of networks (- name: Corp.DMZ / cidr: 10.1.0.0/16), or "
+                    "[] for none%s",
+                    NULL);
+    w->cfg->n_networks = 0;
+    w->cfg->n_networks_compiled = 0;
+    void *it = NULL;
+    struct fy_node *item;
+    while ((item = fy_node_sequence_iterate(n, &it)) != NULL) {
+        if (!fy_node_is_mapping(item))
+            return fail(w, item, path, "each network is a mapping with name and cidr (or cidrs)%s",
+                        NULL);
+        struct fy_node *name_n = NULL, *cidr_n = NULL, *cidrs_n = NULL, *first_key = NULL;
+        void *mit = NULL;
+        struct fy_node_pair *pair;
+        while ((pair = fy_node_mapping_iterate(item, &mit)) != NULL) {
+            struct fy_node *kn = fy_node_pair_key(pair), *vn = fy_node_pair_value(pair);
+            if (!kn || scalar(w, kn, path, key, sizeof(key)) != 0)
+                return fail(w, kn ? kn : item, path, "keys must be plain names%s", NULL);
+            snprintf(kpath, sizeof(kpath), "%s.%s", path, key);
+            if (!vn) return fail(w, kn, kpath, "has no value%s", NULL);
+            if (!first_key) first_key = kn;
+            if (!strcmp(key, "name"))
+                name_n = vn;
+            else if (!strcmp(key, "cidr"))
+                cidr_n = vn;
+            else if (!strcmp(key, "cidrs"))
+                cidrs_n = vn;
+            else
+                return fail(w, kn, kpath, "unknown key%s (a network has name, cidr, cidrs)", NULL);
+        }
+        if (!name_n)
+            return fail(w, first_key ? first_key : item, path, "a network has no name%s", NULL);
+        if ((rc = scalar(w, name_n, "networks.name", name, sizeof(name))) != 0) return rc;
+        if (!network_name_ok(name))
+            return fail(w, name_n, "networks.name",
+                        "'%s' is not a network name (groups and leaf separated by single dots, "
+                        "no control characters)",
+                        name);
+        if (!cidr_n && !cidrs_n)
+            return fail(w, name_n, "networks", "network '%s' has no cidr (or cidrs)", name);
+        int first = w->cfg->n_networks;
+        if (cidr_n && (rc = add_network(w, cidr_n, "networks.cidr", name, first)) != 0) return rc;
+        if (cidrs_n) {
+            if (!fy_node_is_sequence(cidrs_n))
+                return fail(w, cidrs_n, "networks.cidrs", "expected a list of CIDRs%s", NULL);
+            void *cit = NULL;
+            struct fy_node *c;
+            while ((c = fy_node_sequence_iterate(cidrs_n, &cit)) != NULL)
+                if ((rc = add_network(w, c, "networks.cidrs", name, first)) != 0) return rc;
+        }
+        if (w->cfg->n_networks == first)
+            return fail(w, name_n, "networks.cidrs", "network '%s' has an empty cidrs list", name);
+    }
+    char err[512];
+    if (strm_networks_compile(w->cfg, err, sizeof(err)) != 0) return fail(w, n, path, "%s", err);
     return 0;
 }
 
@@ -237,6 +444,10 @@ static int set_value(struct walk *w, const struct key *k, struct fy_node *n, con
             }
         return fail(w, n, path, "'%s' is not one of error, warn, info, debug", buf);
     }
+    case K_IFACES:
+        return set_ifaces(w, n, path);
+    case K_NETWORKS:
+        return set_networks(w, n, path);
     case K_LISTEN: {
         struct strm_listen *list = (void *)(base + k->offset);
         int *count = (void *)(base + k->size);

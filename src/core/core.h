@@ -58,6 +58,8 @@ int strm_ip_parse(struct strm_ip *ip, const char *s, size_t len);
 /* Writes text (IPv4 dotted when mapped) into buf (at least 46 bytes); returns its length. */
 size_t strm_ip_format(const struct strm_ip *ip, char *buf, size_t size);
 int strm_ip_cmp(const struct strm_ip *a, const struct strm_ip *b);
+/* IANA keyword of an IP protocol number ("TCP", "UDP", "ICMP"...), NULL when unnamed. */
+const char *strm_protocol_name(unsigned proto);
 
 /* ---------------------------------------------------------------- time */
 
@@ -397,6 +399,19 @@ struct strm_stats {
     _Atomic uint64_t store_corrupt_segments; /* segments found damaged (checksum, format) */
     _Atomic uint64_t store_retention_deleted_segments; /* deleted by age or disk ceiling */
     _Atomic uint64_t store_retention_deleted_rows;
+    /* flows (issue 6; docs/flows.md) */
+    _Atomic uint64_t flow_packets_received;   /* NetFlow/IPFIX/sFlow datagrams and TCP messages */
+    _Atomic uint64_t flow_udp_dropped_kernel; /* flow datagrams the kernel dropped (buffer full) */
+    _Atomic uint64_t flow_malformed;          /* messages no decoder could read at all */
+    _Atomic uint64_t flow_unknown_template_drops; /* records whose template never came */
+    _Atomic uint64_t flow_sequence_lost; /* records/packets lost per exporter sequence gaps */
+    _Atomic uint64_t flow_records;       /* flow records made (receivers, capture, files) */
+    _Atomic uint64_t flow_dropped;       /* records lost inside openstrm (out of memory) */
+    _Atomic uint64_t flow_stored;
+    _Atomic uint64_t flow_store_errors; /* records of batches the flows store refused */
+    _Atomic uint64_t ipfix_tcp_connections;
+    _Atomic uint64_t ipfix_tcp_active;
+    _Atomic uint64_t ipfix_tcp_bad_frames; /* connections closed for a bad IPFIX header */
 };
 
 #define STRM_STAT_ADD(st, field, n)                                                                \
@@ -473,6 +488,11 @@ struct strm_config {
     int retention_days;    /* segments older than this are deleted; 0 = keep forever */
     int max_disk_percent;  /* oldest partitions deleted above this filesystem use */
     enum strm_log_level log_level;
+    /* searches: 0 = built-in default (timeout and memory: no limit) */
+    int search_timeout_s;     /* search.timeout */
+    int search_max_memory_mb; /* search.max_memory */
+    int search_max_running;   /* search.max_running: searches executing at once */
+    int search_retention_s;   /* search.retention: finished async searches are kept */
     /* flows (issue 6): listeners, capture interfaces, network hierarchy */
     struct strm_listen netflow_udp[STRM_MAX_LISTENERS]; /* v5/v9/IPFIX by version; 2055, 9995 */
     int n_netflow_udp;
@@ -488,6 +508,11 @@ struct strm_config {
     int flows_inactive_timeout_s; /* 15 */
     struct strm_network networks[STRM_MAX_NETWORKS];
     int n_networks;
+    /* Compiled by strm_networks_compile (the config loader does it): networks sorted by
+     * address, then prefix; network_parent[i] is the index of the smallest network holding
+     * networks[i], or -1. While n_networks_compiled != n_networks lookups scan linearly. */
+    int16_t network_parent[STRM_MAX_NETWORKS];
+    int n_networks_compiled;
 };
 
 /*
@@ -495,6 +520,22 @@ struct strm_config {
  * none (remote). Direction of a flow: L2L, L2R, R2L or R2R from its two ends.
  */
 const struct strm_network *strm_network_find(const struct strm_config *cfg, const struct strm_ip *ip);
+/*
+ * Parses "a.b.c.d/n", "x:y::/n" or a bare address (a host: /32, /128) of len bytes into the
+ * network address (host bits cleared) and its prefix over the 128-bit form (IPv4 /n gives
+ * 96 + n). *host_bits (may be NULL) tells whether the text had host bits set. Returns 0 or
+ * STRM_ERR_PARSE.
+ */
+int strm_cidr_parse(const char *s, size_t len, struct strm_ip *addr, uint8_t *prefix,
+                    bool *host_bits);
+/* Whether ip lies inside net/prefix (prefix over the 128-bit form). */
+bool strm_ip_in_net(const struct strm_ip *ip, const struct strm_ip *net, uint8_t prefix);
+/*
+ * Sorts cfg->networks and links each to its parent so that strm_network_find is a binary
+ * search. Fails (STRM_ERR_INVAL, message in err) when one CIDR is listed twice. Call after
+ * changing networks by hand; strm_config_defaults and the loader call it.
+ */
+int strm_networks_compile(struct strm_config *cfg, char *err, size_t errlen);
 enum strm_flow_dir strm_flow_direction(const struct strm_config *cfg, const struct strm_ip *src,
                                        const struct strm_ip *dst);
 

@@ -41,5 +41,17 @@ void strm_stats_write(const struct strm_stats *st, FILE *out)
     ROW(store_corrupt_segments);
     ROW(store_retention_deleted_segments);
     ROW(store_retention_deleted_rows);
+    ROW(flow_packets_received);
+    ROW(flow_udp_dropped_kernel);
+    ROW(flow_malformed);
+    ROW(flow_unknown_template_drops);
+    ROW(flow_sequence_lost);
+    ROW(flow_records);
+    ROW(flow_dropped);
+    ROW(flow_stored);
+    ROW(flow_store_errors);
+    ROW(ipfix_tcp_connections);
+    ROW(ipfix_tcp_active);
+    ROW(ipfix_tcp_bad_frames);
 #undef ROW
 }

@@ -148,7 +148,38 @@ enum appid {
     APPID_DNS = 3,
     APPID_SSH = 4,
     APPID_SMTP = 5,
-    /* more may follow: port fallback ids (FTP, NTP, SNMP, syslog, ...) */
+    /* from here on mostly port fallback ids (FTP is also told by its "220 ...FTP" banner) */
+    APPID_FTP = 6,
+    APPID_HTTPS = 7, /* TCP 443 seen without a ClientHello to read (a read one gives TLS) */
+    APPID_NTP = 8,
+    APPID_SNMP = 9,
+    APPID_SYSLOG = 10,
+    APPID_IMAPS = 11,
+    APPID_RDP = 12,
+    APPID_TELNET = 13,
+    APPID_DHCP = 14,
+    APPID_POP3 = 15,
+    APPID_IMAP = 16,
+    APPID_NETBIOS = 17,
+    APPID_LDAP = 18,
+    APPID_SMB = 19,
+    APPID_LDAPS = 20,
+    APPID_POP3S = 21,
+    APPID_MSSQL = 22,
+    APPID_MYSQL = 23,
+    APPID_POSTGRESQL = 24,
+    APPID_KERBEROS = 25,
+    APPID_BGP = 26,
+    APPID_IKE = 27,
+    APPID_SIP = 28,
+    APPID_VNC = 29,
+    APPID_NETFLOW = 30, /* NetFlow v5/v9 and IPFIX export (2055, 9995, 4739) */
+    APPID_SFLOW = 31,
+    APPID_SMTPS = 32,
+    APPID_NFS = 33,
+    APPID_OPENVPN = 34,
+    APPID_MDNS = 35, /* multicast DNS, UDP 5353 */
+    APPID__COUNT
 };
 
 /* "HTTP", "TLS", "DNS", "SSH", "SMTP", ... or "Other" for unknown ids. Never NULL. */
@@ -192,7 +223,94 @@ void flowtab_flush(struct flowtab *ft, struct flow_sink *sink);
 
 struct flowtab_stats {
     uint64_t packets, bytes, non_ip, flows_created, flows_reported, flows_evicted, active;
+    uint64_t records;         /* records handed to the sink (a long flow gives several) */
+    uint64_t records_dropped; /* the sink had no slot (out of memory) */
 };
 void flowtab_stats_get(struct flowtab *ft, struct flowtab_stats *out);
+
+/* ---------------------------------------------------------------- packet capture (capture.c) */
+
+struct capture_stats {
+    uint64_t packets;      /* packets read from the file / received on the interface */
+    uint64_t bytes;        /* their length on the wire */
+    uint64_t non_ip;       /* packets without a readable IP header (not IP, cut short) */
+    uint64_t kernel_drops; /* live: dropped for lack of buffer space (pcap_stats ps_drop) */
+    uint64_t iface_drops;  /* live: dropped by the interface or driver (ps_ifdrop) */
+    bool file_truncated;   /* file: it ended inside a packet record (capture cut short) */
+};
+
+/*
+ * Reads a pcap or pcapng file (link types Ethernet, raw IP, Linux cooked v1/v2, BSD
+ * loopback) into ft, expiring flows by packet time as it goes and flushing every flow at the
+ * end; records go to sink. Counts into *st (added to, not reset). Returns 0, or
+ * STRM_ERR_IO / STRM_ERR_INVAL with a message naming the file in err (unreadable, not a
+ * capture, unsupported link type). A file cut short inside a packet is not an error: the
+ * packets before are used and st->file_truncated is set.
+ */
+int capture_file(const char *path, struct flowtab *ft, struct flow_sink *sink,
+                 struct capture_stats *st, char *err, size_t errlen);
+
+struct capture;
+
+/*
+ * Starts capturing on interface iface (promiscuous, snaplen 256, immediate mode) on a thread
+ * of its own, with its own flow table (opt; NULL: defaults) expired by wall time. Records go
+ * to sink, which must be used by this capture only; flush (may be NULL) is called on that
+ * thread after each round that produced records (at most every 100 ms, so a partial batch
+ * never waits longer than a second) and at the end. Returns 0, or STRM_ERR_IO / STRM_ERR_INVAL
+ * with a message naming the interface in err (no such interface, permission denied, not up,
+ * unsupported link type).
+ */
+int capture_start(const char *iface, const struct flowtab_options *opt, struct flow_sink *sink,
+                  void (*flush)(struct flow_sink *sink), struct capture **out, char *err,
+                  size_t errlen);
+/* Stops the thread, reports every flow still open (through sink, then flush), frees. NULL ok. */
+void capture_stop(struct capture *c);
+/* Counters of a running capture; any thread. Either output may be NULL. */
+void capture_stats_get(struct capture *c, struct capture_stats *cs, struct flowtab_stats *fs);
+const char *capture_iface(const struct capture *c);
+
+/* ---------------------------------------------------------------- receivers (receiver.c) */
+
+/*
+ * Where the receiver threads put their records. Every thread gets a sink of its own from
+ * open (called by flow_receivers_start, on the starting thread), calls flush on it at least
+ * every 200 ms so records become searchable promptly, and the sink is closed (flushed and
+ * freed) by flow_receivers_stop after the thread ended. A flush or an add may block
+ * (backpressure): UDP datagrams then wait in the kernel buffer, TCP exporters are slowed.
+ */
+struct flow_sink_factory {
+    struct flow_sink *(*open)(void *arg); /* NULL: out of memory */
+    void (*flush)(struct flow_sink *sink);
+    void (*close)(struct flow_sink *sink);
+    void *arg;
+};
+
+struct flow_receivers;
+
+/*
+ * Binds the listeners of cfg (netflow.udp and ipfix.udp: NetFlow v5/v9 and IPFIX by version;
+ * sflow.udp: sFlow v5; ipfix.tcp: IPFIX over TCP) and starts one thread per UDP listener
+ * entry, each with its own decoder state, and one thread for all IPFIX TCP listeners and
+ * their connections. Counts into stats (flow_packets_received, flow_malformed,
+ * flow_udp_dropped_kernel, flow_unknown_template_drops, flow_sequence_lost, ipfix_tcp_*).
+ * A listener that cannot be bound fails the start with a message naming the address and
+ * the config key. With no listener configured, starts nothing and returns 0.
+ */
+int flow_receivers_start(const struct strm_config *cfg, const struct flow_sink_factory *f,
+                         struct strm_stats *stats, struct flow_receivers **out, char *err,
+                         size_t errlen);
+/* Stops the threads, closes the sinks (their records are flushed) and frees. NULL ok. */
+void flow_receivers_stop(struct flow_receivers *r);
+/* Per-exporter counters of every decoder state (an exporter sending to two listeners is
+ * reported once per listener), from snapshots each receiver thread refreshes within 100 ms
+ * of decoding (so this never waits on a decoder blocked by backpressure); any thread while
+ * running. */
+void flow_receivers_exporters_each(struct flow_receivers *r,
+                                   void (*fn)(const struct flow_exporter_stats *, void *),
+                                   void *arg);
+/* sFlow interface counters of every sFlow listener; any thread while running. */
+void flow_receivers_ifaces_each(struct flow_receivers *r,
+                                void (*fn)(const struct flow_iface_stats *, void *), void *arg);
 
 #endif

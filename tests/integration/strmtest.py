@@ -30,6 +30,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -203,6 +204,16 @@ class Strm:
         """Starts `strm run`; nofile sets its RLIMIT_NOFILE (soft and hard) when given."""
         if not os.path.exists(STRM):
             raise HarnessError("%s does not exist (build first)" % STRM)
+        # The flow listeners default to the well-known ports (2055, 9995, 4739, 6343): off
+        # unless the test's config sets them, so tests running side by side never collide.
+        with open(self.config) as f:
+            text = f.read()
+        for section, body in (("netflow:", "  udp: []\n"), ("ipfix:", "  udp: []\n  tcp: []\n"),
+                              ("sflow:", "  udp: []\n")):
+            if not re.search(r"(?m)^" + section, text):
+                text += ("" if text.endswith("\n") else "\n") + section + "\n" + body
+        with open(self.config, "w") as f:
+            f.write(text)
         self.starts += 1
         log = open(self.log_path, "ab")
         log.write(b"==== start %d ====\n" % self.starts)

@@ -1,0 +1,153 @@
+/*
+ * network.c - the network hierarchy: which addresses are local, in which named network, and
+ * the direction of a flow (L2L, L2R, R2L, R2R) from its two ends.
+ *
+ * The hierarchy is the list cfg->networks of (name, CIDR) pairs; IPv4 networks are held in
+ * their IPv4-mapped IPv6 form, so "10.1.0.0/16" is ::ffff:10.1.0.0/112 and one comparison
+ * serves both families. An address belongs to the longest prefix that holds it (a /24 inside
+ * a /16 wins, as in STRM).
+ *
+ * Lookups run on the flow store thread twice per record, at more than a million records a
+ * second, so the list is compiled once (strm_networks_compile, at configuration load):
+ * sorted by network address and then by prefix length, each entry linked to its parent, the
+ * smallest network that holds it. CIDR blocks are either nested or disjoint, which makes the
+ * lookup a binary search plus a short walk up the parents: the last network starting at or
+ * before the address either holds it, or every network that holds it is an ancestor of that
+ * one (its start lies between theirs and the address). The walk is at most 128 steps and in
+ * practice one or two. A configuration whose list was changed after compiling
+ * (n_networks_compiled != n_networks) falls back to a linear scan, still correct.
+ */
+#include "core/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* True when ip lies inside net/prefix (prefix over the 128-bit form). */
+static bool in_net(const struct strm_ip *ip, const struct strm_ip *net, unsigned prefix)
+{
+    unsigned full = prefix / 8, rest = prefix % 8;
+    if (full && memcmp(ip->b, net->b, full) != 0) return false;
+    if (!rest) return true;
+    uint8_t mask = (uint8_t)(0xffu << (8 - rest));
+    return (ip->b[full] & mask) == (net->b[full] & mask);
+}
+
+static int net_cmp(const void *a, const void *b)
+{
+    const struct strm_network *x = a, *y = b;
+    int c = memcmp(x->addr.b, y->addr.b, 16);
+    if (c) return c;
+    return (int)x->prefix - (int)y->prefix;
+}
+
+int strm_networks_compile(struct strm_config *cfg, char *err, size_t errlen)
+{
+    int n = cfg->n_networks;
+    if (n < 0 || n > STRM_MAX_NETWORKS) {
+        snprintf(err, errlen, "%d networks: at most %d", n, STRM_MAX_NETWORKS);
+        cfg->n_networks_compiled = -1;
+        return STRM_ERR_INVAL;
+    }
+    qsort(cfg->networks, (size_t)n, sizeof(cfg->networks[0]), net_cmp);
+    int16_t stack[130];
+    int depth = 0;
+    for (int i = 0; i < n; i++) {
+        const struct strm_network *cur = &cfg->networks[i];
+        if (i > 0 && net_cmp(&cfg->networks[i - 1], cur) == 0) {
+            char a[64];
+            strm_ip_format(&cur->addr, a, sizeof(a));
+            snprintf(err, errlen, "network %s/%u is listed twice (as '%s' and '%s')", a,
+                     strm_ip_is_v4(&cur->addr) && cur->prefix >= 96 ? cur->prefix - 96u
+                                                                    : cur->prefix,
+                     cfg->networks[i - 1].name, cur->name);
+            cfg->n_networks_compiled = -1;
+            return STRM_ERR_INVAL;
+        }
+        /* Entries before cur that do not hold it cannot hold anything after it either. */
+        while (depth > 0) {
+            const struct strm_network *top = &cfg->networks[stack[depth - 1]];
+            if (top->prefix <= cur->prefix && in_net(&cur->addr, &top->addr, top->prefix)) break;
+            depth--;
+        }
+        cfg->network_parent[i] = depth > 0 ? stack[depth - 1] : -1;
+        /* Nesting is at most 129 deep (prefixes 0..128 strictly growing). */
+        if (depth < (int)(sizeof(stack) / sizeof(stack[0]))) stack[depth++] = (int16_t)i;
+    }
+    cfg->n_networks_compiled = n;
+    return 0;
+}
+
+const struct strm_network *strm_network_find(const struct strm_config *cfg,
+                                             const struct strm_ip *ip)
+{
+    int n = cfg->n_networks;
+    if (n <= 0 || strm_ip_is_null(ip)) return NULL;
+    const struct strm_network *nets = cfg->networks;
+    if (cfg->n_networks_compiled != n) {
+        const struct strm_network *best = NULL;
+        for (int i = 0; i < n; i++)
+            if (in_net(ip, &nets[i].addr, nets[i].prefix) &&
+                (!best || nets[i].prefix > best->prefix))
+                best = &nets[i];
+        return best;
+    }
+    /* The last entry whose address is <= ip (ties: the longest prefix, sorted last). */
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (memcmp(nets[mid].addr.b, ip->b, 16) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int i = lo - 1;
+    while (i >= 0) {
+        if (in_net(ip, &nets[i].addr, nets[i].prefix)) return &nets[i];
+        i = cfg->network_parent[i];
+    }
+    return NULL;
+}
+
+enum strm_flow_dir strm_flow_direction(const struct strm_config *cfg, const struct strm_ip *src,
+                                       const struct strm_ip *dst)
+{
+    if (cfg->n_networks <= 0) return STRM_FLOWDIR_R2R;
+    bool sl = strm_network_find(cfg, src) != NULL;
+    bool dl = strm_network_find(cfg, dst) != NULL;
+    if (sl) return dl ? STRM_FLOWDIR_L2L : STRM_FLOWDIR_L2R;
+    return dl ? STRM_FLOWDIR_R2L : STRM_FLOWDIR_R2R;
+}
+
+int strm_cidr_parse(const char *s, size_t len, struct strm_ip *addr, uint8_t *prefix,
+                    bool *host_bits)
+{
+    const char *slash = memchr(s, '/', len);
+    size_t alen = slash ? (size_t)(slash - s) : len;
+    if (alen == 0 || strm_ip_parse(addr, s, alen) != 0) return STRM_ERR_PARSE;
+    bool v4 = strm_ip_is_v4(addr) && memchr(s, ':', alen) == NULL;
+    unsigned max = v4 ? 32 : 128, p = max;
+    if (slash) {
+        const char *q = slash + 1, *end = s + len;
+        if (q == end || end - q > 3) return STRM_ERR_PARSE;
+        p = 0;
+        for (; q < end; q++) {
+            if (*q < '0' || *q > '9') return STRM_ERR_PARSE;
+            p = p * 10 + (unsigned)(*q - '0');
+        }
+        if (p > max) return STRM_ERR_PARSE;
+    }
+    if (v4) p += 96;
+    *prefix = (uint8_t)p;
+    struct strm_ip net;
+    memset(&net, 0, sizeof(net));
+    memcpy(net.b, addr->b, p / 8);
+    if (p % 8) net.b[p / 8] = (uint8_t)(addr->b[p / 8] & (0xffu << (8 - p % 8)));
+    if (host_bits) *host_bits = memcmp(net.b, addr->b, 16) != 0;
+    *addr = net;
+    return 0;
+}
+
+bool strm_ip_in_net(const struct strm_ip *ip, const struct strm_ip *net, uint8_t prefix)
+{
+    return in_net(ip, net, prefix > 128 ? 128 : prefix);
+}
