@@ -171,7 +171,7 @@ void aql_set_network_config(const struct strm_config *cfg);
 void aql_set_resolvers(const struct aql_resolvers *r);
 
 /*
- * Most groups one GROUP BY query may hold (default 1,000,000); beyond it the query fails
+ * Most groups one GROUP BY query may hold (default 50,000,000); beyond it the query fails
  * with "too many groups". Call while no query runs.
  */
 void aql_set_group_limit(size_t n);

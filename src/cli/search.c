@@ -38,7 +38,12 @@ static int search_local(const struct strm_config *cfg, const char *text, enum aq
             goto out;
     }
     struct aql_stores st = {.events = stores[0], .flows = stores[1]};
-    if (aql_execute_in(q, &st, strm_now_ms(), &r, &err) != 0) {
+    struct aql_exec_ctl ctl = {
+        .timeout_s = cfg->search_timeout_s,
+        .deadline_ms = cfg->search_timeout_s ? strm_mono_ms() + cfg->search_timeout_s * 1000LL : 0,
+        .max_memory = (size_t)cfg->search_max_memory_mb << 20,
+    };
+    if (aql_execute_ctl(q, &st, strm_now_ms(), &ctl, &r, &err) != 0) {
         fprintf(stderr, "strm: search failed: %s\n", err.msg);
         goto out;
     }

@@ -49,6 +49,10 @@ void strm_config_defaults(struct strm_config *cfg)
     cfg->retention_days = 30;
     cfg->max_disk_percent = 90;
     cfg->log_level = STRM_LOG_INFO;
+    cfg->search_timeout_s = 1800;
+    cfg->search_max_memory_mb = 2048;
+    cfg->search_max_running = 2;
+    cfg->search_retention_s = 600;
     /* Flow listeners on every address (IPv4 and IPv6): NetFlow's two customary ports, IPFIX,
      * sFlow. No packet capture unless interfaces are named. */
     cfg->netflow_udp[0].port = 2055;
@@ -191,6 +195,11 @@ static const struct key keys[] = {
     {"flows.active_timeout", K_INT, OFF(flows_active_timeout_s), 0, 1, 86400},
     {"flows.inactive_timeout", K_INT, OFF(flows_inactive_timeout_s), 0, 1, 86400},
     {"networks", K_NETWORKS, 0, 0, 0, 0},
+    {"search", K_MAP, 0, 0, 0, 0},
+    {"search.timeout", K_INT, OFF(search_timeout_s), 0, 0, 86400 * 7},
+    {"search.max_memory", K_INT, OFF(search_max_memory_mb), 0, 0, 1 << 24},
+    {"search.max_running", K_INT, OFF(search_max_running), 0, 1, 64},
+    {"search.retention", K_INT, OFF(search_retention_s), 0, 1, 86400 * 7},
 };
 
 struct walk {
