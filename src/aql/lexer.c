@@ -111,6 +111,9 @@ static int lex_number(struct aql_lexer *lx, struct aql_tok *t, struct aql_error 
             i++;
         }
     }
+    if (i + 1 < lx->len && s[i] == '.' && isdigit((unsigned char)s[i + 1]))
+        return lex_fail(lx, err, lx->pos,
+                        "decimal numbers are not supported (use DOUBLE('1.5') or an integer)");
     if (i < lx->len && is_ident_char((unsigned char)s[i]))
         return lex_fail(lx, err, lx->pos, "malformed number");
     if (overflow || v > (uint64_t)INT64_MAX) return lex_fail(lx, err, lx->pos, "number out of range");
@@ -159,6 +162,13 @@ int aql_lex_next(struct aql_lexer *lx, struct aql_tok *t, struct aql_error *err)
         size_t i = lx->pos;
         while (i < lx->len && is_ident_char((unsigned char)s[i]))
             i++;
+        /* QRadar's namespaced functions (GEO::LOOKUP): one name */
+        while (i + 2 < lx->len && s[i] == ':' && s[i + 1] == ':' &&
+               is_ident_start((unsigned char)s[i + 2])) {
+            i += 2;
+            while (i < lx->len && is_ident_char((unsigned char)s[i]))
+                i++;
+        }
         t->kind = AQL_TOK_IDENT;
         t->text = s + lx->pos;
         t->text_len = i - lx->pos;

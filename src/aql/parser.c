@@ -59,6 +59,7 @@ struct parser {
     bool in_agg;    /* inside an aggregate's argument */
     bool in_having; /* SELECT aliases are names too */
     ssize_t star_at; /* SELECT *: item index where the table's columns go, -1 if none */
+    int sub_depth;   /* subqueries being parsed around the current point */
     size_t star_pos;
 };
 
@@ -389,7 +390,10 @@ static int unknown_column(struct parser *p, const struct aql_tok *t)
 static int check_arg(struct parser *p, const struct aql_func *f, int argno, struct aql_node *a)
 {
     int idx = argno - 1;
-    if (f->variadic && idx >= f->arity) idx = f->arity - 1;
+    /* optional arguments past the arity have their own type (STRPOS's from); otherwise the
+     * last declared type repeats (CONCAT) */
+    if (f->variadic && idx >= f->arity && (idx >= AQL_FUNC_MAX_ARGS || f->args[idx] == AQL_T_NULL))
+        idx = f->arity - 1;
     enum aql_type want = f->args[idx];
     if (a->type == AQL_T_BOOL)
         return fail_at(p, a->pos, "argument %d of %s must be a value, found a condition", argno,
@@ -437,14 +441,26 @@ static int parse_function(struct parser *p, const struct aql_tok *name, struct a
     struct aql_node *argv[AQL_FUNC_MAX_ARGS];
     int nargs = 0;
     int maxargs = f->variadic ? AQL_FUNC_MAX_ARGS : f->arity;
+    if (f->variadic && f->arity < AQL_FUNC_MAX_ARGS && f->args[f->arity] != AQL_T_NULL) {
+        maxargs = f->arity; /* declared optional arguments: that many at most */
+        while (maxargs < AQL_FUNC_MAX_ARGS && f->args[maxargs] != AQL_T_NULL)
+            maxargs++;
+    }
     if (p->tok.kind != AQL_TOK_RPAREN) {
         for (;;) {
             struct aql_node *e;
             size_t apos = p->tok.pos;
             if ((rc = parse_expr(p, 0, &e)) != 0) return rc;
-            if (nargs >= maxargs)
-                return fail_at(p, apos, "%s takes %s%d argument%s", f->name,
-                               f->variadic ? "at most " : "", maxargs, maxargs == 1 ? "" : "s");
+            if (nargs >= maxargs) {
+                int found = nargs + 1; /* count the rest for the message */
+                while (p->tok.kind == AQL_TOK_COMMA) {
+                    if ((rc = next(p)) != 0 || (rc = parse_expr(p, 0, &e)) != 0) return rc;
+                    found++;
+                }
+                return fail_at(p, apos, "%s takes %s%d argument%s, found %d", f->name,
+                               f->variadic ? "at most " : "", maxargs, maxargs == 1 ? "" : "s",
+                               found);
+            }
             if ((rc = check_arg(p, f, nargs + 1, e)) != 0) return rc;
             struct aql_node *arg = node_new(p, AQL_N_ARG, e->pos);
             if (!arg) return STRM_ERR_NOMEM;
@@ -547,7 +563,9 @@ static int parse_incidr(struct parser *p, const struct aql_tok *name, struct aql
         (slash && !parse_int_text(slash + 1, len - alen - 1, &bits)))
         return fail_at(p, net->pos, "'%.*s' is not a network (expected e.g. '10.0.0.0/8')",
                        (int)(len > 64 ? 64 : len), s);
-    int64_t max = strm_ip_is_v4(&nip) ? 32 : 128;
+    /* the prefix counts bits of the notation written: dotted IPv4 /0..32, IPv6 text (also
+     * ::ffff:a.b.c.d) /0..128 */
+    int64_t max = memchr(s, ':', alen) ? 128 : 32;
     if (!slash) bits = max;
     if (bits < 0 || bits > max)
         return fail_at(p, net->pos, "prefix length /%lld is out of range (0..%lld)",
@@ -563,6 +581,31 @@ static int parse_incidr(struct parser *p, const struct aql_tok *name, struct aql
 }
 
 /* Whether the token after the current one is '(' (LAST(x) versus LAST 5 MINUTES). */
+/* Whether the token after the current one ends an ORDER BY / GROUP BY key: then a name
+ * there may be an alias; otherwise it starts an expression (sourceport + 1). */
+static bool peek_ends_key(const struct parser *p)
+{
+    struct aql_lexer lx = p->lx;
+    struct aql_tok t;
+    struct aql_error e;
+    if (aql_lex_next(&lx, &t, &e) != 0) return true;
+    switch (t.kind) {
+    case AQL_TOK_EOF:
+    case AQL_TOK_COMMA:
+    case AQL_TOK_RPAREN:
+    case AQL_TOK_SEMI:
+        return true;
+    case AQL_TOK_IDENT:
+        return aql_tok_is_kw(&t, "ASC") || aql_tok_is_kw(&t, "DESC") ||
+               aql_tok_is_kw(&t, "LIMIT") || aql_tok_is_kw(&t, "LAST") ||
+               aql_tok_is_kw(&t, "START") || aql_tok_is_kw(&t, "STOP") ||
+               aql_tok_is_kw(&t, "HAVING") || aql_tok_is_kw(&t, "ORDER") ||
+               aql_tok_is_kw(&t, "GROUP");
+    default:
+        return false;
+    }
+}
+
 static bool peek_is_lparen(const struct parser *p)
 {
     struct aql_lexer lx = p->lx;
@@ -788,7 +831,7 @@ static int parse_subquery(struct parser *p, struct aql_node *left, bool negated,
     size_t pos = p->tok.pos;
     struct aql_node *n;
     int rc;
-    if (p->depth > 4) return fail_at(p, pos, "subqueries nest too deep");
+    if (p->sub_depth >= 8) return fail_at(p, pos, "subqueries nest too deep (at most 8)");
     struct aql_query *sq = calloc(1, sizeof *sq);
     if (!sq) return STRM_ERR_NOMEM;
     strm_arena_init(&sq->arena, 4096);
@@ -812,7 +855,7 @@ static int parse_subquery(struct parser *p, struct aql_node *left, bool negated,
     p->aggs_cap = 0;
     p->in_agg = p->in_having = false;
     p->star_at = -1;
-    p->depth++;
+    p->sub_depth++;
     rc = parse_query_body(p, true);
     if (rc == 0) rc = plan(p);
     saved.lx = p->lx;
@@ -1134,8 +1177,9 @@ static int parse_order_by(struct parser *p)
             return fail_at(p, p->tok.pos, "too many ORDER BY keys (at most %d)", AQL_MAX_KEYS);
         struct aql_node *e = NULL;
         /* An output alias wins over a column of the same name, as in SQL. */
-        if ((p->tok.kind == AQL_TOK_IDENT && !is_reserved(&p->tok) && !peek_is_lparen(p)) ||
-            p->tok.kind == AQL_TOK_QIDENT || p->tok.kind == AQL_TOK_STRING) {
+        if (((p->tok.kind == AQL_TOK_IDENT && !is_reserved(&p->tok)) ||
+             p->tok.kind == AQL_TOK_QIDENT || p->tok.kind == AQL_TOK_STRING) &&
+            peek_ends_key(p)) {
             for (size_t i = 0; i < q->nitems; i++) {
                 const char *nm = q->items[i].name;
                 if (strlen(nm) == p->tok.text_len &&
@@ -1179,8 +1223,9 @@ static int parse_group_by(struct parser *p)
         if (q->ngroups == AQL_MAX_KEYS)
             return fail_at(p, p->tok.pos, "too many GROUP BY keys (at most %d)", AQL_MAX_KEYS);
         struct aql_node *e = NULL;
-        if ((p->tok.kind == AQL_TOK_IDENT && !is_reserved(&p->tok) && !peek_is_lparen(p)) ||
-            p->tok.kind == AQL_TOK_QIDENT || p->tok.kind == AQL_TOK_STRING) {
+        if (((p->tok.kind == AQL_TOK_IDENT && !is_reserved(&p->tok)) ||
+             p->tok.kind == AQL_TOK_QIDENT || p->tok.kind == AQL_TOK_STRING) &&
+            peek_ends_key(p)) {
             for (size_t i = 0; i < q->nitems; i++) {
                 const char *nm = q->items[i].name;
                 if (strlen(nm) == p->tok.text_len &&
