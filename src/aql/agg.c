@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 
 #include "aql/aql_int.h"
 
@@ -436,10 +437,23 @@ nomem:
     return NULL;
 }
 
+/* Zeroed memory for the group table; big tables on transparent huge pages (see arena.c). */
+static struct gslot *table_alloc(size_t n)
+{
+    size_t bytes = n * sizeof(struct gslot), huge = 2u << 20;
+    if (bytes < huge) return calloc(n, sizeof(struct gslot));
+    struct gslot *t = aligned_alloc(huge, (bytes + huge - 1) & ~(size_t)(huge - 1));
+    if (!t) return NULL;
+    (void)madvise(t, (bytes + huge - 1) & ~(size_t)(huge - 1), MADV_HUGEPAGE);
+    memset(t, 0, bytes);
+    return t;
+}
+
 static int table_grow(struct gctx *c)
 {
-    size_t ncap = c->tcap ? c->tcap * 2 : 1024;
-    struct gslot *nt = calloc(ncap, sizeof *nt);
+    /* grows 4x while small relative to the rows seen, so many groups rehash fewer times */
+    size_t ncap = c->tcap ? c->tcap * (c->tcap < (1u << 16) ? 2 : 4) : 1024;
+    struct gslot *nt = table_alloc(ncap);
     if (!nt) return STRM_ERR_NOMEM;
     for (size_t i = 0; i < c->ngroups; i++) {
         size_t j = c->groups[i]->hash & (ncap - 1);
@@ -594,7 +608,15 @@ static int cb_group_batch(const struct strm_event *ev, size_t n, void *arg)
 
 static void gctx_free(struct gctx *c)
 {
-    for (size_t i = 0; i < c->ngroups; i++) {
+    /* only MIN/MAX/FIRST/LAST (string copies), UNIQUECOUNT and DISTINCTCOUNT own memory
+     * outside the arena */
+    bool owns = false;
+    for (size_t k = 0; k < c->q->naggs; k++) {
+        int fn = c->q->aggs[k]->u.agg.fn;
+        owns |= fn != AQL_AGG_COUNT && fn != AQL_AGG_SUM && fn != AQL_AGG_AVG &&
+                fn != AQL_AGG_STDEV && fn != AQL_AGG_STDEVP;
+    }
+    for (size_t i = 0; owns && i < c->ngroups; i++) {
         struct agg_state *st = c->groups[i]->st;
         for (size_t k = 0; k < c->q->naggs; k++) {
             free(st[k].buf);
@@ -702,7 +724,7 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
                      int64_t tmax, uint64_t colmask, struct aql_result *r, struct aql_error *err)
 {
     struct gctx c = {.q = q};
-    strm_arena_init(&c.arena, 64 * 1024);
+    strm_arena_init(&c.arena, 4u << 20); /* big chunks: on huge pages (arena.c) */
     int rc = 0;
     size_t nout = q->nitems + q->nkeys;
     struct aql_value *aggv = calloc(q->naggs ? q->naggs : 1, sizeof *aggv);

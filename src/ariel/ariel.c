@@ -1330,10 +1330,12 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
     }
     if (rc != 0) goto fail;
     if (!s->read_only) {
-        if (pthread_create(&s->flusher, NULL, flusher_main, s) == 0)
+        if (pthread_create(&s->flusher, NULL, flusher_main, s) == 0) {
+            pthread_setname_np(s->flusher, "ariel-flush");
             s->flusher_started = true;
-        else
+        } else {
             LOG_WARN(ARIEL_COMP, "no segment writer thread: segments are written inline");
+        }
     }
     *out = s;
     return 0;

@@ -227,6 +227,7 @@ int flowpipe_open(const struct strm_config *cfg, struct strm_stats *stats, bool 
         rc = STRM_ERR_NOMEM;
         goto fail;
     }
+    pthread_setname_np(fp->store_thread, "flow-store");
     fp->store_started = true;
     if (receivers) {
         struct flow_sink_factory f = {factory_open, factory_flush, factory_close, fp};

@@ -201,9 +201,11 @@ int pipeline_start(const struct strm_config *cfg, struct ariel_store *store,
     if (!p->parsers) goto fail;
     for (int i = 0; i < n; i++) {
         if (pthread_create(&p->parsers[i], NULL, parser_main, p) != 0) goto fail;
+        pthread_setname_np(p->parsers[i], "ev-parser");
         p->n_parsers++;
     }
     if (pthread_create(&p->store_thread, NULL, store_main, p) != 0) goto fail;
+    pthread_setname_np(p->store_thread, "ev-store");
     p->store_started = true;
     *out = p;
     return 0;

@@ -624,16 +624,20 @@ int collect_start(const struct strm_config *cfg, struct strm_queue *out, struct 
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     if (c->n_udp > 0) {
-        if (pthread_create(&c->udp_thread, NULL, udp_main, c) == 0)
+        if (pthread_create(&c->udp_thread, NULL, udp_main, c) == 0) {
+            pthread_setname_np(c->udp_thread, "syslog-udp");
             c->udp_running = true;
-        else
+        } else {
             rc = STRM_ERR_NOMEM;
+        }
     }
     if (rc == 0 && c->n_tcp > 0) {
-        if (pthread_create(&c->tcp_thread, NULL, tcp_main, c) == 0)
+        if (pthread_create(&c->tcp_thread, NULL, tcp_main, c) == 0) {
+            pthread_setname_np(c->tcp_thread, "syslog-tcp");
             c->tcp_running = true;
-        else
+        } else {
             rc = STRM_ERR_NOMEM;
+        }
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {

@@ -899,10 +899,12 @@ int collect_tls_start(const struct strm_config *cfg, struct strm_queue *out, str
         sigset_t all, old;
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
-        if (pthread_create(&t->thread, NULL, tls_main, t) == 0)
+        if (pthread_create(&t->thread, NULL, tls_main, t) == 0) {
+            pthread_setname_np(t->thread, "syslog-tls");
             t->running = true;
-        else
+        } else {
             rc = STRM_ERR_NOMEM;
+        }
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (rc != 0) {
             snprintf(err, errlen, "cannot start the syslog TLS receiver thread");

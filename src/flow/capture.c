@@ -434,6 +434,7 @@ int capture_start(const char *iface, const struct flowtab_options *opt, struct f
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     rc = pthread_create(&c->thread, NULL, capture_thread, c);
+    if (rc == 0) pthread_setname_np(c->thread, "flow-capture");
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         snprintf(err, errlen, "capture on %s: cannot start its thread", iface);

@@ -687,6 +687,7 @@ int flow_receivers_start(const struct strm_config *cfg, const struct flow_sink_f
             rc = STRM_ERR_NOMEM;
             break;
         }
+        pthread_setname_np(t->thread, t->kind == RX_IPFIX_TCP ? "ipfix-tcp" : "flow-udp");
         t->running = true;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
