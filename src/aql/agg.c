@@ -31,6 +31,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "aql/aql_int.h"
 
@@ -152,6 +153,7 @@ struct uset {
 struct agg_state {
     uint64_t n; /* rows with a value */
     int64_t isum;
+    bool inexact; /* AVG: a double value or an overflowing sum: use the running mean */
     double dsum, mean, m2;
     struct aql_value v; /* MIN, MAX, FIRST, LAST */
     char *buf;          /* v's string, when it may be replaced */
@@ -295,6 +297,9 @@ static int state_update(struct gctx *c, const struct aql_node *a, struct agg_sta
     case AQL_AGG_STDEV:
     case AQL_AGG_STDEVP: {
         double x = v.type == AQL_T_DOUBLE ? v.u.d : (double)v.u.i;
+        /* AVG of integers is their exact sum / n, whatever the order rows came in */
+        if (v.type == AQL_T_DOUBLE || __builtin_add_overflow(s->isum, v.u.i, &s->isum))
+            s->inexact = true;
         double d = x - s->mean; /* Welford: stable for large values */
         s->mean += d / (double)s->n;
         s->m2 += d * (x - s->mean);
@@ -356,7 +361,7 @@ static void state_final(const struct aql_node *a, const struct agg_state *s, str
     case AQL_AGG_AVG:
         if (!s->n) return;
         out->type = AQL_T_DOUBLE;
-        out->u.d = s->mean;
+        out->u.d = s->inexact ? s->mean : (double)((long double)s->isum / (long double)s->n);
         return;
     case AQL_AGG_STDEV:
         if (s->n < 2) return;
@@ -713,6 +718,176 @@ static int sort_and_limit(const struct aql_query *q, struct aql_result *r)
     return 0;
 }
 
+/* ---------------------------------------------------------------- parallel scans */
+
+/*
+ * Merges state src of a later part into dst (same aggregate a): as if src's rows had been
+ * added after dst's, which is what FIRST and LAST rely on (part k holds earlier rows than
+ * part k + 1). src's owned memory is released (its HyperLogLog moves over).
+ */
+static int state_merge(struct gctx *c, const struct aql_node *a, struct agg_state *d,
+                       struct agg_state *s)
+{
+    enum aql_agg fn = (enum aql_agg)a->u.agg.fn;
+    int rc = 0;
+    if (s->n == 0 || !a->l) {
+        d->n += s->n; /* COUNT(*) and empty states */
+        goto out;
+    }
+    switch (fn) {
+    case AQL_AGG_COUNT:
+        break;
+    case AQL_AGG_SUM:
+        d->dsum += s->dsum;
+        if (__builtin_add_overflow(d->isum, s->isum, &d->isum)) {
+            snprintf(c->errmsg, sizeof c->errmsg, "SUM overflows a 64-bit integer");
+            rc = STRM_ERR_INVAL;
+        }
+        break;
+    case AQL_AGG_AVG:
+    case AQL_AGG_STDEV:
+    case AQL_AGG_STDEVP:
+        if (s->inexact || __builtin_add_overflow(d->isum, s->isum, &d->isum)) d->inexact = true;
+        if (d->n == 0) {
+            d->mean = s->mean;
+            d->m2 = s->m2;
+        } else { /* Chan et al.: combine two Welford states */
+            double n1 = (double)d->n, n2 = (double)s->n, delta = s->mean - d->mean;
+            d->mean += delta * n2 / (n1 + n2);
+            d->m2 += s->m2 + delta * delta * n1 * n2 / (n1 + n2);
+        }
+        break;
+    case AQL_AGG_MIN:
+        if (d->n == 0 || aql_value_cmp(&s->v, &d->v) < 0) rc = state_set_value(d, &s->v);
+        break;
+    case AQL_AGG_MAX:
+        if (d->n == 0 || aql_value_cmp(&s->v, &d->v) > 0) rc = state_set_value(d, &s->v);
+        break;
+    case AQL_AGG_FIRST:
+        if (d->n == 0) rc = state_set_value(d, &s->v);
+        break;
+    case AQL_AGG_LAST:
+        rc = state_set_value(d, &s->v);
+        break;
+    case AQL_AGG_UNIQUECOUNT:
+        for (size_t i = 0; i < s->set.cap && rc == 0; i++)
+            if (s->set.hash[i]) rc = uset_add(c, &d->set, s->set.key[i], s->set.klen[i]);
+        break;
+    case AQL_AGG_DISTINCTCOUNT:
+        if (!d->hll) {
+            d->hll = s->hll;
+            s->hll = NULL;
+        } else if (s->hll) {
+            for (unsigned i = 0; i < HLL_M; i++)
+                if (s->hll[i] > d->hll[i]) d->hll[i] = s->hll[i];
+        }
+        break;
+    }
+    d->n += s->n;
+out:
+    free(s->buf);
+    free(s->set.hash);
+    free(s->set.key);
+    free(s->set.klen);
+    free(s->hll);
+    memset(s, 0, sizeof *s);
+    return rc;
+}
+
+/* The group of key in c, or NULL (never creates). */
+static struct group *group_peek(struct gctx *c, uint64_t h, const uint8_t *kp, size_t klen)
+{
+    if (!c->tcap) return NULL;
+    for (size_t j = h & (c->tcap - 1); c->table[j].g; j = (j + 1) & (c->tcap - 1))
+        if (c->table[j].hash == h && c->table[j].g->klen == klen &&
+            memcmp(c->table[j].g->key, kp, klen) == 0)
+            return c->table[j].g;
+    return NULL;
+}
+
+/* Folds the groups of part p into c (the first part): merges known ones, adopts new ones in
+ * p's arrival order (they keep living in p's arena). */
+static int gctx_merge(struct gctx *c, struct gctx *p)
+{
+    const struct aql_query *q = c->q;
+    for (size_t i = 0; i < p->ngroups; i++) {
+        struct group *g = p->groups[i];
+        struct group *d = q->ngroups == 0 ? c->groups[0] : group_peek(c, g->hash, g->key, g->klen);
+        if (!d) {
+            if ((c->ngroups + 1) * 10 >= c->tcap * 7 && table_grow(c) != 0) return STRM_ERR_NOMEM;
+            if (c->ngroups == c->gcap) {
+                size_t ncap = c->gcap ? c->gcap * 2 : 64;
+                struct group **ng = realloc(c->groups, ncap * sizeof *ng);
+                if (!ng) return STRM_ERR_NOMEM;
+                c->groups = ng;
+                c->gcap = ncap;
+            }
+            size_t j = g->hash & (c->tcap - 1);
+            while (c->table[j].g)
+                j = (j + 1) & (c->tcap - 1);
+            c->table[j].hash = g->hash;
+            c->table[j].g = g;
+            c->groups[c->ngroups++] = g;
+            continue;
+        }
+        if (q->ngroups == 0 && !d->hash && g->hash) { /* the single group's first values */
+            memcpy(d->first, g->first, (q->nitems + q->nkeys) * sizeof *d->first);
+            d->hash = 1;
+        }
+        for (size_t k = 0; k < q->naggs; k++) {
+            int rc = state_merge(c, q->aggs[k], &d->st[k], &g->st[k]);
+            if (rc) return rc;
+        }
+    }
+    p->ngroups = 0; /* its groups are c's now, or merged and released */
+    return 0;
+}
+
+static int agg_threads; /* 0: the online cores */
+
+void aql_set_threads(int n)
+{
+    agg_threads = n;
+}
+
+/* Below this many rows a query is scanned by one thread: threads cost more than they save. */
+#define PARALLEL_MIN_ROWS 200000
+
+struct part_job {
+    struct gctx *c;
+    struct ariel_store *store;
+    struct ariel_snapshot *snap;
+    int part, nparts;
+    int64_t tmin, tmax, now;
+    uint64_t colmask;
+    struct aql_exec_ctl *ctl;
+    int rc;
+    pthread_t thread;
+};
+
+static size_t group_mem(void *arg);
+
+static void *part_main(void *arg)
+{
+    struct part_job *j = arg;
+    aql_ctl = j->ctl;
+    aql_now_ms = j->now;
+    j->rc = aql_scan_batch(j->store, j->tmin, j->tmax, j->colmask, cb_group_batch, j->c, group_mem,
+                           j->snap, j->part, j->nparts);
+    aql_scratch_reset();
+    return NULL;
+}
+
+/* Frees the later parts: their remaining groups (not merged: after an error), tables and
+ * arenas (which held adopted groups and merged strings: freed only now). */
+static void parts_free(struct gctx *more, int nparts)
+{
+    if (!more) return;
+    for (int k = 1; k < nparts; k++)
+        gctx_free(&more[k - 1]);
+    free(more);
+}
+
 /* Memory the groups hold (for search.max_memory). */
 static size_t group_mem(void *arg)
 {
@@ -726,6 +901,10 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
     struct gctx c = {.q = q};
     strm_arena_init(&c.arena, 4u << 20); /* big chunks: on huge pages (arena.c) */
     int rc = 0;
+    struct gctx *more = NULL;
+    struct part_job *jobs = NULL;
+    struct ariel_snapshot *snap = NULL;
+    int nparts = 1;
     size_t nout = q->nitems + q->nkeys;
     struct aql_value *aggv = calloc(q->naggs ? q->naggs : 1, sizeof *aggv);
     struct aql_value *row = calloc(nout ? nout : 1, sizeof *row);
@@ -737,7 +916,66 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
         rc = c.err;
         goto fail;
     }
-    if (tmin <= tmax) rc = aql_scan_batch(store, tmin, tmax, colmask, cb_group_batch, &c, group_mem);
+    /* The scan: in parallel over contiguous runs of segments of one snapshot when there
+     * are enough rows, each part into groups of its own, merged in part order. */
+    nparts = agg_threads > 0 ? agg_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (nparts > 8) nparts = 8;
+    if (nparts < 1 || tmin > tmax ||
+        (agg_threads <= 0 && ariel_estimate_rows(store, tmin, tmax) < PARALLEL_MIN_ROWS))
+        nparts = 1;
+    more = nparts > 1 ? calloc((size_t)nparts - 1, sizeof *more) : NULL;
+    jobs = nparts > 1 ? calloc((size_t)nparts, sizeof *jobs) : NULL;
+    snap = nparts > 1 ? ariel_snapshot_take(store) : NULL;
+    if (nparts > 1 && (!more || !jobs || !snap)) nparts = 1;
+    for (int k = 1; k < nparts; k++) {
+        more[k - 1].q = q;
+        strm_arena_init(&more[k - 1].arena, 4u << 20);
+        if (q->ngroups == 0 && !group_new(&more[k - 1], 0, NULL, 0, NULL)) nparts = k;
+    }
+    if (nparts == 1 && tmin <= tmax) {
+        rc = aql_scan_batch(store, tmin, tmax, colmask, cb_group_batch, &c, group_mem, NULL, 0, 0);
+    } else if (nparts > 1) {
+        for (int k = 0; k < nparts; k++) {
+            jobs[k] = (struct part_job){.c = k ? &more[k - 1] : &c,
+                                        .store = store,
+                                        .snap = snap,
+                                        .part = k,
+                                        .nparts = nparts,
+                                        .tmin = tmin,
+                                        .tmax = tmax,
+                                        .now = aql_now_ms,
+                                        .colmask = colmask,
+                                        .ctl = aql_ctl};
+        }
+        int started = 1;
+        for (; started < nparts; started++)
+            if (pthread_create(&jobs[started].thread, NULL, part_main, &jobs[started]) != 0) break;
+        if (started < nparts) { /* no thread: this one scans the rest */
+            for (int k = started; k < nparts; k++) part_main(&jobs[k]);
+        }
+        part_main(&jobs[0]);
+        for (int k = 1; k < started; k++)
+            pthread_join(jobs[k].thread, NULL);
+        for (int k = 0; k < nparts && !c.err; k++) {
+            struct gctx *pc = jobs[k].c;
+            if (pc->err) {
+                c.err = pc->err;
+                if (pc != &c) snprintf(c.errmsg, sizeof c.errmsg, "%s", pc->errmsg);
+            } else if (jobs[k].rc < 0 && rc == 0) {
+                rc = jobs[k].rc;
+            }
+        }
+        for (int k = 1; k < nparts && rc == 0 && !c.err; k++) {
+            int mrc = gctx_merge(&c, &more[k - 1]);
+            if (mrc) {
+                c.err = mrc;
+                if (!c.errmsg[0])
+                    snprintf(c.errmsg, sizeof c.errmsg, "query: %s", strm_err_str(mrc));
+            }
+        }
+    }
+    ariel_snapshot_release(snap);
+    snap = NULL;
     if (c.err) {
         rc = c.err;
         goto fail;
@@ -781,6 +1019,8 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
     if (rc == 0) rc = sort_and_limit(q, r);
     if (rc) goto fail;
     gctx_free(&c);
+    parts_free(more, nparts);
+    free(jobs);
     free(aggv);
     free(row);
     return 0;
@@ -792,7 +1032,10 @@ fail:
         else
             snprintf(err->msg, sizeof err->msg, "query: %s", strm_err_str(rc));
     }
+    ariel_snapshot_release(snap);
     gctx_free(&c);
+    parts_free(more, nparts);
+    free(jobs);
     free(aggv);
     free(row);
     return rc ? rc : STRM_ERR_NOMEM;

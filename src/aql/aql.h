@@ -176,6 +176,12 @@ void aql_set_resolvers(const struct aql_resolvers *r);
  */
 void aql_set_group_limit(size_t n);
 
+/*
+ * Threads a grouped query scans with (0, the default: one per core, at most 8, and only for
+ * 200,000 rows or more; n > 0: exactly n, whatever the size). Call while no query runs.
+ */
+void aql_set_threads(int n);
+
 /* Writes a table of every AQL function and aggregate with its signature (strm search
  * --functions). */
 void aql_functions_write(FILE *out);

@@ -262,9 +262,11 @@ extern _Thread_local struct aql_exec_ctl *aql_ctl;
  */
 int aql_scan(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64_t colmask,
              ariel_row_fn fn, void *arg, size_t (*mem)(void *arg));
-/* aql_scan handing rows to fn in batches (ariel_scan_opts.batch_fn). */
+/* aql_scan handing rows to fn in batches (ariel_scan_opts.batch_fn), over part of nparts of
+ * snap (NULL, 0, 0: all of a fresh snapshot). */
 int aql_scan_batch(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64_t colmask,
-                   ariel_batch_fn fn, void *arg, size_t (*mem)(void *arg));
+                   ariel_batch_fn fn, void *arg, size_t (*mem)(void *arg),
+                   struct ariel_snapshot *snap, int part, int nparts);
 /* The message for the AQL_ERR_* codes (and other errors: their strm_err_str). */
 void aql_err_message(int rc, char *buf, size_t size);
 

@@ -658,18 +658,25 @@ static int guard_batch(const struct strm_event *ev, size_t n, void *arg)
 }
 
 int aql_scan_batch(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64_t colmask,
-                   ariel_batch_fn fn, void *arg, size_t (*mem)(void *arg))
+                   ariel_batch_fn fn, void *arg, size_t (*mem)(void *arg),
+                   struct ariel_snapshot *snap, int part, int nparts)
 {
     struct aql_exec_ctl *ctl = aql_ctl;
-    struct ariel_scan_opts o = {.tmin = tmin, .tmax = tmax, .colmask = colmask};
+    struct ariel_scan_opts o = {.tmin = tmin,
+                                .tmax = tmax,
+                                .colmask = colmask,
+                                .snap = snap,
+                                .part = part,
+                                .nparts = nparts};
     if (!ctl) {
         o.batch_fn = fn;
         o.arg = arg;
         return ariel_scan_ex(store, &o);
     }
     struct scan_guard g = {.batch_fn = fn, .arg = arg, .mem = mem, .ctl = ctl};
-    atomic_fetch_add_explicit(&ctl->rows_total, ariel_estimate_rows(store, tmin, tmax),
-                              memory_order_relaxed);
+    if (part == 0) /* the estimate covers all parts */
+        atomic_fetch_add_explicit(&ctl->rows_total, ariel_estimate_rows(store, tmin, tmax),
+                                  memory_order_relaxed);
     if (guard_check(&g)) return g.why;
     o.batch_fn = guard_batch;
     o.arg = &g;

@@ -826,34 +826,69 @@ static void note_corrupt(struct ariel_store *s, struct ariel_segment *g)
     if (s->stats) STRM_STAT_ADD(s->stats, store_corrupt_segments, 1);
 }
 
+struct ariel_snapshot {
+    struct seg_list *l;
+    struct ariel_memtable *mt, *imm;
+    uint64_t n, nimm;
+};
+
+struct ariel_snapshot *ariel_snapshot_take(struct ariel_store *s)
+{
+    struct ariel_snapshot *sn = malloc(sizeof *sn);
+    if (!sn) return NULL;
+    pthread_mutex_lock(&s->lock);
+    sn->l = s->segs;
+    atomic_fetch_add_explicit(&sn->l->refs, 1, memory_order_relaxed);
+    sn->mt = s->mt;
+    atomic_fetch_add_explicit(&sn->mt->refs, 1, memory_order_relaxed);
+    sn->n = s->mt_rows;
+    sn->imm = s->imm;
+    sn->nimm = s->imm_rows;
+    if (sn->imm) atomic_fetch_add_explicit(&sn->imm->refs, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&s->lock);
+    return sn;
+}
+
+void ariel_snapshot_release(struct ariel_snapshot *sn)
+{
+    if (!sn) return;
+    list_unref(sn->l);
+    mt_unref(sn->mt);
+    mt_unref(sn->imm);
+    free(sn);
+}
+
 int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
 {
     int64_t tmin = o->tmin, tmax = o->tmax;
     uint64_t colmask = o->colmask;
     ariel_row_fn fn = o->fn;
     void *arg = o->arg;
-    struct seg_list *l;
-    struct ariel_memtable *mt, *imm;
     struct ariel_scan_ctx *ctx = NULL;
     struct strm_event *evbuf = NULL;
-    uint64_t n, nimm;
+    struct ariel_snapshot *own = NULL, *sn = o->snap;
     int drop[STRM_COL__COUNT], ndrop = 0, stop = 0, rc = 0;
 
     o->skipped_damaged = o->skipped_unreadable = 0;
-    pthread_mutex_lock(&s->lock);
-    l = s->segs;
-    atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
-    mt = s->mt;
-    atomic_fetch_add_explicit(&mt->refs, 1, memory_order_relaxed);
-    n = s->mt_rows;
-    imm = s->imm;
-    nimm = s->imm_rows;
-    if (imm) atomic_fetch_add_explicit(&imm->refs, 1, memory_order_relaxed);
-    pthread_mutex_unlock(&s->lock);
+    if (!sn && !(sn = own = ariel_snapshot_take(s))) return STRM_ERR_NOMEM;
+    struct seg_list *l = sn->l;
+    struct ariel_memtable *mt = sn->mt, *imm = sn->imm;
+    uint64_t n = sn->n, nimm = sn->nimm;
+    int nparts = o->nparts > 0 ? o->nparts : 1, part = o->nparts > 0 ? o->part : 0;
+    bool last_part = part == nparts - 1;
+    size_t in_range = 0, from = 0, to = SIZE_MAX, seen = 0;
+    if (nparts > 1) {
+        for (size_t i = 0; i < l->n; i++)
+            if (l->v[i]->max_time >= tmin && l->v[i]->min_time <= tmax) in_range++;
+        from = in_range * (size_t)part / (size_t)nparts;
+        to = in_range * (size_t)(part + 1) / (size_t)nparts;
+    }
 
     for (size_t i = 0; i < l->n && !stop; i++) {
         struct ariel_segment *g = l->v[i];
         if (g->max_time < tmin || g->min_time > tmax) continue;
+        size_t k = seen++;
+        if (k < from || k >= to) continue;
         if (!ctx && (!(ctx = ariel_scan_ctx_new()) || ariel_scan_ctx_batch(ctx, o->batch_fn))) {
             rc = STRM_ERR_NOMEM;
             goto out;
@@ -868,6 +903,7 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
         }
         rc = 0; /* a damaged or unreadable segment was logged: go on with the others */
     }
+    if (!last_part) goto out;
 
     for (int c = 0; c < STRM_COL__COUNT; c++)
         if (!(colmask & (1ull << c))) drop[ndrop++] = c;
@@ -884,9 +920,7 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
 out:
     free(evbuf);
     ariel_scan_ctx_free(ctx);
-    list_unref(l);
-    mt_unref(mt);
-    mt_unref(imm);
+    ariel_snapshot_release(own);
     return stop ? stop : rc;
 }
 

@@ -81,12 +81,23 @@ struct ariel_scan_opts {
     ariel_row_fn fn;
     ariel_batch_fn batch_fn; /* instead of fn: rows in batches (lets a caller prefetch) */
     void *arg;
+    /* Parallel scans: several scans of one snapshot (ariel_snapshot_take), each given part
+     * k of nparts, together visit every row exactly once; part k gets the k-th contiguous
+     * run of the segments in the time range (earlier parts hold earlier rows), the last
+     * part also the memtables. snap NULL: a snapshot of its own; nparts 0: everything. */
+    struct ariel_snapshot *snap;
+    int part, nparts;
     /* out: segments in range skipped because they are damaged (checksum, format) or
      * unreadable (I/O error); each damaged segment is logged once per process */
     uint32_t skipped_damaged;
     uint32_t skipped_unreadable;
 };
 int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o);
+
+/* A consistent view of the store for several scans; release it when they are done. */
+struct ariel_snapshot;
+struct ariel_snapshot *ariel_snapshot_take(struct ariel_store *s);
+void ariel_snapshot_release(struct ariel_snapshot *snap); /* accepts NULL */
 
 struct ariel_info {
     uint64_t rows_segments;

@@ -1184,6 +1184,52 @@ static void exec_async(void **state)
     aql_searches_free(m);
 }
 
+/* Grouped queries scanned by several threads give what one thread gives. */
+static void exec_parallel_matches_serial(void **state)
+{
+    struct store_fixture *f = *state;
+    /* every run must see the same snapshot: the segments, not a flush half done */
+    assert_int_equal(ariel_flush(f->store), 0);
+    static const char *const qs[] = {
+        "SELECT COUNT(*), SUM(qid), MIN(qid), MAX(qid), AVG(qid), STDEV(severity), "
+        "STDEVP(severity), UNIQUECOUNT(username), DISTINCTCOUNT(sourceip), FIRST(qid), "
+        "LAST(qid), MIN(username), MAX(username), FIRST(username), LAST(username) "
+        "FROM events LAST 1 DAYS",
+        "SELECT username, COUNT(*), SUM(qid), FIRST(qid), LAST(qid), MIN(sourceip), "
+        "UNIQUECOUNT(severity) FROM events GROUP BY username LAST 1 DAYS",
+        "SELECT severity, qid, COUNT(*) AS n FROM events GROUP BY severity HAVING n > 90 "
+        "ORDER BY n DESC, severity LAST 1 DAYS",
+        "SELECT sourceip, SUM(qid) AS s FROM events GROUP BY sourceip ORDER BY s DESC LIMIT 7 "
+        "LAST 1 DAYS",
+        "SELECT COUNT(*) FROM events WHERE qid > 5000 LAST 1 DAYS",
+        "SELECT username, AVG(qid) FROM events WHERE severity < 5 GROUP BY username LAST 1 DAYS",
+    };
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        char *want, *got;
+        size_t len;
+        aql_set_threads(1);
+        struct aql_result *r = run(f, qs[i]);
+        FILE *m = open_memstream(&want, &len);
+        aql_result_write(r, AQL_FORMAT_CSV, m);
+        fclose(m);
+        aql_result_free(r);
+        for (int t = 2; t <= 5; t++) {
+            aql_set_threads(t);
+            r = run(f, qs[i]);
+            m = open_memstream(&got, &len);
+            aql_result_write(r, AQL_FORMAT_CSV, m);
+            fclose(m);
+            aql_result_free(r);
+            if (strcmp(want, got) != 0)
+                fail_msg("%d threads differ for %s\n--- 1 thread\n%s--- %d threads\n%s", t, qs[i],
+                         want, t, got);
+            free(got);
+        }
+        free(want);
+    }
+    aql_set_threads(0);
+}
+
 static void exec_after_flush(void **state)
 {
     struct store_fixture *f = *state;
@@ -1713,6 +1759,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(exec_subqueries, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(exec_control, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(exec_async, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(exec_parallel_matches_serial, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(exec_after_flush, store_setup, store_teardown),
         cmocka_unit_test(test_functions_parse),
         cmocka_unit_test(test_functions_eval),
