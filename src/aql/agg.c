@@ -861,6 +861,7 @@ struct part_job {
     int64_t tmin, tmax, now;
     uint64_t colmask;
     struct aql_exec_ctl *ctl;
+    const struct aql_scan_plan *plan;
     int rc;
     pthread_t thread;
 };
@@ -871,6 +872,7 @@ static void *part_main(void *arg)
 {
     struct part_job *j = arg;
     aql_ctl = j->ctl;
+    aql_plan = j->plan;
     aql_now_ms = j->now;
     j->rc = aql_scan_batch(j->store, j->tmin, j->tmax, j->colmask, cb_group_batch, j->c, group_mem,
                            j->snap, j->part, j->nparts);
@@ -945,7 +947,8 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
                                         .tmax = tmax,
                                         .now = aql_now_ms,
                                         .colmask = colmask,
-                                        .ctl = aql_ctl};
+                                        .ctl = aql_ctl,
+                                        .plan = aql_plan};
         }
         int started = 1;
         for (; started < nparts; started++)

@@ -72,6 +72,9 @@ struct aql_exec_ctl {
     _Atomic uint64_t rows_scanned;
     _Atomic uint64_t rows_total;
     _Atomic int phase; /* enum aql_phase */
+    /* what the scans skipped (strm search --explain) */
+    _Atomic uint32_t segments_in_range, skipped_minmax, skipped_index;
+    _Atomic uint32_t preds; /* conditions the scans could skip segments by */
 };
 enum { AQL_ERR_CANCELED = -100, AQL_ERR_TIMEOUT = -101, AQL_ERR_MEMORY = -102 };
 /* ---------------------------------------------------------------- async searches (async.c) */
@@ -103,6 +106,9 @@ struct aql_search_status {
     uint64_t rows_scanned;
     uint64_t rows; /* result rows (when COMPLETED) */
     int64_t created_ms, started_ms, completed_ms;
+    /* what the scans did: segments in the time window, skipped by min/max and by indexes,
+     * and the number of WHERE conditions usable for skipping */
+    uint32_t segments_in_range, skipped_minmax, skipped_index, conditions;
     char error[256];
     char query[512]; /* the text (cut) */
 };
@@ -137,6 +143,10 @@ void aql_searches_list(struct aql_searches *m,
 /* aql_result_write of rows [offset, offset + count) (count 0: to the end). */
 int aql_result_write_page(const struct aql_result *r, enum aql_format fmt, size_t offset,
                           size_t count, FILE *out);
+
+/* Writes what an execution scanned and skipped (strm search --explain), "# "-prefixed. */
+void aql_explain_write(const struct aql_search_status *st, FILE *out);
+void aql_ctl_status(const struct aql_exec_ctl *ctl, struct aql_search_status *st);
 
 /* aql_execute_in under ctl (may be NULL). */
 int aql_execute_ctl(const struct aql_query *q, const struct aql_stores *st, int64_t now_ms,

@@ -255,6 +255,18 @@ extern _Thread_local const struct aql_group_view *aql_group_view;
 
 /* The control of the execution running on this thread (NULL: none). */
 extern _Thread_local struct aql_exec_ctl *aql_ctl;
+
+/* Conditions of the running query's WHERE that let scans skip segments (exec.c). */
+#define AQL_MAX_PREDS 16
+#define AQL_MAX_PRED_KEYS 256
+struct aql_scan_plan {
+    struct ariel_pred preds[AQL_MAX_PREDS];
+    int npreds;
+    const void *keys[AQL_MAX_PRED_KEYS];
+    uint32_t key_lens[AQL_MAX_PRED_KEYS];
+    int nkeys;
+};
+extern _Thread_local const struct aql_scan_plan *aql_plan;
 /*
  * ariel_scan under aql_ctl: every few thousand rows checks cancel, deadline and, through
  * mem(arg) (may be NULL), the memory the search holds. Returns the scan's result, or

@@ -267,6 +267,7 @@ static void fill_status(const struct aql_search *s, struct aql_search_status *st
     else if (total)
         st->progress = done >= total ? 99 : (int)(done * 100 / total);
     st->rows = s->res ? aql_result_rows(s->res) : 0;
+    aql_ctl_status(&s->ctl, st);
     st->created_ms = s->created_ms;
     st->started_ms = s->started_ms;
     st->completed_ms = s->completed_ms;
@@ -421,4 +422,27 @@ void aql_searches_free(struct aql_searches *m)
     pthread_cond_destroy(&m->changed);
     pthread_mutex_destroy(&m->lock);
     free(m);
+}
+
+void aql_ctl_status(const struct aql_exec_ctl *ctl, struct aql_search_status *st)
+{
+    st->rows_scanned = atomic_load_explicit(&ctl->rows_scanned, memory_order_relaxed);
+    st->segments_in_range = atomic_load_explicit(&ctl->segments_in_range, memory_order_relaxed);
+    st->skipped_minmax = atomic_load_explicit(&ctl->skipped_minmax, memory_order_relaxed);
+    st->skipped_index = atomic_load_explicit(&ctl->skipped_index, memory_order_relaxed);
+    st->conditions = atomic_load_explicit(&ctl->preds, memory_order_relaxed);
+}
+
+void aql_explain_write(const struct aql_search_status *st, FILE *out)
+{
+    uint32_t skipped = st->skipped_minmax + st->skipped_index;
+    fprintf(out,
+            "# explain: %u segment%s in the time range: %u skipped by min/max, %u skipped by "
+            "Bloom indexes (sourceip, destinationip, username), %u scanned, plus the rows not "
+            "yet in segments\n",
+            st->segments_in_range, st->segments_in_range == 1 ? "" : "s", st->skipped_minmax,
+            st->skipped_index, st->segments_in_range - skipped);
+    fprintf(out, "# explain: %u WHERE condition%s usable to skip segments; %llu rows scanned\n",
+            st->conditions, st->conditions == 1 ? "" : "s",
+            (unsigned long long)st->rows_scanned);
 }

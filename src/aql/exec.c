@@ -601,6 +601,125 @@ struct slot {
 };
 
 _Thread_local struct aql_exec_ctl *aql_ctl;
+_Thread_local const struct aql_scan_plan *aql_plan;
+
+/* ---------------------------------------------------------------- segment skipping */
+
+static void plan_add_keys(struct aql_scan_plan *pl, int col, const struct aql_node *const *lits,
+                          int n)
+{
+    if (pl->npreds == AQL_MAX_PREDS || pl->nkeys + n > AQL_MAX_PRED_KEYS || n == 0) return;
+    struct ariel_pred *p = &pl->preds[pl->npreds];
+    p->col = col;
+    p->kind = ARIEL_PRED_IN;
+    p->keys = &pl->keys[pl->nkeys];
+    p->key_lens = &pl->key_lens[pl->nkeys];
+    p->nkeys = 0;
+    for (int i = 0; i < n; i++) {
+        const struct aql_value *v = &lits[i]->u.lit;
+        if (v->type == AQL_T_IP) {
+            pl->keys[pl->nkeys] = v->u.ip.b;
+            pl->key_lens[pl->nkeys] = 16;
+        } else if (v->type == AQL_T_STR && v->u.s.len) {
+            pl->keys[pl->nkeys] = v->u.s.p;
+            pl->key_lens[pl->nkeys] = v->u.s.len;
+        } else {
+            return; /* a value the index does not hold (null, empty): no skipping */
+        }
+        pl->nkeys++;
+        p->nkeys++;
+    }
+    pl->npreds++;
+}
+
+static void plan_add_range(struct aql_scan_plan *pl, int col, int64_t lo, int64_t hi)
+{
+    if (pl->npreds == AQL_MAX_PREDS || lo > hi) return;
+    pl->preds[pl->npreds++] = (struct ariel_pred){.col = col, .kind = ARIEL_PRED_RANGE, .lo = lo,
+                                                  .hi = hi};
+}
+
+/* Conditions of the top-level AND chain of WHERE that hold for every matching row. */
+static void plan_where(const struct aql_node *n, struct aql_scan_plan *pl)
+{
+    if (!n) return;
+    if (n->kind == AQL_N_AND) {
+        plan_where(n->l, pl);
+        plan_where(n->r, pl);
+        return;
+    }
+    if (n->kind == AQL_N_CMP) {
+        const struct aql_node *c = n->l, *v = n->r;
+        enum aql_cmp_op op = n->u.op;
+        if (c->kind != AQL_N_COL) { /* literal OP column: flip */
+            c = n->r;
+            v = n->l;
+            op = op == AQL_OP_LT ? AQL_OP_GT
+                 : op == AQL_OP_LE ? AQL_OP_GE
+                 : op == AQL_OP_GT ? AQL_OP_LT
+                 : op == AQL_OP_GE ? AQL_OP_LE
+                                   : op;
+        }
+        if (c->kind != AQL_N_COL || v->kind != AQL_N_LIT) return;
+        const struct strm_col_def *d = &strm_event_cols[c->u.col];
+        if ((d->type == STRM_T_IP || d->type == STRM_T_STR) && op == AQL_OP_EQ &&
+            ariel_col_bloomed(c->u.col)) {
+            plan_add_keys(pl, c->u.col, &v, 1);
+        } else if ((d->type == STRM_T_INT && !d->enum_names) || d->type == STRM_T_TIME) {
+            if (v->u.lit.type != AQL_T_INT && v->u.lit.type != AQL_T_TIME) return;
+            int64_t x = v->u.lit.u.i;
+            switch (op) {
+            case AQL_OP_EQ:
+                plan_add_range(pl, c->u.col, x, x);
+                break;
+            case AQL_OP_LT:
+                if (x > INT64_MIN) plan_add_range(pl, c->u.col, INT64_MIN, x - 1);
+                break;
+            case AQL_OP_LE:
+                plan_add_range(pl, c->u.col, INT64_MIN, x);
+                break;
+            case AQL_OP_GT:
+                if (x < INT64_MAX) plan_add_range(pl, c->u.col, x + 1, INT64_MAX);
+                break;
+            case AQL_OP_GE:
+                plan_add_range(pl, c->u.col, x, INT64_MAX);
+                break;
+            default:
+                break;
+            }
+        }
+        return;
+    }
+    if (n->kind == AQL_N_IN && !n->u.pred.negated && n->l->kind == AQL_N_COL) {
+        const struct aql_node *lits[AQL_MAX_PRED_KEYS];
+        int k = 0;
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (const struct aql_node *a = n->r; a; a = a->r) {
+            if (a->l->kind != AQL_N_LIT || k == AQL_MAX_PRED_KEYS) return;
+            lits[k++] = a->l;
+            int64_t x = a->l->u.lit.u.i;
+            lo = x < lo ? x : lo;
+            hi = x > hi ? x : hi;
+        }
+        int col = n->l->u.col;
+        const struct strm_col_def *d = &strm_event_cols[col];
+        if ((d->type == STRM_T_IP || d->type == STRM_T_STR) && ariel_col_bloomed(col))
+            plan_add_keys(pl, col, lits, k);
+        else if (((d->type == STRM_T_INT && !d->enum_names) || d->type == STRM_T_TIME) && k &&
+                 (lits[0]->u.lit.type == AQL_T_INT || lits[0]->u.lit.type == AQL_T_TIME))
+            plan_add_range(pl, col, lo, hi);
+    }
+}
+
+/* Adds what a scan reported to the execution's explain counters. */
+static void note_skips(const struct ariel_scan_opts *o)
+{
+    struct aql_exec_ctl *ctl = aql_ctl;
+    if (!ctl) return;
+    atomic_fetch_add_explicit(&ctl->segments_in_range, o->segments_in_range, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ctl->skipped_minmax, o->skipped_minmax, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ctl->skipped_index, o->skipped_index, memory_order_relaxed);
+}
 
 #define GUARD_EVERY 4096 /* rows between checks of cancel, deadline and memory */
 
@@ -639,12 +758,25 @@ int aql_scan(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64_t col
              ariel_row_fn fn, void *arg, size_t (*mem)(void *arg))
 {
     struct aql_exec_ctl *ctl = aql_ctl;
-    if (!ctl) return ariel_scan(store, tmin, tmax, colmask, fn, arg);
+    const struct aql_scan_plan *pl = aql_plan;
+    struct ariel_scan_opts o = {.tmin = tmin,
+                                .tmax = tmax,
+                                .colmask = colmask,
+                                .preds = pl ? pl->preds : NULL,
+                                .npreds = pl ? pl->npreds : 0};
+    if (!ctl) {
+        o.fn = fn;
+        o.arg = arg;
+        return ariel_scan_ex(store, &o);
+    }
     struct scan_guard g = {.fn = fn, .arg = arg, .mem = mem, .ctl = ctl};
     atomic_fetch_add_explicit(&ctl->rows_total, ariel_estimate_rows(store, tmin, tmax),
                               memory_order_relaxed);
     if (guard_check(&g)) return g.why;
-    int rc = ariel_scan(store, tmin, tmax, colmask, guard_row, &g);
+    o.fn = guard_row;
+    o.arg = &g;
+    int rc = ariel_scan_ex(store, &o);
+    note_skips(&o);
     if (!g.why && rc >= 0) guard_check(&g); /* also counts the last rows */
     return g.why ? g.why : rc;
 }
@@ -662,12 +794,15 @@ int aql_scan_batch(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64
                    struct ariel_snapshot *snap, int part, int nparts)
 {
     struct aql_exec_ctl *ctl = aql_ctl;
+    const struct aql_scan_plan *pl = aql_plan;
     struct ariel_scan_opts o = {.tmin = tmin,
                                 .tmax = tmax,
                                 .colmask = colmask,
                                 .snap = snap,
                                 .part = part,
-                                .nparts = nparts};
+                                .nparts = nparts,
+                                .preds = pl ? pl->preds : NULL,
+                                .npreds = pl ? pl->npreds : 0};
     if (!ctl) {
         o.batch_fn = fn;
         o.arg = arg;
@@ -681,6 +816,7 @@ int aql_scan_batch(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64
     o.batch_fn = guard_batch;
     o.arg = &g;
     int rc = ariel_scan_ex(store, &o);
+    note_skips(&o);
     if (!g.why && rc >= 0) guard_check(&g);
     return g.why ? g.why : rc;
 }
@@ -1117,6 +1253,11 @@ static int exec_query(const struct aql_query *q, const struct aql_stores *st, in
     }
     narrow_window(q->where, &tmin, &tmax);
     uint64_t colmask = q->colmask | (1ull << STRM_COL_STARTTIME);
+    struct aql_scan_plan plan = {0};
+    plan_where(q->where, &plan);
+    const struct aql_scan_plan *saved_plan = aql_plan;
+    aql_plan = &plan;
+    if (aql_ctl) atomic_fetch_add_explicit(&aql_ctl->preds, (uint32_t)plan.npreds, memory_order_relaxed);
 
     size_t stride = q->nitems + q->nkeys;
     struct aql_result *r = aql_result_new(q, stride);
@@ -1159,11 +1300,13 @@ static int exec_query(const struct aql_query *q, const struct aql_stores *st, in
     }
     heap_free(&c);
     free(row);
+    aql_plan = saved_plan;
     *out = r;
     return 0;
 fail:
     heap_free(&c);
     free(row);
     aql_result_free(r);
+    aql_plan = saved_plan;
     return rc ? rc : STRM_ERR_NOMEM;
 }

@@ -884,11 +884,19 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
         to = in_range * (size_t)(part + 1) / (size_t)nparts;
     }
 
+    o->segments_in_range = o->skipped_minmax = o->skipped_index = 0;
     for (size_t i = 0; i < l->n && !stop; i++) {
         struct ariel_segment *g = l->v[i];
         if (g->max_time < tmin || g->min_time > tmax) continue;
         size_t k = seen++;
         if (k < from || k >= to) continue;
+        o->segments_in_range++;
+        if (o->npreds > 0) {
+            int why = ariel_seg_excluded(g, o->preds, o->npreds);
+            if (why == 1) o->skipped_minmax++;
+            if (why == 2) o->skipped_index++;
+            if (why) continue;
+        }
         if (!ctx && (!(ctx = ariel_scan_ctx_new()) || ariel_scan_ctx_batch(ctx, o->batch_fn))) {
             rc = STRM_ERR_NOMEM;
             goto out;
@@ -947,10 +955,19 @@ void ariel_info_get(struct ariel_store *s, struct ariel_info *info)
     info->rows_memtable = s->mt_rows + s->imm_rows;
     info->bytes_wal = s->wal_bytes;
     info->partitions = 0;
+    info->bytes_index = info->bytes_directory = 0;
     /* one segment per hour per flush, list sorted by min_time: count the hour changes */
-    for (size_t i = 0; i < s->segs->n; i++)
-        if (i == 0 || hour_of(s->segs->v[i]->min_time) != hour_of(s->segs->v[i - 1]->min_time))
+    for (size_t i = 0; i < s->segs->n; i++) {
+        const struct ariel_segment *g = s->segs->v[i];
+        if (i == 0 || hour_of(g->min_time) != hour_of(s->segs->v[i - 1]->min_time))
             info->partitions++;
+        uint64_t data = g->file_size; /* where data starts: after header and directory */
+        for (uint32_t k = 0; k < g->ncols; k++) {
+            if (g->cols[k].type == ARIEL_IDX_TYPE) info->bytes_index += g->cols[k].csize;
+            if (g->cols[k].offset < data) data = g->cols[k].offset;
+        }
+        info->bytes_directory += data;
+    }
     pthread_mutex_unlock(&s->lock);
     info->corrupt_segments = atomic_load(&s->corrupt_segments);
 }

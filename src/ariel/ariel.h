@@ -69,6 +69,32 @@ typedef int (*ariel_row_fn)(const struct strm_event *ev, void *arg);
 int ariel_scan(struct ariel_store *s, int64_t tmin, int64_t tmax, uint64_t colmask, ariel_row_fn fn,
                void *arg);
 
+/*
+ * A condition every row must meet (the caller still tests each row): lets the scan skip whole
+ * segments by their per-column min/max (INT and TIME columns: lo <= value <= hi) or their
+ * Bloom indexes (sourceip, destinationip, username: equal to one of the nkeys keys; an IP key
+ * is its 16 bytes).
+ */
+enum ariel_pred_kind {
+    ARIEL_PRED_RANGE, /* INT/TIME column within [lo, hi] (the segment's min/max decide) */
+    ARIEL_PRED_IN,    /* IP/string column equal to one of the keys (its Bloom index decides) */
+};
+
+/* The columns segments carry a Bloom index for (when their table has them). */
+static inline bool ariel_col_bloomed(int col)
+{
+    return col == STRM_COL_SOURCEIP || col == STRM_COL_DESTINATIONIP || col == STRM_COL_USERNAME;
+}
+
+struct ariel_pred {
+    int col;  /* enum strm_col_id */
+    int kind; /* enum ariel_pred_kind */
+    int64_t lo, hi;
+    const void *const *keys;
+    const uint32_t *key_lens;
+    int nkeys;
+};
+
 /* Called with up to ARIEL_SCAN_BATCH matching rows at once (all valid during the call);
  * return nonzero to stop. */
 typedef int (*ariel_batch_fn)(const struct strm_event *ev, size_t n, void *arg);
@@ -87,6 +113,10 @@ struct ariel_scan_opts {
      * part also the memtables. snap NULL: a snapshot of its own; nparts 0: everything. */
     struct ariel_snapshot *snap;
     int part, nparts;
+    const struct ariel_pred *preds; /* may be NULL */
+    int npreds;
+    /* out: segments in the time range, and those skipped by min/max and by indexes */
+    uint32_t segments_in_range, skipped_minmax, skipped_index;
     /* out: segments in range skipped because they are damaged (checksum, format) or
      * unreadable (I/O error); each damaged segment is logged once per process */
     uint32_t skipped_damaged;
@@ -107,6 +137,8 @@ struct ariel_info {
     uint64_t bytes_wal;
     uint64_t partitions;       /* distinct hour partitions holding segments */
     uint64_t corrupt_segments; /* found damaged since open (header at load, or in a scan) */
+    uint64_t bytes_index;      /* of bytes_segments: the Bloom indexes */
+    uint64_t bytes_directory;  /* of bytes_segments: headers and column directories */
 };
 
 void ariel_info_get(struct ariel_store *s, struct ariel_info *info);

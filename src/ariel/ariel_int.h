@@ -161,7 +161,23 @@ enum ariel_enc {
     ARIEL_ENC_STR = 4,      /* zstd(n u32 lengths, then the concatenated bytes) */
     ARIEL_ENC_MSGSLICE = 5, /* zstd(n (u32 off, u32 len), then inline bytes); off ==
                                UINT32_MAX: inline, else a slice of the row's payload */
+    ARIEL_ENC_BLOOM = 6,    /* an index blob (not a column): split-block Bloom filter */
 };
+
+/*
+ * Per-segment indexes are extra directory entries with id ARIEL_IDX_ID(col), type
+ * ARIEL_IDX_TYPE: readers that do not know them ignore them (unknown ids). A Bloom filter of
+ * the values of an IP or string column: u32 'BLM1', u32 nblocks, then nblocks blocks of
+ * 8 u32 words; a key sets one bit in each word of block (h >> 32) * nblocks >> 32, the bit
+ * (u32)h * salt[i] >> 27; h = XXH3_64bits of the value's bytes (16 for an IP; a string's
+ * bytes, empty strings not indexed). About 10 bits per distinct value: ~1% false positives.
+ */
+#define ARIEL_IDX_ID(col) (0x4000 + (col))
+#define ARIEL_IDX_TYPE 0xFE
+#define ARIEL_IDX_MAX 4 /* index entries a segment may carry */
+/* Whether a Bloom blob (the bytes after its 8-byte head) may contain key h. */
+bool ariel_bloom_may_contain(const uint8_t *blob, size_t len, uint64_t h);
+uint64_t ariel_bloom_hash(const void *key, size_t len);
 
 struct ariel_seg_col {
     uint16_t id;
@@ -191,8 +207,17 @@ struct ariel_segment {
     uint64_t file_size;
     uint32_t ncols;
     int col_index[STRM_COL__COUNT]; /* index into cols, -1 when the column is absent */
+    int idx_index[STRM_COL__COUNT]; /* index into cols of the column's Bloom blob, or -1 */
     struct ariel_seg_col *cols;
+    /* Bloom blobs read on first use (checked against their hash; NULL: not read yet);
+     * bloom_bad: unreadable, so the segment is never skipped by that index */
+    uint8_t *_Atomic bloom[STRM_COL__COUNT];
+    _Atomic bool bloom_bad[STRM_COL__COUNT];
 };
+
+/* Whether segment g cannot hold a row matching every predicate: 0 no (scan it), 1 skipped by
+ * min/max, 2 skipped by an index. */
+int ariel_seg_excluded(struct ariel_segment *g, const struct ariel_pred *preds, int npreds);
 
 struct ariel_seg_meta {
     uint64_t id, group_first;

@@ -32,6 +32,7 @@
 #include "ariel/ariel_int.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -181,6 +182,106 @@ static int col_width(int col)
     default:
         return 0;
     }
+}
+
+/* ---------------------------------------------------------------- Bloom indexes */
+
+static struct strm_str row_str(const struct ariel_seg_writer *w, uint32_t i, int k, bool *slice);
+
+static const uint32_t bloom_salt[8] = {0x47b6137bu, 0x44974d91u, 0x8824ad5bu, 0xa2b7289du,
+                                       0x705495c7u, 0x2df1424bu, 0x9efc4947u, 0x5c6bfb31u};
+
+uint64_t ariel_bloom_hash(const void *key, size_t len)
+{
+    return XXH3_64bits(key, len);
+}
+
+static void bloom_add(uint32_t *blocks, uint32_t nblocks, uint64_t h)
+{
+    uint32_t *b = blocks + 8 * (size_t)(((h >> 32) * nblocks) >> 32);
+    for (int i = 0; i < 8; i++)
+        b[i] |= 1u << (((uint32_t)h * bloom_salt[i]) >> 27);
+}
+
+bool ariel_bloom_may_contain(const uint8_t *blob, size_t len, uint64_t h)
+{
+    if (len < 8 || get32(blob) != 0x314d4c42u) return true; /* 'BLM1' */
+    uint32_t nblocks = get32(blob + 4);
+    if (nblocks == 0 || (uint64_t)nblocks * 32 != len - 8) return true;
+    const uint8_t *b = blob + 8 + 32 * (size_t)(((h >> 32) * nblocks) >> 32);
+    for (int i = 0; i < 8; i++)
+        if (!(get32(b + 4 * i) & (1u << (((uint32_t)h * bloom_salt[i]) >> 27)))) return false;
+    return true;
+}
+
+/* Distinct values among n hashes, estimated (HyperLogLog, 2^10 registers): sizes a filter. */
+static uint64_t distinct_estimate(const uint64_t *h, size_t n)
+{
+    uint8_t reg[1024] = {0};
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = h[i] * 0x9e3779b97f4a7c15ull;
+        unsigned idx = (unsigned)(x >> 54);
+        uint8_t rank = (uint8_t)(__builtin_clzll((x << 10) | (1ull << 9)) + 1);
+        if (rank > reg[idx]) reg[idx] = rank;
+    }
+    double sum = 0;
+    unsigned zeros = 0;
+    for (int i = 0; i < 1024; i++) {
+        sum += 1.0 / (double)(1ull << reg[i]);
+        zeros += !reg[i];
+    }
+    double est = 0.7213 / (1 + 1.079 / 1024) * 1024.0 * 1024.0 / sum;
+    if (est <= 2.5 * 1024 && zeros) est = 1024.0 * log((double)1024 / zeros);
+    return (uint64_t)est + 1;
+}
+
+/*
+ * Builds the Bloom blob of column col over the rows into w->raw (*len bytes). Sized for
+ * ~10.7 bits per distinct value (+20% for the estimate's error). 0, or no index (*len 0)
+ * when the column has no value.
+ */
+static int bloom_build(struct ariel_seg_writer *w, int col, const uint8_t *const *rows, uint32_t n,
+                       size_t *len)
+{
+    uint64_t *hs = malloc((size_t)n * sizeof *hs);
+    size_t nh = 0;
+    *len = 0;
+    if (!hs) return STRM_ERR_NOMEM;
+    if (strm_event_cols[col].type == STRM_T_IP) {
+        static const uint8_t zero[16];
+        const uint8_t *fx = w->fixed + w->colstart[col];
+        for (uint32_t i = 0; i < n; i++)
+            if (memcmp(fx + (size_t)i * 16, zero, 16) != 0)
+                hs[nh++] = ariel_bloom_hash(fx + (size_t)i * 16, 16);
+    } else {
+        int k = ariel_row_str_index(col);
+        for (uint32_t i = 0; i < n; i++) {
+            struct strm_str v = row_str(w, i, k, NULL);
+            if (v.len) hs[nh++] = ariel_bloom_hash(v.p, v.len);
+        }
+    }
+    (void)rows;
+    if (nh == 0) {
+        free(hs);
+        return 0;
+    }
+    uint64_t bits = distinct_estimate(hs, nh) * 13; /* 10.7 bits per value, +20% */
+    uint32_t nblocks = (uint32_t)((bits + 255) / 256);
+    if (nblocks > nh / 2 + 1) nblocks = (uint32_t)(nh / 2 + 1); /* never above ~128 bits/row */
+    size_t bytes = 8 + (size_t)nblocks * 32;
+    if (grow(&w->raw, &w->rawcap, bytes)) {
+        free(hs);
+        return STRM_ERR_NOMEM;
+    }
+    memset(w->raw, 0, bytes);
+    put32(w->raw, 0x314d4c42u);
+    put32(w->raw + 4, nblocks);
+    uint32_t *blocks = (uint32_t *)(void *)(w->raw + 8); /* little-endian host (row.c) */
+    for (size_t i = 0; i < nh; i++)
+        bloom_add(blocks, nblocks, hs[i]);
+    free(hs);
+    *len = bytes;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- writing */
@@ -398,9 +499,9 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
                     struct ariel_segment **out)
 {
     char dir[PATH_MAX], path[PATH_MAX + 64], tmp[PATH_MAX + 80], err[512];
-    struct ariel_seg_col cols[STRM_COL__COUNT];
-    uint8_t head[ARIEL_SEG_HDR + STRM_COL__COUNT * ARIEL_SEG_DIRENT];
-    int colids[STRM_COL__COUNT], ncols = 0;
+    struct ariel_seg_col cols[STRM_COL__COUNT + ARIEL_IDX_MAX];
+    uint8_t head[ARIEL_SEG_HDR + (STRM_COL__COUNT + ARIEL_IDX_MAX) * ARIEL_SEG_DIRENT];
+    int colids[STRM_COL__COUNT], ncols = 0, nidx = 0, idxcols[ARIEL_IDX_MAX];
     size_t headlen;
     uint64_t off, min_seq = UINT64_MAX, max_seq = 0, hash;
     int64_t min_time, max_time, secs;
@@ -418,9 +519,12 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
     secs = min_time >= 0 ? min_time / 1000 : -((-min_time + 999) / 1000);
     time_t tt = (time_t)secs;
     if (!gmtime_r(&tt, &tm)) memset(&tm, 0, sizeof tm);
-    for (int c = 0; c < STRM_COL__COUNT; c++)
-        if (w->colset & 1ull << c) colids[ncols++] = c;
-    headlen = ARIEL_SEG_HDR + (size_t)ncols * ARIEL_SEG_DIRENT;
+    for (int c = 0; c < STRM_COL__COUNT; c++) {
+        if (!(w->colset & 1ull << c)) continue;
+        colids[ncols++] = c;
+        if (ariel_col_bloomed(c) && nidx < ARIEL_IDX_MAX) idxcols[nidx++] = c;
+    }
+    headlen = ARIEL_SEG_HDR + (size_t)(ncols + nidx) * ARIEL_SEG_DIRENT;
     off = headlen;
     snprintf(dir, sizeof dir, "%s/%s/%04d/%02d/%02d/%02d", root, w->tabname, tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour);
@@ -466,12 +570,33 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
         off += cols[c].csize;
     }
 
+    /* the Bloom indexes, as extra entries after the columns */
+    int nent = ncols;
+    for (int x = 0; x < nidx; x++) {
+        size_t blen;
+        if ((rc = bloom_build(w, idxcols[x], rows, n, &blen)) != 0) goto fail;
+        if (!blen) continue;
+        struct ariel_seg_col *dc = &cols[nent];
+        memset(dc, 0, sizeof *dc);
+        dc->id = (uint16_t)ARIEL_IDX_ID(idxcols[x]);
+        dc->type = ARIEL_IDX_TYPE;
+        dc->enc = ARIEL_ENC_BLOOM;
+        dc->rawsize = dc->csize = blen;
+        dc->offset = off;
+        dc->hash = XXH3_64bits(w->raw, blen);
+        rc = STRM_ERR_IO;
+        if (ariel_write_all(fd, w->raw, blen, off) != 0) goto io_fail;
+        off += blen;
+        nent++;
+    }
+    /* entries not used (a column without values has no index) stay out of the directory */
+    headlen = ARIEL_SEG_HDR + (size_t)nent * ARIEL_SEG_DIRENT;
     memset(head, 0, headlen);
     memcpy(head, seg_magic, 8);
     put16(head + 8, ARIEL_SEG_VERSION);
     put16(head + 10, ARIEL_SEG_HDR);
     put16(head + 12, ARIEL_SEG_DIRENT);
-    put16(head + 14, (uint16_t)ncols);
+    put16(head + 14, (uint16_t)nent);
     put64(head + 16, n);
     put64(head + 24, (uint64_t)min_time);
     put64(head + 32, (uint64_t)max_time);
@@ -483,7 +608,7 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
     put32(head + 76, 0);
     put64(head + 80, m->seq_lo);
     put64(head + 88, m->seq_hi);
-    for (int c = 0; c < ncols; c++)
+    for (int c = 0; c < nent; c++)
         dirent_put(head + ARIEL_SEG_HDR + c * ARIEL_SEG_DIRENT, &cols[c]);
     hash = XXH3_64bits(head, headlen);
     put64(head + 96, hash);
@@ -528,6 +653,8 @@ void ariel_seg_ref(struct ariel_segment *g)
 void ariel_seg_unref(struct ariel_segment *g)
 {
     if (!g || atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1) return;
+    for (int c = 0; c < STRM_COL__COUNT; c++)
+        free(atomic_load_explicit(&g->bloom[c], memory_order_relaxed));
     free(g->path);
     free(g->cols);
     free(g);
@@ -608,7 +735,7 @@ int ariel_seg_load(const char *path, struct ariel_segment **out, char *err, size
         goto fail;
     }
     for (int c = 0; c < STRM_COL__COUNT; c++)
-        g->col_index[c] = -1;
+        g->col_index[c] = g->idx_index[c] = -1;
     for (uint32_t i = 0; i < ncols; i++) {
         const uint8_t *p = head + hsize + (size_t)i * dsize;
         struct ariel_seg_col *c = &g->cols[i];
@@ -629,6 +756,9 @@ int ariel_seg_load(const char *path, struct ariel_segment **out, char *err, size
         }
         if (c->id < STRM_COL__COUNT && c->type == strm_event_cols[c->id].type)
             g->col_index[c->id] = (int)i;
+        else if (c->id >= ARIEL_IDX_ID(0) && c->id < ARIEL_IDX_ID(STRM_COL__COUNT) &&
+                 c->type == ARIEL_IDX_TYPE && c->enc == ARIEL_ENC_BLOOM)
+            g->idx_index[c->id - ARIEL_IDX_ID(0)] = (int)i;
     }
     if (g->col_index[STRM_COL_STARTTIME] < 0) {
         snprintf(err, errlen, "segment %s: no starttime column", path);
@@ -914,4 +1044,54 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
 out:
     close(fd);
     return rc;
+}
+
+/* The Bloom blob of col, read and checked on first use; NULL when absent or unreadable. */
+static const uint8_t *bloom_of(struct ariel_segment *g, int col, size_t *len)
+{
+    int k = g->idx_index[col];
+    if (k < 0 || atomic_load_explicit(&g->bloom_bad[col], memory_order_relaxed)) return NULL;
+    const struct ariel_seg_col *dc = &g->cols[k];
+    *len = dc->csize;
+    uint8_t *b = atomic_load_explicit(&g->bloom[col], memory_order_acquire);
+    if (b) return b;
+    b = malloc(dc->csize ? dc->csize : 1);
+    int fd = b ? open(g->path, O_RDONLY | O_CLOEXEC) : -1;
+    bool ok = fd >= 0 && read_all(fd, b, dc->csize, dc->offset) == 0 &&
+              XXH3_64bits(b, dc->csize) == dc->hash;
+    if (fd >= 0) close(fd);
+    if (!ok) {
+        free(b);
+        atomic_store(&g->bloom_bad[col], true); /* scanned, never skipped by it */
+        return NULL;
+    }
+    uint8_t *expected = NULL;
+    if (!atomic_compare_exchange_strong(&g->bloom[col], &expected, b)) {
+        free(b); /* another scan read it first */
+        b = expected;
+    }
+    return b;
+}
+
+int ariel_seg_excluded(struct ariel_segment *g, const struct ariel_pred *preds, int npreds)
+{
+    for (int i = 0; i < npreds; i++) {
+        const struct ariel_pred *p = &preds[i];
+        if (p->col < 0 || p->col >= STRM_COL__COUNT) continue;
+        if (p->kind == ARIEL_PRED_RANGE) {
+            int k = g->col_index[p->col];
+            if (k < 0) continue; /* absent: not worth a guess */
+            const struct ariel_seg_col *dc = &g->cols[k];
+            if (dc->max < p->lo || dc->min > p->hi) return 1;
+        } else if (p->kind == ARIEL_PRED_IN) {
+            size_t len;
+            const uint8_t *b = bloom_of(g, p->col, &len);
+            if (!b) continue;
+            bool any = false;
+            for (int j = 0; j < p->nkeys && !any; j++)
+                any = ariel_bloom_may_contain(b, len, ariel_bloom_hash(p->keys[j], p->key_lens[j]));
+            if (!any) return 2;
+        }
+    }
+    return 0;
 }

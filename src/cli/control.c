@@ -98,6 +98,12 @@ static void serve_search(struct control *c, int fd, char *req)
         return;
     }
     *nl = '\0';
+    char *opt = strchr(req, ' ');
+    bool explain = false;
+    if (opt) {
+        *opt++ = '\0';
+        explain = !strcmp(opt, "explain");
+    }
     if (aql_format_parse(req, &fmt) != 0) {
         reply_error(fd, EXIT_USAGE, "unknown format\n");
         return;
@@ -128,6 +134,7 @@ static void serve_search(struct control *c, int fd, char *req)
     } else if (out) {
         fputs("OK\n", out);
         (void)aql_search_results(c->searches, id, 0, 0, fmt, out, msg, sizeof msg);
+        if (explain) aql_explain_write(&ss, out);
     }
     if (out)
         fclose(out);
@@ -144,6 +151,8 @@ static void status_lines(FILE *m, const char *id, const struct aql_search_status
             (long long)ss->created_ms);
     if (ss->started_ms) fprintf(m, "started %lld\n", (long long)ss->started_ms);
     if (ss->completed_ms) fprintf(m, "completed %lld\n", (long long)ss->completed_ms);
+    fprintf(m, "segments_in_range %u\nskipped_minmax %u\nskipped_index %u\n",
+            ss->segments_in_range, ss->skipped_minmax, ss->skipped_index);
     if (ss->error[0]) fprintf(m, "error %s\n", ss->error);
     fprintf(m, "query %s\n", ss->query);
 }

@@ -12,7 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static int search_local(const struct strm_config *cfg, const char *text, enum aql_format fmt)
+static int search_local(const struct strm_config *cfg, const char *text, enum aql_format fmt,
+                        bool explain)
 {
     struct aql_query *q = NULL;
     struct aql_result *r = NULL;
@@ -48,6 +49,11 @@ static int search_local(const struct strm_config *cfg, const char *text, enum aq
         goto out;
     }
     aql_result_write(r, fmt, stdout);
+    if (explain) {
+        struct aql_search_status ss = {0};
+        aql_ctl_status(&ctl, &ss);
+        aql_explain_write(&ss, stdout);
+    }
     code = EXIT_OK;
 out:
     aql_result_free(r);
@@ -63,7 +69,7 @@ out:
 static void search_usage(void)
 {
     fprintf(stderr,
-            "usage: strm search [--config FILE] [--format table|csv|json] 'AQL'\n"
+            "usage: strm search [--config FILE] [--format table|csv|json] [--explain] 'AQL'\n"
             "       strm search [--config FILE] --async 'AQL'        (prints the search id)\n"
             "       strm search [--config FILE] --status ID\n"
             "       strm search [--config FILE] --results ID [--format F] [--offset N] "
@@ -92,7 +98,7 @@ int cmd_search(int argc, char **argv)
     const char *config_path = NULL, *text = NULL, *format = "table", *id = NULL;
     enum { SYNC, ASYNC, STATUS, RESULTS, CANCEL, LIST } mode = SYNC;
     unsigned long long offset = 0, count = 0;
-    bool bad = false;
+    bool bad = false, explain = false;
     for (int i = 1; i < argc && !bad; i++) {
         if (!strcmp(argv[i], "--config") && i + 1 < argc) {
             config_path = argv[++i];
@@ -101,6 +107,8 @@ int cmd_search(int argc, char **argv)
         } else if (!strcmp(argv[i], "--functions")) {
             aql_functions_write(stdout); /* needs no instance or config */
             return EXIT_OK;
+        } else if (!strcmp(argv[i], "--explain")) {
+            explain = true;
         } else if (!strcmp(argv[i], "--async") && mode == SYNC) {
             mode = ASYNC;
         } else if (!strcmp(argv[i], "--list") && mode == SYNC) {
@@ -143,11 +151,11 @@ int cmd_search(int argc, char **argv)
     int n = 0;
     switch (mode) {
     case SYNC:
-        n = snprintf(req, len, "SEARCH %s\n%s", format, text);
+        n = snprintf(req, len, "SEARCH %s%s\n%s", format, explain ? " explain" : "", text);
         rc = control_request(&cfg, req, (size_t)n);
         free(req);
         if (rc >= 0) return rc;
-        return search_local(&cfg, text, fmt);
+        return search_local(&cfg, text, fmt, explain);
     case ASYNC:
         n = snprintf(req, len, "ASYNC\n%s", text);
         break;
