@@ -1189,7 +1189,7 @@ static int run_subqueries(const struct aql_query *q, const struct aql_stores *st
             for (size_t j = 0; j < k; j++) r->cells[j] = r->cells[j * r->stride];
             r->stride = 1;
         }
-        qsort(r->cells, k, sizeof *r->cells, cmp_cells);
+        if (k > 1) qsort(r->cells, k, sizeof *r->cells, cmp_cells);
         size_t m = 0;
         for (size_t j = 0; j < k; j++)
             if (m == 0 || aql_value_cmp(&r->cells[m - 1], &r->cells[j]) != 0)

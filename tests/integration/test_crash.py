@@ -137,7 +137,9 @@ def sustained_lag(t):
     t.ok(samples and samples[-1][2] >= n, "all %d messages stored" % n,
          diag="stored %s" % (samples[-1][2] if samples else None))
     st = s.stats()
-    t.ok(st.get("segments_written", 0) >= 3, "segments were written during the run",
+    # 800k rows at segment_rows 262144: three flushes when the writer keeps pace; a busy
+    # machine may fold two into one (a flush in progress holds the next memtable back)
+    t.ok(st.get("segments_written", 0) >= 2, "segments were written during the run",
          diag=repr(st))
     t.ok(worst[0] <= 2.0, "received -> stored (searchable) lag <= 2 s (worst %.2f s)"
          % worst[0], diag="worst at t=%.2f s, when %d had been received" % (worst[1], worst[2]))
