@@ -355,9 +355,36 @@ static int parse_strs(struct ariel_seg_writer *w, const uint8_t *const *rows, co
         w->colstart[fcols[k]] = start;
         start += (size_t)n * fw[k];
     }
+    /* fixed-size copies (inlined moves, not a memcpy call per value) */
     for (uint32_t i = 0; i < n; i++) {
-        for (int k = 0; k < nf; k++)
-            memcpy(w->fixed + w->colstart[fcols[k]] + (size_t)i * fw[k], rows[i] + foff[k], fw[k]);
+        const uint8_t *row = rows[i];
+        for (int k = 0; k < nf; k++) {
+            uint8_t *dst = w->fixed + w->colstart[fcols[k]] + (size_t)i * fw[k];
+            const uint8_t *src = row + foff[k];
+            switch (fw[k]) {
+            case 1:
+                *dst = *src;
+                break;
+            case 2:
+                memcpy(dst, src, 2);
+                break;
+            case 4:
+                memcpy(dst, src, 4);
+                break;
+            case 6:
+                memcpy(dst, src, 6);
+                break;
+            case 8:
+                memcpy(dst, src, 8);
+                break;
+            case 16:
+                memcpy(dst, src, 16);
+                break;
+            default:
+                memcpy(dst, src, fw[k]);
+                break;
+            }
+        }
     }
     for (uint32_t i = 0; i < n; i++) {
         struct strm_str *s = &w->strs[(size_t)i * ARIEL_ROW_NSTR];
@@ -391,13 +418,30 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
     dc->type = (uint8_t)def->type;
     if (def->type == STRM_T_TIME || def->type == STRM_T_INT) {
         int64_t mn = INT64_MAX, mx = INT64_MIN;
-        for (uint32_t i = 0; i < n; i++) {
-            int64_t v = def->type == STRM_T_TIME
-                            ? (int64_t)get64(fx + (size_t)i * 8)
-                            : (int64_t)get_uint(fx + (size_t)i * (size_t)width, width);
-            mn = v < mn ? v : mn;
-            mx = v > mx ? v : mx;
+#define MINMAX(T)                                                                                  \
+    for (uint32_t i = 0; i < n; i++) {                                                             \
+        T x;                                                                                       \
+        memcpy(&x, fx + (size_t)i * sizeof x, sizeof x);                                           \
+        int64_t v = (int64_t)x;                                                                    \
+        mn = v < mn ? v : mn;                                                                      \
+        mx = v > mx ? v : mx;                                                                      \
+    }
+        if (def->type == STRM_T_TIME || width == 8) {
+            MINMAX(uint64_t)
+        } else if (width == 4) {
+            MINMAX(uint32_t)
+        } else if (width == 2) {
+            MINMAX(uint16_t)
+        } else if (width == 1) {
+            MINMAX(uint8_t)
+        } else {
+            for (uint32_t i = 0; i < n; i++) {
+                int64_t v = (int64_t)get_uint(fx + (size_t)i * (size_t)width, width);
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
+            }
         }
+#undef MINMAX
         dc->min = mn;
         dc->max = mx;
         is_const = mn == mx;

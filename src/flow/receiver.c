@@ -53,7 +53,7 @@
 #define RX_DGRAM_MAX 65536   /* bytes per datagram slot: any UDP payload fits */
 #define RX_CALLS_PER_WAKE 8  /* recvmmsg calls per socket before looking at the others */
 #define RX_SOCKS_PER_ENTRY 8 /* addresses one listener entry may resolve to */
-#define RX_FLUSH_MS 200      /* sinks are flushed this often */
+#define RX_FLUSH_MS 20       /* sinks are flushed this often: records searchable within ~20 ms */
 #define RX_TICK_MS 1000      /* nf_tick and counter folding */
 #define TCP_MAX_CLIENTS 1024 /* IPFIX exporters over TCP; more are refused */
 #define TCP_BUF 65536        /* one IPFIX message at most 65535 bytes */
