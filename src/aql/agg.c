@@ -27,6 +27,7 @@
  * error about 2.3%), small-range corrected by linear counting, fed by a 64-bit hash.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -150,11 +151,17 @@ struct uset {
     size_t n, cap;
 };
 
+/*
+ * One aggregate's state in a group. A query whose aggregates are all COUNT, SUM, AVG, STDEV
+ * or STDEVP stores only the fields before v (gctx.stride): with a million groups that halves
+ * the memory the scan touches.
+ */
 struct agg_state {
     uint64_t n; /* rows with a value */
     int64_t isum;
     bool inexact; /* AVG: a double value or an overflowing sum: use the running mean */
     double dsum, mean, m2;
+    /* only when gctx.owns: */
     struct aql_value v; /* MIN, MAX, FIRST, LAST */
     char *buf;          /* v's string, when it may be replaced */
     size_t bufcap;
@@ -177,6 +184,8 @@ struct gslot {
 
 struct gctx {
     const struct aql_query *q;
+    size_t stride; /* bytes per agg_state in a group */
+    bool owns;     /* some aggregate keeps a value, a set or HyperLogLog registers */
     struct strm_arena arena;
     struct keybuf kb;
     struct keybuf bk; /* the keys of a batch of rows */
@@ -189,6 +198,26 @@ struct gctx {
     int err;
     char errmsg[160];
 };
+
+static void gctx_init(struct gctx *c, const struct aql_query *q)
+{
+    memset(c, 0, sizeof *c);
+    c->q = q;
+    for (size_t k = 0; k < q->naggs; k++) {
+        int fn = q->aggs[k]->u.agg.fn;
+        c->owns |= fn != AQL_AGG_COUNT && fn != AQL_AGG_SUM && fn != AQL_AGG_AVG &&
+                   fn != AQL_AGG_STDEV && fn != AQL_AGG_STDEVP;
+    }
+    c->stride = c->owns ? sizeof(struct agg_state)
+                        : (offsetof(struct agg_state, v) + 7) & ~(size_t)7;
+    strm_arena_init(&c->arena, 4u << 20); /* big chunks: on huge pages (arena.c) */
+}
+
+/* State k of group g. */
+static inline struct agg_state *gst(const struct gctx *c, const struct group *g, size_t k)
+{
+    return (struct agg_state *)(void *)((char *)g->st + k * c->stride);
+}
 
 static int state_set_value(struct agg_state *s, const struct aql_value *v)
 {
@@ -408,10 +437,10 @@ static struct group *group_new(struct gctx *c, uint64_t h, const uint8_t *kp, si
     size_t nout = q->nitems + q->nkeys;
     struct group *g = strm_arena_alloc(&c->arena, sizeof *g);
     struct aql_value *first = strm_arena_alloc(&c->arena, (nout ? nout : 1) * sizeof *first);
-    struct agg_state *st = strm_arena_alloc(&c->arena, (q->naggs ? q->naggs : 1) * sizeof *st);
+    struct agg_state *st = strm_arena_alloc(&c->arena, (q->naggs ? q->naggs : 1) * c->stride);
     uint8_t *key = strm_arena_alloc(&c->arena, klen ? klen : 1);
     if (!g || !first || !st || !key) goto nomem;
-    memset(st, 0, (q->naggs ? q->naggs : 1) * sizeof *st);
+    memset(st, 0, (q->naggs ? q->naggs : 1) * c->stride);
     if (klen) memcpy(key, kp, klen);
     g->hash = h;
     g->key = key;
@@ -544,7 +573,7 @@ static int group_row(struct gctx *c, struct group *g, const struct strm_event *e
         }
     }
     for (size_t i = 0; i < q->naggs; i++) {
-        int rc = state_update(c, q->aggs[i], &g->st[i], ev);
+        int rc = state_update(c, q->aggs[i], gst(c, g, i), ev);
         if (rc) {
             c->err = rc;
             return 2;
@@ -615,20 +644,14 @@ static void gctx_free(struct gctx *c)
 {
     /* only MIN/MAX/FIRST/LAST (string copies), UNIQUECOUNT and DISTINCTCOUNT own memory
      * outside the arena */
-    bool owns = false;
-    for (size_t k = 0; k < c->q->naggs; k++) {
-        int fn = c->q->aggs[k]->u.agg.fn;
-        owns |= fn != AQL_AGG_COUNT && fn != AQL_AGG_SUM && fn != AQL_AGG_AVG &&
-                fn != AQL_AGG_STDEV && fn != AQL_AGG_STDEVP;
-    }
-    for (size_t i = 0; owns && i < c->ngroups; i++) {
-        struct agg_state *st = c->groups[i]->st;
+    for (size_t i = 0; c->owns && i < c->ngroups; i++) {
         for (size_t k = 0; k < c->q->naggs; k++) {
-            free(st[k].buf);
-            free(st[k].set.hash);
-            free(st[k].set.key);
-            free(st[k].set.klen);
-            free(st[k].hll);
+            struct agg_state *st = gst(c, c->groups[i], k);
+            free(st->buf);
+            free(st->set.hash);
+            free(st->set.key);
+            free(st->set.klen);
+            free(st->hll);
         }
     }
     free(c->groups);
@@ -785,12 +808,14 @@ static int state_merge(struct gctx *c, const struct aql_node *a, struct agg_stat
     }
     d->n += s->n;
 out:
-    free(s->buf);
-    free(s->set.hash);
-    free(s->set.key);
-    free(s->set.klen);
-    free(s->hll);
-    memset(s, 0, sizeof *s);
+    if (c->owns) {
+        free(s->buf);
+        free(s->set.hash);
+        free(s->set.key);
+        free(s->set.klen);
+        free(s->hll);
+    }
+    memset(s, 0, c->stride);
     return rc;
 }
 
@@ -835,7 +860,7 @@ static int gctx_merge(struct gctx *c, struct gctx *p)
             d->hash = 1;
         }
         for (size_t k = 0; k < q->naggs; k++) {
-            int rc = state_merge(c, q->aggs[k], &d->st[k], &g->st[k]);
+            int rc = state_merge(c, q->aggs[k], gst(c, d, k), gst(p, g, k));
             if (rc) return rc;
         }
     }
@@ -900,8 +925,8 @@ static size_t group_mem(void *arg)
 int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64_t tmin,
                      int64_t tmax, uint64_t colmask, struct aql_result *r, struct aql_error *err)
 {
-    struct gctx c = {.q = q};
-    strm_arena_init(&c.arena, 4u << 20); /* big chunks: on huge pages (arena.c) */
+    struct gctx c;
+    gctx_init(&c, q);
     int rc = 0;
     struct gctx *more = NULL;
     struct part_job *jobs = NULL;
@@ -930,8 +955,7 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
     snap = nparts > 1 ? ariel_snapshot_take(store) : NULL;
     if (nparts > 1 && (!more || !jobs || !snap)) nparts = 1;
     for (int k = 1; k < nparts; k++) {
-        more[k - 1].q = q;
-        strm_arena_init(&more[k - 1].arena, 4u << 20);
+        gctx_init(&more[k - 1], q);
         if (q->ngroups == 0 && !group_new(&more[k - 1], 0, NULL, 0, NULL)) nparts = k;
     }
     if (nparts == 1 && tmin <= tmax) {
@@ -990,12 +1014,14 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
     if (aql_ctl) atomic_store(&aql_ctl->phase, AQL_PHASE_SORTING);
     rc = 0;
     struct aql_group_view view = {aggv, row};
+    bool topk = q->nkeys > 0 && q->limit >= 0;
+    size_t topk_at = topk ? (size_t)q->limit * 2 + 1024 : 0;
     aql_group_view = &view;
     for (size_t gi = 0; gi < c.ngroups; gi++) {
         const struct group *g = c.groups[gi];
         aql_scratch_reset();
         for (size_t k = 0; k < q->naggs; k++)
-            state_final(q->aggs[k], &g->st[k], &aggv[k]);
+            state_final(q->aggs[k], gst(&c, g, k), &aggv[k]);
         for (size_t i = 0; i < nout; i++) {
             const struct aql_node *e = out_expr(q, i);
             if (!has_agg(e)) {
@@ -1017,6 +1043,9 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
             rc = STRM_ERR_NOMEM;
             break;
         }
+        /* ORDER BY ... LIMIT k: keep only the best k rows as groups are emitted, instead of a
+         * row per group (ties keep group order: survivors stay ahead of later rows) */
+        if (topk && r->nrows >= topk_at && (rc = sort_and_limit(q, r)) != 0) break;
     }
     aql_group_view = NULL;
     if (rc == 0) rc = sort_and_limit(q, r);
