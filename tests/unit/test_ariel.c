@@ -647,7 +647,7 @@ static void crash_kill9_loses_nothing_acknowledged(void **state)
     struct ariel_options o = opts(dir);
     uint32_t next = 0;
     unsigned seed = 42;
-    const int rounds = 20;
+    const int rounds = 50; /* issue 3: at least 50 kills at random moments */
     for (int round = 0; round < rounds; round++) {
         int p[2];
         assert_int_equal(pipe(p), 0);
