@@ -112,6 +112,12 @@ struct ariel_store {
     struct ariel_wal wal;       /* writer thread only */
     struct ariel_seg_writer sw; /* whoever flushes: the flusher, or the writer when imm is NULL */
     int64_t flush_not_before_ms;
+    /* Disk-full reserve: a file of reserve_bytes kept at <root>/reserve. When the WAL hits
+     * ENOSPC it is deleted so the segment writer has room to turn the memtable into segments
+     * (which frees the WAL); until it can be made again (space_low), appends are refused
+     * without writing, so they cannot eat that room first. */
+    uint64_t reserve_bytes;
+    bool space_low;
 };
 
 /* ---------------------------------------------------------------- memtable */
@@ -290,6 +296,65 @@ static struct seg_list *list_with(const struct seg_list *old, struct ariel_segme
 /* ---------------------------------------------------------------- append */
 
 static void maybe_flush(struct ariel_store *s, bool full);
+static int swap_memtable(struct ariel_store *s);
+static void wal_cleanup(struct ariel_store *s);
+
+#define RESERVE_MIN (4u << 20)
+#define RESERVE_MAX (256u << 20)
+
+/* (Re)creates the disk-full reserve: 5% of the filesystem, 4 to 256 MiB. 0 when made. */
+static int reserve_make(struct ariel_store *s)
+{
+    char p[PATH_MAX + 16];
+    struct statvfs vf;
+    snprintf(p, sizeof p, "%s/reserve", s->root);
+    uint64_t want = RESERVE_MIN;
+    if (statvfs(s->root, &vf) == 0) {
+        want = (uint64_t)vf.f_blocks * vf.f_frsize / 20;
+        want = want < RESERVE_MIN ? RESERVE_MIN : want > RESERVE_MAX ? RESERVE_MAX : want;
+    }
+    int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return STRM_ERR_IO;
+    int rc = posix_fallocate(fd, 0, (off_t)want);
+    close(fd);
+    if (rc != 0) {
+        unlink(p);
+        return STRM_ERR_IO;
+    }
+    s->reserve_bytes = want;
+    return 0;
+}
+
+/* The WAL hit ENOSPC: give the reserve to the segment writer and hand it the memtable. */
+static void reserve_release(struct ariel_store *s)
+{
+    char p[PATH_MAX + 16];
+    snprintf(p, sizeof p, "%s/reserve", s->root);
+    s->space_low = true;
+    if (unlink(p) == 0)
+        LOG_WARN(ARIEL_COMP,
+                 "%s: disk full: released the %llu MiB reserve so the memtable can be written "
+                 "as segments; ingest waits until the reserve can be made again",
+                 s->root, (unsigned long long)(s->reserve_bytes >> 20));
+    pthread_mutex_lock(&s->lock);
+    bool busy = s->imm != NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (!busy && s->mt->rows > 0 && s->flusher_started) (void)swap_memtable(s);
+}
+
+/* While space is low: once the segment writer caught up, WAL files were freed; ingest goes on
+ * when the reserve can be made again. */
+static void reserve_check(struct ariel_store *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool busy = s->imm != NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (busy) return;
+    if (reserve_make(s) == 0) {
+        s->space_low = false;
+        LOG_INFO(ARIEL_COMP, "%s: disk space is back: ingest resumes", s->root);
+    }
+}
 
 int ariel_append(struct ariel_store *s, struct strm_batch *b)
 {
@@ -303,6 +368,14 @@ int ariel_append(struct ariel_store *s, struct strm_batch *b)
 
     if (s->read_only) return STRM_ERR_INVAL;
     if (b->count == 0) return 0;
+    if (s->space_low) {
+        wal_cleanup(s);
+        reserve_check(s);
+        if (s->space_low) {
+            s->wal.last_errno = ENOSPC; /* refused unwritten: the caller pauses and retries */
+            return STRM_ERR_IO;
+        }
+    }
     now = strm_now_ms();
     for (uint32_t i = 0; i < b->count; i++) {
         struct strm_event *ev = &b->ev[i];
@@ -371,7 +444,8 @@ int ariel_append(struct ariel_store *s, struct strm_batch *b)
 fail:
     mt_rollback(mt, start, start_used);
     if (burnt) s->next_seq += b->count;
-    if (s->stats) STRM_STAT_ADD(s->stats, store_errors, b->count);
+    if (rc == STRM_ERR_IO && s->wal.last_errno == ENOSPC) reserve_release(s);
+    /* store_errors is counted by the caller when it gives up (it may pause and retry) */
     if (pieces != stack_pieces) free(pieces);
     return rc;
 }
@@ -1365,6 +1439,9 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
             rc = STRM_ERR_BUSY;
             goto fail;
         }
+        if (reserve_make(s) != 0)
+            LOG_WARN(ARIEL_COMP, "%s: no room for the disk-full reserve: a full disk may stall "
+                     "ingest until space is freed", s->root);
     }
     if ((rc = ariel_seg_writer_init(&s->sw, ZSTD_LEVEL, s->table)) != 0) {
         snprintf(err, errlen, "ariel: out of memory");
@@ -1403,7 +1480,13 @@ void ariel_close(struct ariel_store *s)
 {
     if (!s) return;
     if (!s->read_only) {
-        (void)ariel_flush(s);
+        /* Flush, but do not wait forever on a disk that stays full: what is not in segments
+         * is in the WAL and comes back at the next open. */
+        if (!s->flusher_started || wait_imm_done(s, 15000))
+            (void)flush_memtable(s, s->mt, false);
+        else
+            LOG_WARN(ARIEL_COMP, "%s: closing without a final flush (the segment writer cannot "
+                     "write); the rows stay in the WAL", s->root);
         if (s->flusher_started) {
             pthread_mutex_lock(&s->lock);
             s->flusher_stop = true;

@@ -94,6 +94,12 @@ struct strm_pool *pipeline_pool(struct pipeline *p);
  */
 void pipeline_stop(struct pipeline *p);
 /*
+ * Shutdown began (before the receivers stop): while the store cannot write (disk full), the
+ * store thread stops retrying, so receivers blocked on full queues can end; what it could
+ * not store is counted in store_errors and logged (the store's WAL keeps all it accepted).
+ */
+void pipeline_begin_stop(struct pipeline *p);
+/*
  * ariel_append that waits out a full or failing disk (ENOSPC, EIO): retries with backoff,
  * ticking the store, logging an alarm every 10 s as component, until the store takes the
  * batch, or the stage's input queue in is closed or *stop (may be NULL) is set: shutdown.

@@ -40,7 +40,32 @@ struct pipeline {
     int n_parsers;
     pthread_t store_thread;
     bool store_started;
+    atomic_bool stopping; /* shutdown began: a store that cannot write is not waited for */
 };
+
+/*
+ * The events of a batch were written by the receiver thread, most likely on another core: the
+ * first touch of each of an event's cache lines (and of its payload) is a transfer from that
+ * core's cache, and the parse stalls on it. Prefetch an event PARSE_AHEAD events early (for
+ * writing: the parsers fill it in), and its payload PARSE_AHEAD / 2 events early (by then
+ * the event's line holding the payload pointer has arrived).
+ */
+#define PARSE_AHEAD 8
+
+static inline void prefetch_event(const struct strm_batch *b, uint32_t i)
+{
+    if (i + PARSE_AHEAD < b->count) {
+        const char *e = (const char *)&b->ev[i + PARSE_AHEAD];
+        for (size_t o = 0; o < sizeof(struct strm_event); o += 64)
+            __builtin_prefetch(e + o, 1);
+        __builtin_prefetch(e + sizeof(struct strm_event) - 1, 1);
+    }
+    if (i + PARSE_AHEAD / 2 < b->count) {
+        const struct strm_str *pl = &b->ev[i + PARSE_AHEAD / 2].payload;
+        __builtin_prefetch(pl->p);
+        if (pl->len > 64) __builtin_prefetch(pl->p + 64);
+    }
+}
 
 static void *parser_main(void *arg)
 {
@@ -48,7 +73,10 @@ static void *parser_main(void *arg)
     struct strm_batch *b;
     while ((b = strm_queue_pop(&p->raw, -1)) != NULL) {
         uint64_t n3164 = 0, n5424 = 0, nun = 0;
+        for (uint32_t i = 0; i < PARSE_AHEAD && i < b->count; i++)
+            __builtin_prefetch(&b->ev[i], 1);
         for (uint32_t i = 0; i < b->count; i++) {
+            prefetch_event(b, i);
             switch (syslog_parse(&b->ev[i], &b->arena)) {
             case SYSLOG_RFC3164:
                 n3164++;
@@ -109,9 +137,10 @@ int cli_store_append_retry(struct ariel_store *store, struct strm_batch *b, stru
 static void store_append(struct pipeline *p, struct strm_batch *b, int64_t *last_err_log)
 {
     if (b->count == 0) return;
-    int rc = cli_store_append_retry(p->store, b, &p->parsed, NULL, "pipeline");
+    int rc = cli_store_append_retry(p->store, b, &p->parsed, &p->stopping, "pipeline");
     if (rc != 0) {
-        /* The store counts store_errors; say it loudly, at most once a second. */
+        STRM_STAT_ADD(p->stats, store_errors, b->count);
+        /* say it loudly, at most once a second */
         int64_t now = strm_mono_ms();
         if (now - *last_err_log >= 1000) {
             LOG_ERROR("pipeline", "store refused a batch of %u events: %s", b->count,
@@ -222,6 +251,11 @@ struct strm_queue *pipeline_input(struct pipeline *p)
 struct strm_pool *pipeline_pool(struct pipeline *p)
 {
     return &p->pool;
+}
+
+void pipeline_begin_stop(struct pipeline *p)
+{
+    if (p) atomic_store(&p->stopping, true);
 }
 
 void pipeline_stop(struct pipeline *p)

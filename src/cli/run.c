@@ -103,6 +103,7 @@ int cmd_run(int argc, char **argv)
     exit_code = EXIT_OK;
 out:
     control_stop(ctl);
+    pipeline_begin_stop(pipe);
     collect_stop(col);
     flowpipe_close(flows);
     pipeline_stop(pipe);

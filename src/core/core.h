@@ -393,7 +393,7 @@ struct strm_stats {
     _Atomic uint64_t coalesced_out;             /* coalesced records emitted to the store */
     _Atomic uint64_t coalesce_overflow; /* events not coalesced: key or memory cap reached */
     _Atomic uint64_t stored;
-    _Atomic uint64_t store_errors; /* batches the store refused (I/O error); events counted */
+    _Atomic uint64_t store_errors; /* events the store could not take: the writer gave up (I/O) */
     _Atomic uint64_t wal_bytes;
     _Atomic uint64_t segments_written;
     _Atomic uint64_t store_corrupt_segments; /* segments found damaged (checksum, format) */

@@ -821,7 +821,7 @@ static void child_io_errors(const char *dir, void *arg)
         REQUIRE((st.st_size) == (before)); /* the partial record was cut off */
     }
     REQUIRE(fails > 0);
-    REQUIRE(STRM_STAT_GET(&stats, store_errors) == (uint64_t)fails * 100);
+    REQUIRE(STRM_STAT_GET(&stats, store_errors) == 0); /* counted by callers that give up */
     assert_exactly(s, id); /* failed batches are invisible */
     /* a flush fails too (segment bigger than the limit) and keeps everything */
     lim.rlim_cur = 4096;
