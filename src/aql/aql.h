@@ -36,6 +36,8 @@ enum aql_format { AQL_FORMAT_TABLE, AQL_FORMAT_CSV, AQL_FORMAT_JSON };
 /* Parses text; on STRM_ERR_PARSE fills err. The query is freed with aql_query_free. */
 int aql_parse(const char *text, struct aql_query **out, struct aql_error *err);
 void aql_query_free(struct aql_query *q); /* accepts NULL */
+/* Whether ev passes q's WHERE (true when there is none); thread-safe for one q. */
+bool aql_query_matches(const struct aql_query *q, const struct strm_event *ev);
 /* The table the query reads (FROM events | flows): the caller runs it on that store. */
 enum strm_table aql_query_table(const struct aql_query *q);
 

@@ -1201,6 +1201,12 @@ static int run_subqueries(const struct aql_query *q, const struct aql_stores *st
     return 0;
 }
 
+bool aql_query_matches(const struct aql_query *q, const struct strm_event *ev)
+{
+    aql_scratch_reset();
+    return !q->where || aql_eval_cond(q->where, ev) > 0;
+}
+
 int aql_execute(const struct aql_query *q, struct ariel_store *store, int64_t now_ms,
                 struct aql_result **out, struct aql_error *err)
 {

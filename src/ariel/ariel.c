@@ -118,6 +118,9 @@ struct ariel_store {
      * without writing, so they cannot eat that room first. */
     uint64_t reserve_bytes;
     bool space_low;
+    int (*bucket_of)(const struct strm_event *ev, void *arg);
+    void *bucket_arg;
+    int bucket_days[ARIEL_MAX_BUCKETS];
 };
 
 /* ---------------------------------------------------------------- memtable */
@@ -460,11 +463,18 @@ int ariel_append_errno(const struct ariel_store *s)
 struct sort_key {
     int64_t t;
     uint32_t idx;
+    uint32_t bucket;
 };
 
+static int64_t hour_of(int64_t t);
+
+/* Segments are per hour and per retention bucket; rows in time order inside each. */
 static int key_cmp(const void *a, const void *b)
 {
     const struct sort_key *x = a, *y = b;
+    int64_t hx = hour_of(x->t), hy = hour_of(y->t);
+    if (hx != hy) return hx < hy ? -1 : 1;
+    if (x->bucket != y->bucket) return x->bucket < y->bucket ? -1 : 1;
     if (x->t != y->t) return x->t < y->t ? -1 : 1;
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
@@ -511,6 +521,15 @@ static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool
             lens[i] = (uint32_t)len;
             keys[i].t = ariel_row_starttime(rows[i]);
             keys[i].idx = i;
+            keys[i].bucket = 0;
+            if (s->bucket_of) {
+                struct strm_event ev;
+                if (ariel_row_decode(rows[i], len, NULL, &ev)) {
+                    int b = s->bucket_of(&ev, s->bucket_arg);
+                    keys[i].bucket = b > 0 && b <= ARIEL_MAX_BUCKETS ? (uint32_t)b : 0;
+                }
+                if (keys[i].bucket) sorted = false;
+            }
             if (i && keys[i].t < keys[i - 1].t) sorted = false;
             off += len;
         }
@@ -519,7 +538,9 @@ static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool
     for (i = 0; i < n; i++) {
         srows[i] = rows[keys[i].idx];
         slens[i] = lens[keys[i].idx];
-        if (i == 0 || hour_of(keys[i].t) != hour_of(keys[i - 1].t)) ngroups++;
+        if (i == 0 || hour_of(keys[i].t) != hour_of(keys[i - 1].t) ||
+            keys[i].bucket != keys[i - 1].bucket)
+            ngroups++;
     }
     if (!(made = calloc(ngroups, sizeof *made))) goto fail;
 
@@ -532,9 +553,11 @@ static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool
     s->next_seg_id += ngroups;
     for (uint32_t from = 0; from < n; done++) {
         uint32_t to = from + 1;
-        while (to < n && hour_of(keys[to].t) == hour_of(keys[from].t))
+        while (to < n && hour_of(keys[to].t) == hour_of(keys[from].t) &&
+               keys[to].bucket == keys[from].bucket)
             to++;
         m.id = m.group_first + done;
+        m.bucket = keys[from].bucket;
         if ((rc = ariel_seg_write(&s->sw, s->root, &m, srows + from, slens + from, to - from,
                                   &made[done])) != 0)
             goto fail;
@@ -760,11 +783,18 @@ static void retention_run(struct ariel_store *s)
     if (!(gone = calloc(old->n, sizeof *gone)) || !(by_age = calloc(old->n, sizeof *by_age)) ||
         !(by_disk = calloc(old->n, sizeof *by_disk)))
         goto unlock;
-    for (size_t i = 0; i < old->n; i++)
-        if (old->v[i]->max_time < cutoff) {
-            by_age[i] = true;
-            freed += old->v[i]->file_size;
+    for (size_t i = 0; i < old->n; i++) {
+        const struct ariel_segment *g = old->v[i];
+        int64_t limit = cutoff;
+        if (g->bucket > 0 && g->bucket <= ARIEL_MAX_BUCKETS) { /* its bucket's own age */
+            int days = s->bucket_days[g->bucket - 1];
+            limit = days ? strm_now_ms() - (int64_t)days * 86400000LL : INT64_MIN;
         }
+        if (g->max_time < limit) {
+            by_age[i] = true;
+            freed += g->file_size;
+        }
+    }
     /* sorted by min_time: the partitions come in order, each as one run */
     int64_t newest = hour_of(old->v[old->n - 1]->min_time);
     for (size_t i = 0; i < old->n && freed < need;) {
@@ -802,7 +832,10 @@ unlock:
         size_t k = 0;
         for (size_t i = 0; i < old->n; i++) {
             if (!by_age[i] && !by_disk[i]) continue;
-            if (by_age[i])
+            if (by_age[i] && gone[k]->bucket)
+                snprintf(why, sizeof why, "retention bucket %u: older than %d days",
+                         gone[k]->bucket, s->bucket_days[gone[k]->bucket - 1]);
+            else if (by_age[i])
                 snprintf(why, sizeof why, "older than %d days", s->retention_days);
             else
                 snprintf(why, sizeof why, "filesystem %" PRIu64 "%% full, ceiling %d%%", pct,
@@ -834,7 +867,8 @@ int ariel_tick(struct ariel_store *s)
         maybe_flush(s, false);
     else
         wal_cleanup(s);
-    if ((s->retention_days || s->max_disk_percent) && now >= s->retention_next_ms) {
+    if ((s->retention_days || s->max_disk_percent || s->bucket_of) &&
+        now >= s->retention_next_ms) {
         s->retention_next_ms = now + RETENTION_EVERY_MS;
         retention_run(s);
     }
@@ -1395,6 +1429,9 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
     snprintf(s->root, sizeof s->root, "%s", opt->dir);
     s->read_only = opt->read_only;
     s->table = opt->table == STRM_TABLE_FLOWS ? STRM_TABLE_FLOWS : STRM_TABLE_EVENTS;
+    s->bucket_of = opt->bucket_of;
+    s->bucket_arg = opt->bucket_arg;
+    memcpy(s->bucket_days, opt->bucket_days, sizeof s->bucket_days);
     s->fsync = opt->fsync;
     s->fsync_interval_ms = opt->fsync_interval_ms > 0 ? opt->fsync_interval_ms : 1000;
     s->segment_rows = opt->segment_rows > 0 ? opt->segment_rows : 262144;

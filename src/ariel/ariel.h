@@ -35,7 +35,15 @@ struct ariel_options {
      * ceiling), the oldest hour partitions. */
     int retention_days;
     int max_disk_percent;
+    /* Retention buckets (STRM's): bucket_of(ev) gives each row's bucket, 0 (the default:
+     * retention_days) or 1..ARIEL_MAX_BUCKETS, when it is written to a segment; a segment
+     * holds rows of one bucket only, and bucket_days[b - 1] days is its age limit (0: keep).
+     * NULL: no buckets. Called from the segment writer thread. */
+    int (*bucket_of)(const struct strm_event *ev, void *arg);
+    void *bucket_arg;
+    int bucket_days[10];
 };
+#define ARIEL_MAX_BUCKETS 10
 
 /* Opens (and recovers) the store. On failure writes a message into err. */
 int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *err, size_t errlen);

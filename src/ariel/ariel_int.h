@@ -205,6 +205,7 @@ struct ariel_segment {
     uint32_t group_count;
     uint64_t seq_lo, seq_hi; /* the flush covered exactly the rows seq_lo..seq_hi */
     uint64_t file_size;
+    uint32_t bucket; /* retention bucket (0: default) */
     uint32_t ncols;
     int col_index[STRM_COL__COUNT]; /* index into cols, -1 when the column is absent */
     int idx_index[STRM_COL__COUNT]; /* index into cols of the column's Bloom blob, or -1 */
@@ -223,6 +224,7 @@ struct ariel_seg_meta {
     uint64_t id, group_first;
     uint32_t group_count;
     uint64_t seq_lo, seq_hi;
+    uint32_t bucket; /* retention bucket of all its rows (header flags, low byte) */
 };
 
 /* Scratch buffers of the (single) writer, reused across segments. */

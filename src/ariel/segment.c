@@ -649,7 +649,7 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
     put64(head + 56, m->id);
     put64(head + 64, m->group_first);
     put32(head + 72, m->group_count);
-    put32(head + 76, 0);
+    put32(head + 76, m->bucket & 0xff); /* flags: the retention bucket */
     put64(head + 80, m->seq_lo);
     put64(head + 88, m->seq_hi);
     for (int c = 0; c < nent; c++)
@@ -769,6 +769,7 @@ int ariel_seg_load(const char *path, struct ariel_segment **out, char *err, size
     g->id = get64(head + 56);
     g->group_first = get64(head + 64);
     g->group_count = get32(head + 72);
+    g->bucket = get32(head + 76) & 0xff;
     g->seq_lo = get64(head + 80);
     g->seq_hi = get64(head + 88);
     g->file_size = (uint64_t)st.st_size;

@@ -110,11 +110,48 @@ void cli_table_dir(const struct strm_config *cfg, enum strm_table table, char *b
     snprintf(buf, size, "%s/%s", cfg->data_dir, table == STRM_TABLE_FLOWS ? "flows" : "ariel");
 }
 
+/* storage.retention_buckets, compiled once per process (the events store's writer uses them). */
+static struct aql_query *bucket_q[STRM_MAX_BUCKETS];
+static int n_bucket_q;
+
+static int bucket_of(const struct strm_event *ev, void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < n_bucket_q; i++)
+        if (aql_query_matches(bucket_q[i], ev)) return i + 1;
+    return 0;
+}
+
+static int compile_buckets(const struct strm_config *cfg)
+{
+    for (int i = n_bucket_q; i < cfg->n_buckets; i++) {
+        char text[1200];
+        struct aql_error e = {0};
+        snprintf(text, sizeof text, "SELECT * FROM events WHERE %s", cfg->buckets[i].filter);
+        if (aql_parse(text, &bucket_q[i], &e) != 0) {
+            /* the position inside the filter, not inside the query wrapped around it */
+            size_t prefix = strlen("SELECT * FROM events WHERE ");
+            char *at = strstr(e.msg, " at line ");
+            if (at) *at = '\0';
+            fprintf(stderr,
+                    "strm: storage.retention_buckets: bucket '%s': filter '%s' is not an AQL "
+                    "condition: %s at character %zu of the filter\n",
+                    cfg->buckets[i].name, cfg->buckets[i].filter, e.msg,
+                    e.pos >= prefix ? e.pos - prefix + 1 : 1);
+            return STRM_ERR_PARSE;
+        }
+        n_bucket_q = i + 1;
+    }
+    return 0;
+}
+
 int cli_open_table(const struct strm_config *cfg, enum strm_table table, bool read_only,
                    struct strm_stats *stats, struct ariel_store **out)
 {
     char dir[4200], err[1024];
     cli_table_dir(cfg, table, dir, sizeof dir);
+    bool buckets = table == STRM_TABLE_EVENTS && !read_only && cfg->n_buckets > 0;
+    if (buckets && compile_buckets(cfg) != 0) return STRM_ERR_PARSE;
     struct ariel_options opt = {
         .dir = dir,
         .read_only = read_only,
@@ -126,7 +163,10 @@ int cli_open_table(const struct strm_config *cfg, enum strm_table table, bool re
         .stats = stats,
         .retention_days = cfg->retention_days,
         .max_disk_percent = cfg->max_disk_percent,
+        .bucket_of = buckets ? bucket_of : NULL,
     };
+    for (int i = 0; buckets && i < cfg->n_buckets; i++)
+        opt.bucket_days[i] = cfg->buckets[i].days;
     int rc = ariel_open(&opt, out, err, sizeof(err));
     if (rc != 0) fprintf(stderr, "strm: cannot open the store %s: %s\n", dir, err);
     return rc;

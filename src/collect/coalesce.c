@@ -37,14 +37,16 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <xxhash.h>
 
 #define COALESCE_MAX_USER 128
 #define COALESCE_PASS 3 /* events of a key that pass through before folding starts */
-#define COAL_AHEAD 8    /* events hashed (and their slots prefetched) ahead of the lookup */
+#define COAL_AHEAD 16   /* events hashed (and their slots prefetched) ahead of the lookup */
+#define HUGE_PAGE (2u << 20)
 
 struct coal_rec {
-    struct strm_event ev; /* strings point into buf */
+    struct strm_event ev; /* strings point into buf; eventcount set when emitted */
     char *buf;
     size_t cap;
     struct coal_rec *next_free;
@@ -58,7 +60,8 @@ struct coal_key {
     struct strm_ip sip, dip;
     uint16_t dport;
     uint16_t ulen;
-    uint32_t seen; /* events of this key in the window (saturating) */
+    uint32_t seen;  /* events of this key in the window (saturating) */
+    uint64_t count; /* events folded into rec: kept here, not in the (cache-cold) record */
     struct coal_rec *rec;
     char user[COALESCE_MAX_USER];
 };
@@ -71,10 +74,26 @@ struct coalescer {
     struct coal_key *ring;
     uint64_t *tab; /* (hash >> 32) << 32 | (ring index + 1); 0 = empty */
     uint32_t mask;
+    size_t ring_bytes, tab_bytes; /* as allocated by big_alloc */
     struct coal_rec *free_recs;
     size_t bytes, max_bytes;
     struct strm_stats *stats;
 };
+
+/*
+ * The ring (some 14 MB at the default size) and the table are read at random: with 4 KiB
+ * pages nearly every lookup also missed the TLB, and a prefetch that misses the TLB waits for
+ * the page walk. Transparent huge pages where the kernel grants them on request.
+ */
+static void *big_alloc(size_t n, size_t *out_bytes)
+{
+    size_t total = (n + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+    void *p = aligned_alloc(HUGE_PAGE, total);
+    if (!p) return NULL;
+    (void)madvise(p, total, MADV_HUGEPAGE);
+    *out_bytes = total;
+    return p;
+}
 
 int coalesce_new(const struct coalesce_options *opt, struct coalescer **out)
 {
@@ -88,12 +107,13 @@ int coalesce_new(const struct coalesce_options *opt, struct coalescer **out)
     while (tabsize < c->cap * 2u)
         tabsize <<= 1;
     c->mask = tabsize - 1;
-    c->ring = calloc(c->cap, sizeof(*c->ring));
-    c->tab = calloc(tabsize, sizeof(*c->tab));
+    c->ring = big_alloc((size_t)c->cap * sizeof(*c->ring), &c->ring_bytes);
+    c->tab = big_alloc((size_t)tabsize * sizeof(*c->tab), &c->tab_bytes);
     if (!c->ring || !c->tab) {
         coalesce_free(c);
         return STRM_ERR_NOMEM;
     }
+    memset(c->tab, 0, (size_t)tabsize * sizeof(*c->tab)); /* ring entries are set on insert */
     *out = c;
     return 0;
 }
@@ -272,8 +292,9 @@ void coalesce_batch(struct coalescer *c, struct strm_batch *b, int64_t now_ms,
      * The table and the ring are far larger than the caches and every key lands in a random
      * slot, so each lookup used to stall on a cache miss (most of this function's time).
      * The keys are hashed COAL_AHEAD events ahead and their table slots prefetched; half way,
-     * the ring entry the slot points to is prefetched too. Prefetches are only hints: the
-     * lookup itself re-reads everything.
+     * the ring entry the slot points to is prefetched too (that read of the slot is a real
+     * load: far enough behind the slot's prefetch for it to have landed). Prefetches are
+     * only hints: the lookup itself re-reads everything.
      */
     uint64_t hashes[COAL_AHEAD];
     for (uint32_t j = 0; j < COAL_AHEAD && j < b->count; j++) {
@@ -337,9 +358,9 @@ void coalesce_batch(struct coalescer *c, struct strm_batch *b, int64_t now_ms,
                 overflow++;
                 goto out;
             }
+            k->count = k->rec->ev.eventcount;
         } else {
-            uint64_t sum = (uint64_t)k->rec->ev.eventcount + ev->eventcount;
-            k->rec->ev.eventcount = sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
+            k->count += ev->eventcount;
         }
         folded++;
         keep = false;
@@ -368,6 +389,7 @@ uint32_t coalesce_expire(struct coalescer *c, int64_t now_ms, struct strm_batch 
             struct strm_event *ev = strm_batch_add(out);
             if (!ev) break; /* out is full: the caller stores it and calls again */
             *ev = k->rec->ev;
+            ev->eventcount = k->count > UINT32_MAX ? UINT32_MAX : (uint32_t)k->count;
             bool nomem = false;
             for (int col = 0; col < STRM_COL__COUNT; col++) {
                 if (strm_event_cols[col].type != STRM_T_STR) continue;

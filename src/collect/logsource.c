@@ -6,7 +6,9 @@
  * sender's address text when the header has none (syslog_parse puts either into
  * ev->hostname); identifiers compare case-insensitively and are unique. Its type is a DSM
  * type id (the devicetype column), which becomes the DSM hint for its events; its time zone
- * (when set) is the zone DSMs assume for device times without one.
+ * (when set) is the zone DSMs assume for device times without one. Lines the hinted DSM does
+ * not take go through dsm_parse_memo with a per-thread memo, so a sender that mixes formats
+ * does not pay a walk over every DSM per line.
  *
  * Threads and data:
  *  - Every log source has one `struct ls_rec`, allocated when it is created and freed only
@@ -142,13 +144,25 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+/* ASCII case folding: the C locale's tolower, without its per-byte call. */
+static inline char ident_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
 static uint64_t ident_hash(const char *p, size_t len)
 {
     char low[LOGSOURCE_MAX_IDENT + 1];
     if (len > LOGSOURCE_MAX_IDENT) len = LOGSOURCE_MAX_IDENT;
     for (size_t i = 0; i < len; i++)
-        low[i] = (char)tolower((unsigned char)p[i]);
+        low[i] = ident_lower(p[i]);
     return XXH3_64bits(low, len);
+}
+
+/* Identifiers match case-insensitively; most senders spell theirs as stored. */
+static inline bool ident_eq(const char *a, const char *b, size_t len)
+{
+    return memcmp(a, b, len) == 0 || strncasecmp(a, b, len) == 0;
 }
 
 static uint32_t id_hash(uint32_t id)
@@ -243,7 +257,7 @@ static const struct ls_ent *snap_find_ident(const struct ls_snap *s, const char 
         uint32_t v = s->by_ident[i];
         if (!v) return NULL;
         const struct ls_ent *e = &s->ents[v - 1];
-        if (e->hash == h && e->idlen == len && strncasecmp(e->identifier, p, len) == 0) return e;
+        if (e->hash == h && e->idlen == len && ident_eq(e->identifier, p, len)) return e;
     }
 }
 
@@ -1023,12 +1037,20 @@ struct ls_agg {
     int64_t first, last;
 };
 
-#define LS_AGG_MAX 16
-#define TYPE_AGG_MAX 16
+/*
+ * Per-batch aggregates, applied once per batch. A batch may hold events of hundreds of log
+ * sources: the per-source counts are found through a small hash on the record's address
+ * (a source beyond LS_AGG_MAX is counted at once, with atomics other parser threads may be
+ * hitting too, which is what the aggregate is for).
+ */
+#define LS_AGG_MAX 1024
+#define LS_AGG_SLOTS 2048 /* power of two, > LS_AGG_MAX */
+#define TYPE_AGG_MAX 64
 
 struct batch_state {
     struct ls_agg ls[LS_AGG_MAX];
     size_t nls;
+    uint16_t ls_slot[LS_AGG_SLOTS]; /* index into ls + 1; 0 = empty */
     struct {
         uint16_t type;
         uint64_t n;
@@ -1054,8 +1076,19 @@ static void ls_add_counts(struct ls_rec *r, uint64_t n, int64_t first, int64_t l
 
 static void agg_ls(struct batch_state *bs, struct ls_rec *r, int64_t t)
 {
-    for (size_t i = 0; i < bs->nls; i++) {
-        struct ls_agg *a = &bs->ls[i];
+    uint64_t h = (uint64_t)(uintptr_t)r * 0x9e3779b97f4a7c15ull;
+    for (uint32_t i = (uint32_t)(h >> 40) & (LS_AGG_SLOTS - 1);; i = (i + 1) & (LS_AGG_SLOTS - 1)) {
+        uint16_t v = bs->ls_slot[i];
+        if (v == 0) {
+            if (bs->nls == LS_AGG_MAX) {
+                ls_add_counts(r, 1, t, t);
+                return;
+            }
+            bs->ls[bs->nls++] = (struct ls_agg){r, 1, t, t};
+            bs->ls_slot[i] = (uint16_t)bs->nls;
+            return;
+        }
+        struct ls_agg *a = &bs->ls[v - 1];
         if (a->rec == r) {
             a->n++;
             if (t > a->last) a->last = t;
@@ -1063,11 +1096,6 @@ static void agg_ls(struct batch_state *bs, struct ls_rec *r, int64_t t)
             return;
         }
     }
-    if (bs->nls == LS_AGG_MAX) {
-        ls_add_counts(r, 1, t, t);
-        return;
-    }
-    bs->ls[bs->nls++] = (struct ls_agg){r, 1, t, t};
 }
 
 static void agg_type(struct logsource_registry *reg, struct batch_state *bs, uint16_t type)
@@ -1095,7 +1123,7 @@ static uint64_t unk_count(struct logsource_registry *reg, const char *ident, uin
     uint64_t n = 0;
     pthread_mutex_lock(&reg->unk_lock);
     for (struct unk *u = reg->unk_tab[h & reg->unk_mask]; u; u = u->next) {
-        if (u->hash != h || u->idlen != len || strncasecmp(u->ident, ident, len)) continue;
+        if (u->hash != h || u->idlen != len || !ident_eq(u->ident, ident, len)) continue;
         if (type == 0) n = u->unrecognized;
         for (int k = 0; type && k < LS_UNK_TYPES; k++)
             if (u->types[k] == type) n = u->counts[k];
@@ -1137,10 +1165,14 @@ static bool agg_unk(struct logsource_registry *reg, struct batch_state *bs, cons
     return type && reg->opt.autodetect && a->base + a->n == (uint64_t)reg->opt.autodetect_events;
 }
 
+/* Which DSM took which kind of line lately, per parser thread (see dsm_parse_memo). */
+static _Thread_local struct dsm_memo parser_memo;
+
 void logsource_process_batch(struct logsource_registry *reg, struct strm_batch *b)
 {
     struct batch_state bs;
     bs.nls = bs.ntypes = bs.nunk = bs.ncreq = 0;
+    memset(bs.ls_slot, 0, sizeof bs.ls_slot);
     uint64_t recognized = 0, unrecognized = 0, disabled = 0;
     int tz_local = local_tz_min();
     pthread_rwlock_rdlock(&reg->snap_lock);
@@ -1166,7 +1198,7 @@ void logsource_process_batch(struct logsource_registry *reg, struct strm_batch *
             .tz_min = e && e->tz_min != LOGSOURCE_TZ_UNSET ? e->tz_min : tz_local,
             .hint = e ? e->type : 0,
         };
-        const struct dsm_def *d = dsm_parse(ev, &b->arena, &ctx);
+        const struct dsm_def *d = dsm_parse_memo(ev, &b->arena, &ctx, &parser_memo);
         if (d) {
             recognized++;
             agg_type(reg, &bs, d->type_id);

@@ -135,6 +135,7 @@ enum key_type {
     K_LOGLEVEL,
     K_IFACES,   /* flows.capture: list of interface names */
     K_NETWORKS, /* networks: list of {name, cidr | cidrs} */
+    K_BUCKETS,  /* storage.retention_buckets: list of {name, filter, days} */
 };
 
 struct key {
@@ -166,6 +167,7 @@ static const struct key keys[] = {
     {"storage.segment_max_age_s", K_INT, OFF(segment_max_age_s), 0, 1, 86400},
     {"storage.retention_days", K_INT, OFF(retention_days), 0, 0, 36500},
     {"storage.max_disk_percent", K_INT, OFF(max_disk_percent), 0, 1, 100},
+    {"storage.retention_buckets", K_BUCKETS, 0, 0, 0, 0},
     {"tls", K_MAP, 0, 0, 0, 0},
     {"tls.cert_file", K_PATH, OFF(tls_cert_file), sizeof(((struct strm_config *)0)->tls_cert_file),
      0, 0},
@@ -326,6 +328,61 @@ static int add_network(struct walk *w, struct fy_node *n, const char *path, cons
  * networks: a list of maps, each `name` with `cidr: CIDR` and/or `cidrs: [CIDR, ...]`.
  * Replaces the default hierarchy; [] leaves no local networks.
  */
+/* storage.retention_buckets: - name: X / filter: "AQL condition" / days: N (at most 10). The
+ * filter's AQL is checked when the store opens (src/cli), which knows AQL. */
+static int set_buckets(struct walk *w, struct fy_node *n, const char *path)
+{
+    char key[64], kpath[640], num[32];
+    int rc;
+    if (!fy_node_is_sequence(n))
+        return fail(w, n, path,
+                    "expected a list of buckets (- name: auth / filter: \"category = 3003\" / "
+                    "days: 90), or [] for none%s",
+                    NULL);
+    w->cfg->n_buckets = 0;
+    void *it = NULL;
+    struct fy_node *item;
+    while ((item = fy_node_sequence_iterate(n, &it)) != NULL) {
+        if (w->cfg->n_buckets == STRM_MAX_BUCKETS)
+            return fail(w, item, path, "at most 10 retention buckets%s", NULL);
+        struct strm_retention_bucket *b = &w->cfg->buckets[w->cfg->n_buckets];
+        memset(b, 0, sizeof *b);
+        bool has_filter = false, has_days = false;
+        if (!fy_node_is_mapping(item))
+            return fail(w, item, path, "each bucket is a mapping with name, filter and days%s",
+                        NULL);
+        void *mit = NULL;
+        struct fy_node_pair *pair;
+        while ((pair = fy_node_mapping_iterate(item, &mit)) != NULL) {
+            struct fy_node *kn = fy_node_pair_key(pair), *vn = fy_node_pair_value(pair);
+            if (!kn || scalar(w, kn, path, key, sizeof(key)) != 0)
+                return fail(w, kn ? kn : item, path, "keys must be plain names%s", NULL);
+            snprintf(kpath, sizeof(kpath), "%s.%s", path, key);
+            if (!vn) return fail(w, kn, kpath, "has no value%s", NULL);
+            if (!strcmp(key, "name")) {
+                if ((rc = scalar(w, vn, kpath, b->name, sizeof(b->name))) != 0) return rc;
+            } else if (!strcmp(key, "filter")) {
+                if ((rc = scalar(w, vn, kpath, b->filter, sizeof(b->filter))) != 0) return rc;
+                has_filter = b->filter[0] != '\0';
+            } else if (!strcmp(key, "days")) {
+                if ((rc = scalar(w, vn, kpath, num, sizeof(num))) != 0) return rc;
+                char *end;
+                long v = strtol(num, &end, 10);
+                if (*end || end == num || v < 0 || v > 36500)
+                    return fail(w, vn, kpath, "'%s' is not a number of days (0 to 36500)", num);
+                b->days = (int)v;
+                has_days = true;
+            } else {
+                return fail(w, kn, kpath, "unknown key%s (a bucket has name, filter, days)", NULL);
+            }
+        }
+        if (!b->name[0] || !has_filter || !has_days)
+            return fail(w, item, path, "a bucket needs name, filter and days%s", NULL);
+        w->cfg->n_buckets++;
+    }
+    return 0;
+}
+
 static int set_networks(struct walk *w, struct fy_node *n, const char *path)
 {
     char name[sizeof(w->cfg->networks[0].name)], key[64], kpath[640];
@@ -457,6 +514,8 @@ static int set_value(struct walk *w, const struct key *k, struct fy_node *n, con
         return set_ifaces(w, n, path);
     case K_NETWORKS:
         return set_networks(w, n, path);
+    case K_BUCKETS:
+        return set_buckets(w, n, path);
     case K_LISTEN: {
         struct strm_listen *list = (void *)(base + k->offset);
         int *count = (void *)(base + k->size);

@@ -459,6 +459,15 @@ struct strm_network {
     uint8_t prefix;      /* prefix length over the 128-bit form (IPv4 /n is 96 + n) */
 };
 
+/* A retention bucket (STRM): events matching filter (an AQL WHERE condition) are kept days
+ * days; the first bucket that matches wins; others follow storage.retention_days. */
+#define STRM_MAX_BUCKETS 10
+struct strm_retention_bucket {
+    char name[64];
+    char filter[1024];
+    int days; /* 0: kept forever */
+};
+
 struct strm_config {
     char data_dir[4096];
     struct strm_listen syslog_udp[STRM_MAX_LISTENERS];
@@ -486,6 +495,8 @@ struct strm_config {
     int segment_rows;      /* rows per segment before it is written */
     int segment_max_age_s; /* a partial segment is written after this long */
     int retention_days;    /* segments older than this are deleted; 0 = keep forever */
+    struct strm_retention_bucket buckets[STRM_MAX_BUCKETS]; /* storage.retention_buckets */
+    int n_buckets;
     int max_disk_percent;  /* oldest partitions deleted above this filesystem use */
     enum strm_log_level log_level;
     /* searches: 0 = built-in default (timeout and memory: no limit) */

@@ -13,6 +13,13 @@
  * per DSM. A line nobody recognizes keeps its syslog fields and gets QID_GENERIC_STORED
  * ("stored", SIM Generic) with devicetype 0.
  *
+ * dsm_parse_memo adds a second guess between the hint and the walk: the DSM that last took
+ * a line of the same sender, program and first token (struct dsm_memo, one per parser
+ * thread). Lines of a sender that mixes formats then skip the walk, which is most of the
+ * cost of such a line (each DSM's reject is cheap, but 20 of them are not). Only specific
+ * DSMs are memorized, never the generic group: a CEF line that FortiGate's DSM would take
+ * must not go to generic CEF because an earlier CEF line of the sender did.
+ *
  * Type ids are at most 9999 (the QID numbering reserves T*100000..T*100000+99999), so a
  * 10000-entry byte index maps a type id to its slot in the registry in O(1).
  */
@@ -20,6 +27,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <xxhash.h>
 
 #define DSM_MAX 255         /* registry slots; the index stores slot + 1 in a byte */
 #define DSM_TYPE_MAX 10000u /* type ids are 1..9999 */
@@ -29,12 +37,14 @@ static size_t dsm_count;
 static uint8_t dsm_type_slot[DSM_TYPE_MAX]; /* slot + 1, 0 = no such type */
 static pthread_once_t dsm_once = PTHREAD_ONCE_INIT;
 static bool dsm_overflow;
+static size_t dsm_generic_from = DSM_MAX; /* slot of the first generic DSM */
 
 static void dsm_registry_fill(void)
 {
     const struct dsm_def *const *groups[] = {dsm_group_os, dsm_group_net, dsm_group_app,
                                              dsm_group_generic};
     for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        if (groups[g] == dsm_group_generic) dsm_generic_from = dsm_count;
         for (size_t i = 0; groups[g][i]; i++) {
             const struct dsm_def *d = groups[g][i];
             if (dsm_count == DSM_MAX) {
@@ -113,8 +123,44 @@ const struct dsm_def *dsm_by_name(const char *name)
     return NULL;
 }
 
-const struct dsm_def *dsm_parse(struct strm_event *ev, struct strm_arena *arena,
-                                const struct dsm_ctx *ctx)
+/*
+ * The memo key of a line: hostname, appname and the message's first token (at most 8 bytes,
+ * up to a space, '=' or ':'; digits folded to '0' so that sequence numbers and dates do not
+ * make every line a new kind). Lengths are part of the key, so fields cannot run together.
+ */
+static uint64_t memo_key(const struct strm_event *ev)
+{
+    unsigned char k[112];
+    size_t o = 0;
+    const struct strm_str *parts[2] = {&ev->hostname, &ev->appname};
+    const size_t caps[2] = {64, 32};
+    for (int i = 0; i < 2; i++) {
+        size_t n = parts[i]->p ? parts[i]->len : 0;
+        if (n > caps[i]) n = caps[i];
+        k[o++] = (unsigned char)n;
+        if (n) memcpy(k + o, parts[i]->p, n);
+        o += n;
+    }
+    const char *m = ev->message.p;
+    size_t mlen = m ? ev->message.len : 0;
+    size_t start = o++;
+    for (size_t i = 0; i < mlen && i < 8; i++) {
+        unsigned char c = (unsigned char)m[i];
+        if (c == ' ' || c == '=' || c == ':') break;
+        k[o++] = c >= '0' && c <= '9' ? '0' : c;
+    }
+    k[start] = (unsigned char)(o - start - 1);
+    return XXH3_64bits(k, o);
+}
+
+static bool dsm_is_generic(const struct dsm_def *d)
+{
+    uint8_t s = d->type_id < DSM_TYPE_MAX ? dsm_type_slot[d->type_id] : 0;
+    return s && (size_t)(s - 1) >= dsm_generic_from;
+}
+
+const struct dsm_def *dsm_parse_memo(struct strm_event *ev, struct strm_arena *arena,
+                                     const struct dsm_ctx *ctx, struct dsm_memo *memo)
 {
     static const struct dsm_ctx none = {0, 0};
     if (!ctx) ctx = &none;
@@ -125,15 +171,43 @@ const struct dsm_def *dsm_parse(struct strm_event *ev, struct strm_arena *arena,
         ev->devicetype = first->type_id;
         return first;
     }
+    /* The hint failed (or there is none): the memo's guess, then the registry walk. The key
+     * is taken before any DSM that recognizes the line may rewrite the event. */
+    const struct dsm_def *guess = NULL;
+    uint64_t key = 0;
+    uint32_t si = 0, tag = 0;
+    if (memo) {
+        key = memo_key(ev);
+        si = (uint32_t)key & (DSM_MEMO_SLOTS - 1);
+        tag = (uint32_t)(key >> 32) | 1u;
+        if (memo->slot[si].tag == tag) {
+            guess = dsm_by_type(memo->slot[si].type);
+            if (guess == first) guess = NULL;
+            if (guess && guess->parse(ev, arena, ctx)) {
+                ev->devicetype = guess->type_id;
+                return guess;
+            }
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         const struct dsm_def *d = all[i];
-        if (d == first) continue;
+        if (d == first || d == guess) continue;
         if (d->parse(ev, arena, ctx)) {
             ev->devicetype = d->type_id;
+            if (memo && !dsm_is_generic(d)) {
+                memo->slot[si].tag = tag;
+                memo->slot[si].type = d->type_id;
+            }
             return d;
         }
     }
     dsm_set_qid(ev, QID_GENERIC_STORED);
     ev->devicetype = 0;
     return NULL;
+}
+
+const struct dsm_def *dsm_parse(struct strm_event *ev, struct strm_arena *arena,
+                                const struct dsm_ctx *ctx)
+{
+    return dsm_parse_memo(ev, arena, ctx, NULL);
 }

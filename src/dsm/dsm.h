@@ -421,6 +421,30 @@ const struct dsm_def *dsm_by_name(const char *name);
 const struct dsm_def *dsm_parse(struct strm_event *ev, struct strm_arena *arena,
                                 const struct dsm_ctx *ctx);
 
+/*
+ * A parser thread's memory of which DSM took a sender's lines of one kind: keyed by
+ * (hostname, appname, the message's first token), it names the specific (non-generic) DSM
+ * that last recognized such a line after the hint failed. A sender that mixes formats (a
+ * relay, or a host running several programs) then costs one or two parse attempts per line
+ * instead of a walk over the registry. The caller owns it (one per thread, zeroed before
+ * first use; no locking). Only a guess: a DSM that no longer recognizes the line is simply
+ * skipped by the walk that follows.
+ */
+#define DSM_MEMO_SLOTS 4096 /* power of two */
+struct dsm_memo {
+    struct {
+        uint32_t tag; /* 0 = empty */
+        uint16_t type;
+    } slot[DSM_MEMO_SLOTS];
+};
+/*
+ * dsm_parse, trying after the hint the DSM the memo names for lines like ev (memo may be
+ * NULL: plain dsm_parse). Generic DSMs (CEF, LEEF, JSON, key=value) are never memorized: a
+ * vendor DSM earlier in the registry must keep its chance at lines in those formats.
+ */
+const struct dsm_def *dsm_parse_memo(struct strm_event *ev, struct strm_arena *arena,
+                                     const struct dsm_ctx *ctx, struct dsm_memo *memo);
+
 /* ---------------------------------------------------------------- helpers for DSM authors */
 
 /* Sets qid, category, highlevelcategory and severity (the QID's default) on ev. */

@@ -57,13 +57,13 @@ struct cef_custom {
 };
 
 struct cef_fill {
-    struct dsm_props props;
     struct strm_event *ev;
     struct strm_arena *arena;
     const struct dsm_ctx *ctx;
     bool have_suser, have_time_rt, have_time, src_nat, dst_nat;
-    struct cef_custom custom[CEF_MAX_CUSTOM];
     int n_custom;
+    struct cef_custom custom[CEF_MAX_CUSTOM]; /* these two are not cleared per line */
+    struct dsm_props props;
 };
 
 static bool key_is(const char *k, size_t klen, const char *name)

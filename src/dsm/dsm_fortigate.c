@@ -127,9 +127,9 @@ static const struct dsm_qid_map fgt_map[] = {
 struct fgt_state {
     struct strm_event *ev;
     struct strm_arena *arena;
-    struct dsm_props pr;
     struct strm_str date, time, tz, logid, type, subtype, action, status;
     bool have_devid;
+    struct dsm_props pr; /* last: not cleared with the rest (2 KiB per line), see fgt_parse */
 };
 
 #define K(lit) (kl == sizeof(lit) - 1 && memcmp(k, lit, kl) == 0)
@@ -334,19 +334,19 @@ static bool fgt_parse(struct strm_event *ev, struct strm_arena *arena, const str
     size_t len = ev->message.len;
     if (!m || len < 40) return false;
     size_t lim = len < 300 ? len : 300;
-    if (!dsm_memmem(m, lim, "devid=", 6) || !dsm_memmem(m, lim, "logid=", 6)) return false;
-    struct fgt_state st;
-    memset(&st, 0, sizeof(st));
-    st.ev = ev;
-    st.arena = arena;
-    dsm_props_init(&st.pr);
-    /* the kv scan writes into ev directly: make sure this is a FortiOS logid first */
     const char *lg = dsm_memmem(m, lim, "logid=", 6);
+    if (!lg || !dsm_memmem(m, lim, "devid=", 6)) return false;
+    /* the kv scan writes into ev directly: make sure this is a FortiOS logid first */
     const char *lv = lg + 6;
     if (lv < m + len && *lv == '"') lv++;
     if (m + len - lv < 10) return false;
     for (int i = 0; i < 10; i++)
         if (lv[i] < '0' || lv[i] > '9') return false;
+    struct fgt_state st;
+    memset(&st, 0, offsetof(struct fgt_state, pr));
+    st.ev = ev;
+    st.arena = arena;
+    dsm_props_init(&st.pr);
     dsm_kv_scan(m, len, ' ', fgt_kv, &st);
     if (st.date.len == 10 && st.time.len == 8) {
         char buf[20];

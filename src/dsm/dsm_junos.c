@@ -213,30 +213,6 @@ static inline const char *tok_end(const char *p, const char *e)
     return p;
 }
 
-/* Value of `key` in a key="value" list (structured data), or false. */
-static bool junos_sd(const char *p, const char *e, const char *key, const char **v, size_t *vlen)
-{
-    size_t kl = strlen(key);
-    const char *q = p;
-    while ((q = jfind(q, e, key, kl)) != NULL) {
-        const char *a = q + kl;
-        bool at_start = q == p || q[-1] == ' ' || q[-1] == '[';
-        if (at_start && a + 1 < e && a[0] == '=' && a[1] == '"') {
-            a += 2;
-            const char *b = a;
-            while (b < e && *b != '"') {
-                if (*b == '\\' && b + 1 < e) b++;
-                b++;
-            }
-            *v = a;
-            *vlen = (size_t)(b - a);
-            return true;
-        }
-        q = a;
-    }
-    return false;
-}
-
 /* The text between quotes after `lead` (e.g. "user '"), or false. */
 static bool junos_quoted_after(const char *p, const char *e, const char *lead, size_t n,
                                const char **v, size_t *vlen)
@@ -282,72 +258,239 @@ static bool junos_kv(const char *p, const char *e, const char *key, const char *
     return false;
 }
 
-static void sd_ip(const char *p, const char *e, const char *key, struct strm_ip *ip)
+/*
+ * The structured-data parameters the DSM reads, indexed in one pass over the SD element
+ * (a line carries some 30 of them; looking each name up with its own substring search cost
+ * more than the rest of the parse). A parameter is NAME="value" where NAME starts the SD or
+ * follows a space or '['; the value runs to the next unescaped quote; the first occurrence
+ * of a name wins.
+ */
+enum jsd_key {
+    JSD_SOURCE_ADDRESS,
+    JSD_SOURCE_PORT,
+    JSD_DESTINATION_ADDRESS,
+    JSD_DESTINATION_PORT,
+    JSD_NAT_SOURCE_ADDRESS,
+    JSD_NAT_SOURCE_PORT,
+    JSD_NAT_DESTINATION_ADDRESS,
+    JSD_NAT_DESTINATION_PORT,
+    JSD_PROTOCOL_ID,
+    JSD_PROTOCOL_NAME,
+    JSD_USERNAME,
+    JSD_USER_NAME,
+    JSD_POLICY_NAME,
+    JSD_SOURCE_ZONE_NAME,
+    JSD_DESTINATION_ZONE_NAME,
+    JSD_APPLICATION,
+    JSD_NESTED_APPLICATION,
+    JSD_SERVICE_NAME,
+    JSD_REASON,
+    JSD_ACTION,
+    JSD_ATTACK_NAME,
+    JSD_THREAT_SEVERITY,
+    JSD_INTERFACE_NAME,
+    JSD_PACKET_INCOMING_INTERFACE,
+    JSD_BYTES_FROM_CLIENT,
+    JSD_BYTES_FROM_SERVER,
+    JSD_PACKETS_FROM_CLIENT,
+    JSD_PACKETS_FROM_SERVER,
+    JSD_ELAPSED_TIME,
+    JSD_URL,
+    JSD_CATEGORY,
+    JSD_SESSION_ID_32,
+    JSD__COUNT,
+};
+
+/* The field index of an SD parameter name, -1 for names nothing reads. */
+static int jsd_key(const char *k, size_t n)
 {
-    const char *v;
-    size_t n;
-    if (junos_sd(p, e, key, &v, &n)) dsm_set_ip(ip, v, n);
+#define JK(lit, id)                                                                               \
+    if (memcmp(k, lit, sizeof(lit) - 1) == 0) return id
+    switch (n) {
+    case 3:
+        JK("url", JSD_URL);
+        return -1;
+    case 6:
+        JK("reason", JSD_REASON);
+        JK("action", JSD_ACTION);
+        return -1;
+    case 8:
+        JK("username", JSD_USERNAME);
+        JK("category", JSD_CATEGORY);
+        return -1;
+    case 9:
+        JK("user-name", JSD_USER_NAME);
+        return -1;
+    case 11:
+        JK("source-port", JSD_SOURCE_PORT);
+        JK("protocol-id", JSD_PROTOCOL_ID);
+        JK("policy-name", JSD_POLICY_NAME);
+        JK("application", JSD_APPLICATION);
+        JK("attack-name", JSD_ATTACK_NAME);
+        return -1;
+    case 12:
+        JK("service-name", JSD_SERVICE_NAME);
+        JK("elapsed-time", JSD_ELAPSED_TIME);
+        return -1;
+    case 13:
+        JK("protocol-name", JSD_PROTOCOL_NAME);
+        JK("session-id-32", JSD_SESSION_ID_32);
+        return -1;
+    case 14:
+        JK("source-address", JSD_SOURCE_ADDRESS);
+        JK("interface-name", JSD_INTERFACE_NAME);
+        return -1;
+    case 15:
+        JK("nat-source-port", JSD_NAT_SOURCE_PORT);
+        JK("threat-severity", JSD_THREAT_SEVERITY);
+        return -1;
+    case 16:
+        JK("destination-port", JSD_DESTINATION_PORT);
+        JK("source-zone-name", JSD_SOURCE_ZONE_NAME);
+        return -1;
+    case 17:
+        JK("bytes-from-client", JSD_BYTES_FROM_CLIENT);
+        JK("bytes-from-server", JSD_BYTES_FROM_SERVER);
+        return -1;
+    case 18:
+        JK("nat-source-address", JSD_NAT_SOURCE_ADDRESS);
+        JK("nested-application", JSD_NESTED_APPLICATION);
+        return -1;
+    case 19:
+        JK("destination-address", JSD_DESTINATION_ADDRESS);
+        JK("packets-from-client", JSD_PACKETS_FROM_CLIENT);
+        JK("packets-from-server", JSD_PACKETS_FROM_SERVER);
+        return -1;
+    case 20:
+        JK("nat-destination-port", JSD_NAT_DESTINATION_PORT);
+        return -1;
+    case 21:
+        JK("destination-zone-name", JSD_DESTINATION_ZONE_NAME);
+        return -1;
+    case 23:
+        JK("nat-destination-address", JSD_NAT_DESTINATION_ADDRESS);
+        return -1;
+    case 25:
+        JK("packet-incoming-interface", JSD_PACKET_INCOMING_INTERFACE);
+        return -1;
+    default:
+        return -1;
+    }
+#undef JK
 }
 
-static void sd_port(const char *p, const char *e, const char *key, uint16_t *port)
+struct jsd {
+    const char *v[JSD__COUNT]; /* NULL: absent */
+    uint32_t n[JSD__COUNT];
+};
+
+static void jsd_index(struct jsd *x, const char *p, const char *e)
 {
-    const char *v;
-    size_t n;
-    if (junos_sd(p, e, key, &v, &n)) dsm_set_port(port, v, n);
+    memset(x->v, 0, sizeof x->v);
+    const char *q = p;
+    while (q < e) {
+        const char *ks = q;
+        while (q < e && *q != '=' && *q != ' ' && *q != '[' && *q != '"')
+            q++;
+        bool at_start = ks == p || ks[-1] == ' ' || ks[-1] == '[';
+        if (q > ks && at_start && e - q >= 2 && q[0] == '=' && q[1] == '"') {
+            const char *a = q + 2, *b = a;
+            while (b < e && *b != '"') {
+                if (*b == '\\' && b + 1 < e) b++;
+                b++;
+            }
+            int k = jsd_key(ks, (size_t)(q - ks));
+            if (k >= 0 && !x->v[k]) {
+                x->v[k] = a;
+                x->n[k] = (uint32_t)(b - a);
+            }
+            q = b < e ? b + 1 : e;
+        } else if (q < e) {
+            q++;
+        }
+    }
 }
 
-static void sd_prop(struct dsm_props *pr, const char *p, const char *e, const char *key,
-                    const char *name)
+static bool jsd_get(const struct jsd *x, int k, const char **v, size_t *n)
+{
+    if (!x->v[k]) return false;
+    *v = x->v[k];
+    *n = x->n[k];
+    return true;
+}
+
+static void jsd_prop(struct dsm_props *pr, const struct jsd *x, int k, const char *name)
 {
     const char *v;
     size_t n;
-    if (junos_sd(p, e, key, &v, &n) && n > 0 && !(n == 3 && memcmp(v, "N/A", 3) == 0))
+    if (jsd_get(x, k, &v, &n) && n > 0 && !(n == 3 && memcmp(v, "N/A", 3) == 0))
         dsm_props_add(pr, name, v, n);
 }
 
-/* Fields from the structured-data form. */
+/* Fields from the structured-data form (x: its parameters, jsd_index). */
 static void junos_parse_sd(struct strm_event *ev, struct strm_arena *arena, struct dsm_props *pr,
-                           const char *p, const char *e)
+                           const struct jsd *x)
 {
+    static const struct {
+        uint8_t key;
+        uint8_t is_port;
+        size_t off; /* of the strm_ip or port in struct strm_event */
+    } addr[] = {
+        {JSD_SOURCE_ADDRESS, 0, offsetof(struct strm_event, sourceip)},
+        {JSD_SOURCE_PORT, 1, offsetof(struct strm_event, sourceport)},
+        {JSD_DESTINATION_ADDRESS, 0, offsetof(struct strm_event, destinationip)},
+        {JSD_DESTINATION_PORT, 1, offsetof(struct strm_event, destinationport)},
+        {JSD_NAT_SOURCE_ADDRESS, 0, offsetof(struct strm_event, postnatsourceip)},
+        {JSD_NAT_SOURCE_PORT, 1, offsetof(struct strm_event, postnatsourceport)},
+        {JSD_NAT_DESTINATION_ADDRESS, 0, offsetof(struct strm_event, postnatdestinationip)},
+        {JSD_NAT_DESTINATION_PORT, 1, offsetof(struct strm_event, postnatdestinationport)},
+    };
+    static const struct {
+        uint8_t key;
+        const char *name;
+    } props[] = {
+        {JSD_POLICY_NAME, "policy"},
+        {JSD_SOURCE_ZONE_NAME, "srczone"},
+        {JSD_DESTINATION_ZONE_NAME, "dstzone"},
+        {JSD_APPLICATION, "application"},
+        {JSD_NESTED_APPLICATION, "nestedapp"},
+        {JSD_SERVICE_NAME, "service"},
+        {JSD_REASON, "reason"},
+        {JSD_ACTION, "action"},
+        {JSD_ATTACK_NAME, "threat"},
+        {JSD_THREAT_SEVERITY, "threatseverity"},
+        {JSD_INTERFACE_NAME, "ifin"},
+        {JSD_PACKET_INCOMING_INTERFACE, "ifin"},
+        {JSD_BYTES_FROM_CLIENT, "bytesout"},
+        {JSD_BYTES_FROM_SERVER, "bytesin"},
+        {JSD_PACKETS_FROM_CLIENT, "packetsout"},
+        {JSD_PACKETS_FROM_SERVER, "packetsin"},
+        {JSD_ELAPSED_TIME, "duration"},
+        {JSD_URL, "url"},
+        {JSD_CATEGORY, "urlcategory"},
+        {JSD_SESSION_ID_32, "sessionid"},
+    };
     const char *v;
     size_t n;
-    sd_ip(p, e, "source-address", &ev->sourceip);
-    sd_port(p, e, "source-port", &ev->sourceport);
-    sd_ip(p, e, "destination-address", &ev->destinationip);
-    sd_port(p, e, "destination-port", &ev->destinationport);
-    sd_ip(p, e, "nat-source-address", &ev->postnatsourceip);
-    sd_port(p, e, "nat-source-port", &ev->postnatsourceport);
-    sd_ip(p, e, "nat-destination-address", &ev->postnatdestinationip);
-    sd_port(p, e, "nat-destination-port", &ev->postnatdestinationport);
-    if (junos_sd(p, e, "protocol-id", &v, &n)) {
-        uint64_t x;
-        if (dsm_parse_uint(v, n, 255, &x)) ev->protocolid = (uint8_t)x;
-    } else if (junos_sd(p, e, "protocol-name", &v, &n)) {
+    for (size_t i = 0; i < N(addr); i++) {
+        if (!jsd_get(x, addr[i].key, &v, &n)) continue;
+        char *f = (char *)ev + addr[i].off;
+        if (addr[i].is_port)
+            dsm_set_port((uint16_t *)(void *)f, v, n);
+        else
+            dsm_set_ip((struct strm_ip *)(void *)f, v, n);
+    }
+    if (jsd_get(x, JSD_PROTOCOL_ID, &v, &n)) {
+        uint64_t u;
+        if (dsm_parse_uint(v, n, 255, &u)) ev->protocolid = (uint8_t)u;
+    } else if (jsd_get(x, JSD_PROTOCOL_NAME, &v, &n)) {
         ev->protocolid = dsm_protocol(v, n);
     }
-    if ((junos_sd(p, e, "username", &v, &n) || junos_sd(p, e, "user-name", &v, &n)) && n > 0 &&
+    if ((jsd_get(x, JSD_USERNAME, &v, &n) || jsd_get(x, JSD_USER_NAME, &v, &n)) && n > 0 &&
         !(n == 3 && memcmp(v, "N/A", 3) == 0))
         dsm_set_str(&ev->username, arena, v, n);
-    sd_prop(pr, p, e, "policy-name", "policy");
-    sd_prop(pr, p, e, "source-zone-name", "srczone");
-    sd_prop(pr, p, e, "destination-zone-name", "dstzone");
-    sd_prop(pr, p, e, "application", "application");
-    sd_prop(pr, p, e, "nested-application", "nestedapp");
-    sd_prop(pr, p, e, "service-name", "service");
-    sd_prop(pr, p, e, "reason", "reason");
-    sd_prop(pr, p, e, "action", "action");
-    sd_prop(pr, p, e, "attack-name", "threat");
-    sd_prop(pr, p, e, "threat-severity", "threatseverity");
-    sd_prop(pr, p, e, "interface-name", "ifin");
-    sd_prop(pr, p, e, "packet-incoming-interface", "ifin");
-    sd_prop(pr, p, e, "bytes-from-client", "bytesout");
-    sd_prop(pr, p, e, "bytes-from-server", "bytesin");
-    sd_prop(pr, p, e, "packets-from-client", "packetsout");
-    sd_prop(pr, p, e, "packets-from-server", "packetsin");
-    sd_prop(pr, p, e, "elapsed-time", "duration");
-    sd_prop(pr, p, e, "url", "url");
-    sd_prop(pr, p, e, "category", "urlcategory");
-    sd_prop(pr, p, e, "session-id-32", "sessionid");
+    for (size_t i = 0; i < N(props); i++)
+        jsd_prop(pr, x, props[i].key, props[i].name);
 }
 
 static bool is_all_digits(const char *p, const char *e)
@@ -650,11 +793,13 @@ static bool junos_parse(struct strm_event *ev, struct strm_arena *arena, const s
     if (sd) {
         const char *sde = memchr(sd, ']', (size_t)(pe - sd));
         if (!sde) sde = pe;
-        junos_parse_sd(ev, arena, &pr, sd, sde);
+        struct jsd x;
+        jsd_index(&x, sd, sde);
+        junos_parse_sd(ev, arena, &pr, &x);
         if (n >= Q_SCREEN_SYN_FLOOD && n <= Q_SCREEN_SESSION_LIMIT) {
             const char *v;
             size_t vl;
-            if (junos_sd(sd, sde, "attack-name", &v, &vl))
+            if (jsd_get(&x, JSD_ATTACK_NAME, &v, &vl))
                 for (size_t i = 0; i < N(junos_screens); i++)
                     if (jfind(v, v + vl, junos_screens[i].text, strlen(junos_screens[i].text))) {
                         n = junos_screens[i].n;

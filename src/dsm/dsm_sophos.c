@@ -82,9 +82,9 @@ static const struct qid_def so_qids[] = {
 struct so_state {
     struct strm_event *ev;
     struct strm_arena *arena;
-    struct dsm_props pr;
     struct strm_str log_id, log_type, component, subtype, status, date, time, timestamp;
     struct strm_str utm_id, sub, name, action;
+    struct dsm_props pr; /* last: not cleared with the rest (2 KiB per line) */
 };
 
 #define K(lit) (kl == sizeof(lit) - 1 && memcmp(k, lit, kl) == 0)
@@ -270,7 +270,7 @@ static bool so_parse(struct strm_event *ev, struct strm_arena *arena, const stru
     }
     if (!sfos && !utm) return false;
     struct so_state st;
-    memset(&st, 0, sizeof(st));
+    memset(&st, 0, offsetof(struct so_state, pr));
     st.ev = ev;
     st.arena = arena;
     dsm_props_init(&st.pr);

@@ -179,6 +179,10 @@ uint8_t dsm_protocol(const char *p, size_t len)
     for (size_t i = 0; i < len; i++)
         buf[i] = lower(p[i]);
     buf[len] = 0;
+    /* the names nearly every line carries, before the walk over the table */
+    if (len == 3 && memcmp(buf, "tcp", 3) == 0) return 6;
+    if (len == 3 && memcmp(buf, "udp", 3) == 0) return 17;
+    if (len == 4 && memcmp(buf, "icmp", 4) == 0) return 1;
     for (size_t i = 0; i < sizeof protocols / sizeof protocols[0]; i++)
         if (strcmp(buf, protocols[i].name) == 0) return protocols[i].num;
     return 0;
@@ -466,8 +470,10 @@ bool dsm_parse_time(enum dsm_time_fmt fmt, const char *p, size_t len, int tz_min
 
 static inline bool is_key_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' ||
-           c == '.' || c == '-';
+    unsigned char u = (unsigned char)c;
+    /* u | 0x20 is a lower-case letter exactly when u is a letter of either case */
+    return (unsigned)((u | 0x20) - 'a') < 26u || (unsigned)(u - '0') < 10u || u == '_' ||
+           u == '.' || u == '-';
 }
 
 int dsm_kv_scan(const char *p, size_t len, char sep, dsm_kv_fn fn, void *arg)
@@ -551,7 +557,19 @@ void dsm_props_add(struct dsm_props *pr, const char *key, const char *v, size_t 
     if (*k || o == end) goto overflow;
     *o++ = '=';
     if ((size_t)(end - o) >= 2 * vlen) { /* room even if every byte is escaped */
-        for (size_t i = 0; i < vlen; i++) {
+        size_t i = 0;
+        /* Eight bytes at a time while none of them can need an escape (no byte below 0x0e,
+         * none equal to '\\'); the first word that may goes byte by byte from there. */
+        for (; i + 8 <= vlen; i += 8) {
+            uint64_t x;
+            memcpy(&x, v + i, 8);
+            const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+            uint64_t bs = x ^ (ones * '\\');
+            if (((x - ones * 0x0e) & ~x & high) | ((bs - ones) & ~bs & high)) break;
+            memcpy(o, &x, 8);
+            o += 8;
+        }
+        for (; i < vlen; i++) {
             uint8_t e = props_val_esc[(unsigned char)v[i]];
             if (e) {
                 *o++ = '\\';

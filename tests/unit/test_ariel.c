@@ -1424,6 +1424,65 @@ static void *scanner_main(void *p)
     return NULL;
 }
 
+/* Retention buckets: qid < 100 kept 2 days, qid < 500 kept 100 days, the rest 30 days. */
+static int bucket_by_qid(const struct strm_event *ev, void *arg)
+{
+    (void)arg;
+    return ev->qid % 1000 < 100 ? 1 : ev->qid % 1000 < 500 ? 2 : 0;
+}
+
+struct qid_count {
+    uint64_t n[3];
+};
+
+static int count_buckets(const struct strm_event *ev, void *arg)
+{
+    struct qid_count *c = arg;
+    c->n[bucket_by_qid(ev, NULL)]++;
+    return 0;
+}
+
+static void retention_buckets(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    o.bucket_of = bucket_by_qid;
+    o.bucket_days[0] = 2;
+    o.bucket_days[1] = 100;
+    o.retention_days = 30;
+    struct strm_stats stats;
+    memset(&stats, 0, sizeof stats);
+    o.stats = &stats;
+    struct ariel_store *s = open_store(&o);
+    int64_t now = strm_now_ms(), day = 86400000LL;
+    /* gen_event gives row i the qid i: three ages, each with rows of every bucket */
+    append_at(s, 0, 1000, now - 40 * day);
+    ariel_flush(s);
+    append_at(s, 1000, 2000, now - 5 * day);
+    ariel_flush(s);
+    append_at(s, 2000, 3000, now - 60000);
+    ariel_flush(s);
+    /* a segment holds one bucket: 3 ages x 3 buckets */
+    assert_int_equal(glob_count(dir, "events/*/*/*/*/seg-*.seg"), 9);
+    assert_int_equal(ariel_tick(s), 0); /* the first tick applies retention */
+    struct qid_count c = {{0}};
+    assert_int_equal(ariel_scan(s, INT64_MIN, INT64_MAX, ALL_COLS, count_buckets, &c), 0);
+    /* 40 days old: only bucket 2 (100 days) survives; 5 days old: bucket 1 (2 days) goes */
+    assert_int_equal(c.n[0], 500 + 500);  /* default 30 days: the 5-day-old and new ones */
+    assert_int_equal(c.n[1], 100);        /* 2 days: only the new ones */
+    assert_int_equal(c.n[2], 400 * 3);    /* 100 days: all three */
+    assert_int_equal(STRM_STAT_GET(&stats, store_retention_deleted_segments), 3);
+    ariel_close(s);
+    /* the bucket is in the segment header: a reopen keeps applying it */
+    s = open_store(&o);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(ariel_scan(s, INT64_MIN, INT64_MAX, ALL_COLS, count_buckets, &c), 0);
+    assert_int_equal(c.n[0] + c.n[1] + c.n[2], 1000 + 100 + 1200);
+    ariel_close(s);
+    rm_dir(dir);
+}
+
 static void retention_by_age(void **state)
 {
     char *dir = make_dir();
@@ -1490,6 +1549,7 @@ int main(void)
         cmocka_unit_test(fsck_finds_and_quarantines),
         cmocka_unit_test(info_matches_data),
         cmocka_unit_test(retention_by_age),
+        cmocka_unit_test(retention_buckets),
         /* figures, with ARIEL_BENCH=1 only */
         cmocka_unit_test(flows_table_roundtrip),
         cmocka_unit_test(index_skipping_matches_brute_force),

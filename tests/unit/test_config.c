@@ -105,6 +105,40 @@ static void bad_values_are_errors(void **state)
     assert_non_null(strstr(err, "UTF-8"));
 }
 
+static void retention_buckets_parse(void **state)
+{
+    struct strm_config cfg;
+    char err[512];
+    assert_int_equal(load(&cfg,
+                          "storage:\n  retention_buckets:\n"
+                          "    - name: auth\n      filter: \"category = 3003\"\n      days: 90\n"
+                          "    - {name: fw, filter: \"devicetype = 5 AND severity < 3\", days: 7}\n",
+                          err, sizeof(err)),
+                     0);
+    assert_int_equal(cfg.n_buckets, 2);
+    assert_string_equal(cfg.buckets[0].name, "auth");
+    assert_string_equal(cfg.buckets[0].filter, "category = 3003");
+    assert_int_equal(cfg.buckets[0].days, 90);
+    assert_string_equal(cfg.buckets[1].filter, "devicetype = 5 AND severity < 3");
+    assert_int_equal(cfg.buckets[1].days, 7);
+    assert_int_not_equal(load(&cfg, "storage:\n  retention_buckets:\n    - name: x\n      days: 5\n",
+                              err, sizeof(err)),
+                         0);
+    assert_non_null(strstr(err, "needs name, filter and days"));
+    assert_int_not_equal(load(&cfg,
+                              "storage:\n  retention_buckets:\n    - name: x\n      filter: a\n"
+                              "      days: -1\n",
+                              err, sizeof(err)),
+                         0);
+    assert_non_null(strstr(err, "number of days"));
+    char big[2048] = "storage:\n  retention_buckets:\n";
+    for (int i = 0; i < 11; i++)
+        snprintf(big + strlen(big), sizeof big - strlen(big),
+                 "    - {name: b%d, filter: \"qid = %d\", days: 1}\n", i, i);
+    assert_int_not_equal(load(&cfg, big, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "at most 10"));
+}
+
 static void listen_parse_forms(void **state)
 {
     struct strm_listen l;
@@ -128,6 +162,7 @@ int main(void)
         cmocka_unit_test(unknown_key_names_key_and_line),
         cmocka_unit_test(bad_values_are_errors),
         cmocka_unit_test(listen_parse_forms),
+        cmocka_unit_test(retention_buckets_parse),
     };
     cmocka_set_message_output(CM_OUTPUT_TAP);
     return cmocka_run_group_tests(tests, NULL, NULL);
