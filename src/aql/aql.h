@@ -75,7 +75,7 @@ struct aql_exec_ctl {
     _Atomic uint64_t rows_total;
     _Atomic int phase; /* enum aql_phase */
     /* what the scans skipped (strm search --explain) */
-    _Atomic uint32_t segments_in_range, skipped_minmax, skipped_index;
+    _Atomic uint32_t segments_in_range, skipped_minmax, skipped_index, skipped_order;
     _Atomic uint32_t preds; /* conditions the scans could skip segments by */
 };
 enum { AQL_ERR_CANCELED = -100, AQL_ERR_TIMEOUT = -101, AQL_ERR_MEMORY = -102 };
@@ -110,7 +110,7 @@ struct aql_search_status {
     int64_t created_ms, started_ms, completed_ms;
     /* what the scans did: segments in the time window, skipped by min/max and by indexes,
      * and the number of WHERE conditions usable for skipping */
-    uint32_t segments_in_range, skipped_minmax, skipped_index, conditions;
+    uint32_t segments_in_range, skipped_minmax, skipped_index, skipped_order, conditions;
     char error[256];
     char query[512]; /* the text (cut) */
 };

@@ -265,6 +265,10 @@ struct aql_scan_plan {
     const void *keys[AQL_MAX_PRED_KEYS];
     uint32_t key_lens[AQL_MAX_PRED_KEYS];
     int nkeys;
+    /* ORDER BY starttime [DESC] LIMIT n: scan order and segment skipping (ariel_scan_opts) */
+    bool reverse;
+    bool (*keep_segment)(int64_t min_time, int64_t max_time, void *karg);
+    void *karg;
 };
 extern _Thread_local const struct aql_scan_plan *aql_plan;
 /*

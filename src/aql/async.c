@@ -430,18 +430,19 @@ void aql_ctl_status(const struct aql_exec_ctl *ctl, struct aql_search_status *st
     st->segments_in_range = atomic_load_explicit(&ctl->segments_in_range, memory_order_relaxed);
     st->skipped_minmax = atomic_load_explicit(&ctl->skipped_minmax, memory_order_relaxed);
     st->skipped_index = atomic_load_explicit(&ctl->skipped_index, memory_order_relaxed);
+    st->skipped_order = atomic_load_explicit(&ctl->skipped_order, memory_order_relaxed);
     st->conditions = atomic_load_explicit(&ctl->preds, memory_order_relaxed);
 }
 
 void aql_explain_write(const struct aql_search_status *st, FILE *out)
 {
-    uint32_t skipped = st->skipped_minmax + st->skipped_index;
+    uint32_t skipped = st->skipped_minmax + st->skipped_index + st->skipped_order;
     fprintf(out,
             "# explain: %u segment%s in the time range: %u skipped by min/max, %u skipped by "
-            "Bloom indexes (sourceip, destinationip, username), %u scanned, plus the rows not "
-            "yet in segments\n",
+            "Bloom indexes (sourceip, destinationip, username), %u skipped by ORDER BY "
+            "starttime LIMIT, %u scanned, plus the rows not yet in segments\n",
             st->segments_in_range, st->segments_in_range == 1 ? "" : "s", st->skipped_minmax,
-            st->skipped_index, st->segments_in_range - skipped);
+            st->skipped_index, st->skipped_order, st->segments_in_range - skipped);
     fprintf(out, "# explain: %u WHERE condition%s usable to skip segments; %llu rows scanned\n",
             st->conditions, st->conditions == 1 ? "" : "s",
             (unsigned long long)st->rows_scanned);

@@ -731,6 +731,7 @@ static void note_skips(const struct ariel_scan_opts *o)
     atomic_fetch_add_explicit(&ctl->segments_in_range, o->segments_in_range, memory_order_relaxed);
     atomic_fetch_add_explicit(&ctl->skipped_minmax, o->skipped_minmax, memory_order_relaxed);
     atomic_fetch_add_explicit(&ctl->skipped_index, o->skipped_index, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ctl->skipped_order, o->skipped_order, memory_order_relaxed);
 }
 
 #define GUARD_EVERY 4096 /* rows between checks of cancel, deadline and memory */
@@ -775,7 +776,10 @@ int aql_scan(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64_t col
                                 .tmax = tmax,
                                 .colmask = colmask,
                                 .preds = pl ? pl->preds : NULL,
-                                .npreds = pl ? pl->npreds : 0};
+                                .npreds = pl ? pl->npreds : 0,
+                                .reverse = pl && pl->reverse,
+                                .keep_segment = pl ? pl->keep_segment : NULL,
+                                .karg = pl ? pl->karg : NULL};
     if (!ctl) {
         o.fn = fn;
         o.arg = arg;
@@ -972,6 +976,20 @@ static void heap_down(struct exec_ctx *c, size_t i)
         c->heap[i] = t;
         i = big;
     }
+}
+
+/*
+ * ORDER BY starttime [ASC|DESC] LIMIT n: once n rows are kept, a segment whose time range
+ * cannot beat the worst of them is not read (with DESC the scan goes newest first, so the
+ * latest events of a big store cost a segment or two, not the whole window).
+ */
+static bool topn_keep_segment(int64_t min_time, int64_t max_time, void *karg)
+{
+    const struct exec_ctx *c = karg;
+    if (c->nheap < c->limit || c->limit == 0) return true;
+    const struct aql_value *w = &c->heap[0]->vals[c->q->nitems]; /* the worst kept key */
+    if (w->type != AQL_T_TIME && w->type != AQL_T_INT) return true;
+    return c->q->keys[0].desc ? max_time >= w->u.i : min_time <= w->u.i;
 }
 
 static int cb_topn(const struct strm_event *ev, void *arg)
@@ -1291,6 +1309,11 @@ static int exec_query(const struct aql_query *q, const struct aql_stores *st, in
         if ((rc = aql_exec_grouped(q, store, tmin, tmax, colmask, r, err)) != 0) goto fail;
     } else if (q->nkeys > 0 && q->limit >= 0) {
         c.limit = (size_t)q->limit;
+        if (q->keys[0].expr->kind == AQL_N_COL && q->keys[0].expr->u.col == STRM_COL_STARTTIME) {
+            plan.reverse = q->keys[0].desc;
+            plan.keep_segment = topn_keep_segment;
+            plan.karg = &c;
+        }
         if (c.limit > 0 && !empty_window)
             rc = aql_scan(store, tmin, tmax, colmask, cb_topn, &c, NULL);
         if (rc < 0 || c.err) {

@@ -976,6 +976,7 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
     struct strm_event *evbuf = NULL;
     struct ariel_snapshot *own = NULL, *sn = o->snap;
     int drop[STRM_COL__COUNT], ndrop = 0, stop = 0, rc = 0;
+    bool ctx_mem_done = false; /* the memtables were scanned first (reverse) */
 
     o->skipped_damaged = o->skipped_unreadable = 0;
     if (!sn && !(sn = own = ariel_snapshot_take(s))) return STRM_ERR_NOMEM;
@@ -992,13 +993,35 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
         to = in_range * (size_t)(part + 1) / (size_t)nparts;
     }
 
-    o->segments_in_range = o->skipped_minmax = o->skipped_index = 0;
-    for (size_t i = 0; i < l->n && !stop; i++) {
+    o->segments_in_range = o->skipped_minmax = o->skipped_index = o->skipped_order = 0;
+    /* reverse: the memtables (newest rows) first */
+    if (o->reverse && last_part) {
+        ctx_mem_done = true;
+        for (int c = 0; c < STRM_COL__COUNT; c++)
+            if (!(colmask & (1ull << c))) drop[ndrop++] = c;
+        if (o->batch_fn && !(evbuf = malloc(ARIEL_SCAN_BATCH * sizeof *evbuf))) {
+            rc = STRM_ERR_NOMEM;
+            goto out;
+        }
+        if ((rc = scan_memtable(mt, n, tmin, tmax, drop, ndrop, fn, o->batch_fn, evbuf, arg,
+                                &stop)) != 0)
+            goto out;
+        if (imm && !stop &&
+            (rc = scan_memtable(imm, nimm, tmin, tmax, drop, ndrop, fn, o->batch_fn, evbuf, arg,
+                                &stop)) != 0)
+            goto out;
+    }
+    for (size_t i0 = 0; i0 < l->n && !stop; i0++) {
+        size_t i = o->reverse ? l->n - 1 - i0 : i0;
         struct ariel_segment *g = l->v[i];
         if (g->max_time < tmin || g->min_time > tmax) continue;
         size_t k = seen++;
         if (k < from || k >= to) continue;
         o->segments_in_range++;
+        if (o->keep_segment && !o->keep_segment(g->min_time, g->max_time, o->karg)) {
+            o->skipped_order++;
+            continue;
+        }
         if (o->npreds > 0) {
             int why = ariel_seg_excluded(g, o->preds, o->npreds);
             if (why == 1) o->skipped_minmax++;
@@ -1019,7 +1042,7 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
         }
         rc = 0; /* a damaged or unreadable segment was logged: go on with the others */
     }
-    if (!last_part) goto out;
+    if (!last_part || ctx_mem_done) goto out;
 
     for (int c = 0; c < STRM_COL__COUNT; c++)
         if (!(colmask & (1ull << c))) drop[ndrop++] = c;

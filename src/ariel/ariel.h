@@ -123,8 +123,13 @@ struct ariel_scan_opts {
     int part, nparts;
     const struct ariel_pred *preds; /* may be NULL */
     int npreds;
+    /* reverse: newest first (memtables, then segments from the last); keep_segment (may be
+     * NULL) may skip a segment by its time range, e.g. once a top-k by time is full */
+    bool reverse;
+    bool (*keep_segment)(int64_t min_time, int64_t max_time, void *karg);
+    void *karg;
     /* out: segments in the time range, and those skipped by min/max and by indexes */
-    uint32_t segments_in_range, skipped_minmax, skipped_index;
+    uint32_t segments_in_range, skipped_minmax, skipped_index, skipped_order;
     /* out: segments in range skipped because they are damaged (checksum, format) or
      * unreadable (I/O error); each damaged segment is logged once per process */
     uint32_t skipped_damaged;

@@ -151,8 +151,8 @@ static void status_lines(FILE *m, const char *id, const struct aql_search_status
             (long long)ss->created_ms);
     if (ss->started_ms) fprintf(m, "started %lld\n", (long long)ss->started_ms);
     if (ss->completed_ms) fprintf(m, "completed %lld\n", (long long)ss->completed_ms);
-    fprintf(m, "segments_in_range %u\nskipped_minmax %u\nskipped_index %u\n",
-            ss->segments_in_range, ss->skipped_minmax, ss->skipped_index);
+    fprintf(m, "segments_in_range %u\nskipped_minmax %u\nskipped_index %u\nskipped_order %u\n",
+            ss->segments_in_range, ss->skipped_minmax, ss->skipped_index, ss->skipped_order);
     if (ss->error[0]) fprintf(m, "error %s\n", ss->error);
     fprintf(m, "query %s\n", ss->query);
 }

@@ -1204,6 +1204,17 @@ static void exec_parallel_matches_serial(void **state)
         "SELECT COUNT(*) FROM events WHERE qid > 5000 LAST 1 DAYS",
         "SELECT username, AVG(qid) FROM events WHERE severity < 5 GROUP BY username LAST 1 DAYS",
     };
+    /* the latest / oldest rows: newest segments first, the others skipped */
+    struct aql_result *lr = run(f, "SELECT qid FROM events ORDER BY starttime DESC LIMIT 5 "
+                                   "LAST 1 DAYS");
+    assert_int_equal(aql_result_rows(lr), 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(cell_int(lr, (size_t)i, 0), NROWS - 1 - i);
+    aql_result_free(lr);
+    lr = run(f, "SELECT qid FROM events ORDER BY starttime LIMIT 3 LAST 1 DAYS");
+    assert_int_equal(cell_int(lr, 0, 0), 900002);
+    assert_int_equal(cell_int(lr, 2, 0), 900000);
+    aql_result_free(lr);
     for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
         char *want, *got;
         size_t len;
