@@ -235,6 +235,22 @@ static uint64_t distinct_estimate(const uint64_t *h, size_t n)
     return (uint64_t)est + 1;
 }
 
+/* Whether some row has a value in column col (an IP not all zero, a non-empty string). */
+static bool col_has_value(const struct ariel_seg_writer *w, int col, uint32_t n)
+{
+    if (strm_event_cols[col].type == STRM_T_IP) {
+        static const uint8_t zero[16];
+        const uint8_t *fx = w->fixed + w->colstart[col];
+        for (uint32_t i = 0; i < n; i++)
+            if (memcmp(fx + (size_t)i * 16, zero, 16) != 0) return true;
+        return false;
+    }
+    int k = ariel_row_str_index(col);
+    for (uint32_t i = 0; i < n; i++)
+        if (row_str(w, i, k, NULL).len) return true;
+    return false;
+}
+
 /*
  * Builds the Bloom blob of column col over the rows into w->raw (*len bytes). Sized for
  * ~10.7 bits per distinct value (+20% for the estimate's error). 0, or no index (*len 0)
@@ -568,8 +584,6 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
         colids[ncols++] = c;
         if (ariel_col_bloomed(c) && nidx < ARIEL_IDX_MAX) idxcols[nidx++] = c;
     }
-    headlen = ARIEL_SEG_HDR + (size_t)(ncols + nidx) * ARIEL_SEG_DIRENT;
-    off = headlen;
     snprintf(dir, sizeof dir, "%s/%s/%04d/%02d/%02d/%02d", root, w->tabname, tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour);
     snprintf(path, sizeof path, "%s/seg-%016" PRIx64 ".seg", dir, m->id);
@@ -582,6 +596,18 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
     if (fd < 0) goto io_fail;
 
     if ((rc = parse_strs(w, rows, lens, n)) != 0) goto fail;
+    /* an index only for a column with a value: the directory has no empty entries, so the
+     * column data starts right after it */
+    for (int x = 0; x < nidx;) {
+        if (col_has_value(w, idxcols[x], n)) {
+            x++;
+            continue;
+        }
+        memmove(&idxcols[x], &idxcols[x + 1], (size_t)(nidx - x - 1) * sizeof idxcols[0]);
+        nidx--;
+    }
+    headlen = ARIEL_SEG_HDR + (size_t)(ncols + nidx) * ARIEL_SEG_DIRENT;
+    off = headlen;
     for (int ci = 0; ci < ncols; ci++) {
         int c = ci; /* index into cols[]; the column id is colids[ci] */
         size_t rawlen, bound;
