@@ -43,40 +43,13 @@ struct pipeline {
     atomic_bool stopping; /* shutdown began: a store that cannot write is not waited for */
 };
 
-/*
- * The events of a batch were written by the receiver thread, most likely on another core: the
- * first touch of each of an event's cache lines (and of its payload) is a transfer from that
- * core's cache, and the parse stalls on it. Prefetch an event PARSE_AHEAD events early (for
- * writing: the parsers fill it in), and its payload PARSE_AHEAD / 2 events early (by then
- * the event's line holding the payload pointer has arrived).
- */
-#define PARSE_AHEAD 8
-
-static inline void prefetch_event(const struct strm_batch *b, uint32_t i)
-{
-    if (i + PARSE_AHEAD < b->count) {
-        const char *e = (const char *)&b->ev[i + PARSE_AHEAD];
-        for (size_t o = 0; o < sizeof(struct strm_event); o += 64)
-            __builtin_prefetch(e + o, 1);
-        __builtin_prefetch(e + sizeof(struct strm_event) - 1, 1);
-    }
-    if (i + PARSE_AHEAD / 2 < b->count) {
-        const struct strm_str *pl = &b->ev[i + PARSE_AHEAD / 2].payload;
-        __builtin_prefetch(pl->p);
-        if (pl->len > 64) __builtin_prefetch(pl->p + 64);
-    }
-}
-
 static void *parser_main(void *arg)
 {
     struct pipeline *p = arg;
     struct strm_batch *b;
     while ((b = strm_queue_pop(&p->raw, -1)) != NULL) {
         uint64_t n3164 = 0, n5424 = 0, nun = 0;
-        for (uint32_t i = 0; i < PARSE_AHEAD && i < b->count; i++)
-            __builtin_prefetch(&b->ev[i], 1);
         for (uint32_t i = 0; i < b->count; i++) {
-            prefetch_event(b, i);
             switch (syslog_parse(&b->ev[i], &b->arena)) {
             case SYSLOG_RFC3164:
                 n3164++;

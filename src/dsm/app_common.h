@@ -37,12 +37,15 @@ static inline const char *app_find(const char *p, size_t n, const char *lit)
     size_t m = strlen(lit);
     if (m == 0) return p;
     if (!p || m > n) return NULL;
-    const char *last = p + (n - m);
-    while (p <= last) {
-        const char *q = memchr(p, lit[0], (size_t)(last - p) + 1);
+    /* memchr on the needle's first byte, or its second when the first is a quote: JSON
+     * key needles ("\"ts\"") would otherwise stop at every quote of a JSON line */
+    size_t a = lit[0] == '"' && m > 1 ? 1 : 0;
+    const char *q = p + a, *last = p + (n - m) + a; /* anchor positions [q, last] */
+    while (q <= last) {
+        q = memchr(q, lit[a], (size_t)(last - q) + 1);
         if (!q) return NULL;
-        if (memcmp(q, lit, m) == 0) return q;
-        p = q + 1;
+        if (memcmp(q - a, lit, m) == 0) return q - a;
+        q++;
     }
     return NULL;
 }

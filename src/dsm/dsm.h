@@ -269,13 +269,23 @@ const struct dsm_category *dsm_category_all(size_t *n);
 /* ---------------------------------------------------------------- substring search */
 
 /* How likely a byte is NOT to be frequent in log text (higher: rarer); dsm_memmem anchors its
- * memchr on the rarest byte of the needle so that memchr stops rarely on a false hit. */
+ * memchr on the rarest byte of the needle so that memchr stops rarely on a false hit. Lower
+ * case letters are ranked by their frequency in English text (field names and messages):
+ * "logid=" is searched by its 'g', not by its 'l'. The table holds 2 - rarity. */
+static const int8_t dsm_byte_commonness[256] = {
+    [' '] = 2,  ['"'] = 2,  ['='] = 2,  [','] = 2,  [':'] = 2,  ['.'] = 2,  ['0'] = 1,  ['1'] = 1,
+    ['2'] = 1,  ['3'] = 1,  ['4'] = 1,  ['5'] = 1,  ['6'] = 1,  ['7'] = 1,  ['8'] = 1,  ['9'] = 1,
+    ['e'] = 1,  ['t'] = 1,  ['a'] = 1,  ['o'] = 1,  ['i'] = 1,  ['n'] = 1,  ['s'] = 1,  ['r'] = 1,
+    ['h'] = 1,  ['l'] = 1,  ['d'] = 1,  ['c'] = 1,  ['u'] = 1,  ['m'] = 1,  ['j'] = -1, ['q'] = -1,
+    ['x'] = -1, ['z'] = -1, ['A'] = -1, ['B'] = -1, ['C'] = -1, ['D'] = -1, ['E'] = -1, ['F'] = -1,
+    ['G'] = -1, ['H'] = -1, ['I'] = -1, ['J'] = -1, ['K'] = -1, ['L'] = -1, ['M'] = -1, ['N'] = -1,
+    ['O'] = -1, ['P'] = -1, ['Q'] = -1, ['R'] = -1, ['S'] = -1, ['T'] = -1, ['U'] = -1, ['V'] = -1,
+    ['W'] = -1, ['X'] = -1, ['Y'] = -1, ['Z'] = -1,
+};
+
 static inline int dsm_byte_rarity(unsigned char c)
 {
-    if (c == ' ' || c == '"' || c == '=' || c == ',' || c == ':' || c == '.') return 0;
-    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return 1;
-    if (c >= 'A' && c <= 'Z') return 3;
-    return 2;
+    return 2 - dsm_byte_commonness[c];
 }
 
 /*

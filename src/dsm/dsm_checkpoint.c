@@ -99,7 +99,7 @@ struct cp_state {
     struct dsm_props pr; /* last: not cleared with the rest (2 KiB per line) */
 };
 
-#define K(lit) (kl == sizeof(lit) - 1 && memcmp(k, lit, kl) == 0)
+#define K(lit) (kl == sizeof(lit) - 1 && memcmp(k, lit, sizeof(lit) - 1) == 0)
 #define S(dst) ((dst).p = v, (dst).len = (uint32_t)vl)
 
 /* Fields common to both forms (syslog key names, and CEF names where they differ). */

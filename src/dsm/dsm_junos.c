@@ -304,7 +304,7 @@ enum jsd_key {
 /* The field index of an SD parameter name, -1 for names nothing reads. */
 static int jsd_key(const char *k, size_t n)
 {
-#define JK(lit, id)                                                                               \
+#define JK(lit, id)                                                                                \
     if (memcmp(k, lit, sizeof(lit) - 1) == 0) return id
     switch (n) {
     case 3:

@@ -447,7 +447,7 @@ static bool pan_leef_kv(const char *k, size_t kl, const char *v, size_t vl, void
     struct pan_leef *L = arg;
     struct strm_event *ev = L->ev;
     struct pan_f val = {v, (uint32_t)vl};
-#define K(lit) (kl == sizeof(lit) - 1 && memcmp(k, lit, kl) == 0)
+#define K(lit) (kl == sizeof(lit) - 1 && memcmp(k, lit, sizeof(lit) - 1) == 0)
     if (K("cat"))
         L->type = val;
     else if (K("Subtype"))

@@ -87,7 +87,7 @@ struct so_state {
     struct dsm_props pr; /* last: not cleared with the rest (2 KiB per line) */
 };
 
-#define K(lit) (kl == sizeof(lit) - 1 && memcmp(k, lit, kl) == 0)
+#define K(lit) (kl == sizeof(lit) - 1 && memcmp(k, lit, sizeof(lit) - 1) == 0)
 #define S(dst) ((dst).p = v, (dst).len = (uint32_t)vl)
 
 static bool so_kv(const char *k, size_t kl, const char *v, size_t vl, void *arg)

@@ -257,18 +257,19 @@ static const char *json_string(const char *p, const char *end, const char **s, s
 {
     const char *b = ++p;
     *escaped = false;
+    /* a byte loop: keys and values are short, shorter than what two memchr calls cost */
     for (;;) {
+        while (p < end && *p != '"' && *p != '\\')
+            p++;
         if (p >= end) return NULL;
-        const char *q = memchr(p, '"', (size_t)(end - p));
-        if (!q) return NULL;
-        const char *bs = memchr(p, '\\', (size_t)(q - p));
-        if (!bs) {
+        if (*p == '"') {
             *s = b;
-            *sl = (size_t)(q - b);
-            return q + 1;
+            *sl = (size_t)(p - b);
+            return p + 1;
         }
         *escaped = true;
-        p = bs + 2; /* skip the escaped byte (it may be the quote) */
+        if (end - p < 2) return NULL; /* a backslash that escapes nothing */
+        p += 2;                       /* skip the escaped byte (it may be the quote) */
     }
 }
 

@@ -586,6 +586,10 @@ static void win_text(struct win *w, const char *p, size_t n)
         if (s >= e) break;
         const char *q = s;
         while (q < e) {
+            if ((unsigned char)*q > ' ') { /* most bytes: none of the ones below */
+                q++;
+                continue;
+            }
             if (*q == '\t' || *q == '\r' || *q == '\n') break;
             if (*q == ' ' && q + 1 < e && q[1] == ' ') break;
             q++;

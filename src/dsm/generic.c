@@ -134,6 +134,16 @@ static const struct {
     {"usrname", GF_USER},
 };
 
+/* strcmp for the short names of the table: inline, no call per probe of the search */
+static inline int name_cmp(const char *a, const char *b)
+{
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return (unsigned char)*a - (unsigned char)*b;
+}
+
 static int gen_lookup(const char *k, size_t klen)
 {
     char buf[41];
@@ -146,7 +156,7 @@ static int gen_lookup(const char *k, size_t klen)
     size_t lo = 0, hi = sizeof gen_names / sizeof gen_names[0];
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(buf, gen_names[mid].name);
+        int c = name_cmp(buf, gen_names[mid].name);
         if (c == 0) return gen_names[mid].fid;
         if (c > 0)
             lo = mid + 1;

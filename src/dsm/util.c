@@ -361,10 +361,10 @@ static bool t_done(struct tparse *t)
 static bool t_epoch(const char *p, size_t len, int64_t *ms)
 {
     size_t i = 0;
-    int64_t v = 0;
+    uint64_t v = 0; /* 19 digits fit (nanoseconds); int64_t would overflow past 9.2e18 */
     while (i < len && is_digit(p[i])) {
         if (i >= 19) return false;
-        v = v * 10 + (p[i] - '0');
+        v = v * 10 + (uint64_t)(p[i] - '0');
         i++;
     }
     size_t ndig = i;
@@ -388,13 +388,13 @@ static bool t_epoch(const char *p, size_t len, int64_t *ms)
         i++;
     if (i != len) return false;
     if (!has_frac && ndig == 13)
-        *ms = v;
+        *ms = (int64_t)v;
     else if (!has_frac && ndig == 16)
-        *ms = v / 1000;
+        *ms = (int64_t)(v / 1000);
     else if (!has_frac && ndig == 19)
-        *ms = v / 1000000;
+        *ms = (int64_t)(v / 1000000);
     else if (ndig <= 12)
-        *ms = v * 1000 + frac_ms;
+        *ms = (int64_t)v * 1000 + frac_ms;
     else
         return false;
     return true;
@@ -557,19 +557,7 @@ void dsm_props_add(struct dsm_props *pr, const char *key, const char *v, size_t 
     if (*k || o == end) goto overflow;
     *o++ = '=';
     if ((size_t)(end - o) >= 2 * vlen) { /* room even if every byte is escaped */
-        size_t i = 0;
-        /* Eight bytes at a time while none of them can need an escape (no byte below 0x0e,
-         * none equal to '\\'); the first word that may goes byte by byte from there. */
-        for (; i + 8 <= vlen; i += 8) {
-            uint64_t x;
-            memcpy(&x, v + i, 8);
-            const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-            uint64_t bs = x ^ (ones * '\\');
-            if (((x - ones * 0x0e) & ~x & high) | ((bs - ones) & ~bs & high)) break;
-            memcpy(o, &x, 8);
-            o += 8;
-        }
-        for (; i < vlen; i++) {
+        for (size_t i = 0; i < vlen; i++) {
             uint8_t e = props_val_esc[(unsigned char)v[i]];
             if (e) {
                 *o++ = '\\';

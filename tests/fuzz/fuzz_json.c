@@ -48,7 +48,7 @@ static int props_has(struct strm_str props, const char *k, const char *want)
 {
     size_t kl = strlen(k);
     int r = -1;
-    const char *p = props.p, *end = props.p + props.len;
+    const char *p = props.p, *end = props.p ? props.p + props.len : NULL;
     while (p && p < end) {
         const char *e = memchr(p, '\t', (size_t)(end - p));
         if (!e) e = end;

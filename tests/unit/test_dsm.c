@@ -116,6 +116,10 @@ static void test_time_other(void **state)
     assert_int_equal(tm(DSM_TIME_EPOCH, "1714564800123", 0), T_2024_05_01_12 + 123);
     assert_int_equal(tm(DSM_TIME_EPOCH, "1714564800123456", 0), T_2024_05_01_12 + 123);
     assert_int_equal(tm(DSM_TIME_EPOCH, "0", 0), 0);
+    /* nanoseconds: 19 digits, beyond INT64_MAX too (found by fuzz_kv: signed overflow) */
+    assert_int_equal(tm(DSM_TIME_EPOCH, "1714564800123456789", 0), T_2024_05_01_12 + 123);
+    assert_int_equal(tm(DSM_TIME_EPOCH, "9999999999999999999", 0), 9999999999999LL);
+    assert_int_equal(tm(DSM_TIME_EPOCH, "99999999999999999999", 0), -1);
     assert_int_equal(tm(DSM_TIME_EPOCH, "17145648x", 0), -1);
     assert_int_equal(tm(DSM_TIME_EPOCH, "1714564800.", 0), -1);
     assert_int_equal(tm(DSM_TIME_EPOCH, "-5", 0), -1);
@@ -187,6 +191,48 @@ static void test_kv_scan(void **state)
 }
 
 /* ---------------------------------------------------------------- properties */
+
+/* An escaped byte at any position of a value of any length, and bytes next to the escaped
+ * ones in value (other control characters, bytes >= 0x80), come out as the rule says. */
+static void test_props_escape_positions(void **state)
+{
+    (void)state;
+    static const char specials[] = {'\t',   '\n',   '\r',   '\\',       '\x01',
+                                    '\x0b', '\x0d', '\x7f', (char)0xc3, (char)0xa9};
+    for (size_t len = 1; len <= 40; len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            for (size_t k = 0; k < sizeof specials; k++) {
+                char v[40];
+                for (size_t i = 0; i < len; i++)
+                    v[i] = (char)('a' + (i % 26));
+                v[pos] = specials[k];
+                char want[100];
+                size_t w = 0;
+                memcpy(want, "k=", 2);
+                w = 2;
+                for (size_t i = 0; i < len; i++) {
+                    char c = v[i];
+                    char e = c == '\t'   ? 't'
+                             : c == '\n' ? 'n'
+                             : c == '\r' ? 'r'
+                             : c == '\\' ? '\\'
+                                         : 0;
+                    if (e) {
+                        want[w++] = '\\';
+                        want[w++] = e;
+                    } else {
+                        want[w++] = c;
+                    }
+                }
+                struct dsm_props pr;
+                dsm_props_init(&pr);
+                dsm_props_add(&pr, "k", v, len);
+                assert_int_equal(pr.len, w);
+                assert_memory_equal(pr.buf, want, w);
+            }
+        }
+    }
+}
 
 static void test_props(void **state)
 {
@@ -906,6 +952,7 @@ int main(void)
         cmocka_unit_test(test_time_other),
         cmocka_unit_test(test_kv_scan),
         cmocka_unit_test(test_props),
+        cmocka_unit_test(test_props_escape_positions),
         cmocka_unit_test(test_cef),
         cmocka_unit_test(test_leef),
         cmocka_unit_test(test_protocol),
