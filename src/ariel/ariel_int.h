@@ -252,6 +252,8 @@ int ariel_seg_writer_init(struct ariel_seg_writer *w, int level, enum strm_table
 /* "events" or "flows": the partition directory of a table's segments. */
 const char *ariel_table_dir(enum strm_table table);
 void ariel_seg_writer_free(struct ariel_seg_writer *w);
+/* Grows and touches the writer's per-row buffers for segments of n rows (at open). */
+int ariel_seg_writer_reserve(struct ariel_seg_writer *w, uint32_t n);
 
 /*
  * Writes the n rows (row-format pointers and lengths, already sorted by starttime) as the segment

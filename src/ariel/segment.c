@@ -336,6 +336,42 @@ static struct strm_str row_str(const struct ariel_seg_writer *w, uint32_t i, int
 }
 
 /* Parses the string part of every row once into w->strs / w->slices. */
+/* Bytes per row of the fixed-width columns the writer's table stores. */
+static size_t fixed_per_row(const struct ariel_seg_writer *w)
+{
+    size_t per_row = 0;
+    for (int c = 0; c < STRM_COL__COUNT; c++)
+        if (w->colset & 1ull << c) per_row += (size_t)col_width(c);
+    return per_row;
+}
+
+int ariel_seg_writer_reserve(struct ariel_seg_writer *w, uint32_t n)
+{
+    /* grown ahead (+1/8: a flush takes what arrived by the time it starts) and touched, so
+     * the first flushes do not fault these buffers in page by page */
+    n += n / 8;
+    if (w->strs_rows < n) {
+        struct strm_str *s = realloc(w->strs, (size_t)n * ARIEL_ROW_NSTR * sizeof *s);
+        if (!s) return STRM_ERR_NOMEM;
+        w->strs = s;
+        bool *b = realloc(w->slices, (size_t)n * sizeof *b);
+        if (!b) return STRM_ERR_NOMEM;
+        w->slices = b;
+        w->strs_rows = n;
+        memset(w->strs, 0, (size_t)n * ARIEL_ROW_NSTR * sizeof *s);
+        memset(w->slices, 0, n);
+    }
+    size_t per_row = fixed_per_row(w);
+    if (w->fixed_rows < n) {
+        uint8_t *f = realloc(w->fixed, (size_t)n * per_row);
+        if (!f) return STRM_ERR_NOMEM;
+        w->fixed = f;
+        w->fixed_rows = n;
+        memset(w->fixed, 0, (size_t)n * per_row);
+    }
+    return 0;
+}
+
 static int parse_strs(struct ariel_seg_writer *w, const uint8_t *const *rows, const uint32_t *lens,
                       uint32_t n)
 {

@@ -192,6 +192,17 @@ int pipeline_start(const struct strm_config *cfg, struct ariel_store *store,
     }
     uint32_t qcap = (uint32_t)cfg->pipeline_queue_batches;
     strm_pool_init(&p->pool, (uint32_t)cfg->pipeline_batch_events, qcap * 2 + 16);
+    /* The batches the queues can hold, made and touched now, so a burst right after start
+     * does not fault their memory in page by page. */
+    for (uint32_t i = 0; i < qcap * 2 + 8; i++) {
+        struct strm_batch *b = strm_batch_new((uint32_t)cfg->pipeline_batch_events);
+        if (!b) break;
+        memset(b->ev, 0, (size_t)b->cap * sizeof *b->ev);
+        void *chunk = strm_arena_alloc(&b->arena, 1); /* its first arena chunk */
+        if (chunk) memset(chunk, 0, 200 * 1024);
+        strm_batch_reset(b);
+        strm_pool_put(&p->pool, b);
+    }
     strm_queue_init(&p->raw, qcap);
     strm_queue_init(&p->parsed, qcap);
     int n = cfg->pipeline_parsers;
