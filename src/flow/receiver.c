@@ -54,6 +54,7 @@
 #define RX_CALLS_PER_WAKE 8  /* recvmmsg calls per socket before looking at the others */
 #define RX_SOCKS_PER_ENTRY 8 /* addresses one listener entry may resolve to */
 #define RX_FLUSH_MS 20       /* sinks are flushed this often: records searchable within ~20 ms */
+#define RX_IDLE_MS 2         /* and when no datagram came for this long */
 #define RX_TICK_MS 1000      /* nf_tick and counter folding */
 #define TCP_MAX_CLIENTS 1024 /* IPFIX exporters over TCP; more are refused */
 #define TCP_BUF 65536        /* one IPFIX message at most 65535 bytes */
@@ -102,6 +103,7 @@ struct rx_thread {
     struct flow_iface_stats *snap_if;
     size_t n_snap_if, cap_snap_if;
     bool dirty;      /* decoded something since the last snapshot */
+    bool unflushed;  /* decoded something since the sink was last flushed */
     int64_t snap_ms; /* mono ms of the last snapshot */
     /* TCP thread only */
     struct tcp_conn *conns;
@@ -335,6 +337,7 @@ static int housekeeping(struct rx_thread *t, int64_t *next_flush, int64_t *next_
     int64_t now = strm_mono_ms();
     if (now >= *next_flush) {
         t->r->f.flush(t->sink);
+        t->unflushed = false;
         *next_flush = now + RX_FLUSH_MS;
     }
     if (now >= *next_tick) {
@@ -394,6 +397,7 @@ static void udp_drain(struct rx_thread *t, struct udp_area *a, int fd)
         STRM_STAT_ADD(st, flow_packets_received, n);
         if (bad) STRM_STAT_ADD(st, flow_malformed, bad);
         t->dirty = true;
+        t->unflushed = true;
         if (n < RX_VLEN) return; /* socket drained */
     }
 }
@@ -424,10 +428,15 @@ static void *udp_main(void *arg)
     int wait = RX_FLUSH_MS;
     while (!atomic_load_explicit(&t->r->stop, memory_order_relaxed)) {
         struct epoll_event evs[RX_SOCKS_PER_ENTRY * STRM_MAX_LISTENERS];
-        int n = epoll_wait(ep, evs, (int)(sizeof(evs) / sizeof(evs[0])), wait);
+        int n = epoll_wait(ep, evs, (int)(sizeof(evs) / sizeof(evs[0])),
+                           t->unflushed && wait > RX_IDLE_MS ? RX_IDLE_MS : wait);
         for (int i = 0; i < n; i++) {
             struct ep_tag *tag = evs[i].data.ptr;
             udp_drain(t, a, tag->fd);
+        }
+        if (n == 0 && t->unflushed) { /* the exporters paused: hand on what is decoded */
+            t->r->f.flush(t->sink);
+            t->unflushed = false;
         }
         wait = housekeeping(t, &next_flush, &next_tick);
     }
