@@ -29,6 +29,7 @@
  * framer buffer) and per batch from the pool; never per message.
  */
 #include "collect/collect.h"
+#include "core/net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -96,127 +97,19 @@ struct collect {
 
 /* ---------------------------------------------------------------- helpers */
 
-static void ip_from_sockaddr(struct strm_ip *ip, const struct sockaddr_storage *ss)
-{
-    memset(ip, 0, sizeof(*ip));
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-        strm_ip_from_v4(ip, ntohl(in->sin_addr.s_addr));
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-        memcpy(ip->b, &in6->sin6_addr, 16);
-    }
-}
-
-static void format_addr(const struct sockaddr *sa, socklen_t len, const char *fallback_host,
-                        uint16_t port, char *buf, size_t size)
-{
-    char host[NI_MAXHOST];
-    if (sa && getnameinfo(sa, len, host, sizeof(host), NULL, 0, NI_NUMERICHOST) == 0) {
-        if (sa->sa_family == AF_INET6)
-            snprintf(buf, size, "[%s]:%u", host, port);
-        else
-            snprintf(buf, size, "%s:%u", host, port);
-        return;
-    }
-    const char *h = fallback_host[0] ? fallback_host : "0.0.0.0";
-    if (strchr(h, ':'))
-        snprintf(buf, size, "[%s]:%u", h, port);
-    else
-        snprintf(buf, size, "%s:%u", h, port);
-}
-
-static void set_rcvbuf(int fd, int want, const char *addr)
-{
-    if (want <= 0) return;
-    if (geteuid() != 0 || setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) != 0)
-        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
-    int got = 0;
-    socklen_t gl = sizeof(got);
-    /* Linux reports twice the usable size it granted. */
-    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0 && got / 2 < want)
-        LOG_WARN("collect",
-                 "syslog UDP listener %s: receive buffer is %d bytes, %d asked "
-                 "(raise net.core.rmem_max or run as root); bursts may be dropped by the kernel",
-                 addr, got / 2, want);
-}
-
-/*
- * Opens and binds the sockets of one listener entry (a name may give several addresses;
- * "" gives 0.0.0.0 and ::). An IPv6 wildcard that the host cannot bind is skipped.
- */
+/* Opens one syslog.udp or syslog.tcp entry into tags. */
 static int open_listener(const struct strm_listen *l, int socktype, int rcvbuf, struct ep_tag *tags,
                          int *ntags, char *err, size_t errlen)
 {
-    const char *proto = socktype == SOCK_DGRAM ? "UDP" : "TCP";
-    const char *key = socktype == SOCK_DGRAM ? "syslog.udp" : "syslog.tcp";
-    char port[8], addr[NI_MAXHOST + 16];
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = socktype;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(port, sizeof(port), "%u", l->port);
-    const char *host = l->host[0] ? l->host : NULL;
-    int g = getaddrinfo(host, port, &hints, &res);
-    if (g != 0) {
-        format_addr(NULL, 0, l->host, l->port, addr, sizeof(addr));
-        snprintf(err, errlen,
-                 "cannot resolve syslog %s listener %s: %s (set %s in the config file to another "
-                 "host:port, or [] to turn it off)",
-                 proto, addr, gai_strerror(g), key);
-        return STRM_ERR_IO;
-    }
-    int opened = 0, rc = 0;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        format_addr(ai->ai_addr, ai->ai_addrlen, l->host, l->port, addr, sizeof(addr));
-        /* The IPv6 half of a wildcard may be missing on hosts without IPv6. */
-        bool optional = host == NULL && ai->ai_family == AF_INET6;
-        if (*ntags >= MAX_SOCKETS) {
-            snprintf(err, errlen, "too many syslog %s sockets (at most %d); check %s", proto,
-                     MAX_SOCKETS, key);
-            rc = STRM_ERR_INVAL;
-            break;
-        }
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            if (optional) continue;
-            snprintf(err, errlen, "cannot open syslog %s listener %s: %s", proto, addr,
-                     strerror(errno));
-            rc = STRM_ERR_IO;
-            break;
-        }
-        int one = 1;
-        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (socktype == SOCK_DGRAM)
-            (void)setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-        if (ai->ai_family == AF_INET6)
-            (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-            (socktype == SOCK_STREAM && listen(fd, 1024) != 0)) {
-            int e = errno;
-            close(fd);
-            if (optional && (e == EADDRNOTAVAIL || e == EAFNOSUPPORT)) continue;
-            snprintf(err, errlen,
-                     "cannot bind syslog %s listener %s: %s (set %s in the config file to "
-                     "another host:port, or [] to turn it off)",
-                     proto, addr, strerror(e), key);
-            rc = STRM_ERR_IO;
-            break;
-        }
-        if (socktype == SOCK_DGRAM) set_rcvbuf(fd, rcvbuf, addr);
-        tags[*ntags].kind = socktype == SOCK_DGRAM ? TAG_UDP : TAG_TCP_LISTEN;
-        tags[*ntags].fd = fd;
+    int fds[MAX_SOCKETS], n = 0;
+    bool udp = socktype == SOCK_DGRAM;
+    int rc = strm_listen_open(l, socktype, rcvbuf, udp, "collect",
+                              udp ? "syslog UDP" : "syslog TCP", udp ? "syslog.udp" : "syslog.tcp",
+                              fds, &n, MAX_SOCKETS - *ntags, err, errlen);
+    for (int k = 0; k < n; k++) {
+        tags[*ntags].kind = udp ? TAG_UDP : TAG_TCP_LISTEN;
+        tags[*ntags].fd = fds[k];
         (*ntags)++;
-        opened++;
-        LOG_INFO("collect", "syslog %s listening on %s", proto, addr);
-    }
-    freeaddrinfo(res);
-    if (rc == 0 && opened == 0) {
-        format_addr(NULL, 0, l->host, l->port, addr, sizeof(addr));
-        snprintf(err, errlen, "cannot bind syslog %s listener %s: no usable address (set %s)",
-                 proto, addr, key);
-        rc = STRM_ERR_IO;
     }
     return rc;
 }
@@ -320,7 +213,7 @@ static void udp_drain(struct collect *c, struct udp_area *a, int fd, struct strm
                 continue;
             }
             ev->starttime = now;
-            ip_from_sockaddr(&ev->collectorip, &a->from[i]);
+            strm_ip_from_sockaddr(&ev->collectorip, &a->from[i]);
             if (trunc) {
                 ev->flags |= STRM_EV_TRUNCATED;
                 truncated++;
@@ -497,7 +390,7 @@ static void tcp_accept(struct collect *c, int ep, int lfd)
         (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
         cl->tag.kind = TAG_TCP_CLIENT;
         cl->tag.fd = fd;
-        ip_from_sockaddr(&cl->peer, &ss);
+        strm_ip_from_sockaddr(&cl->peer, &ss);
         struct epoll_event e = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = cl};
         if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) != 0) {
             syslog_framer_free(&cl->framer);

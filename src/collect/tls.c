@@ -36,6 +36,7 @@
  * counted on its own); further connections are accepted and closed at once.
  */
 #include "collect/collect.h"
+#include "core/net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -122,31 +123,6 @@ struct collect_tls {
 };
 
 /* ---------------------------------------------------------------- helpers */
-
-static void tls_ip_from_sockaddr(struct strm_ip *ip, const struct sockaddr_storage *ss)
-{
-    memset(ip, 0, sizeof(*ip));
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-        strm_ip_from_v4(ip, ntohl(in->sin_addr.s_addr));
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-        memcpy(ip->b, &in6->sin6_addr, 16);
-    }
-}
-
-static void tls_format_addr(const struct sockaddr *sa, socklen_t len, const char *fallback_host,
-                            uint16_t port, char *buf, size_t size)
-{
-    char host[NI_MAXHOST], serv[16];
-    if (sa && getnameinfo(sa, len, host, sizeof(host), serv, sizeof(serv),
-                          NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
-        snprintf(buf, size, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, serv);
-        return;
-    }
-    const char *h = fallback_host && fallback_host[0] ? fallback_host : "0.0.0.0";
-    snprintf(buf, size, strchr(h, ':') ? "[%s]:%u" : "%s:%u", h, port);
-}
 
 /* A problem caused by a peer: a warning at most once per TLS_WARN_MS, else a debug line. */
 static void tls_problem(struct tls_warn *w, const char *what, const struct tls_client *cl,
@@ -433,67 +409,13 @@ static int tls_setup_credentials(struct collect_tls *t, const struct strm_config
 /* Binds one syslog.tls entry ("" host gives 0.0.0.0 and, when available, ::). */
 static int tls_listen(struct collect_tls *t, const struct strm_listen *l, char *err, size_t errlen)
 {
-    char port[8], addr[NI_MAXHOST + 16];
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(port, sizeof(port), "%u", l->port);
-    const char *host = l->host[0] ? l->host : NULL;
-    int g = getaddrinfo(host, port, &hints, &res);
-    if (g != 0) {
-        tls_format_addr(NULL, 0, l->host, l->port, addr, sizeof(addr));
-        snprintf(err, errlen,
-                 "cannot resolve syslog TLS listener %s: %s (set syslog.tls in the config file "
-                 "to another host:port, or [] to turn it off)",
-                 addr, gai_strerror(g));
-        return STRM_ERR_IO;
-    }
-    int opened = 0, rc = 0;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        tls_format_addr(ai->ai_addr, ai->ai_addrlen, l->host, l->port, addr, sizeof(addr));
-        bool optional = host == NULL && ai->ai_family == AF_INET6;
-        if (t->n_listeners >= TLS_MAX_SOCKETS) {
-            snprintf(err, errlen, "too many syslog TLS sockets (at most %d); check syslog.tls",
-                     TLS_MAX_SOCKETS);
-            rc = STRM_ERR_INVAL;
-            break;
-        }
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            if (optional) continue;
-            snprintf(err, errlen, "cannot open syslog TLS listener %s: %s", addr, strerror(errno));
-            rc = STRM_ERR_IO;
-            break;
-        }
-        int one = 1;
-        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (ai->ai_family == AF_INET6)
-            (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-            int e = errno;
-            close(fd);
-            if (optional && (e == EADDRNOTAVAIL || e == EAFNOSUPPORT)) continue;
-            snprintf(err, errlen,
-                     "cannot bind syslog TLS listener %s: %s (set syslog.tls in the config file "
-                     "to another host:port, or [] to turn it off)",
-                     addr, strerror(e));
-            rc = STRM_ERR_IO;
-            break;
-        }
+    int fds[TLS_MAX_SOCKETS], n = 0;
+    int rc = strm_listen_open(l, SOCK_STREAM, 0, false, "collect", "syslog TLS", "syslog.tls", fds,
+                              &n, TLS_MAX_SOCKETS - t->n_listeners, err, errlen);
+    for (int k = 0; k < n; k++) {
         t->listeners[t->n_listeners].kind = TLS_TAG_LISTEN;
-        t->listeners[t->n_listeners].fd = fd;
+        t->listeners[t->n_listeners].fd = fds[k];
         t->n_listeners++;
-        opened++;
-        LOG_INFO("collect", "syslog TLS listening on %s", addr);
-    }
-    freeaddrinfo(res);
-    if (rc == 0 && opened == 0) {
-        tls_format_addr(NULL, 0, l->host, l->port, addr, sizeof(addr));
-        snprintf(err, errlen,
-                 "cannot bind syslog TLS listener %s: no usable address (set syslog.tls)", addr);
-        rc = STRM_ERR_IO;
     }
     return rc;
 }
@@ -607,7 +529,7 @@ static void tls_refuse(struct collect_tls *t, int fd, const struct sockaddr_stor
     int64_t now = strm_mono_ms();
     if (t->warn_refused.last_ms == 0 || now - t->warn_refused.last_ms >= TLS_WARN_MS) {
         char peer[INET6_ADDRSTRLEN + 8];
-        tls_format_addr((const struct sockaddr *)ss, sl, NULL, 0, peer, sizeof(peer));
+        strm_format_sockaddr((const struct sockaddr *)ss, sl, NULL, 0, peer, sizeof(peer));
         LOG_WARN("collect",
                  "syslog TLS connection from %s refused: %d clients connected, "
                  "syslog.tcp_max_clients reached (%llu refused so far)",
@@ -662,9 +584,9 @@ static void tls_accept(struct collect_tls *t, int ep, int lfd)
         (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
         cl->tag.kind = TLS_TAG_CLIENT;
         cl->tag.fd = fd;
-        tls_ip_from_sockaddr(&cl->peer, &ss);
-        tls_format_addr((const struct sockaddr *)&ss, sl, NULL, 0, cl->peer_text,
-                        sizeof(cl->peer_text));
+        strm_ip_from_sockaddr(&cl->peer, &ss);
+        strm_format_sockaddr((const struct sockaddr *)&ss, sl, NULL, 0, cl->peer_text,
+                             sizeof(cl->peer_text));
         cl->deadline = strm_mono_ms() + TLS_HANDSHAKE_MS;
         cl->events = EPOLLIN;
         struct epoll_event e = {.events = cl->events, .data.ptr = cl};

@@ -34,6 +34,7 @@
  * snapshot of its own, at most every 100 ms after it decoded something and after each
  * tick; flow_receivers_*_each read the snapshots and never touch a decoder.
  */
+#include "core/net.h"
 #include "flow/flow.h"
 
 #include <arpa/inet.h>
@@ -123,118 +124,19 @@ struct flow_receivers {
 
 /* ---------------------------------------------------------------- sockets */
 
-static void ip_from_sockaddr(struct strm_ip *ip, const struct sockaddr_storage *ss)
-{
-    memset(ip, 0, sizeof(*ip));
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-        strm_ip_from_v4(ip, ntohl(in->sin_addr.s_addr));
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-        memcpy(ip->b, &in6->sin6_addr, 16);
-    }
-}
-
-static void format_addr(const struct sockaddr *sa, socklen_t len, const struct strm_listen *l,
-                        char *buf, size_t size)
-{
-    char host[NI_MAXHOST];
-    const char *h = l->host[0] ? l->host : "0.0.0.0";
-    if (sa && getnameinfo(sa, len, host, sizeof(host), NULL, 0, NI_NUMERICHOST) == 0) h = host;
-    if (strchr(h, ':'))
-        snprintf(buf, size, "[%s]:%u", h, l->port);
-    else
-        snprintf(buf, size, "%s:%u", h, l->port);
-}
-
-static void set_rcvbuf(int fd, int want, const char *proto, const char *addr)
-{
-    if (want <= 0) return;
-    if (geteuid() != 0 || setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) != 0)
-        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
-    int got = 0;
-    socklen_t gl = sizeof(got);
-    /* Linux reports twice the usable size it granted. */
-    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0 && got / 2 < want)
-        LOG_WARN("flow",
-                 "%s listener %s: receive buffer is %d bytes, %d asked (raise "
-                 "net.core.rmem_max or run as root); bursts may be dropped by the kernel",
-                 proto, addr, got / 2, want);
-}
-
-/*
- * Opens and binds the sockets of one listener entry into t->socks. "" binds every address
- * (0.0.0.0 and ::); the IPv6 half of that wildcard is skipped on hosts without IPv6.
- */
+/* Opens one listener entry into t->socks. */
 static int open_listener(struct rx_thread *t, const struct strm_listen *l, enum rx_kind kind,
                          int rcvbuf, char *err, size_t errlen)
 {
-    const char *proto = kind_proto[kind], *key = kind_key[kind];
-    int socktype = kind == RX_IPFIX_TCP ? SOCK_STREAM : SOCK_DGRAM;
-    char port[8], addr[NI_MAXHOST + 16];
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = socktype;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(port, sizeof(port), "%u", l->port);
-    const char *host = l->host[0] ? l->host : NULL;
-    int g = getaddrinfo(host, port, &hints, &res);
-    if (g != 0) {
-        format_addr(NULL, 0, l, addr, sizeof(addr));
-        snprintf(err, errlen,
-                 "cannot resolve %s listener %s: %s (set %s in the config file to another "
-                 "host:port, or [] to turn it off)",
-                 proto, addr, gai_strerror(g), key);
-        return STRM_ERR_IO;
-    }
-    int opened = 0, rc = 0;
     int cap = (int)(sizeof(t->socks) / sizeof(t->socks[0]));
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        format_addr(ai->ai_addr, ai->ai_addrlen, l, addr, sizeof(addr));
-        bool optional = host == NULL && ai->ai_family == AF_INET6;
-        if (t->n_socks >= cap) {
-            snprintf(err, errlen, "too many %s sockets (at most %d); check %s", proto, cap, key);
-            rc = STRM_ERR_INVAL;
-            break;
-        }
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            if (optional) continue;
-            snprintf(err, errlen, "cannot open %s listener %s: %s", proto, addr, strerror(errno));
-            rc = STRM_ERR_IO;
-            break;
-        }
-        int one = 1;
-        if (socktype == SOCK_STREAM)
-            (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (ai->ai_family == AF_INET6)
-            (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-            (socktype == SOCK_STREAM && listen(fd, 128) != 0)) {
-            int e = errno;
-            close(fd);
-            if (optional && (e == EADDRNOTAVAIL || e == EAFNOSUPPORT)) continue;
-            snprintf(err, errlen,
-                     "cannot bind %s listener %s: %s (set %s in the config file to another "
-                     "host:port, or [] to turn it off)",
-                     proto, addr, strerror(e), key);
-            rc = STRM_ERR_IO;
-            break;
-        }
-        if (socktype == SOCK_DGRAM) set_rcvbuf(fd, rcvbuf, proto, addr);
+    int fds[sizeof(t->socks) / sizeof(t->socks[0])], n = 0;
+    int socktype = kind == RX_IPFIX_TCP ? SOCK_STREAM : SOCK_DGRAM;
+    int rc = strm_listen_open(l, socktype, rcvbuf, false, "flow", kind_proto[kind], kind_key[kind],
+                              fds, &n, cap - t->n_socks, err, errlen);
+    for (int k = 0; k < n; k++) {
         t->socks[t->n_socks].kind = socktype == SOCK_DGRAM ? 0 : 1;
-        t->socks[t->n_socks].fd = fd;
+        t->socks[t->n_socks].fd = fds[k];
         t->n_socks++;
-        opened++;
-        LOG_INFO("flow", "%s listening on %s", proto, addr);
-    }
-    freeaddrinfo(res);
-    if (rc == 0 && opened == 0) {
-        format_addr(NULL, 0, l, addr, sizeof(addr));
-        snprintf(err, errlen, "cannot bind %s listener %s: no usable address (set %s)", proto, addr,
-                 key);
-        rc = STRM_ERR_IO;
     }
     return rc;
 }
@@ -385,7 +287,7 @@ static void udp_drain(struct rx_thread *t, struct udp_area *a, int fd)
             size_t len = a->msgs[i].msg_len;
             const uint8_t *p = a->iov[i].iov_base;
             struct strm_ip from;
-            ip_from_sockaddr(&from, &a->from[i]);
+            strm_ip_from_sockaddr(&from, &a->from[i]);
             if (a->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) { /* cannot happen: slots hold 64 KiB */
                 bad++;
                 continue;
@@ -437,6 +339,7 @@ static void *udp_main(void *arg)
         if (n == 0 && t->unflushed) { /* the exporters paused: hand on what is decoded */
             t->r->f.flush(t->sink);
             t->unflushed = false;
+            snapshot(t); /* and the counters with it, so stats never lag the stored records */
         }
         wait = housekeeping(t, &next_flush, &next_tick);
     }
@@ -504,7 +407,7 @@ static void conn_accept(struct rx_thread *t, int ep, int lfd)
         (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
         c->tag.kind = 2;
         c->tag.fd = fd;
-        ip_from_sockaddr(&c->peer, &ss);
+        strm_ip_from_sockaddr(&c->peer, &ss);
         struct epoll_event e = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
         if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) != 0) {
             free(c->buf);
