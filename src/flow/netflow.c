@@ -736,6 +736,14 @@ static inline void rec_reset(struct nf_rec *r)
     memset(&r->dst, 0, sizeof(r->dst));
 }
 
+/* A time or duration in ms read off the wire, kept within year 0..9999 so arithmetic on it
+ * (init + uptime, first + duration) can never overflow, whatever an exporter sends. */
+#define WIRE_MS_MAX 253402300799999LL
+static int64_t wire_ms(uint64_t v)
+{
+    return v > (uint64_t)WIRE_MS_MAX ? WIRE_MS_MAX : (int64_t)v;
+}
+
 static inline void rec_field(struct nf_rec *r, uint8_t op, const uint8_t *q, size_t n)
 {
     switch (op) {
@@ -838,10 +846,10 @@ static inline void rec_field(struct nf_rec *r, uint8_t op, const uint8_t *q, siz
         r->last_ms = (int64_t)(rdn(q, n) & 0xFFFFFFFFu) * 1000, r->has |= H_LAST;
         break;
     case OP_MS_FIRST:
-        r->first_ms = u2i(rdn(q, n)), r->has |= H_FIRST;
+        r->first_ms = wire_ms(rdn(q, n)), r->has |= H_FIRST;
         break;
     case OP_MS_LAST:
-        r->last_ms = u2i(rdn(q, n)), r->has |= H_LAST;
+        r->last_ms = wire_ms(rdn(q, n)), r->has |= H_LAST;
         break;
     case OP_NTP_FIRST:
         r->first_ms = ntp_to_ms(rdn(q, 8)), r->has |= H_FIRST;
@@ -856,13 +864,13 @@ static inline void rec_field(struct nf_rec *r, uint8_t op, const uint8_t *q, siz
         r->delta_last = rdn(q, n), r->has |= H_DELTA_LAST;
         break;
     case OP_DURATION_MS:
-        r->duration_ms = rdn(q, n), r->has |= H_DURATION;
+        r->duration_ms = (uint64_t)wire_ms(rdn(q, n)), r->has |= H_DURATION;
         break;
     case OP_DURATION_US:
-        r->duration_ms = rdn(q, n) / 1000, r->has |= H_DURATION;
+        r->duration_ms = (uint64_t)wire_ms(rdn(q, n) / 1000), r->has |= H_DURATION;
         break;
     case OP_SYSINIT:
-        r->sysinit_ms = u2i(rdn(q, n)), r->has |= H_SYSINIT;
+        r->sysinit_ms = wire_ms(rdn(q, n)), r->has |= H_SYSINIT;
         break;
     case OP_SAMPLING:
         r->sampling = rdn(q, n), r->has |= H_SAMPLING;
