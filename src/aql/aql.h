@@ -150,6 +150,19 @@ int aql_result_write_page(const struct aql_result *r, enum aql_format fmt, size_
 void aql_explain_write(const struct aql_search_status *st, FILE *out);
 void aql_ctl_status(const struct aql_exec_ctl *ctl, struct aql_search_status *st);
 
+/*
+ * Runs q and writes its result to out as it goes: a query without aggregates or ORDER BY in
+ * CSV or JSON streams each row as the scan finds it (memory stays flat whatever the size;
+ * the scan stops when out fails, e.g. the reader hung up); any other query is run whole and
+ * then written. *rows (may be NULL) gets the rows written. On an error after rows were
+ * written, the output is closed properly and the error returned.
+ */
+int aql_execute_stream(const struct aql_query *q, const struct aql_stores *st, int64_t now_ms,
+                       struct aql_exec_ctl *ctl, enum aql_format fmt, FILE *out, uint64_t *rows,
+                       struct aql_error *err);
+/* Whether aql_execute_stream streams q in fmt. */
+bool aql_query_streams(const struct aql_query *q, enum aql_format fmt);
+
 /* aql_execute_in under ctl (may be NULL). */
 int aql_execute_ctl(const struct aql_query *q, const struct aql_stores *st, int64_t now_ms,
                     struct aql_exec_ctl *ctl, struct aql_result **out, struct aql_error *err);

@@ -370,6 +370,7 @@ size_t aql_value_text(const struct aql_value *v, char *buf, size_t size, const c
 
 struct aql_result {
     struct strm_arena arena; /* every string the cells point to, and the names */
+    const char *root;        /* JSON: "events" or "flows", after the query's table */
     size_t ncols;
     size_t stride; /* values per row (ncols plus hidden sort keys) */
     const char **names;
@@ -379,6 +380,11 @@ struct aql_result {
 };
 
 struct aql_result *aql_result_new(const struct aql_query *q, size_t stride);
+/* Streaming output (CSV and JSON): the header, one row of values, the end. */
+void aql_stream_begin(const struct aql_result *r, enum aql_format fmt, FILE *out);
+void aql_stream_row(const struct aql_result *r, const struct aql_value *vals, uint64_t idx,
+                    enum aql_format fmt, FILE *out);
+void aql_stream_end(const struct aql_result *r, uint64_t nrows, enum aql_format fmt, FILE *out);
 /* Appends one row of stride values, copying their strings; NULL on out of memory. */
 struct aql_value *aql_result_append(struct aql_result *r, const struct aql_value *vals);
 

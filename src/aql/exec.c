@@ -1242,6 +1242,102 @@ int aql_execute_in(const struct aql_query *q, const struct aql_stores *st, int64
     return exec_query(q, st, now_ms, NULL, out, err);
 }
 
+/* ---------------------------------------------------------------- streaming */
+
+struct stream_ctx {
+    const struct aql_query *q;
+    const struct aql_result *shape; /* names and root for the writers; holds no rows */
+    struct aql_value *row;
+    enum aql_format fmt;
+    FILE *out;
+    uint64_t n;
+};
+
+static int cb_stream(const struct strm_event *ev, void *arg)
+{
+    struct stream_ctx *c = arg;
+    aql_scratch_reset();
+    if (!row_matches(c->q, ev)) return 0;
+    for (size_t i = 0; i < c->q->nitems; i++)
+        aql_eval(c->q->items[i].expr, ev, &c->row[i]);
+    aql_stream_row(c->shape, c->row, c->n++, c->fmt, c->out);
+    if (ferror(c->out)) return 2; /* the reader went away */
+    return c->q->limit >= 0 && c->n >= (uint64_t)c->q->limit ? 1 : 0;
+}
+
+bool aql_query_streams(const struct aql_query *q, enum aql_format fmt)
+{
+    return fmt != AQL_FORMAT_TABLE && !q->aggregate && q->nkeys == 0;
+}
+
+int aql_execute_stream(const struct aql_query *q, const struct aql_stores *st, int64_t now_ms,
+                       struct aql_exec_ctl *ctl, enum aql_format fmt, FILE *out, uint64_t *rows,
+                       struct aql_error *err)
+{
+    if (err) {
+        err->pos = 0;
+        err->msg[0] = '\0';
+    }
+    if (!aql_query_streams(q, fmt)) { /* sorted, grouped or a table: whole, then written */
+        struct aql_result *r = NULL;
+        int rc = aql_execute_ctl(q, st, now_ms, ctl, &r, err);
+        if (rc == 0) {
+            if (rows) *rows = aql_result_rows(r);
+            rc = aql_result_write(r, fmt, out);
+        }
+        aql_result_free(r);
+        return rc;
+    }
+    struct ariel_store *store = q->table == STRM_TABLE_FLOWS ? st->flows : st->events;
+    if (!store) {
+        if (err)
+            snprintf(err->msg, sizeof err->msg, "the %s table is not available here",
+                     q->table == STRM_TABLE_FLOWS ? "flows" : "events");
+        return STRM_ERR_INVAL;
+    }
+    struct aql_exec_ctl *saved = aql_ctl;
+    const struct aql_scan_plan *saved_plan = aql_plan;
+    aql_ctl = ctl;
+    aql_now_ms = now_ms;
+    if (ctl) atomic_store(&ctl->phase, AQL_PHASE_EXECUTE);
+    int64_t window = q->last_ms >= 0 ? q->last_ms : AQL_DEFAULT_WINDOW_MS;
+    int64_t tmin = now_ms < INT64_MIN + window ? INT64_MIN : now_ms - window;
+    int64_t tmax = INT64_MAX;
+    if (q->has_start) {
+        tmin = q->start_ms;
+        tmax = q->has_stop ? q->stop_ms : INT64_MAX;
+    }
+    int rc = 0;
+    if (q->nsubs) {
+        int64_t w[2] = {tmin, tmax};
+        rc = run_subqueries(q, st, now_ms, w, err);
+    }
+    struct aql_result *shape = rc ? NULL : aql_result_new(q, q->nitems);
+    struct aql_value *row = calloc(q->nitems ? q->nitems : 1, sizeof *row);
+    struct aql_scan_plan plan = {0};
+    if (rc == 0 && (!shape || !row)) rc = exec_fail(err, STRM_ERR_NOMEM, "query");
+    if (rc == 0) {
+        narrow_window(q->where, &tmin, &tmax);
+        plan_where(q->where, &plan);
+        aql_plan = &plan;
+        struct stream_ctx c = {.q = q, .shape = shape, .row = row, .fmt = fmt, .out = out};
+        aql_stream_begin(shape, fmt, out);
+        if (q->limit != 0 && tmin <= tmax)
+            rc = aql_scan(store, tmin, tmax, q->colmask | (1ull << STRM_COL_STARTTIME), cb_stream,
+                          &c, NULL);
+        if (rc == 2 || rc == 1) rc = 0; /* stopped: the reader left, or LIMIT reached */
+        aql_stream_end(shape, c.n, fmt, out);
+        if (rows) *rows = c.n;
+        if (rc < 0) rc = scan_fail(err, rc);
+    }
+    free(row);
+    aql_result_free(shape);
+    if (ctl) atomic_store(&ctl->phase, AQL_PHASE_DONE);
+    aql_plan = saved_plan;
+    aql_ctl = saved;
+    return rc;
+}
+
 int aql_execute_ctl(const struct aql_query *q, const struct aql_stores *st, int64_t now_ms,
                     struct aql_exec_ctl *ctl, struct aql_result **out, struct aql_error *err)
 {

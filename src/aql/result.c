@@ -35,6 +35,7 @@ struct aql_result *aql_result_new(const struct aql_query *q, size_t stride)
     strm_arena_init(&r->arena, 64 * 1024);
     r->ncols = q->nitems;
     r->stride = stride;
+    r->root = q->table == STRM_TABLE_FLOWS ? "flows" : "events";
     r->names = strm_arena_alloc(&r->arena, (q->nitems + 1) * sizeof *r->names);
     r->types = strm_arena_alloc(&r->arena, (q->nitems + 1) * sizeof *r->types);
     if (!r->names || !r->types) goto fail;
@@ -447,27 +448,34 @@ static void csv_field(FILE *out, const char *s, size_t n)
     fputc('"', out);
 }
 
-static int write_csv(const struct aql_result *r, FILE *out)
+static void csv_row(const struct aql_result *r, const struct aql_value *vals, FILE *out)
+{
+    char buf[64];
+    for (size_t c = 0; c < r->ncols; c++) {
+        if (c) fputc(',', out);
+        const char *s;
+        size_t n = aql_value_text(&vals[c], buf, sizeof buf, &s);
+        csv_field(out, s, n);
+    }
+    fputs("\r\n", out);
+}
+
+static void csv_header(const struct aql_result *r, FILE *out)
 {
     for (size_t c = 0; c < r->ncols; c++) {
         if (c) fputc(',', out);
         csv_field(out, r->names[c], strlen(r->names[c]));
     }
     fputs("\r\n", out);
-    char buf[64];
-    for (size_t i = 0; i < r->nrows; i++) {
-        for (size_t c = 0; c < r->ncols; c++) {
-            if (c) fputc(',', out);
-            const char *s;
-            size_t n = aql_value_text(&r->cells[i * r->stride + c], buf, sizeof buf, &s);
-            csv_field(out, s, n);
-        }
-        fputs("\r\n", out);
-    }
-    return 0;
 }
 
-/* ---------------------------------------------------------------- JSON */
+static int write_csv(const struct aql_result *r, FILE *out)
+{
+    csv_header(r, out);
+    for (size_t i = 0; i < r->nrows; i++)
+        csv_row(r, &r->cells[i * r->stride], out);
+    return 0;
+}
 
 static void json_string(FILE *out, const char *str, size_t n)
 {
@@ -502,43 +510,72 @@ static void json_string(FILE *out, const char *str, size_t n)
     fputc('"', out);
 }
 
-static int write_json(const struct aql_result *r, FILE *out)
+static void json_row(const struct aql_result *r, const struct aql_value *vals, uint64_t idx,
+                     FILE *out)
 {
     char buf[64];
-    fputs("{\"events\":[", out);
-    for (size_t i = 0; i < r->nrows; i++) {
-        fputs(i ? ",\n{" : "\n{", out);
-        for (size_t c = 0; c < r->ncols; c++) {
-            if (c) fputc(',', out);
-            json_string(out, r->names[c], strlen(r->names[c]));
-            fputc(':', out);
-            const struct aql_value *v = &r->cells[i * r->stride + c];
-            const char *s;
-            size_t n = aql_value_text(v, buf, sizeof buf, &s);
-            switch (v->type) {
-            case AQL_T_NULL:
-                fputs("null", out);
-                break;
-            case AQL_T_BOOL:
-            case AQL_T_INT:
-            case AQL_T_TIME:
+    fputs(idx ? ",\n{" : "\n{", out);
+    for (size_t c = 0; c < r->ncols; c++) {
+        if (c) fputc(',', out);
+        json_string(out, r->names[c], strlen(r->names[c]));
+        fputc(':', out);
+        const struct aql_value *v = &vals[c];
+        const char *s;
+        size_t n = aql_value_text(v, buf, sizeof buf, &s);
+        switch (v->type) {
+        case AQL_T_NULL:
+            fputs("null", out);
+            break;
+        case AQL_T_BOOL:
+        case AQL_T_INT:
+        case AQL_T_TIME:
+            fwrite(s, 1, n, out);
+            break;
+        case AQL_T_DOUBLE:
+            if (n)
                 fwrite(s, 1, n, out);
-                break;
-            case AQL_T_DOUBLE:
-                if (n)
-                    fwrite(s, 1, n, out);
-                else
-                    fputs("null", out);
-                break;
-            default:
-                json_string(out, s, n);
-                break;
-            }
+            else
+                fputs("null", out);
+            break;
+        default:
+            json_string(out, s, n);
+            break;
         }
-        fputc('}', out);
     }
+    fputc('}', out);
+}
+
+static int write_json(const struct aql_result *r, FILE *out)
+{
+    fprintf(out, "{\"%s\":[", r->root ? r->root : "events");
+    for (size_t i = 0; i < r->nrows; i++)
+        json_row(r, &r->cells[i * r->stride], i, out);
     fputs(r->nrows ? "\n]}\n" : "]}\n", out);
     return 0;
+}
+
+void aql_stream_begin(const struct aql_result *r, enum aql_format fmt, FILE *out)
+{
+    if (fmt == AQL_FORMAT_CSV)
+        csv_header(r, out);
+    else
+        fprintf(out, "{\"%s\":[", r->root ? r->root : "events");
+}
+
+void aql_stream_row(const struct aql_result *r, const struct aql_value *vals, uint64_t idx,
+                    enum aql_format fmt, FILE *out)
+{
+    if (fmt == AQL_FORMAT_CSV)
+        csv_row(r, vals, out);
+    else
+        json_row(r, vals, idx, out);
+}
+
+void aql_stream_end(const struct aql_result *r, uint64_t nrows, enum aql_format fmt, FILE *out)
+{
+    (void)r;
+    if (fmt != AQL_FORMAT_CSV) fputs(nrows ? "\n]}\n" : "]}\n", out);
+    fflush(out);
 }
 
 int aql_result_write(const struct aql_result *r, enum aql_format fmt, FILE *out)

@@ -44,11 +44,11 @@ static int search_local(const struct strm_config *cfg, const char *text, enum aq
         .deadline_ms = cfg->search_timeout_s ? strm_mono_ms() + cfg->search_timeout_s * 1000LL : 0,
         .max_memory = (size_t)cfg->search_max_memory_mb << 20,
     };
-    if (aql_execute_ctl(q, &st, strm_now_ms(), &ctl, &r, &err) != 0) {
+    /* rows go out as they are found for plain queries in csv/json (flat memory) */
+    if (aql_execute_stream(q, &st, strm_now_ms(), &ctl, fmt, stdout, NULL, &err) != 0) {
         fprintf(stderr, "strm: search failed: %s\n", err.msg);
         goto out;
     }
-    aql_result_write(r, fmt, stdout);
     if (explain) {
         struct aql_search_status ss = {0};
         aql_ctl_status(&ctl, &ss);
