@@ -647,8 +647,8 @@ static void plan_add_keys(struct aql_scan_plan *pl, int col, const struct aql_no
 static void plan_add_range(struct aql_scan_plan *pl, int col, int64_t lo, int64_t hi)
 {
     if (pl->npreds == AQL_MAX_PREDS || lo > hi) return;
-    pl->preds[pl->npreds++] = (struct ariel_pred){.col = col, .kind = ARIEL_PRED_RANGE, .lo = lo,
-                                                  .hi = hi};
+    pl->preds[pl->npreds++] =
+        (struct ariel_pred){.col = col, .kind = ARIEL_PRED_RANGE, .lo = lo, .hi = hi};
 }
 
 /* Conditions of the top-level AND chain of WHERE that hold for every matching row. */
@@ -666,7 +666,7 @@ static void plan_where(const struct aql_node *n, struct aql_scan_plan *pl)
         if (c->kind != AQL_N_COL) { /* literal OP column: flip */
             c = n->r;
             v = n->l;
-            op = op == AQL_OP_LT ? AQL_OP_GT
+            op = op == AQL_OP_LT   ? AQL_OP_GT
                  : op == AQL_OP_LE ? AQL_OP_GE
                  : op == AQL_OP_GT ? AQL_OP_LT
                  : op == AQL_OP_GE ? AQL_OP_LE
@@ -845,11 +845,14 @@ void aql_err_message(int rc, char *buf, size_t size)
         snprintf(buf, size, "search canceled");
         break;
     case AQL_ERR_TIMEOUT:
-        snprintf(buf, size, "search stopped after %d s (search.timeout): narrow the time range or "
-                 "the WHERE clause", ctl ? ctl->timeout_s : 0);
+        snprintf(buf, size,
+                 "search stopped after %d s (search.timeout): narrow the time range or "
+                 "the WHERE clause",
+                 ctl ? ctl->timeout_s : 0);
         break;
     case AQL_ERR_MEMORY:
-        snprintf(buf, size, "search needs more than %zu MiB (search.max_memory): narrow the "
+        snprintf(buf, size,
+                 "search needs more than %zu MiB (search.max_memory): narrow the "
                  "WHERE clause or the time range, group by fewer columns, or add a LIMIT",
                  ctl ? ctl->max_memory >> 20 : 0);
         break;
@@ -1161,8 +1164,7 @@ static int cmp_cells(const void *a, const void *b)
 }
 
 static int exec_query(const struct aql_query *q, const struct aql_stores *st, int64_t now_ms,
-                      const int64_t *outer_window, struct aql_result **out,
-                      struct aql_error *err);
+                      const int64_t *outer_window, struct aql_result **out, struct aql_error *err);
 
 static size_t collect_mem(void *arg)
 {
@@ -1204,7 +1206,8 @@ static int run_subqueries(const struct aql_query *q, const struct aql_stores *st
         }
         r->nrows = k;
         if (r->stride != 1) {
-            for (size_t j = 0; j < k; j++) r->cells[j] = r->cells[j * r->stride];
+            for (size_t j = 0; j < k; j++)
+                r->cells[j] = r->cells[j * r->stride];
             r->stride = 1;
         }
         if (k > 1) qsort(r->cells, k, sizeof *r->cells, cmp_cells);
@@ -1351,8 +1354,7 @@ int aql_execute_ctl(const struct aql_query *q, const struct aql_stores *st, int6
 }
 
 static int exec_query(const struct aql_query *q, const struct aql_stores *st, int64_t now_ms,
-                      const int64_t *outer_window, struct aql_result **out,
-                      struct aql_error *err)
+                      const int64_t *outer_window, struct aql_result **out, struct aql_error *err)
 {
     *out = NULL;
     if (err) {
@@ -1389,7 +1391,8 @@ static int exec_query(const struct aql_query *q, const struct aql_stores *st, in
     plan_where(q->where, &plan);
     const struct aql_scan_plan *saved_plan = aql_plan;
     aql_plan = &plan;
-    if (aql_ctl) atomic_fetch_add_explicit(&aql_ctl->preds, (uint32_t)plan.npreds, memory_order_relaxed);
+    if (aql_ctl)
+        atomic_fetch_add_explicit(&aql_ctl->preds, (uint32_t)plan.npreds, memory_order_relaxed);
 
     size_t stride = q->nitems + q->nkeys;
     struct aql_result *r = aql_result_new(q, stride);

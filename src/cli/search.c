@@ -118,8 +118,7 @@ int cmd_search(int argc, char **argv)
                    i + 1 < argc && mode == SYNC) {
             mode = argv[i][2] == 's' ? STATUS : argv[i][2] == 'r' ? RESULTS : CANCEL;
             id = argv[++i];
-        } else if ((!strcmp(argv[i], "--offset") || !strcmp(argv[i], "--count")) &&
-                   i + 1 < argc) {
+        } else if ((!strcmp(argv[i], "--offset") || !strcmp(argv[i], "--count")) && i + 1 < argc) {
             char *end;
             unsigned long long v = strtoull(argv[i + 1], &end, 10);
             if (*end || argv[i + 1][0] == '-') bad = true;

@@ -182,18 +182,7 @@ static void udp_drain(struct collect *c, struct udp_area *a, int fd, struct strm
         struct strm_batch *b = *bp;
         unsigned vlen = b->cap - b->count;
         if (vlen > UDP_VLEN) vlen = UDP_VLEN;
-        for (unsigned i = 0; i < vlen; i++) {
-            a->msgs[i].msg_hdr.msg_namelen = sizeof(a->from[i]);
-            a->msgs[i].msg_hdr.msg_flags = 0;
-            a->msgs[i].msg_len = 0;
-        }
-        int n = recvmmsg(fd, a->msgs, vlen, MSG_DONTWAIT, NULL);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                LOG_DEBUG("collect", "recvmmsg: %s", strerror(errno));
-            return;
-        }
+        int n = strm_recv_datagrams(fd, a->msgs, vlen, sizeof(a->from[0]), "collect");
         if (n == 0) return;
         int64_t now = strm_now_ms();
         uint32_t before = b->count, truncated = 0;

@@ -125,3 +125,21 @@ int strm_listen_open(const struct strm_listen *l, int socktype, int rcvbuf, bool
     }
     return rc;
 }
+
+int strm_recv_datagrams(int fd, struct mmsghdr *msgs, unsigned vlen, socklen_t name_size,
+                        const char *component)
+{
+    for (unsigned i = 0; i < vlen; i++) {
+        msgs[i].msg_hdr.msg_namelen = name_size;
+        msgs[i].msg_hdr.msg_flags = 0;
+        msgs[i].msg_len = 0;
+    }
+    for (;;) {
+        int n = recvmmsg(fd, msgs, vlen, MSG_DONTWAIT, NULL);
+        if (n >= 0) return n;
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            LOG_DEBUG(component, "recvmmsg: %s", strerror(errno));
+        return 0;
+    }
+}

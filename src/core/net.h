@@ -30,4 +30,14 @@ int strm_listen_open(const struct strm_listen *l, int socktype, int rcvbuf, bool
                      const char *component, const char *what, const char *key, int *fds, int *n,
                      int cap, char *err, size_t errlen);
 
+/*
+ * recvmmsg of up to vlen datagrams into msgs (their iovecs and name buffers set up by the
+ * caller; name lengths, flags and lengths are reset here), not blocking, EINTR retried. Returns
+ * the datagrams read, 0 when none is waiting; other errors are logged (debug) and give 0.
+ * name_size is the size of each msgs[i].msg_hdr.msg_name buffer.
+ */
+struct mmsghdr;
+int strm_recv_datagrams(int fd, struct mmsghdr *msgs, unsigned vlen, socklen_t name_size,
+                        const char *component);
+
 #endif

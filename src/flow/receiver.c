@@ -268,18 +268,7 @@ static void udp_drain(struct rx_thread *t, struct udp_area *a, int fd)
 {
     struct strm_stats *st = t->r->stats;
     for (int call = 0; call < RX_CALLS_PER_WAKE; call++) {
-        for (unsigned i = 0; i < RX_VLEN; i++) {
-            a->msgs[i].msg_hdr.msg_namelen = sizeof(a->from[i]);
-            a->msgs[i].msg_hdr.msg_flags = 0;
-            a->msgs[i].msg_len = 0;
-        }
-        int n = recvmmsg(fd, a->msgs, RX_VLEN, MSG_DONTWAIT, NULL);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                LOG_DEBUG("flow", "recvmmsg: %s", strerror(errno));
-            return;
-        }
+        int n = strm_recv_datagrams(fd, a->msgs, RX_VLEN, sizeof(a->from[0]), "flow");
         if (n == 0) return;
         int64_t now = strm_now_ms();
         uint64_t bad = 0;
