@@ -1606,7 +1606,8 @@ def rows_subset(got, pool, approx):
 def engine_rows(json_text):
     """Engine JSON output -> (names, rows as value lists); keeps duplicate keys."""
     doc = json.loads(json_text, object_pairs_hook=lambda pairs: pairs)
-    events = dict(doc)["events"] if isinstance(doc, list) else doc["events"]
+    top = dict(doc) if isinstance(doc, list) else doc
+    events = top["events"] if "events" in top else top["flows"]  # named after the table
     names = [k for k, _ in events[0]] if events else None
     return names, [[v for _, v in ev] for ev in events]
 
