@@ -188,7 +188,7 @@ struct gctx {
     bool owns;     /* some aggregate keeps a value, a set or HyperLogLog registers */
     struct strm_arena arena;
     struct keybuf kb;
-    struct keybuf bk; /* the keys of a batch of rows */
+    struct keybuf bk;      /* the keys of a batch of rows */
     struct group **groups; /* arrival order */
     size_t ngroups, gcap;
     /* open addressing: the hash beside the group, so a probe rarely touches a group that is
@@ -208,8 +208,8 @@ static void gctx_init(struct gctx *c, const struct aql_query *q)
         c->owns |= fn != AQL_AGG_COUNT && fn != AQL_AGG_SUM && fn != AQL_AGG_AVG &&
                    fn != AQL_AGG_STDEV && fn != AQL_AGG_STDEVP;
     }
-    c->stride = c->owns ? sizeof(struct agg_state)
-                        : (offsetof(struct agg_state, v) + 7) & ~(size_t)7;
+    c->stride =
+        c->owns ? sizeof(struct agg_state) : (offsetof(struct agg_state, v) + 7) & ~(size_t)7;
     strm_arena_init(&c->arena, 4u << 20); /* big chunks: on huge pages (arena.c) */
 }
 
@@ -978,7 +978,8 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
         for (; started < nparts; started++)
             if (pthread_create(&jobs[started].thread, NULL, part_main, &jobs[started]) != 0) break;
         if (started < nparts) { /* no thread: this one scans the rest */
-            for (int k = started; k < nparts; k++) part_main(&jobs[k]);
+            for (int k = started; k < nparts; k++)
+                part_main(&jobs[k]);
         }
         part_main(&jobs[0]);
         for (int k = 1; k < started; k++)

@@ -185,7 +185,8 @@ static void new_id(char *id)
     unsigned char b[AQL_SEARCH_ID_LEN / 2];
     if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
         static _Atomic uint64_t counter;
-        uint64_t v = (uint64_t)strm_now_ms() ^ atomic_fetch_add(&counter, 1) * 0x9e3779b97f4a7c15ull;
+        uint64_t v =
+            (uint64_t)strm_now_ms() ^ atomic_fetch_add(&counter, 1) * 0x9e3779b97f4a7c15ull;
         for (size_t i = 0; i < sizeof b; i++)
             b[i] = (unsigned char)(v >> (8 * (i % 8))) ^ (unsigned char)i;
     }
@@ -243,7 +244,8 @@ int aql_search_create(struct aql_searches *m, const char *text, const struct aql
     s->ctl.timeout_s = m->lim.timeout_s;
     s->ctl.max_memory = m->lim.max_memory;
     /* the timeout counts from creation: waiting is part of what the user waits for */
-    if (m->lim.timeout_s > 0) s->ctl.deadline_ms = strm_mono_ms() + (int64_t)m->lim.timeout_s * 1000;
+    if (m->lim.timeout_s > 0)
+        s->ctl.deadline_ms = strm_mono_ms() + (int64_t)m->lim.timeout_s * 1000;
     s->next = m->list;
     m->list = s;
     memcpy(id, s->id, AQL_SEARCH_ID_LEN + 1);
@@ -376,8 +378,8 @@ int aql_search_cancel(struct aql_searches *m, const char *id)
     return s ? 0 : STRM_ERR_INVAL;
 }
 
-void aql_searches_list(struct aql_searches *m, void (*fn)(const char *id,
-                                                         const struct aql_search_status *, void *),
+void aql_searches_list(struct aql_searches *m,
+                       void (*fn)(const char *id, const struct aql_search_status *, void *),
                        void *arg)
 {
     pthread_mutex_lock(&m->lock);
@@ -444,6 +446,5 @@ void aql_explain_write(const struct aql_search_status *st, FILE *out)
             st->segments_in_range, st->segments_in_range == 1 ? "" : "s", st->skipped_minmax,
             st->skipped_index, st->skipped_order, st->segments_in_range - skipped);
     fprintf(out, "# explain: %u WHERE condition%s usable to skip segments; %llu rows scanned\n",
-            st->conditions, st->conditions == 1 ? "" : "s",
-            (unsigned long long)st->rows_scanned);
+            st->conditions, st->conditions == 1 ? "" : "s", (unsigned long long)st->rows_scanned);
 }

@@ -39,8 +39,7 @@ size_t aql_where(const char *src, size_t len, size_t pos, char *buf, size_t size
     return n < 0 ? 0 : (size_t)n;
 }
 
-static int lex_fail(const struct aql_lexer *lx, struct aql_error *err, size_t pos,
-                    const char *what)
+static int lex_fail(const struct aql_lexer *lx, struct aql_error *err, size_t pos, const char *what)
 {
     char where[64];
     aql_where(lx->src, lx->len, pos, where, sizeof where);
@@ -116,7 +115,8 @@ static int lex_number(struct aql_lexer *lx, struct aql_tok *t, struct aql_error 
                         "decimal numbers are not supported (use DOUBLE('1.5') or an integer)");
     if (i < lx->len && is_ident_char((unsigned char)s[i]))
         return lex_fail(lx, err, lx->pos, "malformed number");
-    if (overflow || v > (uint64_t)INT64_MAX) return lex_fail(lx, err, lx->pos, "number out of range");
+    if (overflow || v > (uint64_t)INT64_MAX)
+        return lex_fail(lx, err, lx->pos, "number out of range");
     t->ival = (int64_t)v;
     t->len = i - lx->pos;
     lx->pos = i;

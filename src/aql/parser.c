@@ -56,8 +56,8 @@ struct parser {
     struct aql_query *q;
     int depth;
     size_t aggs_cap;
-    bool in_agg;    /* inside an aggregate's argument */
-    bool in_having; /* SELECT aliases are names too */
+    bool in_agg;     /* inside an aggregate's argument */
+    bool in_having;  /* SELECT aliases are names too */
     ssize_t star_at; /* SELECT *: item index where the table's columns go, -1 if none */
     int sub_depth;   /* subqueries being parsed around the current point */
     size_t star_pos;
@@ -1461,9 +1461,12 @@ static int plan(struct parser *p)
     uint64_t bad = q->colmask & ~strm_table_cols(q->table);
     if (bad) {
         const struct aql_node *c = NULL;
-        for (size_t i = 0; i < q->nitems && !c; i++) c = find_col_in(q->items[i].expr, bad);
-        for (size_t i = 0; i < q->nkeys && !c; i++) c = find_col_in(q->keys[i].expr, bad);
-        for (size_t i = 0; i < q->ngroups && !c; i++) c = find_col_in(q->groups[i], bad);
+        for (size_t i = 0; i < q->nitems && !c; i++)
+            c = find_col_in(q->items[i].expr, bad);
+        for (size_t i = 0; i < q->nkeys && !c; i++)
+            c = find_col_in(q->keys[i].expr, bad);
+        for (size_t i = 0; i < q->ngroups && !c; i++)
+            c = find_col_in(q->groups[i], bad);
         if (!c) c = find_col_in(q->having, bad);
         if (!c) c = find_col_in(q->where, bad);
         int col = c ? c->u.col : __builtin_ctzll(bad);

@@ -917,8 +917,7 @@ int ariel_tick(struct ariel_store *s)
         maybe_flush(s, false);
     else
         wal_cleanup(s);
-    if ((s->retention_days || s->max_disk_percent || s->bucket_of) &&
-        now >= s->retention_next_ms) {
+    if ((s->retention_days || s->max_disk_percent || s->bucket_of) && now >= s->retention_next_ms) {
         s->retention_next_ms = now + RETENTION_EVERY_MS;
         retention_run(s);
     }
@@ -1105,7 +1104,8 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
         (rc = scan_memtable(imm, nimm, tmin, tmax, drop, ndrop, fn, o->batch_fn, evbuf, arg,
                             &stop)) != 0)
         goto out;
-    if (!stop) rc = scan_memtable(mt, n, tmin, tmax, drop, ndrop, fn, o->batch_fn, evbuf, arg, &stop);
+    if (!stop)
+        rc = scan_memtable(mt, n, tmin, tmax, drop, ndrop, fn, o->batch_fn, evbuf, arg, &stop);
 out:
     free(evbuf);
     ariel_scan_ctx_free(ctx);
@@ -1550,8 +1550,10 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
             goto fail;
         }
         if (reserve_make(s) != 0)
-            LOG_WARN(ARIEL_COMP, "%s: no room for the disk-full reserve: a full disk may stall "
-                     "ingest until space is freed", s->root);
+            LOG_WARN(ARIEL_COMP,
+                     "%s: no room for the disk-full reserve: a full disk may stall "
+                     "ingest until space is freed",
+                     s->root);
         mt_pool_prewarm(s->segment_rows);
     }
     if ((rc = ariel_seg_writer_init(&s->sw, ZSTD_LEVEL, s->table)) != 0 ||
@@ -1598,8 +1600,10 @@ void ariel_close(struct ariel_store *s)
         if (!s->flusher_started || wait_imm_done(s, 15000))
             (void)flush_memtable(s, s->mt, false);
         else
-            LOG_WARN(ARIEL_COMP, "%s: closing without a final flush (the segment writer cannot "
-                     "write); the rows stay in the WAL", s->root);
+            LOG_WARN(ARIEL_COMP,
+                     "%s: closing without a final flush (the segment writer cannot "
+                     "write); the rows stay in the WAL",
+                     s->root);
         if (s->flusher_started) {
             pthread_mutex_lock(&s->lock);
             s->flusher_stop = true;

@@ -113,8 +113,8 @@ static void serve_search(struct control *c, int fd, char *req)
     char id[AQL_SEARCH_ID_LEN + 1], msg[512];
     int rc = aql_search_create(c->searches, nl + 1, &st, id, NULL, &err);
     if (rc != 0) {
-        snprintf(msg, sizeof(msg), "%s: %s\n", rc == STRM_ERR_PARSE ? "syntax error" : "search failed",
-                 err.msg);
+        snprintf(msg, sizeof(msg), "%s: %s\n",
+                 rc == STRM_ERR_PARSE ? "syntax error" : "search failed", err.msg);
         reply_error(fd, rc == STRM_ERR_PARSE ? EXIT_USAGE : EXIT_FAIL, msg);
         return;
     }
@@ -145,10 +145,9 @@ static void serve_search(struct control *c, int fd, char *req)
 
 static void status_lines(FILE *m, const char *id, const struct aql_search_status *ss)
 {
-    fprintf(m, "id %s\nstatus %s\nprogress %d\nrows_scanned %llu\nrows %llu\ncreated %lld\n",
-            id, aql_search_state_name(ss->state), ss->progress,
-            (unsigned long long)ss->rows_scanned, (unsigned long long)ss->rows,
-            (long long)ss->created_ms);
+    fprintf(m, "id %s\nstatus %s\nprogress %d\nrows_scanned %llu\nrows %llu\ncreated %lld\n", id,
+            aql_search_state_name(ss->state), ss->progress, (unsigned long long)ss->rows_scanned,
+            (unsigned long long)ss->rows, (long long)ss->created_ms);
     if (ss->started_ms) fprintf(m, "started %lld\n", (long long)ss->started_ms);
     if (ss->completed_ms) fprintf(m, "completed %lld\n", (long long)ss->completed_ms);
     fprintf(m, "segments_in_range %u\nskipped_minmax %u\nskipped_index %u\nskipped_order %u\n",
@@ -182,7 +181,8 @@ static void serve_async(struct control *c, int fd, const char *req)
         bool reused = false;
         int rc = aql_search_create(c->searches, req + 6, &st, id, &reused, &err);
         if (rc != 0) {
-            fprintf(m, "%s: %s\n", rc == STRM_ERR_PARSE ? "syntax error" : "search failed", err.msg);
+            fprintf(m, "%s: %s\n", rc == STRM_ERR_PARSE ? "syntax error" : "search failed",
+                    err.msg);
             code = rc == STRM_ERR_PARSE ? EXIT_USAGE : EXIT_FAIL;
         } else {
             fprintf(m, "%s\n", id);
@@ -244,9 +244,10 @@ static void serve_stats(struct control *c, int fd)
     struct flowpipe *fp = atomic_load(&c->flows);
     if (fp) {
         ariel_info_get(flowpipe_store(fp), &info);
-        fprintf(m, "flows_store_rows %llu\nflows_store_segments %llu\nflows_store_segment_bytes %llu\n",
-                (unsigned long long)(info.rows_segments + info.rows_memtable),
-                (unsigned long long)info.segments, (unsigned long long)info.bytes_segments);
+        fprintf(
+            m, "flows_store_rows %llu\nflows_store_segments %llu\nflows_store_segment_bytes %llu\n",
+            (unsigned long long)(info.rows_segments + info.rows_memtable),
+            (unsigned long long)info.segments, (unsigned long long)info.bytes_segments);
         flowpipe_stats_write(fp, m);
     }
     fclose(m);

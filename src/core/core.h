@@ -170,9 +170,9 @@ struct strm_event {
     struct strm_str appname;  /* RFC 5424 APP-NAME, RFC 3164 TAG */
     struct strm_str procid;
     struct strm_str msgid;
-    struct strm_str message;    /* the MSG part (after header and structured data) */
-    struct strm_str properties; /* DSM custom properties: key=value pairs, TAB-separated */
-    struct strm_str payload;    /* the raw message as received (after truncation) */
+    struct strm_str message;      /* the MSG part (after header and structured data) */
+    struct strm_str properties;   /* DSM custom properties: key=value pairs, TAB-separated */
+    struct strm_str payload;      /* the raw message as received (after truncation) */
     struct strm_flow_fields flow; /* flows only (STRM_EV_FLOW); all zero for events */
 };
 
@@ -257,9 +257,9 @@ enum strm_table {
 struct strm_col_def {
     const char *name; /* lower case, as AQL names it */
     enum strm_col_type type;
-    uint8_t width; /* bytes of the field in struct strm_event */
-    size_t offset; /* offsetof(struct strm_event, field) */
-    uint8_t tables; /* enum strm_table bits */
+    uint8_t width;                 /* bytes of the field in struct strm_event */
+    size_t offset;                 /* offsetof(struct strm_event, field) */
+    uint8_t tables;                /* enum strm_table bits */
     const char *const *enum_names; /* INT columns printed as names (flowtype...), or NULL */
     uint8_t enum_count;
 };
@@ -497,7 +497,7 @@ struct strm_config {
     int retention_days;    /* segments older than this are deleted; 0 = keep forever */
     struct strm_retention_bucket buckets[STRM_MAX_BUCKETS]; /* storage.retention_buckets */
     int n_buckets;
-    int max_disk_percent;  /* oldest partitions deleted above this filesystem use */
+    int max_disk_percent; /* oldest partitions deleted above this filesystem use */
     enum strm_log_level log_level;
     /* searches: 0 = built-in default (timeout and memory: no limit) */
     int search_timeout_s;     /* search.timeout */
@@ -530,7 +530,8 @@ struct strm_config {
  * The network hierarchy: the longest-prefix local network holding ip, or NULL when ip is in
  * none (remote). Direction of a flow: L2L, L2R, R2L or R2R from its two ends.
  */
-const struct strm_network *strm_network_find(const struct strm_config *cfg, const struct strm_ip *ip);
+const struct strm_network *strm_network_find(const struct strm_config *cfg,
+                                             const struct strm_ip *ip);
 /*
  * Parses "a.b.c.d/n", "x:y::/n" or a bare address (a host: /32, /128) of len bytes into the
  * network address (host bits cleared) and its prefix over the 128-bit form (IPv4 /n gives

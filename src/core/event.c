@@ -27,9 +27,9 @@
     }
 
 const char *const strm_flowtype_names[STRM_FLOWTYPE__COUNT] = {
-    [STRM_FLOWTYPE_NONE] = "none",       [STRM_FLOWTYPE_NETFLOW5] = "NetFlow v5",
+    [STRM_FLOWTYPE_NONE] = "none",           [STRM_FLOWTYPE_NETFLOW5] = "NetFlow v5",
     [STRM_FLOWTYPE_NETFLOW9] = "NetFlow v9", [STRM_FLOWTYPE_IPFIX] = "IPFIX",
-    [STRM_FLOWTYPE_SFLOW] = "sFlow",      [STRM_FLOWTYPE_PACKET] = "Packet",
+    [STRM_FLOWTYPE_SFLOW] = "sFlow",         [STRM_FLOWTYPE_PACKET] = "Packet",
 };
 const char *const strm_flowdir_names[STRM_FLOWDIR__COUNT] = {
     [STRM_FLOWDIR_UNKNOWN] = "unknown", [STRM_FLOWDIR_L2L] = "L2L", [STRM_FLOWDIR_L2R] = "L2R",

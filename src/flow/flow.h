@@ -63,9 +63,9 @@ struct flow_exporter_stats {
     uint32_t domain; /* v9 source id / IPFIX observation domain; sFlow sub-agent id */
     uint8_t version; /* 5, 9, 10, or sFlow 5 (see flowtype) */
     uint8_t flowtype;
-    uint64_t packets;                /* messages / datagrams received */
-    uint64_t records;                /* flow records emitted */
-    uint64_t templates;              /* template and options-template records received */
+    uint64_t packets;   /* messages / datagrams received */
+    uint64_t records;   /* flow records emitted */
+    uint64_t templates; /* template and options-template records received */
     uint64_t templates_withdrawn;
     uint64_t options_records;        /* options data records (sampling...) */
     uint64_t held;                   /* data sets held waiting for their template */
@@ -110,8 +110,8 @@ struct flow_iface_stats {
     uint32_t out_ucast, out_mcast, out_bcast, out_discards, out_errors;
     int64_t updated_ms;
 };
-void sflow_ifaces_each(struct sflow_state *st,
-                       void (*fn)(const struct flow_iface_stats *, void *), void *arg);
+void sflow_ifaces_each(struct sflow_state *st, void (*fn)(const struct flow_iface_stats *, void *),
+                       void *arg);
 
 /* ---------------------------------------------------------------- packets (L2-L4) */
 
@@ -126,8 +126,8 @@ struct pkt_info {
     uint8_t tcpflags;
     uint8_t icmptype, icmpcode;
     uint16_t sport, dport;
-    uint32_t iplen;      /* IP total length from the header (bytes counted for the flow) */
-    bool fragment;       /* a non-first fragment: no L4 header */
+    uint32_t iplen;           /* IP total length from the header (bytes counted for the flow) */
+    bool fragment;            /* a non-first fragment: no L4 header */
     const uint8_t *l4payload; /* within the captured bytes; may be shorter than on the wire */
     uint32_t l4payload_len;
 };

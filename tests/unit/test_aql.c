@@ -141,12 +141,12 @@ static void test_parse_errors(void **state)
     expect_err("SELECT *, * FROM flows", 10, "only once");
     expect_err("SELECT * FROM events WHERE qid IN (SELECT qid, severity FROM events)", 35,
                "exactly one value");
-    expect_err("SELECT * FROM events WHERE qid IN (SELECT username FROM events)", 35,
-               "compare");
+    expect_err("SELECT * FROM events WHERE qid IN (SELECT username FROM events)", 35, "compare");
     expect_err("SELECT * FROM events WHERE qid IN (SELECT qid FROM events", 57, "')'");
-    expect_err("SELECT * FROM events WHERE qid IN (SELECT qid FROM events LAST 1 DAYS",
-               69, "end of query");
-    expect_err("SELECT * FROM evnts", 14, "expected events or flows at line 1, column 15, found 'evnts'");
+    expect_err("SELECT * FROM events WHERE qid IN (SELECT qid FROM events LAST 1 DAYS", 69,
+               "end of query");
+    expect_err("SELECT * FROM evnts", 14,
+               "expected events or flows at line 1, column 15, found 'evnts'");
     expect_err("", 0, "expected SELECT at line 1, column 1, found end of query");
     expect_err("SELECT", 6, "expected an expression at line 1, column 7");
     expect_err("SELECT * FROM events WHERE", 26, "found end of query");
@@ -176,7 +176,8 @@ static void test_parse_errors(void **state)
     expect_err("SELECT * FROM events LIMIT 5 LIMIT 6", 29, "duplicate LIMIT");
     expect_err("SELECT * FROM events LIMIT x", 27, "expected a number after LIMIT");
     expect_err("SELECT * FROM events LAST 5 WEEKS", 28, "expected MINUTES, HOURS or DAYS");
-    expect_err("SELECT * FROM events; x", 22, "expected end of query at line 1, column 23, found 'x'");
+    expect_err("SELECT * FROM events; x", 22,
+               "expected end of query at line 1, column 23, found 'x'");
     expect_err("SELECT * FROM events WHERE qid = 1 foo", 35,
                "expected ORDER BY, LIMIT, LAST or end of query");
     expect_err("SELECT * FROM events WHERE qid IN (1, 'x')", 38, "'x' is not a number");
@@ -302,8 +303,8 @@ static void test_flow_columns_eval(void **state)
                                    "FROM flows WHERE flowdirection = 'L2R' AND "
                                    "sourcebytes > 4000000000");
     assert_int_equal(aql_eval_cond(q->where, &ev), 1);
-    const char *want[] = {"L2R", "NetFlow v9", "5000000000", "TCP", "Servers", "Corp.Servers",
-                          NULL};
+    const char *want[] = {"L2R",     "NetFlow v9",   "5000000000", "TCP",
+                          "Servers", "Corp.Servers", NULL};
     for (size_t i = 0; i < 7; i++) {
         struct aql_value v;
         char tmp[64];
@@ -1113,7 +1114,8 @@ static void exec_async(void **state)
     char id[AQL_SEARCH_ID_LEN + 1], id2[AQL_SEARCH_ID_LEN + 1], id3[AQL_SEARCH_ID_LEN + 1];
     struct aql_error err = {0};
     bool reused = true;
-    const char *text = "SELECT qid FROM events WHERE qid < 30 ORDER BY qid START '2025-11-25 00:00' STOP '2025-11-26 00:00'";
+    const char *text = "SELECT qid FROM events WHERE qid < 30 ORDER BY qid START '2025-11-25 "
+                       "00:00' STOP '2025-11-26 00:00'";
     assert_int_equal(aql_search_create(m, text, &st, id, &reused, &err), 0);
     assert_false(reused);
     assert_int_equal(strlen(id), AQL_SEARCH_ID_LEN);
@@ -1124,9 +1126,11 @@ static void exec_async(void **state)
     assert_int_equal(aql_search_create(m, text, &st, id2, &reused, &err), 0);
     assert_true(reused);
     assert_string_equal(id, id2);
-    assert_int_equal(aql_search_create(m, "SELECT COUNT(*) FROM events START '2025-11-25 00:00' STOP '2025-11-26 00:00'", &st, id3,
-                                       &reused, &err),
-                     0);
+    assert_int_equal(
+        aql_search_create(
+            m, "SELECT COUNT(*) FROM events START '2025-11-25 00:00' STOP '2025-11-26 00:00'", &st,
+            id3, &reused, &err),
+        0);
     assert_false(reused);
     assert_int_equal(aql_search_wait(m, id, 10000), 0);
     assert_int_equal(aql_search_wait(m, id3, 10000), 0);
@@ -1174,9 +1178,11 @@ static void exec_async(void **state)
     /* searches still waiting when the manager goes are canceled, nothing leaks or hangs */
     m = aql_searches_new(&(struct aql_search_limits){.max_running = 1});
     for (int i = 0; i < 5; i++)
-        assert_int_equal(aql_search_create(m, "SELECT * FROM events START '2025-11-25 00:00' STOP '2025-11-26 00:00'", &st, id, NULL,
-                                           &err),
-                         0);
+        assert_int_equal(
+            aql_search_create(
+                m, "SELECT * FROM events START '2025-11-25 00:00' STOP '2025-11-26 00:00'", &st, id,
+                NULL, &err),
+            0);
     assert_int_equal(aql_search_cancel(m, id), 0);
     assert_int_equal(aql_search_wait(m, id, 10000), 0);
     assert_int_equal(aql_search_status(m, id, &ss), 0);
