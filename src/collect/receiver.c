@@ -227,13 +227,7 @@ static void *udp_main(void *arg)
         LOG_ERROR("collect", "UDP receiver cannot start: out of memory or no epoll");
         goto out;
     }
-    for (int i = 0; i < UDP_VLEN; i++) {
-        a->iov[i].iov_base = a->bufs + (size_t)i * STRM_MAX_MSG;
-        a->iov[i].iov_len = STRM_MAX_MSG;
-        a->msgs[i].msg_hdr.msg_iov = &a->iov[i];
-        a->msgs[i].msg_hdr.msg_iovlen = 1;
-        a->msgs[i].msg_hdr.msg_name = &a->from[i];
-    }
+    strm_recv_setup(a->msgs, a->iov, a->from, (uint8_t *)a->bufs, UDP_VLEN, STRM_MAX_MSG);
     for (int i = 0; i < c->n_udp; i++) {
         struct epoll_event e = {.events = EPOLLIN, .data.ptr = &c->udp[i]};
         if (epoll_ctl(ep, EPOLL_CTL_ADD, c->udp[i].fd, &e) != 0)

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 void strm_ip_from_sockaddr(struct strm_ip *ip, const struct sockaddr_storage *ss)
@@ -141,5 +142,17 @@ int strm_recv_datagrams(int fd, struct mmsghdr *msgs, unsigned vlen, socklen_t n
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             LOG_DEBUG(component, "recvmmsg: %s", strerror(errno));
         return 0;
+    }
+}
+
+void strm_recv_setup(struct mmsghdr *msgs, struct iovec *iov, struct sockaddr_storage *names,
+                     uint8_t *bufs, unsigned vlen, size_t slot)
+{
+    for (unsigned i = 0; i < vlen; i++) {
+        iov[i].iov_base = bufs + (size_t)i * slot;
+        iov[i].iov_len = slot;
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_hdr.msg_name = &names[i];
     }
 }

@@ -37,6 +37,10 @@ int strm_listen_open(const struct strm_listen *l, int socktype, int rcvbuf, bool
  * name_size is the size of each msgs[i].msg_hdr.msg_name buffer.
  */
 struct mmsghdr;
+struct iovec;
+/* Points message i of msgs at slot i of bufs (slot bytes each) and at names[i]. */
+void strm_recv_setup(struct mmsghdr *msgs, struct iovec *iov, struct sockaddr_storage *names,
+                     uint8_t *bufs, unsigned vlen, size_t slot);
 int strm_recv_datagrams(int fd, struct mmsghdr *msgs, unsigned vlen, socklen_t name_size,
                         const char *component);
 

@@ -303,13 +303,7 @@ static void *udp_main(void *arg)
                   kind_proto[t->kind]);
         goto out;
     }
-    for (int i = 0; i < RX_VLEN; i++) {
-        a->iov[i].iov_base = a->bufs + (size_t)i * RX_DGRAM_MAX;
-        a->iov[i].iov_len = RX_DGRAM_MAX;
-        a->msgs[i].msg_hdr.msg_iov = &a->iov[i];
-        a->msgs[i].msg_hdr.msg_iovlen = 1;
-        a->msgs[i].msg_hdr.msg_name = &a->from[i];
-    }
+    strm_recv_setup(a->msgs, a->iov, a->from, a->bufs, RX_VLEN, RX_DGRAM_MAX);
     for (int i = 0; i < t->n_socks; i++) {
         struct epoll_event e = {.events = EPOLLIN, .data.ptr = &t->socks[i]};
         if (epoll_ctl(ep, EPOLL_CTL_ADD, t->socks[i].fd, &e) != 0)
