@@ -1166,6 +1166,26 @@ static int parse_select_list(struct parser *p)
     }
 }
 
+/* Whether the current token may be an ORDER BY / GROUP BY key naming a SELECT alias. */
+static bool key_alias_at(const struct parser *p)
+{
+    return ((p->tok.kind == AQL_TOK_IDENT && !is_reserved(&p->tok)) ||
+            p->tok.kind == AQL_TOK_QIDENT || p->tok.kind == AQL_TOK_STRING) &&
+           peek_ends_key(p);
+}
+
+/* The SELECT expression named t (case-insensitive), or NULL; no_agg skips aggregates. */
+static struct aql_node *alias_expr(const struct aql_query *q, const struct aql_tok *t, bool no_agg)
+{
+    for (size_t i = 0; i < q->nitems; i++) {
+        const char *nm = q->items[i].name;
+        if (strlen(nm) == t->text_len && strncasecmp(nm, t->text, t->text_len) == 0 &&
+            !(no_agg && find_agg(q->items[i].expr)))
+            return q->items[i].expr;
+    }
+    return NULL;
+}
+
 static int parse_order_by(struct parser *p)
 {
     struct aql_query *q = p->q;
@@ -1177,17 +1197,8 @@ static int parse_order_by(struct parser *p)
             return fail_at(p, p->tok.pos, "too many ORDER BY keys (at most %d)", AQL_MAX_KEYS);
         struct aql_node *e = NULL;
         /* An output alias wins over a column of the same name, as in SQL. */
-        if (((p->tok.kind == AQL_TOK_IDENT && !is_reserved(&p->tok)) ||
-             p->tok.kind == AQL_TOK_QIDENT || p->tok.kind == AQL_TOK_STRING) &&
-            peek_ends_key(p)) {
-            for (size_t i = 0; i < q->nitems; i++) {
-                const char *nm = q->items[i].name;
-                if (strlen(nm) == p->tok.text_len &&
-                    strncasecmp(nm, p->tok.text, p->tok.text_len) == 0) {
-                    e = q->items[i].expr;
-                    break;
-                }
-            }
+        if (key_alias_at(p)) {
+            e = alias_expr(q, &p->tok, false);
             if (e) {
                 if ((rc = next(p)) != 0) return rc;
             } else if (p->tok.kind == AQL_TOK_STRING) {
@@ -1223,18 +1234,8 @@ static int parse_group_by(struct parser *p)
         if (q->ngroups == AQL_MAX_KEYS)
             return fail_at(p, p->tok.pos, "too many GROUP BY keys (at most %d)", AQL_MAX_KEYS);
         struct aql_node *e = NULL;
-        if (((p->tok.kind == AQL_TOK_IDENT && !is_reserved(&p->tok)) ||
-             p->tok.kind == AQL_TOK_QIDENT || p->tok.kind == AQL_TOK_STRING) &&
-            peek_ends_key(p)) {
-            for (size_t i = 0; i < q->nitems; i++) {
-                const char *nm = q->items[i].name;
-                if (strlen(nm) == p->tok.text_len &&
-                    strncasecmp(nm, p->tok.text, p->tok.text_len) == 0 &&
-                    !find_agg(q->items[i].expr)) {
-                    e = q->items[i].expr;
-                    break;
-                }
-            }
+        if (key_alias_at(p)) {
+            e = alias_expr(q, &p->tok, true);
             if (e && (rc = next(p)) != 0) return rc;
         }
         if (!e && (rc = parse_expr(p, 0, &e)) != 0) return rc;
