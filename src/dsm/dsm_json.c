@@ -15,7 +15,9 @@
  * is refused (recursion is bounded by it). Duplicate keys are all passed on.
  *
  * Fields: nested objects give dotted names (source.ip), array elements their index
- * (tags.0); names longer than the path buffer are validated but not used. Every scalar goes
+ * (tags.0); every level below the top adds its dot, even after an empty key ({"":{"a":1}}
+ * gives ".a"), and a scalar under an empty top-level key has no name and is dropped; names
+ * longer than the path buffer are validated but not used. Every scalar goes
  * through the shared vocabulary of generic.c (ECS names like source.ip, destination.port,
  * user.name, event.action, event.outcome, @timestamp, log.level, and flat ones like src_ip,
  * dstip, user, proto, action); the rest become properties named by their path. Strings
@@ -249,10 +251,16 @@ static void jemit(struct jscan *s, const char *v, size_t vlen)
 
 static bool jvalue(struct jscan *s, int depth);
 
-/* Appends ".name" (or "name" at the top) to the path; false when it does not fit. */
-static bool path_push(struct jscan *s, const char *name, size_t len, bool escaped)
+/*
+ * Appends ".name" (or "name" for a member of the top-level object) to the path; false when
+ * it does not fit. Whether a dot goes in depends on the level, not on whether the path so
+ * far is empty: under an empty top-level key ("":{"src":...}) the name is ".src", never
+ * "src", so that an inner field cannot pass for a top-level one (fill its column, or hide
+ * the property of the real top-level key of that name).
+ */
+static bool path_push(struct jscan *s, const char *name, size_t len, bool escaped, bool top)
 {
-    size_t sep = s->plen ? 1 : 0;
+    size_t sep = top ? 0 : 1;
     if (!s->path_ok || s->plen + sep + len >= JSON_PATH_MAX) return false;
     if (sep) s->path[s->plen] = '.';
     size_t n = escaped ? jdecode(name, len, s->path + s->plen + sep) : len;
@@ -282,7 +290,7 @@ static bool jobject(struct jscan *s, int depth)
         s->p++;
         size_t saved = s->plen;
         bool saved_ok = s->path_ok;
-        if (s->ev && !path_push(s, k, kl, esc)) s->path_ok = false;
+        if (s->ev && !path_push(s, k, kl, esc, depth == 1)) s->path_ok = false;
         bool ok = jvalue(s, depth);
         s->plen = saved;
         s->path_ok = saved_ok;
@@ -322,7 +330,7 @@ static bool jarray(struct jscan *s, int depth)
             } while (v);
             for (size_t j = 0; j < n; j++)
                 idx[j] = rev[n - 1 - j];
-            if (!path_push(s, idx, n, false)) s->path_ok = false;
+            if (!path_push(s, idx, n, false, false)) s->path_ok = false;
         }
         bool ok = jvalue(s, depth);
         s->plen = saved;

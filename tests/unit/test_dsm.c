@@ -906,6 +906,46 @@ static void test_generic_json(void **state)
     assert_true(run(&ev, deep, 0) == NULL || ev.devicetype != DSM_T_JSON);
 }
 
+/*
+ * Names that several members share. Found by fuzz_json (corpus json/dup_*, json/empty_key):
+ * a member under an empty top-level key took the plain name of the inner key ("":{"src":..}
+ * filled the source IP as if "src" were a top-level member); it is ".src" now. Duplicate
+ * keys, also spelt with escapes, are all passed on (docs/dsm.md), and so are the names that
+ * end up equal as properties ("a=b" is written "a_b"; "actiOn" and "act" are "action").
+ */
+static void test_generic_json_names(void **state)
+{
+    (void)state;
+    struct strm_event ev;
+    const struct dsm_def *d = run(&ev, "{\"\":{\"src\":\"10.0.0.1\",\"a\":\"x\"},\"b\":\"y\"}", 0);
+    assert_non_null(d);
+    assert_int_equal(d->type_id, DSM_T_JSON);
+    assert_true(strm_ip_is_null(&ev.sourceip));
+    assert_true(prop_is(&ev, ".src", "10.0.0.1"));
+    assert_true(prop_is(&ev, ".a", "x"));
+    assert_false(prop_is(&ev, "a", "x"));
+    assert_true(prop_is(&ev, "b", "y"));
+    run(&ev, "{\"\":[\"v\"],\"a\":{\"\":{\"b\":1}}}", 0);
+    assert_int_equal(ev.devicetype, DSM_T_JSON);
+    assert_true(prop_is(&ev, ".0", "v"));
+    assert_true(prop_is(&ev, "a..b", "1"));
+
+    /* "\u0073rc" is "src": the first is no address and stays a property, the second fills
+       the column (jansson keeps only the second) */
+    run(&ev, "{\"\\u0073rc\":\"bad\",\"src\":\"1.2.3.4\"}", 0);
+    assert_int_equal(ev.devicetype, DSM_T_JSON);
+    assert_true(ip_is(&ev.sourceip, "1.2.3.4"));
+    assert_true(prop_is(&ev, "src", "bad"));
+    run(&ev, "{\"src=ip\":\"bad\",\"src_ip\":\"1.2.3.4\"}", 0);
+    assert_true(ip_is(&ev.sourceip, "1.2.3.4"));
+    assert_true(prop_is(&ev, "src_ip", "bad"));
+    run(&ev, "{\"actiOn\":\"allow\",\"action\":\"deny\"}", 0);
+    assert_int_equal(ev.devicetype, DSM_T_JSON);
+    static const char both[] = "action=allow\taction=deny";
+    assert_int_equal(ev.properties.len, sizeof both - 1);
+    assert_memory_equal(ev.properties.p, both, sizeof both - 1);
+}
+
 static void test_generic_kv(void **state)
 {
     (void)state;
@@ -967,6 +1007,7 @@ int main(void)
         cmocka_unit_test(test_generic_cef),
         cmocka_unit_test(test_generic_leef),
         cmocka_unit_test(test_generic_json),
+        cmocka_unit_test(test_generic_json_names),
         cmocka_unit_test(test_generic_kv),
     };
     cmocka_set_message_output(CM_OUTPUT_TAP);
