@@ -33,11 +33,22 @@
  */
 #define ARIEL_ROW_FIXED 178
 /*
- * A flow record (flags has STRM_EV_FLOW; the flows table holds only these) has the fixed part
- * of struct strm_flow_fields (up to applicationdetail) right after the MACs, so its columns
- * also sit at fixed offsets, and applicationdetail as a ninth string after the message.
+ * A flow record (flags has STRM_EV_FLOW; the flows table holds only these) is written in the
+ * compact flow layout, marked by the top bit of its first u64 (ARIEL_ROW_COMPACT, masked off
+ * by ariel_row_seq): only the columns of the flows table, at fixed offsets, less than 60% of
+ * the bytes of the event layout (the WAL writes and the segment encoder reads every one):
+ *
+ *   u64 seq | ARIEL_ROW_COMPACT, i64 starttime, i64 storagetime,
+ *   the bytes of struct strm_flow_fields up to applicationdetail (ARIEL_ROW_FLOW_FIXED),
+ *   sourceip[16], destinationip[16], u16 sourceport, u16 destinationport, u8 protocolid,
+ *   u8 flags, sourcemac[6], destinationmac[6], then applicationdetail: varint len, bytes.
+ *
+ * Older stores may hold flow rows in the event layout with the flow part after the MACs and
+ * applicationdetail as a ninth string; they still decode (ARIEL_ROW_FLOW_FIXED bytes each).
  */
 #define ARIEL_ROW_FLOW_FIXED offsetof(struct strm_flow_fields, applicationdetail)
+#define ARIEL_ROW_COMPACT (1ull << 63)
+#define ARIEL_ROW_COMPACT_FIXED (24 + ARIEL_ROW_FLOW_FIXED + 50)
 /* username, hostname, appname, procid, msgid, properties, payload, message, applicationdetail */
 #define ARIEL_ROW_NSTR 9
 #define ARIEL_RS_PAYLOAD 6
@@ -53,13 +64,20 @@ size_t ariel_row_encode(uint8_t *p, uint64_t seq, const struct strm_event *ev);
  * consumed, or 0 when the bytes are not a well-formed row. seq may be NULL.
  */
 size_t ariel_row_decode(const uint8_t *p, size_t avail, uint64_t *seq, struct strm_event *ev);
-/* Offset of a fixed (non-string) column inside a row. */
-size_t ariel_row_off(int col);
+/*
+ * Offset of a fixed (non-string) column inside a row of the event layout (compact false) or
+ * the compact flow layout (true); SIZE_MAX when that layout does not have the column.
+ */
+size_t ariel_row_off(int col, bool compact);
+static inline bool ariel_row_compact(const uint8_t *row)
+{
+    return row[7] & 0x80;
+}
 static inline uint64_t ariel_row_seq(const uint8_t *row)
 {
     uint64_t v;
     __builtin_memcpy(&v, row, 8);
-    return v;
+    return v & ~ARIEL_ROW_COMPACT;
 }
 static inline int64_t ariel_row_starttime(const uint8_t *row)
 {
@@ -162,6 +180,10 @@ enum ariel_enc {
     ARIEL_ENC_MSGSLICE = 5, /* zstd(n (u32 off, u32 len), then inline bytes); off ==
                                UINT32_MAX: inline, else a slice of the row's payload */
     ARIEL_ENC_BLOOM = 6,    /* an index blob (not a column): split-block Bloom filter */
+    ARIEL_ENC_NARROW = 7,   /* zstd(n unsigned values at a narrower width w: rawsize = n * w,
+                             * w in 1, 2, 4 and below the column's width) */
+    ARIEL_ENC_IPV4 = 8,     /* IP column whose values are all IPv4 or null: zstd(n 4-byte
+                             * addresses); 0.0.0.0 is null (not used when 0.0.0.0 occurs) */
 };
 
 /*
@@ -234,10 +256,13 @@ struct ariel_seg_writer {
     size_t rawcap, compcap;
     int level;
     /* The string slices of every row of the segment being written, parsed once per segment
-     * (not once per string column): strs[row * ARIEL_ROW_NSTR + k], slices[row]. */
+     * (not once per string column), one plane per string column the table stores: string k
+     * of row i at strs[plane[k] * strs_rows + i] (plane[k] < 0: not stored); slices[row]. */
     struct strm_str *strs;
     bool *slices;
     size_t strs_rows;
+    int8_t plane[ARIEL_ROW_NSTR];
+    int nplanes;
     /* The fixed-width columns transposed in one pass over the rows (column-major): column c
      * of row i at fixed + colstart[c] + i * width. One sequential pass instead of one
      * cache-missing pass over all rows per column. */

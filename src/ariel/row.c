@@ -6,7 +6,8 @@
  * Layout (see ariel_int.h): a fixed part of 104 bytes (seq, then the numeric/IP fields copied
  * as they lie in struct strm_event, then the two MACs), then the strings as varint length +
  * bytes. The message is very often a slice of the payload (the parser points into it); then
- * only its offset is stored, which saves about a third of the row.
+ * only its offset is stored, which saves about a third of the row. Flow records use the
+ * compact flow layout instead (ariel_int.h): only the flows table's columns.
  *
  * Invariants: encoding never fails (callers size the buffer with ariel_row_bound); decoding
  * checks every length against the bytes available, so a row read from disk can never make us
@@ -25,6 +26,23 @@ _Static_assert(offsetof(struct strm_event, destinationmac) ==
                    offsetof(struct strm_event, sourcemac) + 6,
                "MACs adjacent");
 _Static_assert(8 + FIXED_EV_LEN + 12 == ARIEL_ROW_FIXED, "row fixed size");
+
+/* The compact flow layout (ariel_int.h). */
+enum {
+    FR_STARTTIME = 8,
+    FR_STORAGETIME = 16,
+    FR_FLOW = 24,
+    FR_SOURCEIP = FR_FLOW + (int)ARIEL_ROW_FLOW_FIXED,
+    FR_DESTINATIONIP = FR_SOURCEIP + 16,
+    FR_SOURCEPORT = FR_DESTINATIONIP + 16,
+    FR_DESTINATIONPORT = FR_SOURCEPORT + 2,
+    FR_PROTOCOLID = FR_DESTINATIONPORT + 2,
+    FR_FLAGS = FR_PROTOCOLID + 1,
+    FR_SOURCEMAC = FR_FLAGS + 1,
+    FR_DESTINATIONMAC = FR_SOURCEMAC + 6,
+    FR_STRS = FR_DESTINATIONMAC + 6,
+};
+_Static_assert(FR_STRS == ARIEL_ROW_COMPACT_FIXED, "compact flow row fixed size");
 
 size_t ariel_varint_put(uint8_t *p, uint64_t v)
 {
@@ -75,9 +93,10 @@ static const struct strm_str *ev_str(const struct strm_event *ev, int k)
     }
 }
 
+/* An event-layout row carrying a flow part (written before the compact flow layout). */
 static bool row_is_flow(const uint8_t *row)
 {
-    return row[8 + offsetof(struct strm_event, flags)] & STRM_EV_FLOW;
+    return !ariel_row_compact(row) && (row[8 + offsetof(struct strm_event, flags)] & STRM_EV_FLOW);
 }
 
 /* Where the strings of a row start. */
@@ -112,8 +131,40 @@ int ariel_row_str_index(int col)
     }
 }
 
-size_t ariel_row_off(int col)
+static size_t compact_off(int col)
 {
+    size_t off = strm_event_cols[col].offset;
+    if (off >= offsetof(struct strm_event, flow))
+        return FR_FLOW + (off - offsetof(struct strm_event, flow));
+    switch (col) {
+    case STRM_COL_STARTTIME:
+        return FR_STARTTIME;
+    case STRM_COL_STORAGETIME:
+        return FR_STORAGETIME;
+    case STRM_COL_SOURCEIP:
+        return FR_SOURCEIP;
+    case STRM_COL_DESTINATIONIP:
+        return FR_DESTINATIONIP;
+    case STRM_COL_SOURCEPORT:
+        return FR_SOURCEPORT;
+    case STRM_COL_DESTINATIONPORT:
+        return FR_DESTINATIONPORT;
+    case STRM_COL_PROTOCOLID:
+        return FR_PROTOCOLID;
+    case STRM_COL_FLAGS:
+        return FR_FLAGS;
+    case STRM_COL_SOURCEMAC:
+        return FR_SOURCEMAC;
+    case STRM_COL_DESTINATIONMAC:
+        return FR_DESTINATIONMAC;
+    default:
+        return SIZE_MAX;
+    }
+}
+
+size_t ariel_row_off(int col, bool compact)
+{
+    if (compact) return compact_off(col);
     size_t off = strm_event_cols[col].offset;
     if (off < FIXED_EV_LEN) return 8 + off;
     if (off >= offsetof(struct strm_event, flow))
@@ -134,18 +185,39 @@ static bool is_slice(const struct strm_str *m, const struct strm_str *pl)
     return m->p && pl->p && m->len > 0 && m->p >= pl->p && m->p + m->len <= pl->p + pl->len;
 }
 
+static size_t encode_compact(uint8_t *p, uint64_t seq, const struct strm_event *ev)
+{
+    uint64_t tag = seq | ARIEL_ROW_COMPACT;
+    memcpy(p, &tag, 8);
+    memcpy(p + FR_STARTTIME, &ev->starttime, 8);
+    memcpy(p + FR_STORAGETIME, &ev->storagetime, 8);
+    memcpy(p + FR_FLOW, &ev->flow, ARIEL_ROW_FLOW_FIXED);
+    memcpy(p + FR_SOURCEIP, &ev->sourceip, 16);
+    memcpy(p + FR_DESTINATIONIP, &ev->destinationip, 16);
+    memcpy(p + FR_SOURCEPORT, &ev->sourceport, 2);
+    memcpy(p + FR_DESTINATIONPORT, &ev->destinationport, 2);
+    p[FR_PROTOCOLID] = ev->protocolid;
+    p[FR_FLAGS] = ev->flags;
+    memcpy(p + FR_SOURCEMAC, ev->sourcemac, 12);
+    uint8_t *q = p + FR_STRS;
+    const struct strm_str *d = &ev->flow.applicationdetail;
+    uint32_t len = d->p ? d->len : 0;
+    q += ariel_varint_put(q, len);
+    if (len) {
+        memcpy(q, d->p, len);
+        q += len;
+    }
+    return (size_t)(q - p);
+}
+
 size_t ariel_row_encode(uint8_t *p, uint64_t seq, const struct strm_event *ev)
 {
+    if (ev->flags & STRM_EV_FLOW) return encode_compact(p, seq, ev);
     uint8_t *q = p;
     memcpy(q, &seq, 8);
     memcpy(q + 8, ev, FIXED_EV_LEN);
     memcpy(q + 8 + FIXED_EV_LEN, ev->sourcemac, 12);
     q += ARIEL_ROW_FIXED;
-    bool flow = ev->flags & STRM_EV_FLOW;
-    if (flow) {
-        memcpy(q, &ev->flow, ARIEL_ROW_FLOW_FIXED);
-        q += ARIEL_ROW_FLOW_FIXED;
-    }
     for (int k = 0; k < ARIEL_RS_MESSAGE; k++) {
         const struct strm_str *s = ev_str(ev, k);
         uint32_t len = s->p ? s->len : 0;
@@ -166,15 +238,6 @@ size_t ariel_row_encode(uint8_t *p, uint64_t seq, const struct strm_event *ev)
             q += len;
         }
     }
-    if (flow) {
-        const struct strm_str *d = &ev->flow.applicationdetail;
-        uint32_t len = d->p ? d->len : 0;
-        q += ariel_varint_put(q, len);
-        if (len) {
-            memcpy(q, d->p, len);
-            q += len;
-        }
-    }
     return (size_t)(q - p);
 }
 
@@ -185,6 +248,19 @@ static size_t row_strs(const uint8_t *p, size_t avail, struct strm_str out[ARIEL
     const uint8_t *end = p + avail, *q;
     uint64_t v, off;
     size_t n;
+    if (avail >= 8 && ariel_row_compact(p)) {
+        memset(out, 0, ARIEL_ROW_NSTR * sizeof *out);
+        *msg_slice = false;
+        if (avail < FR_STRS) return 0;
+        q = p + FR_STRS;
+        if (!(n = ariel_varint_get(q, end, &v)) || v > (uint64_t)(end - q - (ptrdiff_t)n) ||
+            v > UINT32_MAX)
+            return 0;
+        q += n;
+        out[ARIEL_RS_APPDETAIL].p = v ? (const char *)q : NULL;
+        out[ARIEL_RS_APPDETAIL].len = (uint32_t)v;
+        return (size_t)(q + v - p);
+    }
     if (avail < ARIEL_ROW_FIXED || avail < row_strs_at(p)) return 0;
     q = p + row_strs_at(p);
     for (int k = 0; k < ARIEL_RS_MESSAGE; k++) {
@@ -239,7 +315,22 @@ size_t ariel_row_decode(const uint8_t *p, size_t avail, uint64_t *seq, struct st
     bool slice;
     size_t n = row_strs(p, avail, s, &slice);
     if (!n) return 0;
-    if (seq) memcpy(seq, p, 8);
+    if (seq) *seq = ariel_row_seq(p);
+    if (ariel_row_compact(p)) {
+        memset(ev, 0, sizeof *ev);
+        memcpy(&ev->starttime, p + FR_STARTTIME, 8);
+        memcpy(&ev->storagetime, p + FR_STORAGETIME, 8);
+        memcpy(&ev->flow, p + FR_FLOW, ARIEL_ROW_FLOW_FIXED);
+        memcpy(&ev->sourceip, p + FR_SOURCEIP, 16);
+        memcpy(&ev->destinationip, p + FR_DESTINATIONIP, 16);
+        memcpy(&ev->sourceport, p + FR_SOURCEPORT, 2);
+        memcpy(&ev->destinationport, p + FR_DESTINATIONPORT, 2);
+        ev->protocolid = p[FR_PROTOCOLID];
+        ev->flags = p[FR_FLAGS];
+        memcpy(ev->sourcemac, p + FR_SOURCEMAC, 12);
+        ev->flow.applicationdetail = s[ARIEL_RS_APPDETAIL];
+        return n;
+    }
     memcpy(ev, p + 8, FIXED_EV_LEN);
     memset(&ev->collectorip, 0, sizeof ev->collectorip);
     memcpy(ev->sourcemac, p + 8 + FIXED_EV_LEN, 12);

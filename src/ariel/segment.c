@@ -313,6 +313,17 @@ int ariel_seg_writer_init(struct ariel_seg_writer *w, int level, enum strm_table
     w->level = level;
     w->colset = strm_table_cols(table);
     w->tabname = ariel_table_dir(table);
+    for (int k = 0; k < ARIEL_ROW_NSTR; k++)
+        w->plane[k] = -1;
+    for (int c = 0; c < STRM_COL__COUNT; c++) {
+        int k = ariel_row_str_index(c);
+        if (k < 0 || !(w->colset & 1ull << c)) continue;
+        w->plane[k] = (int8_t)w->nplanes++;
+        /* a message slice is read through the payload */
+        if (k == ARIEL_RS_MESSAGE && w->plane[ARIEL_RS_PAYLOAD] < 0 &&
+            !(w->colset & 1ull << STRM_COL_PAYLOAD))
+            w->plane[ARIEL_RS_PAYLOAD] = (int8_t)w->nplanes++;
+    }
     w->cctx = ZSTD_createCCtx();
     return w->cctx ? 0 : STRM_ERR_NOMEM;
 }
@@ -328,14 +339,31 @@ void ariel_seg_writer_free(struct ariel_seg_writer *w)
     memset(w, 0, sizeof *w);
 }
 
-/* String k of row i, from the table parse_strs filled; *slice: the message is a payload slice. */
+/* String k of row i, from the table split_rows filled; *slice: the message is a payload slice. */
 static struct strm_str row_str(const struct ariel_seg_writer *w, uint32_t i, int k, bool *slice)
 {
     if (slice) *slice = k == ARIEL_RS_MESSAGE && w->slices[i];
-    return w->strs[(size_t)i * ARIEL_ROW_NSTR + (size_t)k];
+    if (w->plane[k] < 0) return (struct strm_str){NULL, 0};
+    return w->strs[(size_t)w->plane[k] * w->strs_rows + i];
 }
 
-/* Parses the string part of every row once into w->strs / w->slices. */
+/* (Re)allocates the string planes and slice flags for n rows. */
+static int strs_grow(struct ariel_seg_writer *w, size_t n)
+{
+    if (w->strs_rows >= n) return 0;
+    size_t planes = w->nplanes ? (size_t)w->nplanes : 1;
+    struct strm_str *s = realloc(w->strs, n * planes * sizeof *s);
+    if (!s) return STRM_ERR_NOMEM;
+    w->strs = s;
+    bool *b = realloc(w->slices, n * sizeof *b);
+    if (!b) return STRM_ERR_NOMEM;
+    w->slices = b;
+    w->strs_rows = n;
+    memset(w->strs, 0, n * planes * sizeof *s);
+    memset(w->slices, 0, n);
+    return 0;
+}
+
 /* Bytes per row of the fixed-width columns the writer's table stores. */
 static size_t fixed_per_row(const struct ariel_seg_writer *w)
 {
@@ -350,17 +378,7 @@ int ariel_seg_writer_reserve(struct ariel_seg_writer *w, uint32_t n)
     /* grown ahead (+1/8: a flush takes what arrived by the time it starts) and touched, so
      * the first flushes do not fault these buffers in page by page */
     n += n / 8;
-    if (w->strs_rows < n) {
-        struct strm_str *s = realloc(w->strs, (size_t)n * ARIEL_ROW_NSTR * sizeof *s);
-        if (!s) return STRM_ERR_NOMEM;
-        w->strs = s;
-        bool *b = realloc(w->slices, (size_t)n * sizeof *b);
-        if (!b) return STRM_ERR_NOMEM;
-        w->slices = b;
-        w->strs_rows = n;
-        memset(w->strs, 0, (size_t)n * ARIEL_ROW_NSTR * sizeof *s);
-        memset(w->slices, 0, n);
-    }
+    if (strs_grow(w, n)) return STRM_ERR_NOMEM;
     size_t per_row = fixed_per_row(w);
     if (w->fixed_rows < n) {
         uint8_t *f = realloc(w->fixed, (size_t)n * per_row);
@@ -372,26 +390,23 @@ int ariel_seg_writer_reserve(struct ariel_seg_writer *w, uint32_t n)
     return 0;
 }
 
-static int parse_strs(struct ariel_seg_writer *w, const uint8_t *const *rows, const uint32_t *lens,
-                      uint32_t n)
+/*
+ * One pass over the rows: fixed-width columns copied out column by column (w->fixed at
+ * w->colstart[col]), the strings located (w->strs), the sequence range noted.
+ */
+static int split_rows(struct ariel_seg_writer *w, const uint8_t *const *rows, const uint32_t *lens,
+                      uint32_t n, uint64_t *min_seq, uint64_t *max_seq)
 {
-    if (w->strs_rows < n) {
-        struct strm_str *s = realloc(w->strs, (size_t)n * ARIEL_ROW_NSTR * sizeof *s);
-        if (!s) return STRM_ERR_NOMEM;
-        w->strs = s;
-        bool *b = realloc(w->slices, (size_t)n * sizeof *b);
-        if (!b) return STRM_ERR_NOMEM;
-        w->slices = b;
-        w->strs_rows = n;
-    }
+    if (strs_grow(w, n)) return STRM_ERR_NOMEM;
     size_t per_row = 0;
     int fcols[STRM_COL__COUNT], nf = 0;
-    size_t foff[STRM_COL__COUNT], fw[STRM_COL__COUNT];
+    size_t foff[2][STRM_COL__COUNT], fw[STRM_COL__COUNT];
     for (int c = 0; c < STRM_COL__COUNT; c++) {
         int width = col_width(c);
         if (!width || !(w->colset & 1ull << c)) continue;
         fcols[nf] = c;
-        foff[nf] = ariel_row_off(c);
+        foff[0][nf] = ariel_row_off(c, false);
+        foff[1][nf] = ariel_row_off(c, true);
         fw[nf] = (size_t)width;
         nf++;
         per_row += (size_t)width;
@@ -410,9 +425,14 @@ static int parse_strs(struct ariel_seg_writer *w, const uint8_t *const *rows, co
     /* fixed-size copies (inlined moves, not a memcpy call per value) */
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *row = rows[i];
+        const size_t *fo = foff[ariel_row_compact(row)];
         for (int k = 0; k < nf; k++) {
             uint8_t *dst = w->fixed + w->colstart[fcols[k]] + (size_t)i * fw[k];
-            const uint8_t *src = row + foff[k];
+            if (fo[k] == SIZE_MAX) { /* not in the compact flow layout: zero */
+                memset(dst, 0, fw[k]);
+                continue;
+            }
+            const uint8_t *src = row + fo[k];
             switch (fw[k]) {
             case 1:
                 *dst = *src;
@@ -437,14 +457,18 @@ static int parse_strs(struct ariel_seg_writer *w, const uint8_t *const *rows, co
                 break;
             }
         }
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        struct strm_str *s = &w->strs[(size_t)i * ARIEL_ROW_NSTR];
-        if (!ariel_row_strs(rows[i], lens[i], s, &w->slices[i])) {
+        /* the strings and the sequence range in the same pass, while the row is in cache */
+        struct strm_str s[ARIEL_ROW_NSTR];
+        if (!ariel_row_strs(row, lens[i], s, &w->slices[i])) {
             /* cannot happen: memtable rows were validated */
-            memset(s, 0, ARIEL_ROW_NSTR * sizeof *s);
+            memset(s, 0, sizeof s);
             w->slices[i] = false;
         }
+        for (int k = 0; k < ARIEL_ROW_NSTR; k++)
+            if (w->plane[k] >= 0) w->strs[(size_t)w->plane[k] * w->strs_rows + i] = s[k];
+        uint64_t q = ariel_row_seq(row);
+        *min_seq = q < *min_seq ? q : *min_seq;
+        *max_seq = q > *max_seq ? q : *max_seq;
     }
     return 0;
 }
@@ -452,6 +476,70 @@ static int parse_strs(struct ariel_seg_writer *w, const uint8_t *const *rows, co
 static bool str_eq(struct strm_str a, struct strm_str b)
 {
     return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+/* The narrowest of 1, 2, 4, 8 bytes that holds max (max >= 0). */
+static int narrow_width(int64_t max)
+{
+    uint64_t m = (uint64_t)max;
+    return m <= 0xff ? 1 : m <= 0xffff ? 2 : m <= 0xffffffffu ? 4 : 8;
+}
+
+/* n little-endian unsigned values from width `from` to width `to` (either may be the smaller). */
+static void narrow_copy(uint8_t *dst, int to, const uint8_t *src, int from, uint32_t n)
+{
+#define NARROW(TD, TS)                                                                             \
+    for (uint32_t i = 0; i < n; i++) {                                                             \
+        TS v;                                                                                      \
+        memcpy(&v, src + (size_t)i * sizeof(TS), sizeof(TS));                                      \
+        TD d = (TD)v;                                                                              \
+        memcpy(dst + (size_t)i * sizeof(TD), &d, sizeof(TD));                                      \
+    }                                                                                              \
+    return;
+    switch (from * 16 + to) {
+    case 8 * 16 + 1:
+        NARROW(uint8_t, uint64_t)
+    case 8 * 16 + 2:
+        NARROW(uint16_t, uint64_t)
+    case 8 * 16 + 4:
+        NARROW(uint32_t, uint64_t)
+    case 4 * 16 + 1:
+        NARROW(uint8_t, uint32_t)
+    case 4 * 16 + 2:
+        NARROW(uint16_t, uint32_t)
+    case 2 * 16 + 1:
+        NARROW(uint8_t, uint16_t)
+    case 1 * 16 + 8:
+        NARROW(uint64_t, uint8_t)
+    case 2 * 16 + 8:
+        NARROW(uint64_t, uint16_t)
+    case 4 * 16 + 8:
+        NARROW(uint64_t, uint32_t)
+    case 1 * 16 + 4:
+        NARROW(uint32_t, uint8_t)
+    case 2 * 16 + 4:
+        NARROW(uint32_t, uint16_t)
+    case 1 * 16 + 2:
+        NARROW(uint16_t, uint8_t)
+    default:
+        break;
+    }
+#undef NARROW
+}
+
+/* Every value IPv4-mapped or null, and none 0.0.0.0 (the IPv4 encoding writes null as 0). */
+static bool ipv4_only(const uint8_t *fx, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *ip = fx + (size_t)i * 16;
+        uint64_t hi, lo;
+        memcpy(&hi, ip, 8);
+        memcpy(&lo, ip + 8, 8);
+        if (hi == 0 && lo == 0) continue; /* null */
+        /* ::ffff:a.b.c.d with a.b.c.d not 0.0.0.0 (bytes 8-15 read as a little-endian word) */
+        if (hi != 0 || (uint32_t)lo != 0xffff0000u || (lo >> 32) == 0) return false;
+    }
+    return true;
 }
 
 /*
@@ -497,6 +585,16 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
         dc->min = mn;
         dc->max = mx;
         is_const = mn == mx;
+    } else if (width == 16) {
+        uint64_t a0, a1;
+        memcpy(&a0, fx, 8);
+        memcpy(&a1, fx + 8, 8);
+        for (uint32_t i = 1; i < n && is_const; i++) {
+            uint64_t b0, b1;
+            memcpy(&b0, fx + (size_t)i * 16, 8);
+            memcpy(&b1, fx + (size_t)i * 16 + 8, 8);
+            is_const = a0 == b0 && a1 == b1;
+        }
     } else if (width) {
         for (uint32_t i = 1; i < n && is_const; i++)
             is_const = memcmp(fx + (size_t)i * (size_t)width, fx, (size_t)width) == 0;
@@ -520,6 +618,20 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
             }
             *rawlen = pos;
             dc->enc = ARIEL_ENC_DELTA;
+        } else if (def->type == STRM_T_INT && width > 1 && dc->min >= 0 &&
+                   narrow_width(dc->max) < width) {
+            /* small values in a wide column: less for zstd to chew and to store */
+            int nw = narrow_width(dc->max);
+            if (grow(&w->raw, &w->rawcap, (size_t)n * (size_t)nw)) return STRM_ERR_NOMEM;
+            narrow_copy(w->raw, nw, fx, width, n);
+            *rawlen = (size_t)n * (size_t)nw;
+            dc->enc = ARIEL_ENC_NARROW;
+        } else if (def->type == STRM_T_IP && ipv4_only(fx, n)) {
+            if (grow(&w->raw, &w->rawcap, (size_t)n * 4)) return STRM_ERR_NOMEM;
+            for (uint32_t i = 0; i < n; i++)
+                memcpy(w->raw + (size_t)i * 4, fx + (size_t)i * 16 + 12, 4);
+            *rawlen = (size_t)n * 4;
+            dc->enc = ARIEL_ENC_IPV4;
         } else {
             if (grow(&w->raw, &w->rawcap, (size_t)n * (size_t)width)) return STRM_ERR_NOMEM;
             memcpy(w->raw, fx, (size_t)n * (size_t)width);
@@ -607,11 +719,6 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
     if (n == 0) return STRM_ERR_INVAL;
     min_time = ariel_row_starttime(rows[0]);
     max_time = ariel_row_starttime(rows[n - 1]);
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t s = ariel_row_seq(rows[i]);
-        min_seq = s < min_seq ? s : min_seq;
-        max_seq = s > max_seq ? s : max_seq;
-    }
     secs = min_time >= 0 ? min_time / 1000 : -((-min_time + 999) / 1000);
     time_t tt = (time_t)secs;
     if (!gmtime_r(&tt, &tm)) memset(&tm, 0, sizeof tm);
@@ -631,7 +738,7 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) goto io_fail;
 
-    if ((rc = parse_strs(w, rows, lens, n)) != 0) goto fail;
+    if ((rc = split_rows(w, rows, lens, n, &min_seq, &max_seq)) != 0) goto fail;
     /* an index only for a column with a value: the directory has no empty entries, so the
      * column data starts right after it */
     for (int x = 0; x < nidx;) {
@@ -746,8 +853,8 @@ fail:
 
 const char *ariel_enc_name(int enc)
 {
-    static const char *const names[ARIEL_ENC__COUNT] = {"unknown", "const", "fixed",
-                                                        "delta",   "str",   "msgslice"};
+    static const char *const names[ARIEL_ENC__COUNT] = {
+        "unknown", "const", "fixed", "delta", "str", "msgslice", "bloom", "narrow", "ipv4"};
     return enc > 0 && enc < ARIEL_ENC__COUNT ? names[enc] : names[0];
 }
 
@@ -1009,12 +1116,37 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
     }
     if (width) {
         s->base = raw;
-        if (dc->enc == ARIEL_ENC_CONST)
+        if (dc->enc == ARIEL_ENC_CONST) {
             s->stride = 0;
-        else if (dc->enc == ARIEL_ENC_FIXED && dc->rawsize == n * (uint64_t)width)
+        } else if (dc->enc == ARIEL_ENC_FIXED && dc->rawsize == n * (uint64_t)width) {
             s->stride = (size_t)width;
-        else
+        } else if (dc->enc == ARIEL_ENC_NARROW && strm_event_cols[col].type == STRM_T_INT &&
+                   n > 0 && dc->rawsize % n == 0 && dc->rawsize / n < (uint64_t)width &&
+                   (dc->rawsize / n == 1 || dc->rawsize / n == 2 || dc->rawsize / n == 4)) {
+            if (grow(&c->aux[col], &c->auxcap[col], n * (uint64_t)width)) return STRM_ERR_NOMEM;
+            narrow_copy(c->aux[col], width, raw, (int)(dc->rawsize / n), (uint32_t)n);
+            s->base = c->aux[col];
+            s->stride = (size_t)width;
+        } else if (dc->enc == ARIEL_ENC_IPV4 && strm_event_cols[col].type == STRM_T_IP &&
+                   dc->rawsize == n * 4) {
+            static const uint8_t v4p[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+            if (grow(&c->aux[col], &c->auxcap[col], n * 16)) return STRM_ERR_NOMEM;
+            uint8_t *d = c->aux[col];
+            for (uint64_t i = 0; i < n; i++, d += 16) {
+                uint32_t a;
+                memcpy(&a, raw + i * 4, 4);
+                if (a) {
+                    memcpy(d, v4p, 12);
+                    memcpy(d + 12, &a, 4);
+                } else {
+                    memset(d, 0, 16);
+                }
+            }
+            s->base = c->aux[col];
+            s->stride = 16;
+        } else {
             return corrupt(g, col, "bad fixed-width column");
+        }
         return 0;
     }
     /* strings */

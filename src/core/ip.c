@@ -12,15 +12,23 @@
 
 static const uint8_t v4_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
+/* Word loads, not memcmp calls: these run several times per flow record. */
 bool strm_ip_is_null(const struct strm_ip *ip)
 {
-    static const uint8_t zero[16];
-    return memcmp(ip->b, zero, 16) == 0;
+    uint64_t a, b;
+    memcpy(&a, ip->b, 8);
+    memcpy(&b, ip->b + 8, 8);
+    return (a | b) == 0;
 }
 
 bool strm_ip_is_v4(const struct strm_ip *ip)
 {
-    return memcmp(ip->b, v4_prefix, 12) == 0;
+    uint64_t a;
+    uint32_t b, want;
+    memcpy(&a, ip->b, 8);
+    memcpy(&b, ip->b + 8, 4);
+    memcpy(&want, v4_prefix + 8, 4);
+    return a == 0 && b == want;
 }
 
 void strm_ip_from_v4(struct strm_ip *ip, uint32_t host_order)

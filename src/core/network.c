@@ -22,14 +22,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The 128-bit form as two host-order words, most significant first (no memcmp calls: this
+ * runs twice per flow record). */
+static inline void ip_words(const struct strm_ip *ip, uint64_t w[2])
+{
+    uint64_t a, b;
+    memcpy(&a, ip->b, 8);
+    memcpy(&b, ip->b + 8, 8);
+    w[0] = __builtin_bswap64(a);
+    w[1] = __builtin_bswap64(b);
+}
+
 /* True when ip lies inside net/prefix (prefix over the 128-bit form). */
 static bool in_net(const struct strm_ip *ip, const struct strm_ip *net, unsigned prefix)
 {
-    unsigned full = prefix / 8, rest = prefix % 8;
-    if (full && memcmp(ip->b, net->b, full) != 0) return false;
-    if (!rest) return true;
-    uint8_t mask = (uint8_t)(0xffu << (8 - rest));
-    return (ip->b[full] & mask) == (net->b[full] & mask);
+    uint64_t a[2], n[2];
+    ip_words(ip, a);
+    ip_words(net, n);
+    uint64_t mhi = prefix >= 64 ? ~0ull : prefix ? ~0ull << (64 - prefix) : 0;
+    uint64_t mlo = prefix <= 64 ? 0 : prefix >= 128 ? ~0ull : ~0ull << (128 - prefix);
+    return ((a[0] ^ n[0]) & mhi) == 0 && ((a[1] ^ n[1]) & mlo) == 0;
+}
+
+/* a <= b over the 128-bit form */
+static bool ip_le(const struct strm_ip *a, const struct strm_ip *b)
+{
+    uint64_t x[2], y[2];
+    ip_words(a, x);
+    ip_words(b, y);
+    return x[0] < y[0] || (x[0] == y[0] && x[1] <= y[1]);
 }
 
 static int net_cmp(const void *a, const void *b)
@@ -95,7 +116,7 @@ const struct strm_network *strm_network_find(const struct strm_config *cfg,
     int lo = 0, hi = n;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
-        if (memcmp(nets[mid].addr.b, ip->b, 16) <= 0)
+        if (ip_le(&nets[mid].addr, ip))
             lo = mid + 1;
         else
             hi = mid;

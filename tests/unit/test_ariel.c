@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "ariel/ariel.h"
+#include "ariel/ariel_int.h"
 
 #define HOUR 3600000LL
 #define T0 1718000000000LL /* 2024-06-10 06:13:20 UTC */
@@ -822,7 +823,7 @@ static void child_io_errors(const char *dir, void *arg)
     }
     REQUIRE(fails > 0);
     REQUIRE(STRM_STAT_GET(&stats, store_errors) == 0); /* counted by callers that give up */
-    assert_exactly(s, id); /* failed batches are invisible */
+    assert_exactly(s, id);                             /* failed batches are invisible */
     /* a flush fails too (segment bigger than the limit) and keeps everything */
     lim.rlim_cur = 4096;
     REQUIRE(setrlimit(RLIMIT_FSIZE, &lim) == 0);
@@ -1196,8 +1197,10 @@ static void info_matches_data(void **state)
     assert_true(info.bytes_index > 0); /* sourceip, destinationip, username */
     assert_int_equal(stored + info.bytes_index + info.bytes_directory, info.bytes_segments);
     assert_true(info.bytes_directory >= 5 * (104 + 64 * (uint64_t)__builtin_popcountll(evcols)));
-    assert_int_equal(cols[STRM_COL_QID].raw_bytes, 1000 * 4); /* fixed width, 200 per segment */
-    assert_int_equal(cols[STRM_COL_QID].segments_by_enc[2], 5);
+    /* QIDs below 65536 in a 4-byte column: narrowed to 2 bytes, 200 per segment */
+    assert_int_equal(cols[STRM_COL_QID].raw_bytes, 1000 * 2);
+    assert_int_equal(cols[STRM_COL_QID].segments_by_enc[ARIEL_ENC_NARROW], 5);
+    assert_string_equal(ariel_enc_name(ARIEL_ENC_NARROW), "narrow");
     assert_string_equal(ariel_enc_name(2), "fixed");
     ariel_close(s);
     rm_dir(dir);
@@ -1288,6 +1291,157 @@ static int check_flow(const struct strm_event *ev, void *arg)
     return 0;
 }
 
+/* Flow rows: the compact layout round-trips; rows in the older event layout still decode. */
+static void flow_row_layouts(void **state)
+{
+    (void)state;
+    struct strm_batch *b = strm_batch_new(2);
+    struct strm_event *ev = strm_batch_add(b), got;
+    gen_flow(b, ev, 7, 1700000000000);
+    ev->storagetime = 1700000000123;
+    memcpy(ev->sourcemac, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02", 12);
+    uint8_t row[1024];
+    assert_true(ariel_row_bound(ev) <= sizeof row);
+    size_t len = ariel_row_encode(row, 99, ev);
+    assert_int_equal(len, ARIEL_ROW_COMPACT_FIXED + 1 + ev->flow.applicationdetail.len);
+    assert_true(ariel_row_compact(row));
+    assert_int_equal(ariel_row_seq(row), 99);
+    assert_int_equal(ariel_row_starttime(row), ev->starttime);
+    uint64_t seq = 0;
+    assert_int_equal(ariel_row_decode(row, len, &seq, &got), len);
+    assert_int_equal(seq, 99);
+    struct flow_seen fs = {0};
+    check_flow(&got, &fs);
+    assert_int_equal(fs.bad, 0);
+    assert_int_equal(got.storagetime, ev->storagetime);
+    assert_memory_equal(got.sourcemac, ev->sourcemac, 12);
+    for (size_t cut = 0; cut < len; cut++)
+        assert_int_equal(ariel_row_decode(row, cut, NULL, &got), 0);
+    /* every fixed column of the flows table reads at its compact offset */
+    for (int c = 0; c < STRM_COL__COUNT; c++) {
+        const struct strm_col_def *d = &strm_event_cols[c];
+        if (!(d->tables & STRM_TABLE_FLOWS) || d->type == STRM_T_STR) continue;
+        size_t off = ariel_row_off(c, true);
+        assert_true(off != SIZE_MAX);
+        assert_memory_equal(row + off, (const char *)ev + d->offset, d->width);
+    }
+    assert_true(ariel_row_off(STRM_COL_QID, true) == SIZE_MAX);
+
+    /* the event layout with a flow part, as stores written before the compact layout hold */
+    uint8_t old[1024];
+    size_t p = 0;
+    uint64_t s = 5;
+    memcpy(old, &s, 8);
+    memcpy(old + 8, ev, offsetof(struct strm_event, collectorip));
+    memcpy(old + ARIEL_ROW_FIXED - 12, ev->sourcemac, 12);
+    memcpy(old + ARIEL_ROW_FIXED, &ev->flow, ARIEL_ROW_FLOW_FIXED);
+    p = ARIEL_ROW_FIXED + ARIEL_ROW_FLOW_FIXED;
+    for (int k = 0; k < 8; k++)
+        old[p++] = 0; /* seven empty strings and an empty message */
+    old[p++] = (uint8_t)ev->flow.applicationdetail.len;
+    memcpy(old + p, ev->flow.applicationdetail.p, ev->flow.applicationdetail.len);
+    p += ev->flow.applicationdetail.len;
+    assert_false(ariel_row_compact(old));
+    memset(&got, 0, sizeof got);
+    assert_int_equal(ariel_row_decode(old, p, &seq, &got), p);
+    assert_int_equal(seq, 5);
+    memset(&fs, 0, sizeof fs);
+    check_flow(&got, &fs);
+    assert_int_equal(fs.bad, 0);
+    strm_batch_free(b);
+}
+
+/*
+ * The narrow and IPv4 encodings at their edges: each segment gets one value set per column
+ * (by flush), the encoding chosen is the expected one, and every value reads back.
+ */
+struct enc_case {
+    uint64_t v[4];     /* sourcebytes values, cycled */
+    int want_enc;      /* for sourcebytes */
+    const char *ip[4]; /* sourceip values ("" = null), cycled */
+    int want_ip_enc;
+};
+
+static const struct enc_case enc_cases[] = {
+    {{0, 255, 7, 1},
+     ARIEL_ENC_NARROW,
+     {"10.0.0.1", "", "192.168.1.1", "255.255.255.255"},
+     ARIEL_ENC_IPV4},
+    {{256, 65535, 0, 9}, ARIEL_ENC_NARROW, {"0.0.0.0", "10.0.0.1", "", "1.2.3.4"}, ARIEL_ENC_FIXED},
+    {{65536, 4294967295ull, 1, 2},
+     ARIEL_ENC_NARROW,
+     {"::1", "10.0.0.1", "", "1.2.3.4"},
+     ARIEL_ENC_FIXED},
+    {{4294967296ull, 5, UINT64_MAX, 0}, ARIEL_ENC_FIXED, {"", "", "", "9.9.9.9"}, ARIEL_ENC_IPV4},
+    {{1ull << 62, 3, 3, 3}, ARIEL_ENC_FIXED, {"", "", "", ""}, ARIEL_ENC_CONST},
+};
+
+struct enc_seen {
+    uint32_t n, bad;
+};
+
+static int check_enc_row(const struct strm_event *ev, void *arg)
+{
+    struct enc_seen *es = arg;
+    const struct enc_case *c = &enc_cases[ev->sourceport / 1000];
+    uint32_t i = ev->sourceport % 1000;
+    struct strm_ip want = {{0}};
+    if (*c->ip[i % 4])
+        assert_int_equal(strm_ip_parse(&want, c->ip[i % 4], strlen(c->ip[i % 4])), 0);
+    es->n++;
+    if (ev->flow.sourcebytes != c->v[i % 4] || ev->flow.destinationpackets != i ||
+        strm_ip_cmp(&ev->sourceip, &want) != 0)
+        es->bad++;
+    return 0;
+}
+
+static void narrow_and_ipv4_encodings(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    o.table = STRM_TABLE_FLOWS;
+    struct ariel_store *s = open_store(&o);
+    int64_t t0 = 1700000000000;
+    size_t ncases = sizeof enc_cases / sizeof enc_cases[0];
+    for (size_t ci = 0; ci < ncases; ci++) {
+        const struct enc_case *c = &enc_cases[ci];
+        struct strm_batch *b = strm_batch_new(100);
+        for (uint32_t i = 0; i < 100; i++) {
+            struct strm_event *ev = strm_batch_add(b);
+            ev->flags |= STRM_EV_FLOW;
+            ev->starttime = t0 + (int64_t)ci * 1000 + i;
+            ev->sourceport = (uint16_t)(ci * 1000 + i);
+            ev->flow.sourcebytes = c->v[i % 4];
+            ev->flow.destinationpackets = i;
+            if (*c->ip[i % 4])
+                assert_int_equal(strm_ip_parse(&ev->sourceip, c->ip[i % 4], strlen(c->ip[i % 4])),
+                                 0);
+        }
+        assert_int_equal(ariel_append(s, b), 0);
+        strm_batch_free(b);
+        assert_int_equal(ariel_flush(s), 0); /* one segment per case */
+        struct ariel_col_info cols[STRM_COL__COUNT];
+        memset(cols, 0, sizeof cols);
+        ariel_info_columns(s, cols);
+        uint64_t segs = 0, ip_segs = 0; /* segments so far with the same encodings */
+        for (size_t k = 0; k <= ci; k++) {
+            segs += enc_cases[k].want_enc == c->want_enc;
+            ip_segs += enc_cases[k].want_ip_enc == c->want_ip_enc;
+        }
+        assert_int_equal(cols[STRM_COL_SOURCEBYTES].segments_by_enc[c->want_enc], segs);
+        assert_int_equal(cols[STRM_COL_SOURCEIP].segments_by_enc[c->want_ip_enc], ip_segs);
+    }
+    ariel_close(s);
+    s = open_store(&o);
+    struct enc_seen es = {0};
+    assert_int_equal(ariel_scan(s, 0, INT64_MAX, ~0ull, check_enc_row, &es), 0);
+    assert_int_equal(es.n, 100 * ncases);
+    assert_int_equal(es.bad, 0);
+    ariel_close(s);
+    rm_dir(dir);
+}
+
 static void flows_table_roundtrip(void **state)
 {
     (void)state;
@@ -1298,7 +1452,8 @@ static void flows_table_roundtrip(void **state)
     int64_t t0 = 1700000000000;
     for (uint32_t from = 0; from < 3000; from += 500) {
         struct strm_batch *b = strm_batch_new(500);
-        for (uint32_t i = from; i < from + 500; i++) gen_flow(b, strm_batch_add(b), i, t0 + i);
+        for (uint32_t i = from; i < from + 500; i++)
+            gen_flow(b, strm_batch_add(b), i, t0 + i);
         assert_int_equal(ariel_append(s, b), 0);
         strm_batch_free(b);
     }
@@ -1358,7 +1513,8 @@ static void index_skipping_matches_brute_force(void **state)
             seed = seed * 6364136223846793005ull + 1442695040888963407ull;
             ev->starttime = t0 + b * 1000 + i;
             /* a segment holds a narrow band of addresses and users: skipping pays */
-            strm_ip_from_v4(&ev->sourceip, 0x0a000000u + (uint32_t)b * 256 + (uint32_t)(seed >> 56));
+            strm_ip_from_v4(&ev->sourceip,
+                            0x0a000000u + (uint32_t)b * 256 + (uint32_t)(seed >> 56));
             strm_ip_from_v4(&ev->destinationip, 0xc0a80000u + (uint32_t)(seed >> 40 & 0xff));
             const char *u = users[(b * 3 + (int)(seed >> 60)) % 64];
             ev->username = dup_str(bt, u, strlen(u));
@@ -1376,8 +1532,9 @@ static void index_skipping_matches_brute_force(void **state)
         struct probe full = {0}, fast = {0};
         seed = seed * 6364136223846793005ull + 1442695040888963407ull;
         int kind = k % 3;
-        full.col = kind == 0 ? STRM_COL_SOURCEIP : kind == 1 ? STRM_COL_DESTINATIONIP
-                                                            : STRM_COL_USERNAME;
+        full.col = kind == 0   ? STRM_COL_SOURCEIP
+                   : kind == 1 ? STRM_COL_DESTINATIONIP
+                               : STRM_COL_USERNAME;
         /* half of the probes exist, half do not */
         uint32_t v4 = kind == 0 ? 0x0a000000u + (uint32_t)(seed >> 40 & 0x1fff)
                                 : 0xc0a80000u + (uint32_t)(seed >> 40 & 0x1ff);
@@ -1387,10 +1544,10 @@ static void index_skipping_matches_brute_force(void **state)
         fast = full;
         const void *key = kind == 2 ? (const void *)full.user : (const void *)full.ip.b;
         uint32_t klen = kind == 2 ? (uint32_t)strlen(full.user) : 16;
-        struct ariel_pred pred = {.col = full.col, .kind = ARIEL_PRED_IN, .keys = &key,
-                                  .key_lens = &klen, .nkeys = 1};
-        struct ariel_scan_opts a = {.tmin = INT64_MIN, .tmax = INT64_MAX, .colmask = ~0ull,
-                                    .fn = probe_row, .arg = &full};
+        struct ariel_pred pred = {
+            .col = full.col, .kind = ARIEL_PRED_IN, .keys = &key, .key_lens = &klen, .nkeys = 1};
+        struct ariel_scan_opts a = {
+            .tmin = INT64_MIN, .tmax = INT64_MAX, .colmask = ~0ull, .fn = probe_row, .arg = &full};
         struct ariel_scan_opts b = a;
         b.arg = &fast;
         b.preds = &pred;
@@ -1404,8 +1561,13 @@ static void index_skipping_matches_brute_force(void **state)
     /* min/max: qid ranges */
     struct probe none = {.col = STRM_COL_USERNAME, .user = "zzz"};
     struct ariel_pred r = {.col = STRM_COL_QID, .kind = ARIEL_PRED_RANGE, .lo = 500, .hi = 599};
-    struct ariel_scan_opts m = {.tmin = INT64_MIN, .tmax = INT64_MAX, .colmask = ~0ull,
-                                .fn = probe_row, .arg = &none, .preds = &r, .npreds = 1};
+    struct ariel_scan_opts m = {.tmin = INT64_MIN,
+                                .tmax = INT64_MAX,
+                                .colmask = ~0ull,
+                                .fn = probe_row,
+                                .arg = &none,
+                                .preds = &r,
+                                .npreds = 1};
     assert_int_equal(ariel_scan_ex(s, &m), 0);
     assert_int_equal(m.skipped_minmax, 19); /* only segment 5 holds qids 500-563 */
     ariel_close(s);
@@ -1469,9 +1631,9 @@ static void retention_buckets(void **state)
     struct qid_count c = {{0}};
     assert_int_equal(ariel_scan(s, INT64_MIN, INT64_MAX, ALL_COLS, count_buckets, &c), 0);
     /* 40 days old: only bucket 2 (100 days) survives; 5 days old: bucket 1 (2 days) goes */
-    assert_int_equal(c.n[0], 500 + 500);  /* default 30 days: the 5-day-old and new ones */
-    assert_int_equal(c.n[1], 100);        /* 2 days: only the new ones */
-    assert_int_equal(c.n[2], 400 * 3);    /* 100 days: all three */
+    assert_int_equal(c.n[0], 500 + 500); /* default 30 days: the 5-day-old and new ones */
+    assert_int_equal(c.n[1], 100);       /* 2 days: only the new ones */
+    assert_int_equal(c.n[2], 400 * 3);   /* 100 days: all three */
     assert_int_equal(STRM_STAT_GET(&stats, store_retention_deleted_segments), 3);
     ariel_close(s);
     /* the bucket is in the segment header: a reopen keeps applying it */
@@ -1551,7 +1713,9 @@ int main(void)
         cmocka_unit_test(retention_by_age),
         cmocka_unit_test(retention_buckets),
         /* figures, with ARIEL_BENCH=1 only */
+        cmocka_unit_test(flow_row_layouts),
         cmocka_unit_test(flows_table_roundtrip),
+        cmocka_unit_test(narrow_and_ipv4_encodings),
         cmocka_unit_test(index_skipping_matches_brute_force),
         cmocka_unit_test(bench_ingest),
         cmocka_unit_test(corpus_compression),
