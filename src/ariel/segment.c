@@ -325,7 +325,20 @@ int ariel_seg_writer_init(struct ariel_seg_writer *w, int level, enum strm_table
             w->plane[ARIEL_RS_PAYLOAD] = (int8_t)w->nplanes++;
     }
     w->cctx = ZSTD_createCCtx();
-    return w->cctx ? 0 : STRM_ERR_NOMEM;
+    if (!w->cctx) return STRM_ERR_NOMEM;
+    /*
+     * The level's strategy (fast, for level 1) with a 4 MiB window and a 128 Ki-entry hash
+     * table instead of the level's 512 KiB and 16 Ki: a column of log lines repeats its
+     * templates from far back, and finding those long matches is both smaller and faster
+     * (on the DSM mix's payloads: 17.1x at 1.39 GB/s against 10.6x at 1.0 GB/s). Readers
+     * need the 4 MiB window, well below zstd's default decoding limit. Columns smaller than
+     * the window get smaller parameters from zstd (it knows the input size).
+     */
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_windowLog, 22)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_hashLog, 17)))
+        return STRM_ERR_INVAL;
+    return 0;
 }
 
 void ariel_seg_writer_free(struct ariel_seg_writer *w)
@@ -767,7 +780,7 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
                 rc = STRM_ERR_NOMEM;
                 goto fail;
             }
-            size_t cs = ZSTD_compressCCtx(w->cctx, w->comp, w->compcap, w->raw, rawlen, w->level);
+            size_t cs = ZSTD_compress2(w->cctx, w->comp, w->compcap, w->raw, rawlen);
             if (ZSTD_isError(cs)) {
                 LOG_ERROR(ARIEL_COMP, "segment %s: zstd: %s", tmp, ZSTD_getErrorName(cs));
                 rc = STRM_ERR_NOMEM;
