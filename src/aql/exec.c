@@ -706,9 +706,15 @@ static void plan_where(const struct aql_node *n, struct aql_scan_plan *pl)
         const struct aql_node *lits[AQL_MAX_PRED_KEYS];
         int k = 0;
         int64_t lo = INT64_MAX, hi = INT64_MIN;
+        bool all_int = true; /* the range needs every value to be a number */
         for (const struct aql_node *a = n->r; a; a = a->r) {
             if (a->l->kind != AQL_N_LIT || k == AQL_MAX_PRED_KEYS) return;
             lits[k++] = a->l;
+            int t = a->l->u.lit.type;
+            if (t != AQL_T_INT && t != AQL_T_TIME) {
+                all_int = false;
+                continue;
+            }
             int64_t x = a->l->u.lit.u.i;
             lo = x < lo ? x : lo;
             hi = x > hi ? x : hi;
@@ -718,7 +724,7 @@ static void plan_where(const struct aql_node *n, struct aql_scan_plan *pl)
         if ((d->type == STRM_T_IP || d->type == STRM_T_STR) && ariel_col_bloomed(col))
             plan_add_keys(pl, col, lits, k);
         else if (((d->type == STRM_T_INT && !d->enum_names) || d->type == STRM_T_TIME) && k &&
-                 (lits[0]->u.lit.type == AQL_T_INT || lits[0]->u.lit.type == AQL_T_TIME))
+                 all_int)
             plan_add_range(pl, col, lo, hi);
     }
 }

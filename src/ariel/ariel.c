@@ -1081,7 +1081,7 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
             rc = STRM_ERR_NOMEM;
             goto out;
         }
-        rc = ariel_seg_scan(g, ctx, tmin, tmax, colmask, fn, arg, &stop);
+        rc = ariel_seg_scan(g, ctx, tmin, tmax, colmask, o->preds, o->npreds, fn, arg, &stop);
         if (rc == STRM_ERR_NOMEM) goto out;
         if (rc == STRM_ERR_CORRUPT) {
             o->skipped_damaged++;

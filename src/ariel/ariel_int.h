@@ -300,9 +300,14 @@ void ariel_scan_ctx_free(struct ariel_scan_ctx *c);
  * Calls fn for the segment's rows in [tmin, tmax] with the colmask columns; when fn returns
  * nonzero, stores it in *stop and returns 0. Returns 0, STRM_ERR_CORRUPT (logged, segment
  * marked bad), STRM_ERR_IO (logged) or STRM_ERR_NOMEM.
+ *
+ * preds (may be NULL) are conditions every row must meet (struct ariel_pred): their columns
+ * are read first and only the rows meeting all of them are handed on, so the other columns
+ * of a segment without such a row are never read or decompressed (late materialization).
  */
 int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tmin, int64_t tmax,
-                   uint64_t colmask, ariel_row_fn fn, void *arg, int *stop);
+                   uint64_t colmask, const struct ariel_pred *preds, int npreds, ariel_row_fn fn,
+                   void *arg, int *stop);
 /* Makes ariel_seg_scan on c hand rows to fn in batches (NULL: one by one). NOMEM on failure. */
 int ariel_scan_ctx_batch(struct ariel_scan_ctx *c, ariel_batch_fn fn);
 

@@ -78,7 +78,8 @@ static bool check_segment(struct fsck *f, const char *path)
         int stop = 0, c = c0 < 0 ? STRM_COL_STARTTIME : c0;
         if (g->col_index[c] < 0 || (c0 >= 0 && c == STRM_COL_STARTTIME)) continue;
         atomic_store(&g->bad, false); /* judge each column on its own */
-        rc = ariel_seg_scan(g, f->ctx, INT64_MIN, INT64_MAX, 1ull << c, ignore_row, NULL, &stop);
+        rc = ariel_seg_scan(g, f->ctx, INT64_MIN, INT64_MAX, 1ull << c, NULL, 0, ignore_row, NULL,
+                            &stop);
         if (rc == STRM_ERR_NOMEM) {
             f->rc = rc;
             snprintf(f->err, f->errlen, "out of memory checking %s", path);

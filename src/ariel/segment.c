@@ -1030,6 +1030,8 @@ struct ariel_scan_ctx {
     struct col_state st[STRM_COL__COUNT];
     ariel_batch_fn batch_fn;
     struct strm_event *evbuf; /* ARIEL_SCAN_BATCH rows for batch_fn */
+    uint32_t *sel;            /* rows of the segment that meet the predicates */
+    size_t selcap;
 };
 
 int ariel_scan_ctx_batch(struct ariel_scan_ctx *c, ariel_batch_fn fn)
@@ -1056,6 +1058,7 @@ void ariel_scan_ctx_free(struct ariel_scan_ctx *c)
     ZSTD_freeDCtx(c->dctx);
     free(c->cbuf);
     free(c->evbuf);
+    free(c->sel);
     for (int i = 0; i < STRM_COL__COUNT; i++) {
         free(c->raw[i]);
         free(c->aux[i]);
@@ -1209,48 +1212,131 @@ static struct strm_str str_at(const struct col_state *s, uint64_t i)
     return r;
 }
 
-int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tmin, int64_t tmax,
-                   uint64_t colmask, ariel_row_fn fn, void *arg, int *stop)
+/* Value of INT/TIME column col at row i of a loaded column (0 when absent), as an int64. */
+static int64_t int_at(const struct ariel_scan_ctx *c, int col, uint64_t i)
 {
-    uint64_t need = colmask | 1ull << STRM_COL_STARTTIME;
+    const struct col_state *s = &c->st[col];
+    if (!s->present) return 0;
+    if (strm_event_cols[col].type == STRM_T_TIME) return s->times ? s->times[i] : s->tconst;
+    return (int64_t)get_uint(s->base + s->stride * i, col_width(col));
+}
+
+/* Row i meets predicate p (its column loaded). */
+static bool pred_holds(const struct ariel_scan_ctx *c, const struct ariel_pred *p, uint64_t i,
+                       uint32_t constlen)
+{
+    int type = strm_event_cols[p->col].type;
+    if (p->kind == ARIEL_PRED_RANGE) {
+        if (type != STRM_T_INT && type != STRM_T_TIME) return true;
+        int64_t v = int_at(c, p->col, i);
+        return v >= p->lo && v <= p->hi;
+    }
+    if (p->kind != ARIEL_PRED_IN) return true;
+    const struct col_state *s = &c->st[p->col];
+    const void *val;
+    size_t len;
+    static const uint8_t zero16[16];
+    struct strm_str str = {NULL, 0};
+    if (type == STRM_T_IP) {
+        val = s->present ? s->base + s->stride * i : zero16;
+        len = 16;
+    } else if (type == STRM_T_STR) {
+        if (s->present && s->enc == ARIEL_ENC_CONST) {
+            str.len = constlen;
+            str.p = s->bytes;
+        } else if (s->present && s->enc == ARIEL_ENC_STR) {
+            str = str_at(s, i);
+        } else if (s->present) {
+            return true; /* not a plain string column: leave the test to the caller */
+        }
+        val = str.p;
+        len = str.len;
+    } else {
+        return true;
+    }
+    for (int k = 0; k < p->nkeys; k++)
+        if (p->key_lens[k] == len && (len == 0 || memcmp(p->keys[k], val, len) == 0)) return true;
+    return false;
+}
+
+int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tmin, int64_t tmax,
+                   uint64_t colmask, const struct ariel_pred *preds, int npreds, ariel_row_fn fn,
+                   void *arg, int *stop)
+{
+    uint64_t need = colmask | 1ull << STRM_COL_STARTTIME, loaded = 0, pmask = 0;
     struct strm_event ev;
     int fd, rc = 0, ncols = 0;
     int out_cols[STRM_COL__COUNT];
     uint32_t constlen[STRM_COL__COUNT];
+    uint64_t nsel = 0;
 
     if (atomic_load_explicit(&g->bad, memory_order_relaxed)) return STRM_ERR_CORRUPT;
     if (need & (1ull << STRM_COL_MESSAGE) && g->col_index[STRM_COL_MESSAGE] >= 0 &&
         g->cols[g->col_index[STRM_COL_MESSAGE]].enc == ARIEL_ENC_MSGSLICE)
         need |= 1ull << STRM_COL_PAYLOAD;
+    for (int k = 0; k < npreds; k++) {
+        int col = preds[k].col;
+        if (col < 0 || col >= STRM_COL__COUNT || col == STRM_COL_MESSAGE || col == STRM_COL_PAYLOAD)
+            continue;
+        pmask |= 1ull << col;
+    }
     fd = open(g->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         LOG_WARN(ARIEL_COMP, "cannot open segment %s: %s", g->path, strerror(errno));
         return STRM_ERR_IO;
     }
-    /* payload before message: a message slice is checked against it */
+    /* pass 0: the time and the predicates' columns; pass 1: the rest, only when some row
+     * is left. Payload before message: a message slice is checked against it. */
     static const int order_last[2] = {STRM_COL_PAYLOAD, STRM_COL_MESSAGE};
-    for (int c0 = 0; c0 < STRM_COL__COUNT + 2; c0++) {
-        int col = c0 < STRM_COL__COUNT ? c0 : order_last[c0 - STRM_COL__COUNT];
-        if (c0 < STRM_COL__COUNT && (col == STRM_COL_PAYLOAD || col == STRM_COL_MESSAGE)) continue;
-        if (!(need & (1ull << col))) continue;
-        rc = load_col(g, fd, c, col, col == STRM_COL_MESSAGE ? &c->st[STRM_COL_PAYLOAD] : NULL);
-        if (rc != 0) goto out;
-        constlen[col] = c->st[col].present && c->st[col].enc == ARIEL_ENC_CONST && !col_width(col)
-                            ? (uint32_t)g->cols[g->col_index[col]].rawsize
-                            : 0;
-        if (colmask & (1ull << col)) out_cols[ncols++] = col;
+    for (int pass = 0; pass < 2; pass++) {
+        uint64_t want = pass == 0 ? (1ull << STRM_COL_STARTTIME) | pmask : need;
+        for (int c0 = 0; c0 < STRM_COL__COUNT + 2; c0++) {
+            int col = c0 < STRM_COL__COUNT ? c0 : order_last[c0 - STRM_COL__COUNT];
+            if (c0 < STRM_COL__COUNT && (col == STRM_COL_PAYLOAD || col == STRM_COL_MESSAGE))
+                continue;
+            if (!(want & (1ull << col)) || (loaded & (1ull << col))) continue;
+            rc = load_col(g, fd, c, col, col == STRM_COL_MESSAGE ? &c->st[STRM_COL_PAYLOAD] : NULL);
+            if (rc != 0) goto out;
+            loaded |= 1ull << col;
+            constlen[col] =
+                c->st[col].present && c->st[col].enc == ARIEL_ENC_CONST && !col_width(col)
+                    ? (uint32_t)g->cols[g->col_index[col]].rawsize
+                    : 0;
+        }
+        if (pass == 1) break;
+        /* the rows in the time range that meet every predicate */
+        if (c->selcap < g->rows) {
+            uint32_t *sel = realloc(c->sel, (size_t)g->rows * sizeof *sel);
+            if (!sel) {
+                rc = STRM_ERR_NOMEM;
+                goto out;
+            }
+            c->sel = sel;
+            c->selcap = (size_t)g->rows;
+        }
+        const struct col_state *ts = &c->st[STRM_COL_STARTTIME];
+        for (uint64_t i = 0; i < g->rows; i++) {
+            int64_t t = ts->times ? ts->times[i] : ts->tconst;
+            if (t < tmin) continue;
+            if (t > tmax) break; /* rows are sorted by starttime */
+            bool ok = true;
+            for (int k = 0; k < npreds && ok; k++)
+                if (pmask & (1ull << preds[k].col))
+                    ok = pred_holds(c, &preds[k], i, constlen[preds[k].col]);
+            if (ok) c->sel[nsel++] = (uint32_t)i;
+        }
+        if (nsel == 0) goto out; /* nothing else of this segment is read */
     }
+    for (int col = 0; col < STRM_COL__COUNT; col++)
+        if ((colmask & (1ull << col)) && (loaded & (1ull << col))) out_cols[ncols++] = col;
 
     memset(&ev, 0, sizeof ev);
-    const struct col_state *ts = &c->st[STRM_COL_STARTTIME];
     size_t nb = 0; /* rows in c->evbuf (batch mode) */
     if (c->batch_fn)
         for (size_t b = 0; b < ARIEL_SCAN_BATCH; b++)
             memset(&c->evbuf[b], 0, sizeof c->evbuf[b]);
-    for (uint64_t i = 0; i < g->rows; i++) {
-        int64_t t = ts->times ? ts->times[i] : ts->tconst;
-        if (t < tmin) continue;
-        if (t > tmax) break; /* rows are sorted by starttime */
+    for (uint64_t si = 0; si < nsel; si++) {
+        uint64_t i = c->sel[si];
         struct strm_event *e = c->batch_fn ? &c->evbuf[nb] : &ev;
         for (int k = 0; k < ncols; k++) {
             int col = out_cols[k];
