@@ -1556,9 +1556,12 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
                      s->root);
         mt_pool_prewarm(s->segment_rows);
     }
-    if ((rc = ariel_seg_writer_init(&s->sw, ZSTD_LEVEL, s->table)) != 0 ||
-        (!s->read_only &&
-         (rc = ariel_seg_writer_reserve(&s->sw, (uint32_t)s->segment_rows)) != 0)) {
+    if ((rc = ariel_seg_writer_init(&s->sw, ZSTD_LEVEL, s->table)) == 0) {
+        if (opt->strblock_min_bytes) s->sw.strblock_min = opt->strblock_min_bytes;
+        if (opt->strblock_rows) s->sw.strblock_rows = opt->strblock_rows;
+    }
+    if (rc != 0 || (!s->read_only &&
+                    (rc = ariel_seg_writer_reserve(&s->sw, (uint32_t)s->segment_rows)) != 0)) {
         snprintf(err, errlen, "ariel: out of memory");
         goto fail;
     }

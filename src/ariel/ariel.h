@@ -42,6 +42,10 @@ struct ariel_options {
     int (*bucket_of)(const struct strm_event *ev, void *arg);
     void *bucket_arg;
     int bucket_days[10];
+    /* A string column of a segment with at least strblock_min_bytes bytes is stored in
+     * blocks of strblock_rows rows (0: the defaults, 1 MiB and 16384; tests set less). */
+    size_t strblock_min_bytes;
+    uint32_t strblock_rows;
 };
 #define ARIEL_MAX_BUCKETS 10
 
@@ -160,7 +164,7 @@ void ariel_info_get(struct ariel_store *s, struct ariel_info *info);
 uint64_t ariel_estimate_rows(struct ariel_store *s, int64_t tmin, int64_t tmax);
 
 /* Column encodings as stored (segment format), for reports. */
-#define ARIEL_ENC__COUNT 9
+#define ARIEL_ENC__COUNT 10
 const char *ariel_enc_name(int enc);
 
 /* Per column, over all segments of the snapshot: sizes and how many segments use each

@@ -173,17 +173,22 @@ int ariel_wal_check(const char *root, bool repair, bool in_use, ariel_fsck_fn re
 #define ARIEL_SEG_DIRENT 64
 
 enum ariel_enc {
-    ARIEL_ENC_CONST = 1,    /* one raw value, uncompressed: the value of every row */
-    ARIEL_ENC_FIXED = 2,    /* zstd(n values at the column's natural width) */
-    ARIEL_ENC_DELTA = 3,    /* zstd(zigzag varint deltas of int64, first from 0) */
-    ARIEL_ENC_STR = 4,      /* zstd(n u32 lengths, then the concatenated bytes) */
-    ARIEL_ENC_MSGSLICE = 5, /* zstd(n (u32 off, u32 len), then inline bytes); off ==
-                               UINT32_MAX: inline, else a slice of the row's payload */
-    ARIEL_ENC_BLOOM = 6,    /* an index blob (not a column): split-block Bloom filter */
-    ARIEL_ENC_NARROW = 7,   /* zstd(n unsigned values at a narrower width w: rawsize = n * w,
-                             * w in 1, 2, 4 and below the column's width) */
-    ARIEL_ENC_IPV4 = 8,     /* IP column whose values are all IPv4 or null: zstd(n 4-byte
-                             * addresses); 0.0.0.0 is null (not used when 0.0.0.0 occurs) */
+    ARIEL_ENC_CONST = 1,     /* one raw value, uncompressed: the value of every row */
+    ARIEL_ENC_FIXED = 2,     /* zstd(n values at the column's natural width) */
+    ARIEL_ENC_DELTA = 3,     /* zstd(zigzag varint deltas of int64, first from 0) */
+    ARIEL_ENC_STR = 4,       /* zstd(n u32 lengths, then the concatenated bytes) */
+    ARIEL_ENC_MSGSLICE = 5,  /* zstd(n (u32 off, u32 len), then inline bytes); off ==
+                                UINT32_MAX: inline, else a slice of the row's payload */
+    ARIEL_ENC_BLOOM = 6,     /* an index blob (not a column): split-block Bloom filter */
+    ARIEL_ENC_NARROW = 7,    /* zstd(n unsigned values at a narrower width w: rawsize = n * w,
+                              * w in 1, 2, 4 and below the column's width) */
+    ARIEL_ENC_IPV4 = 8,      /* IP column whose values are all IPv4 or null: zstd(n 4-byte
+                              * addresses); 0.0.0.0 is null (not used when 0.0.0.0 occurs) */
+    ARIEL_ENC_STRBLOCKS = 9, /* a big string column in blocks, so that a search reads only the
+                              * blocks of the rows it keeps: u32 rows per block R, u32 blocks
+                              * B, u32 csize of the lengths, B x u32 csize of each block, then
+                              * zstd(n u32 lengths) and B x zstd(the bytes of R rows); rawsize
+                              * as ARIEL_ENC_STR (n * 4 + bytes) */
 };
 
 /*
@@ -269,6 +274,8 @@ struct ariel_seg_writer {
     uint8_t *fixed;
     size_t fixed_rows;
     size_t colstart[STRM_COL__COUNT];
+    size_t strblock_min; /* ARIEL_ENC_STRBLOCKS from this many bytes of strings */
+    uint32_t strblock_rows;
     uint64_t colset;     /* columns of the table written (strm_table_cols) */
     const char *tabname; /* partition directory under the root: "events" or "flows" */
 };

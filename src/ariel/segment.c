@@ -313,6 +313,8 @@ int ariel_seg_writer_init(struct ariel_seg_writer *w, int level, enum strm_table
     w->level = level;
     w->colset = strm_table_cols(table);
     w->tabname = ariel_table_dir(table);
+    w->strblock_min = 1u << 20;
+    w->strblock_rows = 16384;
     for (int k = 0; k < ARIEL_ROW_NSTR; k++)
         w->plane[k] = -1;
     for (int c = 0; c < STRM_COL__COUNT; c++) {
@@ -555,6 +557,8 @@ static bool ipv4_only(const uint8_t *fx, uint32_t n)
     return true;
 }
 
+static int encode_blocks(struct ariel_seg_writer *w, uint32_t n, struct ariel_seg_col *dc);
+
 /*
  * Encodes column col of the rows into w->raw (*rawlen bytes) and picks the encoding; fills
  * min/max for numeric columns.
@@ -697,6 +701,49 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
     }
     *rawlen = pos;
     dc->enc = any_slice ? ARIEL_ENC_MSGSLICE : ARIEL_ENC_STR;
+    if (dc->enc == ARIEL_ENC_STR && pos - head >= w->strblock_min && n > w->strblock_rows)
+        return encode_blocks(w, n, dc);
+    return 0;
+}
+
+/*
+ * The string column in w->raw (n lengths, then the bytes) as ARIEL_ENC_STRBLOCKS into
+ * w->comp, dc->csize bytes: a needle search then decompresses the blocks of its rows only,
+ * not the whole column.
+ */
+static int encode_blocks(struct ariel_seg_writer *w, uint32_t n, struct ariel_seg_col *dc)
+{
+    uint32_t R = w->strblock_rows, nb = (n + R - 1) / R;
+    size_t head = 12 + (size_t)nb * 4, lens = (size_t)n * 4;
+    const uint8_t *bytes = w->raw + lens;
+    size_t total = 0;
+    for (uint32_t i = 0; i < n; i++)
+        total += get32(w->raw + (size_t)i * 4);
+    size_t bound = head + ZSTD_compressBound(lens) + (size_t)nb * ZSTD_compressBound(0) +
+                   ZSTD_compressBound(total) + (size_t)nb * 64;
+    if (grow(&w->comp, &w->compcap, bound)) return STRM_ERR_NOMEM;
+    uint8_t *out = w->comp;
+    put32(out, R);
+    put32(out + 4, nb);
+    size_t pos = head;
+    size_t cs = ZSTD_compress2(w->cctx, out + pos, w->compcap - pos, w->raw, lens);
+    if (ZSTD_isError(cs)) return STRM_ERR_NOMEM;
+    put32(out + 8, (uint32_t)cs);
+    pos += cs;
+    size_t boff = 0;
+    for (uint32_t b = 0; b < nb; b++) {
+        uint32_t from = b * R, to = from + R < n ? from + R : n;
+        size_t blen = 0;
+        for (uint32_t i = from; i < to; i++)
+            blen += get32(w->raw + (size_t)i * 4);
+        cs = ZSTD_compress2(w->cctx, out + pos, w->compcap - pos, bytes + boff, blen);
+        if (ZSTD_isError(cs)) return STRM_ERR_NOMEM;
+        put32(out + 12 + (size_t)b * 4, (uint32_t)cs);
+        pos += cs;
+        boff += blen;
+    }
+    dc->enc = ARIEL_ENC_STRBLOCKS;
+    dc->csize = pos;
     return 0;
 }
 
@@ -774,6 +821,8 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
         if (cols[c].enc == ARIEL_ENC_CONST) {
             data = w->raw;
             cols[c].csize = rawlen;
+        } else if (cols[c].enc == ARIEL_ENC_STRBLOCKS) {
+            data = w->comp; /* compressed by encode_col, csize set */
         } else {
             bound = ZSTD_compressBound(rawlen);
             if (grow(&w->comp, &w->compcap, bound)) {
@@ -866,8 +915,9 @@ fail:
 
 const char *ariel_enc_name(int enc)
 {
-    static const char *const names[ARIEL_ENC__COUNT] = {
-        "unknown", "const", "fixed", "delta", "str", "msgslice", "bloom", "narrow", "ipv4"};
+    static const char *const names[ARIEL_ENC__COUNT] = {"unknown", "const",    "fixed", "delta",
+                                                        "str",     "msgslice", "bloom", "narrow",
+                                                        "ipv4",    "strblocks"};
     return enc > 0 && enc < ARIEL_ENC__COUNT ? names[enc] : names[0];
 }
 
@@ -1017,6 +1067,13 @@ struct col_state {
     int64_t tconst;
     uint8_t enc;
     bool present;
+    /* ARIEL_ENC_STRBLOCKS (read as ARIEL_ENC_STR: lengths and offs complete, bytes filled
+     * in a block at a time by ensure_block) */
+    bool blocked;
+    uint32_t bl_rows, bl_n;
+    const uint8_t *bl_z; /* the stored column */
+    uint64_t *bl_zoff;   /* bl_n + 1 offsets of the blocks in bl_z */
+    uint8_t *bl_have;    /* per block: decompressed */
 };
 
 struct ariel_scan_ctx {
@@ -1032,6 +1089,10 @@ struct ariel_scan_ctx {
     struct strm_event *evbuf; /* ARIEL_SCAN_BATCH rows for batch_fn */
     uint32_t *sel;            /* rows of the segment that meet the predicates */
     size_t selcap;
+    uint8_t *zraw[STRM_COL__COUNT]; /* blocked columns: the stored bytes, and block table */
+    size_t zcap[STRM_COL__COUNT];
+    uint8_t *bmeta[STRM_COL__COUNT];
+    size_t bmetacap[STRM_COL__COUNT];
 };
 
 int ariel_scan_ctx_batch(struct ariel_scan_ctx *c, ariel_batch_fn fn)
@@ -1062,6 +1123,8 @@ void ariel_scan_ctx_free(struct ariel_scan_ctx *c)
     for (int i = 0; i < STRM_COL__COUNT; i++) {
         free(c->raw[i]);
         free(c->aux[i]);
+        free(c->zraw[i]);
+        free(c->bmeta[i]);
     }
     free(c);
 }
@@ -1072,6 +1135,81 @@ static int corrupt(struct ariel_segment *g, int col, const char *why)
         LOG_WARN(ARIEL_COMP, "segment %s: column %s: %s; segment skipped", g->path,
                  col >= 0 ? strm_event_cols[col].name : "-", why);
     return STRM_ERR_CORRUPT;
+}
+
+/*
+ * A blocked string column (checksum already verified in c->cbuf): keeps the stored bytes,
+ * decompresses the lengths (all of them: offsets, slices and sizes are checked as for a
+ * plain string column) and leaves the bytes to ensure_block.
+ */
+static int load_blocks(struct ariel_segment *g, struct ariel_scan_ctx *c, int col,
+                       const struct ariel_seg_col *dc)
+{
+    struct col_state *s = &c->st[col];
+    uint64_t n = g->rows;
+    size_t zl = dc->csize;
+    if (col_width(col) || strm_event_cols[col].type != STRM_T_STR || zl < 12 || dc->rawsize < n * 4)
+        return corrupt(g, col, "bad blocked column");
+    uint32_t R = get32(c->cbuf), nb = get32(c->cbuf + 4), lcs = get32(c->cbuf + 8);
+    if (R == 0 || nb != (n + R - 1) / R || (uint64_t)nb * 4 > zl - 12)
+        return corrupt(g, col, "bad block table");
+    size_t pos = 12 + (size_t)nb * 4;
+    if (lcs > zl - pos) return corrupt(g, col, "bad block table");
+    if (grow(&c->zraw[col], &c->zcap[col], zl) ||
+        grow(&c->bmeta[col], &c->bmetacap[col], ((size_t)nb + 1) * 8 + nb) ||
+        grow(&c->aux[col], &c->auxcap[col], n * sizeof(size_t)))
+        return STRM_ERR_NOMEM;
+    memcpy(c->zraw[col], c->cbuf, zl);
+    uint8_t *raw = c->raw[col];
+    size_t r = ZSTD_decompressDCtx(c->dctx, raw, n * 4, c->zraw[col] + pos, lcs);
+    if (ZSTD_isError(r) || r != n * 4) return corrupt(g, col, "lengths do not decompress");
+    pos += lcs;
+    uint64_t *zoff = (uint64_t *)(void *)c->bmeta[col];
+    for (uint32_t b = 0; b < nb; b++) {
+        zoff[b] = pos;
+        uint32_t bl = get32(c->cbuf + 12 + (size_t)b * 4);
+        if (bl > zl - pos) return corrupt(g, col, "bad block table");
+        pos += bl;
+    }
+    zoff[nb] = pos;
+    if (pos != zl) return corrupt(g, col, "bad block table");
+    s->offs = (size_t *)(void *)c->aux[col];
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        s->offs[i] = (size_t)total;
+        total += get32(raw + i * 4);
+    }
+    if (total != dc->rawsize - n * 4) return corrupt(g, col, "lengths do not add up");
+    s->enc = ARIEL_ENC_STR;
+    s->present = true;
+    s->base = raw;
+    s->bytes = (const char *)raw + n * 4;
+    s->blocked = true;
+    s->bl_rows = R;
+    s->bl_n = nb;
+    s->bl_z = c->zraw[col];
+    s->bl_zoff = zoff;
+    s->bl_have = c->bmeta[col] + ((size_t)nb + 1) * 8;
+    memset(s->bl_have, 0, nb);
+    return 0;
+}
+
+/* Makes the bytes of row i of a blocked column readable (decompresses its block once). */
+static int ensure_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int col, uint64_t i)
+{
+    struct col_state *s = &c->st[col];
+    if (!s->blocked) return 0;
+    uint64_t b = i / s->bl_rows, n = g->rows;
+    if (b >= s->bl_n) return corrupt(g, col, "row outside the blocks");
+    if (s->bl_have[b]) return 0;
+    uint64_t from = b * s->bl_rows, to = from + s->bl_rows < n ? from + s->bl_rows : n;
+    size_t start = s->offs[from];
+    size_t end = s->offs[to - 1] + get32(s->base + (to - 1) * 4);
+    size_t r = ZSTD_decompressDCtx(c->dctx, (char *)s->bytes + start, end - start,
+                                   s->bl_z + s->bl_zoff[b], s->bl_zoff[b + 1] - s->bl_zoff[b]);
+    if (ZSTD_isError(r) || r != end - start) return corrupt(g, col, "block does not decompress");
+    s->bl_have[b] = 1;
+    return 0;
 }
 
 /* Reads, checks and decompresses column col into c->raw[col]; sets up c->st[col]. */
@@ -1097,6 +1235,7 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
         return STRM_ERR_IO;
     }
     if (XXH3_64bits(c->cbuf, dc->csize) != dc->hash) return corrupt(g, col, "checksum mismatch");
+    if (dc->enc == ARIEL_ENC_STRBLOCKS) return load_blocks(g, c, col, dc);
     if (dc->enc == ARIEL_ENC_CONST) {
         if (dc->csize != dc->rawsize || (width && dc->rawsize != (uint64_t)width))
             return corrupt(g, col, "bad constant");
@@ -1320,15 +1459,22 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
             if (t < tmin) continue;
             if (t > tmax) break; /* rows are sorted by starttime */
             bool ok = true;
-            for (int k = 0; k < npreds && ok; k++)
-                if (pmask & (1ull << preds[k].col))
-                    ok = pred_holds(c, &preds[k], i, constlen[preds[k].col]);
+            for (int k = 0; k < npreds && ok; k++) {
+                if (!(pmask & (1ull << preds[k].col))) continue;
+                if ((rc = ensure_block(g, c, preds[k].col, i)) != 0) goto out;
+                ok = pred_holds(c, &preds[k], i, constlen[preds[k].col]);
+            }
             if (ok) c->sel[nsel++] = (uint32_t)i;
         }
         if (nsel == 0) goto out; /* nothing else of this segment is read */
     }
     for (int col = 0; col < STRM_COL__COUNT; col++)
         if ((colmask & (1ull << col)) && (loaded & (1ull << col))) out_cols[ncols++] = col;
+    int blk_cols[STRM_COL__COUNT], nblk = 0; /* blocked columns the rows read */
+    for (int col = 0; col < STRM_COL__COUNT; col++)
+        if ((loaded & (1ull << col)) && c->st[col].blocked &&
+            ((colmask & (1ull << col)) || col == STRM_COL_PAYLOAD))
+            blk_cols[nblk++] = col;
 
     memset(&ev, 0, sizeof ev);
     size_t nb = 0; /* rows in c->evbuf (batch mode) */
@@ -1337,6 +1483,8 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
             memset(&c->evbuf[b], 0, sizeof c->evbuf[b]);
     for (uint64_t si = 0; si < nsel; si++) {
         uint64_t i = c->sel[si];
+        for (int k = 0; k < nblk; k++)
+            if ((rc = ensure_block(g, c, blk_cols[k], i)) != 0) goto out;
         struct strm_event *e = c->batch_fn ? &c->evbuf[nb] : &ev;
         for (int k = 0; k < ncols; k++) {
             int col = out_cols[k];
