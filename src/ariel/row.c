@@ -241,6 +241,19 @@ size_t ariel_row_encode(uint8_t *p, uint64_t seq, const struct strm_event *ev)
     return (size_t)(q - p);
 }
 
+/* One varint-length string at *q (checked against end); advances *q. False when malformed. */
+static bool get_str(const uint8_t **q, const uint8_t *end, struct strm_str *out)
+{
+    uint64_t v;
+    size_t n = ariel_varint_get(*q, end, &v);
+    if (!n || v > (uint64_t)(end - *q - (ptrdiff_t)n) || v > UINT32_MAX) return false;
+    *q += n;
+    out->p = v ? (const char *)*q : NULL;
+    out->len = (uint32_t)v;
+    *q += v;
+    return true;
+}
+
 /* Shared by decode (checked) and strs (trusted rows also go through the checks: cheap). */
 static size_t row_strs(const uint8_t *p, size_t avail, struct strm_str out[ARIEL_ROW_NSTR],
                        bool *msg_slice)
@@ -253,25 +266,13 @@ static size_t row_strs(const uint8_t *p, size_t avail, struct strm_str out[ARIEL
         *msg_slice = false;
         if (avail < FR_STRS) return 0;
         q = p + FR_STRS;
-        if (!(n = ariel_varint_get(q, end, &v)) || v > (uint64_t)(end - q - (ptrdiff_t)n) ||
-            v > UINT32_MAX)
-            return 0;
-        q += n;
-        out[ARIEL_RS_APPDETAIL].p = v ? (const char *)q : NULL;
-        out[ARIEL_RS_APPDETAIL].len = (uint32_t)v;
-        return (size_t)(q + v - p);
+        if (!get_str(&q, end, &out[ARIEL_RS_APPDETAIL])) return 0;
+        return (size_t)(q - p);
     }
     if (avail < ARIEL_ROW_FIXED || avail < row_strs_at(p)) return 0;
     q = p + row_strs_at(p);
-    for (int k = 0; k < ARIEL_RS_MESSAGE; k++) {
-        if (!(n = ariel_varint_get(q, end, &v)) || v > (uint64_t)(end - q - (ptrdiff_t)n) ||
-            v > UINT32_MAX)
-            return 0;
-        q += n;
-        out[k].p = v ? (const char *)q : NULL;
-        out[k].len = (uint32_t)v;
-        q += v;
-    }
+    for (int k = 0; k < ARIEL_RS_MESSAGE; k++)
+        if (!get_str(&q, end, &out[k])) return 0;
     if (!(n = ariel_varint_get(q, end, &v))) return 0;
     q += n;
     *msg_slice = v & 1;
@@ -291,15 +292,7 @@ static size_t row_strs(const uint8_t *p, size_t avail, struct strm_str out[ARIEL
     out[ARIEL_RS_MESSAGE].len = (uint32_t)v;
     out[ARIEL_RS_APPDETAIL].p = NULL;
     out[ARIEL_RS_APPDETAIL].len = 0;
-    if (row_is_flow(p)) {
-        if (!(n = ariel_varint_get(q, end, &v)) || v > (uint64_t)(end - q - (ptrdiff_t)n) ||
-            v > UINT32_MAX)
-            return 0;
-        q += n;
-        out[ARIEL_RS_APPDETAIL].p = v ? (const char *)q : NULL;
-        out[ARIEL_RS_APPDETAIL].len = (uint32_t)v;
-        q += v;
-    }
+    if (row_is_flow(p) && !get_str(&q, end, &out[ARIEL_RS_APPDETAIL])) return 0;
     return (size_t)(q - p);
 }
 
