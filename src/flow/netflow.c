@@ -88,11 +88,6 @@ static inline int64_t sdiff32(uint32_t a, uint32_t b)
     return d < 0x80000000u ? (int64_t)d : (int64_t)d - 0x100000000LL;
 }
 
-static inline int64_t u2i(uint64_t v)
-{
-    return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
-}
-
 static inline uint64_t mul_sat(uint64_t a, uint64_t b)
 {
     uint64_t r;
