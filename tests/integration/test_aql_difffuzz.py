@@ -208,7 +208,9 @@ class Gen:
         if kind == 2:   # string column vs literal (sometimes a number literal)
             c = self.pick(STR_COLS)
             if c == "procid" and self.chance(0.4):
-                return "procid %s %s" % (self.cmp_op(), self.sample("procid").lstrip("0") or "0")
+                v = self.sample("procid")
+                if v.isdigit():  # a number literal only for a numeric process id
+                    return "procid %s %s" % (self.cmp_op(), v.lstrip("0") or "0")
             return "%s %s %s" % (c, self.cmp_op(), self.lit(c))
         if kind == 3:   # IP / MAC vs literal
             c = self.pick(IP_COLS + MAC_COLS)
