@@ -651,6 +651,23 @@ static void plan_add_range(struct aql_scan_plan *pl, int col, int64_t lo, int64_
         (struct ariel_pred){.col = col, .kind = ARIEL_PRED_RANGE, .lo = lo, .hi = hi};
 }
 
+/* TEXT SEARCH words: the payload's token index may skip segments and blocks of rows. */
+static void plan_add_words(struct aql_scan_plan *pl, const struct aql_node *n)
+{
+    size_t nw = n->u.text.n;
+    if (pl->npreds == AQL_MAX_PREDS || nw == 0 || pl->nkeys + nw > AQL_MAX_PRED_KEYS) return;
+    struct ariel_pred *p = &pl->preds[pl->npreds++];
+    *p = (struct ariel_pred){.col = STRM_COL_PAYLOAD,
+                             .kind = ARIEL_PRED_TOKENS,
+                             .keys = &pl->keys[pl->nkeys],
+                             .key_lens = &pl->key_lens[pl->nkeys],
+                             .nkeys = (int)nw};
+    for (size_t i = 0; i < nw; i++) {
+        pl->keys[pl->nkeys] = n->u.text.words[i];
+        pl->key_lens[pl->nkeys++] = (uint32_t)n->u.text.lens[i];
+    }
+}
+
 /* Conditions of the top-level AND chain of WHERE that hold for every matching row. */
 static void plan_where(const struct aql_node *n, struct aql_scan_plan *pl)
 {
@@ -658,6 +675,10 @@ static void plan_where(const struct aql_node *n, struct aql_scan_plan *pl)
     if (n->kind == AQL_N_AND) {
         plan_where(n->l, pl);
         plan_where(n->r, pl);
+        return;
+    }
+    if (n->kind == AQL_N_TEXT) {
+        plan_add_words(pl, n);
         return;
     }
     if (n->kind == AQL_N_CMP) {

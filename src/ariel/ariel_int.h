@@ -184,6 +184,7 @@ enum ariel_enc {
                               * w in 1, 2, 4 and below the column's width) */
     ARIEL_ENC_IPV4 = 8,      /* IP column whose values are all IPv4 or null: zstd(n 4-byte
                               * addresses); 0.0.0.0 is null (not used when 0.0.0.0 occurs) */
+    ARIEL_ENC_TOKBLOOM = 10, /* an index blob: the payload's token Bloom filters per block */
     ARIEL_ENC_STRBLOCKS = 9, /* a big string column in blocks, so that a search reads only the
                               * blocks of the rows it keeps: u32 rows per block R, u32 blocks
                               * B, u32 csize of the lengths, B x u32 csize of each block, then
@@ -202,6 +203,17 @@ enum ariel_enc {
 #define ARIEL_IDX_ID(col) (0x4000 + (col))
 #define ARIEL_IDX_TYPE 0xFE
 #define ARIEL_IDX_MAX 4 /* index entries a segment may carry */
+/*
+ * The payload's token index (entry ARIEL_IDX_ID(STRM_COL_PAYLOAD), ARIEL_ENC_TOKBLOOM): per
+ * block of R rows, a Bloom filter (the format above) of the block's tokens, so that TEXT
+ * SEARCH reads only the blocks that may hold all its words. A token is a maximal run of
+ * ASCII letters and digits, lowercased; only tokens of at least ARIEL_TOKEN_MIN bytes are
+ * indexed (shorter ones, "0", "12", "to", are everywhere and would only fill the filters);
+ * h = ariel_token_hash (its first 256 bytes and its length). Layout: u32 'TKB1', u32 R, u32 B, B x
+ * u32 filter length, the B filters.
+ */
+uint64_t ariel_token_hash(const char *p, size_t len);
+#define ARIEL_TOKEN_MIN 3
 /* Whether a Bloom blob (the bytes after its 8-byte head) may contain key h. */
 bool ariel_bloom_may_contain(const uint8_t *blob, size_t len, uint64_t h);
 uint64_t ariel_bloom_hash(const void *key, size_t len);
@@ -274,6 +286,11 @@ struct ariel_seg_writer {
     uint8_t *fixed;
     size_t fixed_rows;
     size_t colstart[STRM_COL__COUNT];
+    uint64_t *tokh; /* token hashes of one block (token index) */
+    size_t tokcap;
+    uint64_t *tokbm; /* token-byte bitmap of one payload */
+    size_t tokbmcap;
+    bool token_index;    /* write the payload's token index */
     size_t strblock_min; /* ARIEL_ENC_STRBLOCKS from this many bytes of strings */
     uint32_t strblock_rows;
     uint64_t colset;     /* columns of the table written (strm_table_cols) */

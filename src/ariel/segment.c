@@ -43,6 +43,9 @@
 #define XXH_INLINE_ALL /* static state type, and inlined hashing on the hot path */
 #include <xxhash.h>
 #include <zstd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static const char seg_magic[8] = {'A', 'R', 'S', 'E', 'G', 0, 0, 0};
 
@@ -214,6 +217,216 @@ bool ariel_bloom_may_contain(const uint8_t *blob, size_t len, uint64_t h)
     return true;
 }
 
+/* ---------------------------------------------------------------- token index */
+
+static const uint8_t tok_lower[256] = {
+#define D(c) [c] = c
+#define U(c) [c] = c + 32
+    D('0'), D('1'), D('2'), D('3'), D('4'), D('5'), D('6'), D('7'), D('8'), D('9'), D('a'),
+    D('b'), D('c'), D('d'), D('e'), D('f'), D('g'), D('h'), D('i'), D('j'), D('k'), D('l'),
+    D('m'), D('n'), D('o'), D('p'), D('q'), D('r'), D('s'), D('t'), D('u'), D('v'), D('w'),
+    D('x'), D('y'), D('z'), U('A'), U('B'), U('C'), U('D'), U('E'), U('F'), U('G'), U('H'),
+    U('I'), U('J'), U('K'), U('L'), U('M'), U('N'), U('O'), U('P'), U('Q'), U('R'), U('S'),
+    U('T'), U('U'), U('V'), U('W'), U('X'), U('Y'), U('Z'),
+#undef D
+#undef U
+}; /* 0: not a token byte; else the byte lowercased */
+
+#define TOK_HASH_MAX 256
+#define TOK_RECENT_BITS 11 /* the direct-mapped table of tokens just added, per block */
+#define TOK_RECENT (1u << TOK_RECENT_BITS)
+
+static inline uint64_t tok_mix(uint64_t x)
+{
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ull;
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ull;
+    return x ^ (x >> 32);
+}
+
+/*
+ * A token's bytes are ASCII letters and digits, which `| 0x20` lowercases all at once
+ * (digits already have that bit): the hash works on 8-byte words of the token as it lies
+ * in the payload, no copy. Only the first TOK_HASH_MAX bytes count, with the length.
+ */
+uint64_t ariel_token_hash(const char *p, size_t len)
+{
+    uint64_t h = (uint64_t)len * 0x9e3779b97f4a7c15ull;
+    size_t m = len < TOK_HASH_MAX ? len : TOK_HASH_MAX, i = 0;
+    for (; i + 8 <= m; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = tok_mix(h ^ (w | 0x2020202020202020ull));
+    }
+    if (i < m) {
+        uint64_t w = 0;
+        for (size_t k = 0; k < m - i; k++)
+            w |= (uint64_t)((uint8_t)p[i + k] | 0x20) << (8 * k);
+        h = tok_mix(h ^ w);
+    }
+    return h;
+}
+
+/* Calls fn for each token of s[0..len) (maximal runs of ASCII letters and digits). */
+#define FOR_EACH_TOKEN(s, len, tp, tl, body)                                                       \
+    do {                                                                                           \
+        const char *s_ = (s), *e_ = s_ + (len);                                                    \
+        while (s_ < e_) {                                                                          \
+            while (s_ < e_ && !tok_lower[(uint8_t)*s_])                                            \
+                s_++;                                                                              \
+            const char *t_ = s_;                                                                   \
+            while (s_ < e_ && tok_lower[(uint8_t)*s_])                                             \
+                s_++;                                                                              \
+            if (s_ > t_) {                                                                         \
+                const char *tp = t_;                                                               \
+                size_t tl = (size_t)(s_ - t_);                                                     \
+                body;                                                                              \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
+static uint64_t distinct_estimate(const uint64_t *h, size_t n);
+
+/*
+ * m[i / 64] bit i % 64 set when s[i] is a token byte (tok_lower), for i < n; m holds
+ * (n + 63) / 64 words, zeroed here. Sixteen bytes at a time where SSE2 is there: this scan
+ * runs over every payload byte the store writes.
+ */
+static void tok_bitmap(const uint8_t *s, size_t n, uint64_t *m)
+{
+    memset(m, 0, (n + 63) / 64 * sizeof *m);
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i c20 = _mm_set1_epi8(0x20), ca = _mm_set1_epi8('a' - 1),
+                  cz = _mm_set1_epi8('z' + 1), c0 = _mm_set1_epi8('0' - 1),
+                  c9 = _mm_set1_epi8('9' + 1);
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i l = _mm_or_si128(v, c20); /* bytes >= 0x80 stay negative: never in range */
+        __m128i let = _mm_and_si128(_mm_cmpgt_epi8(l, ca), _mm_cmplt_epi8(l, cz));
+        __m128i dig = _mm_and_si128(_mm_cmpgt_epi8(v, c0), _mm_cmplt_epi8(v, c9));
+        uint64_t bits = (uint32_t)_mm_movemask_epi8(_mm_or_si128(let, dig));
+        m[i / 64] |= bits << (i % 64);
+    }
+#endif
+    for (; i < n; i++)
+        if (tok_lower[s[i]]) m[i / 64] |= 1ull << (i % 64);
+}
+
+/* The next token of the bitmap at or after *at: its start and length; false when none. */
+static inline bool tok_next(const uint64_t *m, size_t n, size_t *at, size_t *start, size_t *len)
+{
+    size_t nw = (n + 63) / 64, wi = *at / 64;
+    if (*at >= n) return false;
+    uint64_t x = m[wi] & (~0ull << (*at % 64));
+    while (!x) {
+        if (++wi >= nw) return false;
+        x = m[wi];
+    }
+    size_t b = wi * 64 + (size_t)__builtin_ctzll(x);
+    uint64_t y = ~m[wi] & (~0ull << (b % 64));
+    while (!y) {
+        if (++wi >= nw) {
+            y = 0;
+            break;
+        }
+        y = ~m[wi];
+    }
+    size_t e = y ? wi * 64 + (size_t)__builtin_ctzll(y) : n;
+    if (e > n) e = n;
+    *start = b;
+    *len = e - b;
+    *at = e;
+    return true;
+}
+
+/* A Bloom blob of the nh hashes at out (returns its length; out has room for bloom_len). */
+static size_t bloom_fill(uint8_t *out, const uint64_t *hs, size_t nh, uint32_t nblocks)
+{
+    memset(out, 0, 8 + (size_t)nblocks * 32);
+    put32(out, 0x314d4c42u); /* 'BLM1' */
+    put32(out + 4, nblocks);
+    uint32_t *blocks = (uint32_t *)(void *)(out + 8);
+    for (size_t i = 0; i < nh; i++)
+        bloom_add(blocks, nblocks, hs[i]);
+    return 8 + (size_t)nblocks * 32;
+}
+
+/* The payload's token index into w->raw (*len bytes; 0 when the table has no payload). */
+static int token_index_build(struct ariel_seg_writer *w, uint32_t n, size_t *len)
+{
+    uint32_t R = w->strblock_rows, nb = (n + R - 1) / R;
+    size_t head = 12 + (size_t)nb * 4, pos = head;
+    *len = 0;
+    if (w->plane[ARIEL_RS_PAYLOAD] < 0 || n == 0) return 0;
+    if (grow(&w->raw, &w->rawcap, head)) return STRM_ERR_NOMEM;
+    put32(w->raw, 0x31424b54u); /* 'TKB1' */
+    put32(w->raw + 4, R);
+    put32(w->raw + 8, nb);
+    for (uint32_t b = 0; b < nb; b++) {
+        size_t nh = 0;
+        uint32_t from = b * R, to = from + R < n ? from + R : n;
+        uint64_t recent[TOK_RECENT];
+        memset(recent, 0, sizeof recent);
+        for (uint32_t i = from; i < to; i++) {
+            struct strm_str pl = row_str(w, i, ARIEL_RS_PAYLOAD, NULL);
+            if (!pl.len) continue;
+            if (w->tokcap < nh + pl.len / 2 + 1) { /* at most len/2+1 tokens in len bytes */
+                size_t cap = (nh + pl.len / 2 + 1) * 2;
+                uint64_t *t = realloc(w->tokh, cap * sizeof *t);
+                if (!t) return STRM_ERR_NOMEM;
+                w->tokh = t;
+                w->tokcap = cap;
+            }
+            size_t nw = ((size_t)pl.len + 63) / 64;
+            if (w->tokbmcap < nw) {
+                uint64_t *bm = realloc(w->tokbm, nw * 2 * sizeof *bm);
+                if (!bm) return STRM_ERR_NOMEM;
+                w->tokbm = bm;
+                w->tokbmcap = nw * 2;
+            }
+            tok_bitmap((const uint8_t *)pl.p, pl.len, w->tokbm);
+            size_t at = 0, ts, tl;
+            while (tok_next(w->tokbm, pl.len, &at, &ts, &tl)) {
+                if (tl < ARIEL_TOKEN_MIN) continue;
+                /*
+                 * A log repeats its template's words: most were seen a moment ago. A token of
+                 * up to 8 bytes is its own key (lowercased, zero-padded: its bytes are never
+                 * zero), so a repeat costs no hash; a longer one is keyed by its hash.
+                 */
+                uint64_t key, h;
+                if (tl <= 8) {
+                    key = 0;
+                    if (ts + 8 <= pl.len) {
+                        memcpy(&key, pl.p + ts, 8);
+                        if (tl < 8) key &= ~0ull >> (8 * (8 - tl));
+                    } else {
+                        for (size_t k = 0; k < tl; k++)
+                            key |= (uint64_t)(uint8_t)pl.p[ts + k] << (8 * k);
+                    }
+                    key |= 0x2020202020202020ull >> (8 * (8 - tl));
+                } else {
+                    key = ariel_token_hash(pl.p + ts, tl);
+                }
+                uint64_t *slot = &recent[(key * 0x9e3779b97f4a7c15ull) >> (64 - TOK_RECENT_BITS)];
+                if (key && *slot == key) continue; /* 0: the table's empty value */
+                *slot = key;
+                h = tl <= 8 ? tok_mix(key ^ (uint64_t)tl * 0x9e3779b97f4a7c15ull) : key;
+                w->tokh[nh++] = h;
+            }
+        }
+        uint64_t bits = nh ? distinct_estimate(w->tokh, nh) * 10 : 1;
+        uint32_t nblocks = (uint32_t)((bits + 255) / 256);
+        size_t blen = 8 + (size_t)nblocks * 32;
+        if (grow(&w->raw, &w->rawcap, pos + blen)) return STRM_ERR_NOMEM;
+        put32(w->raw + 12 + (size_t)b * 4, (uint32_t)blen);
+        pos += bloom_fill(w->raw + pos, w->tokh, nh, nblocks);
+    }
+    *len = pos;
+    return 0;
+}
+
 /* Distinct values among n hashes, estimated (HyperLogLog, 2^10 registers): sizes a filter. */
 static uint64_t distinct_estimate(const uint64_t *h, size_t n)
 {
@@ -314,6 +527,7 @@ int ariel_seg_writer_init(struct ariel_seg_writer *w, int level, enum strm_table
     w->colset = strm_table_cols(table);
     w->tabname = ariel_table_dir(table);
     w->strblock_min = 1u << 20;
+    w->token_index = true;
     w->strblock_rows = 16384;
     for (int k = 0; k < ARIEL_ROW_NSTR; k++)
         w->plane[k] = -1;
@@ -351,6 +565,8 @@ void ariel_seg_writer_free(struct ariel_seg_writer *w)
     free(w->strs);
     free(w->slices);
     free(w->fixed);
+    free(w->tokh);
+    free(w->tokbm);
     memset(w, 0, sizeof *w);
 }
 
@@ -809,7 +1025,10 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
         memmove(&idxcols[x], &idxcols[x + 1], (size_t)(nidx - x - 1) * sizeof idxcols[0]);
         nidx--;
     }
-    headlen = ARIEL_SEG_HDR + (size_t)(ncols + nidx) * ARIEL_SEG_DIRENT;
+    /* the payload's token index, when some row has a payload */
+    bool tokidx =
+        w->token_index && w->plane[ARIEL_RS_PAYLOAD] >= 0 && col_has_value(w, STRM_COL_PAYLOAD, n);
+    headlen = ARIEL_SEG_HDR + (size_t)(ncols + nidx + tokidx) * ARIEL_SEG_DIRENT;
     off = headlen;
     for (int ci = 0; ci < ncols; ci++) {
         int c = ci; /* index into cols[]; the column id is colids[ci] */
@@ -862,6 +1081,22 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
         rc = STRM_ERR_IO;
         if (ariel_write_all(fd, w->raw, blen, off) != 0) goto io_fail;
         off += blen;
+        nent++;
+    }
+    if (tokidx) {
+        size_t tlen;
+        if ((rc = token_index_build(w, n, &tlen)) != 0) goto fail;
+        struct ariel_seg_col *dc = &cols[nent];
+        memset(dc, 0, sizeof *dc);
+        dc->id = (uint16_t)ARIEL_IDX_ID(STRM_COL_PAYLOAD);
+        dc->type = ARIEL_IDX_TYPE;
+        dc->enc = ARIEL_ENC_TOKBLOOM;
+        dc->rawsize = dc->csize = tlen;
+        dc->offset = off;
+        dc->hash = XXH3_64bits(w->raw, tlen);
+        rc = STRM_ERR_IO;
+        if (ariel_write_all(fd, w->raw, tlen, off) != 0) goto io_fail;
+        off += tlen;
         nent++;
     }
     /* entries not used (a column without values has no index) stay out of the directory */
@@ -1034,7 +1269,9 @@ int ariel_seg_load(const char *path, struct ariel_segment **out, char *err, size
         if (c->id < STRM_COL__COUNT && c->type == strm_event_cols[c->id].type)
             g->col_index[c->id] = (int)i;
         else if (c->id >= ARIEL_IDX_ID(0) && c->id < ARIEL_IDX_ID(STRM_COL__COUNT) &&
-                 c->type == ARIEL_IDX_TYPE && c->enc == ARIEL_ENC_BLOOM)
+                 c->type == ARIEL_IDX_TYPE &&
+                 (c->enc == ARIEL_ENC_BLOOM ||
+                  (c->enc == ARIEL_ENC_TOKBLOOM && c->id == ARIEL_IDX_ID(STRM_COL_PAYLOAD))))
             g->idx_index[c->id - ARIEL_IDX_ID(0)] = (int)i;
     }
     if (g->col_index[STRM_COL_STARTTIME] < 0) {
@@ -1089,6 +1326,8 @@ struct ariel_scan_ctx {
     struct strm_event *evbuf; /* ARIEL_SCAN_BATCH rows for batch_fn */
     uint32_t *sel;            /* rows of the segment that meet the predicates */
     size_t selcap;
+    uint8_t *tokok; /* per block of the token index: may hold the TEXT SEARCH words */
+    size_t tokcap;
     uint8_t *zraw[STRM_COL__COUNT]; /* blocked columns: the stored bytes, and block table */
     size_t zcap[STRM_COL__COUNT];
     uint8_t *bmeta[STRM_COL__COUNT];
@@ -1120,6 +1359,7 @@ void ariel_scan_ctx_free(struct ariel_scan_ctx *c)
     free(c->cbuf);
     free(c->evbuf);
     free(c->sel);
+    free(c->tokok);
     for (int i = 0; i < STRM_COL__COUNT; i++) {
         free(c->raw[i]);
         free(c->aux[i]);
@@ -1351,6 +1591,9 @@ static struct strm_str str_at(const struct col_state *s, uint64_t i)
     return r;
 }
 
+static uint32_t token_blocks(struct ariel_segment *g, const struct ariel_pred *p, uint8_t **ok,
+                             size_t *okcap);
+
 /* Value of INT/TIME column col at row i of a loaded column (0 when absent), as an int64. */
 static int64_t int_at(const struct ariel_scan_ctx *c, int col, uint64_t i)
 {
@@ -1413,8 +1656,13 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
     if (need & (1ull << STRM_COL_MESSAGE) && g->col_index[STRM_COL_MESSAGE] >= 0 &&
         g->cols[g->col_index[STRM_COL_MESSAGE]].enc == ARIEL_ENC_MSGSLICE)
         need |= 1ull << STRM_COL_PAYLOAD;
+    uint32_t tokR = 0; /* rows per block of the token index's c->tokok, 0: none */
     for (int k = 0; k < npreds; k++) {
         int col = preds[k].col;
+        if (preds[k].kind == ARIEL_PRED_TOKENS) {
+            if (!tokR) tokR = token_blocks(g, &preds[k], &c->tokok, &c->tokcap);
+            continue;
+        }
         if (col < 0 || col >= STRM_COL__COUNT || col == STRM_COL_MESSAGE || col == STRM_COL_PAYLOAD)
             continue;
         pmask |= 1ull << col;
@@ -1458,9 +1706,11 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
             int64_t t = ts->times ? ts->times[i] : ts->tconst;
             if (t < tmin) continue;
             if (t > tmax) break; /* rows are sorted by starttime */
+            if (tokR && !c->tokok[i / tokR]) continue;
             bool ok = true;
             for (int k = 0; k < npreds && ok; k++) {
-                if (!(pmask & (1ull << preds[k].col))) continue;
+                if (preds[k].kind == ARIEL_PRED_TOKENS || !(pmask & (1ull << preds[k].col)))
+                    continue;
                 if ((rc = ensure_block(g, c, preds[k].col, i)) != 0) goto out;
                 ok = pred_holds(c, &preds[k], i, constlen[preds[k].col]);
             }
@@ -1559,6 +1809,46 @@ static const uint8_t *bloom_of(struct ariel_segment *g, int col, size_t *len)
     return b;
 }
 
+#define TOK_MAX_KEYS 64
+
+/*
+ * For a TOKENS predicate: ok[b] for each block b of the segment's token index, whether the
+ * block may hold every token of the words. Returns the rows per block, or 0 when there is
+ * no usable index (or the words have no token): then nothing may be excluded.
+ */
+static uint32_t token_blocks(struct ariel_segment *g, const struct ariel_pred *p, uint8_t **ok,
+                             size_t *okcap)
+{
+    uint64_t th[TOK_MAX_KEYS];
+    int nth = 0;
+    for (int k = 0; k < p->nkeys; k++)
+        FOR_EACH_TOKEN((const char *)p->keys[k], p->key_lens[k], tp, tl, {
+            if (nth < TOK_MAX_KEYS && tl >= ARIEL_TOKEN_MIN) th[nth++] = ariel_token_hash(tp, tl);
+        });
+    size_t len;
+    const uint8_t *b = nth ? bloom_of(g, STRM_COL_PAYLOAD, &len) : NULL;
+    if (!b || len < 12 || get32(b) != 0x31424b54u) return 0;
+    uint32_t R = get32(b + 4), nb = get32(b + 8);
+    if (R == 0 || nb != (g->rows + R - 1) / R || (uint64_t)nb * 4 > len - 12) return 0;
+    if (*okcap < nb) {
+        uint8_t *o = realloc(*ok, nb);
+        if (!o) return 0;
+        *ok = o;
+        *okcap = nb;
+    }
+    size_t pos = 12 + (size_t)nb * 4;
+    for (uint32_t i = 0; i < nb; i++) {
+        uint32_t bl = get32(b + 12 + (size_t)i * 4);
+        if (bl > len - pos) return 0;
+        bool may = true;
+        for (int t = 0; t < nth && may; t++)
+            may = ariel_bloom_may_contain(b + pos, bl, th[t]);
+        (*ok)[i] = may;
+        pos += bl;
+    }
+    return pos == len ? R : 0;
+}
+
 int ariel_seg_excluded(struct ariel_segment *g, const struct ariel_pred *preds, int npreds)
 {
     for (int i = 0; i < npreds; i++) {
@@ -1576,6 +1866,15 @@ int ariel_seg_excluded(struct ariel_segment *g, const struct ariel_pred *preds, 
             bool any = false;
             for (int j = 0; j < p->nkeys && !any; j++)
                 any = ariel_bloom_may_contain(b, len, ariel_bloom_hash(p->keys[j], p->key_lens[j]));
+            if (!any) return 2;
+        } else if (p->kind == ARIEL_PRED_TOKENS) {
+            uint8_t *ok = NULL;
+            size_t cap = 0;
+            uint32_t R = token_blocks(g, p, &ok, &cap);
+            bool any = R == 0;
+            for (uint64_t b = 0; R && b * R < g->rows && !any; b++)
+                any = ok[b];
+            free(ok);
             if (!any) return 2;
         }
     }

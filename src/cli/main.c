@@ -160,6 +160,7 @@ int cli_open_table(const struct strm_config *cfg, enum strm_table table, bool re
         .fsync_interval_ms = cfg->fsync_interval_ms,
         .segment_rows = cfg->segment_rows,
         .segment_max_age_s = cfg->segment_max_age_s,
+        .no_token_index = !cfg->token_index,
         .stats = stats,
         .retention_days = cfg->retention_days,
         .max_disk_percent = cfg->max_disk_percent,

@@ -45,6 +45,7 @@ void strm_config_defaults(struct strm_config *cfg)
     cfg->fsync = STRM_FSYNC_INTERVAL;
     cfg->fsync_interval_ms = 200;
     cfg->segment_rows = 262144;
+    cfg->token_index = true;
     cfg->segment_max_age_s = 60;
     cfg->retention_days = 30;
     cfg->max_disk_percent = 90;
@@ -165,6 +166,7 @@ static const struct key keys[] = {
     {"storage.fsync_interval_ms", K_INT, OFF(fsync_interval_ms), 0, 1, 60000},
     {"storage.segment_rows", K_INT, OFF(segment_rows), 0, 1, 16777216},
     {"storage.segment_max_age_s", K_INT, OFF(segment_max_age_s), 0, 1, 86400},
+    {"storage.token_index", K_BOOL, OFF(token_index), 0, 0, 0},
     {"storage.retention_days", K_INT, OFF(retention_days), 0, 0, 36500},
     {"storage.max_disk_percent", K_INT, OFF(max_disk_percent), 0, 1, 100},
     {"storage.retention_buckets", K_BUCKETS, 0, 0, 0, 0},

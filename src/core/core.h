@@ -494,6 +494,7 @@ struct strm_config {
     int fsync_interval_ms;
     int segment_rows;      /* rows per segment before it is written */
     int segment_max_age_s; /* a partial segment is written after this long */
+    bool token_index;      /* segments carry the payload's token index (TEXT SEARCH) */
     int retention_days;    /* segments older than this are deleted; 0 = keep forever */
     struct strm_retention_bucket buckets[STRM_MAX_BUCKETS]; /* storage.retention_buckets */
     int n_buckets;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1571,6 +1572,81 @@ static void string_blocks(void **state)
     rm_dir(dir);
 }
 
+/* Word-aligned, ASCII-case-insensitive occurrence of w (lower case) in s: TEXT SEARCH. */
+static bool test_word_in(const char *s, size_t n, const char *w)
+{
+    size_t wl = strlen(w);
+    for (size_t i = 0; i + wl <= n; i++) {
+        size_t k = 0;
+        while (k < wl && tolower((unsigned char)s[i + k]) == (unsigned char)w[k])
+            k++;
+        if (k < wl) continue;
+        if (i > 0 && isalnum((unsigned char)s[i - 1])) continue;
+        if (i + wl < n && isalnum((unsigned char)s[i + wl])) continue;
+        return true;
+    }
+    return false;
+}
+
+struct words_seen {
+    const char *word;
+    uint64_t rows, hits;
+};
+
+static int words_row(const struct strm_event *ev, void *arg)
+{
+    struct words_seen *ws = arg;
+    ws->rows++;
+    ws->hits += ev->payload.p && test_word_in(ev->payload.p, ev->payload.len, ws->word);
+    return 0;
+}
+
+/* The payload's token index never loses a TEXT SEARCH match, and skips what cannot match. */
+static void token_index_matches_brute_force(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    o.strblock_rows = 64;
+    struct ariel_store *s = open_store(&o);
+    append_range(s, 0, 4000, 500);
+    assert_int_equal(ariel_flush(s), 0);
+    static const char *const words[] = {"accepted",  "user3",    "id=1234", "10.0.7.3",   "ssh2",
+                                        "port 1100", "host-7",   "nomatch", "id",         "7",
+                                        "-",         "password", "1024",    "sshd[1010]:"};
+    for (size_t k = 0; k < sizeof words / sizeof words[0]; k++) {
+        struct words_seen full = {.word = words[k]}, fast = {.word = words[k]};
+        const void *key = words[k];
+        uint32_t klen = (uint32_t)strlen(words[k]);
+        struct ariel_pred pred = {.col = STRM_COL_PAYLOAD,
+                                  .kind = ARIEL_PRED_TOKENS,
+                                  .keys = &key,
+                                  .key_lens = &klen,
+                                  .nkeys = 1};
+        struct ariel_scan_opts a = {.tmin = INT64_MIN,
+                                    .tmax = INT64_MAX,
+                                    .colmask = 1ull << STRM_COL_PAYLOAD,
+                                    .fn = words_row,
+                                    .arg = &full};
+        struct ariel_scan_opts b = a;
+        b.arg = &fast;
+        b.preds = &pred;
+        b.npreds = 1;
+        assert_int_equal(ariel_scan_ex(s, &a), 0);
+        assert_int_equal(ariel_scan_ex(s, &b), 0);
+        if (fast.hits != full.hits)
+            fail_msg("word '%s': %llu matches with the index, %llu without", words[k],
+                     (unsigned long long)fast.hits, (unsigned long long)full.hits);
+        assert_int_equal(full.rows, 4000);
+        /* a word with a rare token reads a few blocks of 64 rows, not all 4000 rows */
+        if (strcmp(words[k], "id=1234") == 0 || strcmp(words[k], "port 1100") == 0 ||
+            strcmp(words[k], "nomatch") == 0)
+            assert_true(fast.rows <= 6 * 64);
+    }
+    ariel_close(s);
+    rm_dir(dir);
+}
+
 /* Segment skipping by Bloom indexes and min/max gives exactly what a full scan gives. */
 static void index_skipping_matches_brute_force(void **state)
 {
@@ -1797,6 +1873,7 @@ int main(void)
         cmocka_unit_test(flows_table_roundtrip),
         cmocka_unit_test(narrow_and_ipv4_encodings),
         cmocka_unit_test(string_blocks),
+        cmocka_unit_test(token_index_matches_brute_force),
         cmocka_unit_test(index_skipping_matches_brute_force),
         cmocka_unit_test(bench_ingest),
         cmocka_unit_test(corpus_compression),
