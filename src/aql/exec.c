@@ -668,6 +668,45 @@ static void plan_add_words(struct aql_scan_plan *pl, const struct aql_node *n)
     }
 }
 
+/*
+ * payload LIKE '%... word ...%': a run of letters and digits the pattern itself bounds by
+ * literal non-alphanumeric bytes on both sides (" password " in '%Failed password for%')
+ * can only match a whole token of the payload, so the token index may skip the blocks
+ * without it. Runs at a '%' or '_' (or the pattern's ends) may match part of a longer token
+ * and are not used.
+ */
+static void plan_add_like(struct aql_scan_plan *pl, const struct aql_like *lk)
+{
+    int first = pl->nkeys, nk = 0;
+    for (size_t i = 0; i < lk->len;) {
+        bool alnum = lk->elem[i] == AQL_LIKE_LIT && isalnum((unsigned char)lk->pat[i]);
+        if (!alnum) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < lk->len && lk->elem[j] == AQL_LIKE_LIT && isalnum((unsigned char)lk->pat[j]))
+            j++;
+        bool left = i > 0 && lk->elem[i - 1] == AQL_LIKE_LIT;    /* a literal non-alnum byte */
+        bool right = j < lk->len && lk->elem[j] == AQL_LIKE_LIT; /* likewise */
+        if (left && right && j - i >= ARIEL_TOKEN_MIN && pl->nkeys < AQL_MAX_PRED_KEYS) {
+            pl->keys[pl->nkeys] = lk->pat + i;
+            pl->key_lens[pl->nkeys++] = (uint32_t)(j - i);
+            nk++;
+        }
+        i = j;
+    }
+    if (nk == 0 || pl->npreds == AQL_MAX_PREDS) {
+        pl->nkeys = first;
+        return;
+    }
+    pl->preds[pl->npreds++] = (struct ariel_pred){.col = STRM_COL_PAYLOAD,
+                                                  .kind = ARIEL_PRED_TOKENS,
+                                                  .keys = &pl->keys[first],
+                                                  .key_lens = &pl->key_lens[first],
+                                                  .nkeys = nk};
+}
+
 /* Conditions of the top-level AND chain of WHERE that hold for every matching row. */
 static void plan_where(const struct aql_node *n, struct aql_scan_plan *pl)
 {
@@ -679,6 +718,11 @@ static void plan_where(const struct aql_node *n, struct aql_scan_plan *pl)
     }
     if (n->kind == AQL_N_TEXT) {
         plan_add_words(pl, n);
+        return;
+    }
+    if (n->kind == AQL_N_LIKE && !n->u.pred.negated && n->l->kind == AQL_N_COL &&
+        n->l->u.col == STRM_COL_PAYLOAD) {
+        plan_add_like(pl, &n->u.pred.like);
         return;
     }
     if (n->kind == AQL_N_CMP) {

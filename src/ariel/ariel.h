@@ -98,6 +98,8 @@ enum ariel_pred_kind {
      * words on the rows it gets) */
     ARIEL_PRED_TOKENS,
 };
+/* Tokens shorter than this are not in the token index (and not looked up). */
+#define ARIEL_TOKEN_MIN 3
 
 /* The columns segments carry a Bloom index for (when their table has them). */
 static inline bool ariel_col_bloomed(int col)

@@ -213,7 +213,6 @@ enum ariel_enc {
  * u32 filter length, the B filters.
  */
 uint64_t ariel_token_hash(const char *p, size_t len);
-#define ARIEL_TOKEN_MIN 3
 /* Whether a Bloom blob (the bytes after its 8-byte head) may contain key h. */
 bool ariel_bloom_may_contain(const uint8_t *blob, size_t len, uint64_t h);
 uint64_t ariel_bloom_hash(const void *key, size_t len);

@@ -302,6 +302,20 @@ void coalesce_batch(struct coalescer *c, struct strm_batch *b, int64_t now_ms,
         struct strm_event *ev = &b->ev[i];
         bool keep = true;
         uint64_t h = hashes[i % COAL_AHEAD];
+        if (i + 2 * COAL_AHEAD < b->count) {
+            /* the key fields of the event hashed next round: written by a parser thread on
+             * another core, they are not in this core's cache */
+            const struct strm_event *f = &b->ev[i + 2 * COAL_AHEAD];
+            __builtin_prefetch(&f->logsourceid);
+            __builtin_prefetch(&f->sourceip);
+            __builtin_prefetch(&f->destinationip);
+            __builtin_prefetch(&f->username);
+        }
+        if (i + COAL_AHEAD + COAL_AHEAD / 2 < b->count) {
+            /* its user name's bytes (the event's own line was asked for half a round ago) */
+            const struct strm_event *f = &b->ev[i + COAL_AHEAD + COAL_AHEAD / 2];
+            if (f->username.p) __builtin_prefetch(f->username.p);
+        }
         if (i + COAL_AHEAD < b->count) {
             uint64_t ha = key_hash(&b->ev[i + COAL_AHEAD]);
             hashes[i % COAL_AHEAD] = ha;

@@ -261,11 +261,29 @@ class Gen:
                             "(" + piece[:3] + ")+", "\\d+\\." + piece[:1]])
             op = self.pick(["MATCHES", "IMATCHES", "NOT MATCHES", "NOT IMATCHES"])
             return "%s %s %s" % (c, op, sq(rx))
+        if kind == 10 and self.chance(0.4):  # payload LIKE: the token index serves these too
+            pl = self.sample("payload")
+            a = self.r.randrange(0, max(1, len(pl) - 4))
+            sub = pl[a:a + self.r.randint(4, 40)]
+            if self.chance(0.3):
+                sub = "".join(ch.upper() if self.chance(0.5) else ch for ch in sub)
+            pat = like_escape(sub)
+            if self.chance(0.2) and len(pat) > 6:
+                k = self.r.randrange(1, len(pat) - 1)
+                if pat[k - 1] != "\\" and pat[k] != "\\":
+                    pat = pat[:k] + "_" + pat[k + 1:]
+            op = self.pick(["LIKE", "ILIKE", "LIKE", "NOT LIKE"])
+            return "payload %s %s" % (op, sq("%" + pat + "%"))
         if kind == 10:  # TEXT SEARCH
-            words = re.findall(r"[A-Za-z0-9]{2,}", self.sample("payload"))
+            pl = self.sample("payload")
+            words = re.findall(r"[A-Za-z0-9]{2,}", pl)
             if not words:
                 words = ["root"]
             ws = [self.pick(words) for _ in range(self.r.randint(1, 2))]
+            if self.chance(0.3):  # a word with punctuation, as it appears in the payload
+                m = re.findall(r"[A-Za-z0-9]+[.:\[\]/=-][A-Za-z0-9.:\[\]/=-]*[A-Za-z0-9]", pl)
+                if m:
+                    ws = [self.pick(m)]
             if self.chance(0.3):
                 ws = [w.upper() for w in ws]
             return "TEXT SEARCH %s" % sq(" ".join(ws))
