@@ -1169,6 +1169,8 @@ void ariel_info_columns(struct ariel_store *s, struct ariel_col_info cols[STRM_C
             cols[c->id].raw_bytes += c->rawsize;
             cols[c->id].stored_bytes += c->csize;
             cols[c->id].segments_by_enc[c->enc < ARIEL_ENC__COUNT ? c->enc : 0]++;
+            if ((c->flags & ARIEL_COLF_BLOCKS) || c->enc == ARIEL_ENC_STRBLOCKS)
+                cols[c->id].segments_blocked++;
         }
     }
     list_unref(l);
@@ -1557,7 +1559,8 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
         mt_pool_prewarm(s->segment_rows);
     }
     if ((rc = ariel_seg_writer_init(&s->sw, ZSTD_LEVEL, s->table)) == 0) {
-        if (opt->strblock_min_bytes) s->sw.strblock_min = opt->strblock_min_bytes;
+        if (opt->strblock_min_bytes)
+            s->sw.strblock_min = s->sw.fixblock_min = opt->strblock_min_bytes;
         if (opt->strblock_rows) s->sw.strblock_rows = opt->strblock_rows;
         s->sw.token_index = !opt->no_token_index;
     }

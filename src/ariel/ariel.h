@@ -43,7 +43,8 @@ struct ariel_options {
     void *bucket_arg;
     int bucket_days[10];
     /* A string column of a segment with at least strblock_min_bytes bytes is stored in
-     * blocks of strblock_rows rows (0: the defaults, 1 MiB and 16384; tests set less). */
+     * blocks of strblock_rows rows (0: the defaults, 1 MiB and 16384; tests set less), and a
+     * fixed-width one from 256 KiB (from strblock_min_bytes too when that is set). */
     size_t strblock_min_bytes;
     uint32_t strblock_rows;
     /* no token index of the payload (storage.token_index: false): saves the writer about a
@@ -182,6 +183,7 @@ struct ariel_col_info {
     uint64_t raw_bytes;    /* encoded, before zstd */
     uint64_t stored_bytes; /* on disk */
     uint64_t segments_by_enc[ARIEL_ENC__COUNT];
+    uint64_t segments_blocked; /* segments holding the column in blocks of rows */
 };
 void ariel_info_columns(struct ariel_store *s, struct ariel_col_info cols[STRM_COL__COUNT]);
 

@@ -172,6 +172,10 @@ int ariel_wal_check(const char *root, bool repair, bool in_use, ariel_fsck_fn re
 #define ARIEL_SEG_HDR 104
 #define ARIEL_SEG_DIRENT 64
 
+/* Column flags (directory entry): the values are stored in blocks of rows (FIXED, NARROW and
+ * IPV4 columns): u32 R, u32 B, B x u32 block size, B x zstd(R rows' values as encoded). */
+#define ARIEL_COLF_BLOCKS 1u
+
 enum ariel_enc {
     ARIEL_ENC_CONST = 1,     /* one raw value, uncompressed: the value of every row */
     ARIEL_ENC_FIXED = 2,     /* zstd(n values at the column's natural width) */
@@ -291,6 +295,7 @@ struct ariel_seg_writer {
     size_t tokbmcap;
     bool token_index;    /* write the payload's token index */
     size_t strblock_min; /* ARIEL_ENC_STRBLOCKS from this many bytes of strings */
+    size_t fixblock_min; /* ARIEL_COLF_BLOCKS from this many bytes of fixed-width values */
     uint32_t strblock_rows;
     uint64_t colset;     /* columns of the table written (strm_table_cols) */
     const char *tabname; /* partition directory under the root: "events" or "flows" */

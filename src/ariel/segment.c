@@ -527,6 +527,7 @@ int ariel_seg_writer_init(struct ariel_seg_writer *w, int level, enum strm_table
     w->colset = strm_table_cols(table);
     w->tabname = ariel_table_dir(table);
     w->strblock_min = 1u << 20;
+    w->fixblock_min = 256u << 10;
     w->token_index = true;
     w->strblock_rows = 16384;
     for (int k = 0; k < ARIEL_ROW_NSTR; k++)
@@ -963,6 +964,34 @@ static int encode_blocks(struct ariel_seg_writer *w, uint32_t n, struct ariel_se
     return 0;
 }
 
+/*
+ * A fixed-width column's values (w->raw, rawlen bytes for n rows) in blocks of
+ * strblock_rows rows, each compressed on its own, into w->comp (ARIEL_COLF_BLOCKS): a search
+ * that keeps a few rows decompresses only their blocks of the columns it returns.
+ */
+static int encode_fixblocks(struct ariel_seg_writer *w, uint32_t n, size_t rawlen,
+                            struct ariel_seg_col *dc)
+{
+    uint32_t R = w->strblock_rows, nb = (n + R - 1) / R;
+    size_t wr = rawlen / n, head = 8 + (size_t)nb * 4;
+    size_t bound = head + ZSTD_compressBound(rawlen) + (size_t)nb * 64;
+    if (grow(&w->comp, &w->compcap, bound)) return STRM_ERR_NOMEM;
+    put32(w->comp, R);
+    put32(w->comp + 4, nb);
+    size_t pos = head;
+    for (uint32_t b = 0; b < nb; b++) {
+        size_t from = (size_t)b * R, to = from + R < n ? from + R : n;
+        size_t cs = ZSTD_compress2(w->cctx, w->comp + pos, w->compcap - pos, w->raw + from * wr,
+                                   (to - from) * wr);
+        if (ZSTD_isError(cs)) return STRM_ERR_NOMEM;
+        put32(w->comp + 8 + (size_t)b * 4, (uint32_t)cs);
+        pos += cs;
+    }
+    dc->flags |= ARIEL_COLF_BLOCKS;
+    dc->csize = pos;
+    return 0;
+}
+
 static void dirent_put(uint8_t *p, const struct ariel_seg_col *c)
 {
     memset(p, 0, ARIEL_SEG_DIRENT);
@@ -1042,6 +1071,10 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
             cols[c].csize = rawlen;
         } else if (cols[c].enc == ARIEL_ENC_STRBLOCKS) {
             data = w->comp; /* compressed by encode_col, csize set */
+        } else if (col_width(colids[ci]) && cols[c].enc != ARIEL_ENC_DELTA &&
+                   n > w->strblock_rows && rawlen >= w->fixblock_min) {
+            if ((rc = encode_fixblocks(w, n, rawlen, &cols[c])) != 0) goto fail;
+            data = w->comp;
         } else {
             bound = ZSTD_compressBound(rawlen);
             if (grow(&w->comp, &w->compcap, bound)) {
@@ -1307,6 +1340,7 @@ struct col_state {
     /* ARIEL_ENC_STRBLOCKS (read as ARIEL_ENC_STR: lengths and offs complete, bytes filled
      * in a block at a time by ensure_block) */
     bool blocked;
+    int wr; /* fixed-width columns: bytes per row as stored (FIXED, NARROW, IPV4) */
     uint32_t bl_rows, bl_n;
     const uint8_t *bl_z; /* the stored column */
     uint64_t *bl_zoff;   /* bl_n + 1 offsets of the blocks in bl_z */
@@ -1377,6 +1411,112 @@ static int corrupt(struct ariel_segment *g, int col, const char *why)
     return STRM_ERR_CORRUPT;
 }
 
+/* Bytes per row of a FIXED, NARROW or IPV4 column as stored (0: not a valid one). */
+static int fixed_raw_width(const struct ariel_seg_col *dc, int col, uint64_t n)
+{
+    int width = col_width(col), type = strm_event_cols[col].type;
+    if (n == 0 || dc->rawsize % n != 0) return 0;
+    uint64_t wr = dc->rawsize / n;
+    if (dc->enc == ARIEL_ENC_FIXED && wr == (uint64_t)width) return width;
+    if (dc->enc == ARIEL_ENC_NARROW && type == STRM_T_INT && wr < (uint64_t)width &&
+        (wr == 1 || wr == 2 || wr == 4))
+        return (int)wr;
+    if (dc->enc == ARIEL_ENC_IPV4 && type == STRM_T_IP && wr == 4) return 4;
+    return 0;
+}
+
+/* Rows [from, to) of a NARROW or IPV4 column from c->raw[col] into the full-width c->aux. */
+static void fixed_widen(struct ariel_scan_ctx *c, int col, uint64_t from, uint64_t to)
+{
+    struct col_state *s = &c->st[col];
+    const uint8_t *raw = c->raw[col];
+    int width = col_width(col);
+    if (s->enc == ARIEL_ENC_NARROW) {
+        narrow_copy(c->aux[col] + from * (uint64_t)width, width, raw + from * (uint64_t)s->wr,
+                    s->wr, (uint32_t)(to - from));
+        return;
+    }
+    static const uint8_t v4p[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    uint8_t *d = c->aux[col] + from * 16;
+    for (uint64_t i = from; i < to; i++, d += 16) {
+        uint32_t a;
+        memcpy(&a, raw + i * 4, 4);
+        if (a) {
+            memcpy(d, v4p, 12);
+            memcpy(d + 12, &a, 4);
+        } else {
+            memset(d, 0, 16);
+        }
+    }
+}
+
+/* Points c->st[col] (enc set) at its values: raw for FIXED, widened into aux for NARROW and
+ * IPV4 (every row now; a blocked column's rows a block at a time, by ensure_block). */
+static int fixed_setup(struct ariel_scan_ctx *c, int col, int wr, uint64_t n)
+{
+    struct col_state *s = &c->st[col];
+    int width = col_width(col);
+    s->wr = wr;
+    s->stride = (size_t)width;
+    s->base = c->raw[col];
+    if (s->enc == ARIEL_ENC_FIXED) return 0;
+    if (grow(&c->aux[col], &c->auxcap[col], n * (uint64_t)width)) return STRM_ERR_NOMEM;
+    s->base = c->aux[col];
+    if (!s->blocked) fixed_widen(c, col, 0, n);
+    return 0;
+}
+
+/* The stored bytes in c->cbuf become c->zraw[col] (buffers swapped, not copied). */
+static void keep_stored(struct ariel_scan_ctx *c, int col)
+{
+    uint8_t *t = c->zraw[col];
+    size_t tc = c->zcap[col];
+    c->zraw[col] = c->cbuf;
+    c->zcap[col] = c->ccap;
+    c->cbuf = t;
+    c->ccap = tc;
+}
+
+/*
+ * A blocked fixed-width column (ARIEL_COLF_BLOCKS; checksum verified in c->cbuf): u32 R,
+ * u32 B, B x u32 block size, then B x zstd(the R rows' values as stored). Keeps the stored
+ * bytes; ensure_block decompresses (and widens) a block when a row of it is read.
+ */
+static int load_fixblocks(struct ariel_segment *g, struct ariel_scan_ctx *c, int col,
+                          const struct ariel_seg_col *dc)
+{
+    struct col_state *s = &c->st[col];
+    uint64_t n = g->rows;
+    size_t zl = dc->csize;
+    int wr = fixed_raw_width(dc, col, n);
+    if (!wr || !col_width(col) || zl < 8) return corrupt(g, col, "bad blocked column");
+    uint32_t R = get32(c->cbuf), nb = get32(c->cbuf + 4);
+    if (R == 0 || nb != (n + R - 1) / R || (uint64_t)nb * 4 > zl - 8)
+        return corrupt(g, col, "bad block table");
+    if (grow(&c->bmeta[col], &c->bmetacap[col], ((size_t)nb + 1) * 8 + nb)) return STRM_ERR_NOMEM;
+    keep_stored(c, col);
+    uint64_t *zoff = (uint64_t *)(void *)c->bmeta[col];
+    size_t pos = 8 + (size_t)nb * 4;
+    for (uint32_t b = 0; b < nb; b++) {
+        zoff[b] = pos;
+        uint32_t bl = get32(c->zraw[col] + 8 + (size_t)b * 4);
+        if (bl > zl - pos) return corrupt(g, col, "bad block table");
+        pos += bl;
+    }
+    zoff[nb] = pos;
+    if (pos != zl) return corrupt(g, col, "bad block table");
+    s->enc = dc->enc;
+    s->present = true;
+    s->blocked = true;
+    s->bl_rows = R;
+    s->bl_n = nb;
+    s->bl_z = c->zraw[col];
+    s->bl_zoff = zoff;
+    s->bl_have = c->bmeta[col] + ((size_t)nb + 1) * 8;
+    memset(s->bl_have, 0, nb);
+    return fixed_setup(c, col, wr, n);
+}
+
 /*
  * A blocked string column (checksum already verified in c->cbuf): keeps the stored bytes,
  * decompresses the lengths (all of them: offsets, slices and sizes are checked as for a
@@ -1395,11 +1535,10 @@ static int load_blocks(struct ariel_segment *g, struct ariel_scan_ctx *c, int co
         return corrupt(g, col, "bad block table");
     size_t pos = 12 + (size_t)nb * 4;
     if (lcs > zl - pos) return corrupt(g, col, "bad block table");
-    if (grow(&c->zraw[col], &c->zcap[col], zl) ||
-        grow(&c->bmeta[col], &c->bmetacap[col], ((size_t)nb + 1) * 8 + nb) ||
+    if (grow(&c->bmeta[col], &c->bmetacap[col], ((size_t)nb + 1) * 8 + nb) ||
         grow(&c->aux[col], &c->auxcap[col], n * sizeof(size_t)))
         return STRM_ERR_NOMEM;
-    memcpy(c->zraw[col], c->cbuf, zl);
+    keep_stored(c, col);
     uint8_t *raw = c->raw[col];
     size_t r = ZSTD_decompressDCtx(c->dctx, raw, n * 4, c->zraw[col] + pos, lcs);
     if (ZSTD_isError(r) || r != n * 4) return corrupt(g, col, "lengths do not decompress");
@@ -1407,7 +1546,7 @@ static int load_blocks(struct ariel_segment *g, struct ariel_scan_ctx *c, int co
     uint64_t *zoff = (uint64_t *)(void *)c->bmeta[col];
     for (uint32_t b = 0; b < nb; b++) {
         zoff[b] = pos;
-        uint32_t bl = get32(c->cbuf + 12 + (size_t)b * 4);
+        uint32_t bl = get32(c->zraw[col] + 12 + (size_t)b * 4);
         if (bl > zl - pos) return corrupt(g, col, "bad block table");
         pos += bl;
     }
@@ -1443,6 +1582,15 @@ static int ensure_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int c
     if (b >= s->bl_n) return corrupt(g, col, "row outside the blocks");
     if (s->bl_have[b]) return 0;
     uint64_t from = b * s->bl_rows, to = from + s->bl_rows < n ? from + s->bl_rows : n;
+    if (s->wr) { /* fixed width */
+        size_t len = (size_t)(to - from) * (size_t)s->wr;
+        size_t r = ZSTD_decompressDCtx(c->dctx, c->raw[col] + from * (uint64_t)s->wr, len,
+                                       s->bl_z + s->bl_zoff[b], s->bl_zoff[b + 1] - s->bl_zoff[b]);
+        if (ZSTD_isError(r) || r != len) return corrupt(g, col, "block does not decompress");
+        if (s->enc != ARIEL_ENC_FIXED) fixed_widen(c, col, from, to);
+        s->bl_have[b] = 1;
+        return 0;
+    }
     size_t start = s->offs[from];
     size_t end = s->offs[to - 1] + get32(s->base + (to - 1) * 4);
     size_t r = ZSTD_decompressDCtx(c->dctx, (char *)s->bytes + start, end - start,
@@ -1476,6 +1624,7 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
     }
     if (XXH3_64bits(c->cbuf, dc->csize) != dc->hash) return corrupt(g, col, "checksum mismatch");
     if (dc->enc == ARIEL_ENC_STRBLOCKS) return load_blocks(g, c, col, dc);
+    if (dc->flags & ARIEL_COLF_BLOCKS) return load_fixblocks(g, c, col, dc);
     if (dc->enc == ARIEL_ENC_CONST) {
         if (dc->csize != dc->rawsize || (width && dc->rawsize != (uint64_t)width))
             return corrupt(g, col, "bad constant");
@@ -1513,36 +1662,11 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
         s->base = raw;
         if (dc->enc == ARIEL_ENC_CONST) {
             s->stride = 0;
-        } else if (dc->enc == ARIEL_ENC_FIXED && dc->rawsize == n * (uint64_t)width) {
-            s->stride = (size_t)width;
-        } else if (dc->enc == ARIEL_ENC_NARROW && strm_event_cols[col].type == STRM_T_INT &&
-                   n > 0 && dc->rawsize % n == 0 && dc->rawsize / n < (uint64_t)width &&
-                   (dc->rawsize / n == 1 || dc->rawsize / n == 2 || dc->rawsize / n == 4)) {
-            if (grow(&c->aux[col], &c->auxcap[col], n * (uint64_t)width)) return STRM_ERR_NOMEM;
-            narrow_copy(c->aux[col], width, raw, (int)(dc->rawsize / n), (uint32_t)n);
-            s->base = c->aux[col];
-            s->stride = (size_t)width;
-        } else if (dc->enc == ARIEL_ENC_IPV4 && strm_event_cols[col].type == STRM_T_IP &&
-                   dc->rawsize == n * 4) {
-            static const uint8_t v4p[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-            if (grow(&c->aux[col], &c->auxcap[col], n * 16)) return STRM_ERR_NOMEM;
-            uint8_t *d = c->aux[col];
-            for (uint64_t i = 0; i < n; i++, d += 16) {
-                uint32_t a;
-                memcpy(&a, raw + i * 4, 4);
-                if (a) {
-                    memcpy(d, v4p, 12);
-                    memcpy(d + 12, &a, 4);
-                } else {
-                    memset(d, 0, 16);
-                }
-            }
-            s->base = c->aux[col];
-            s->stride = 16;
-        } else {
-            return corrupt(g, col, "bad fixed-width column");
+            return 0;
         }
-        return 0;
+        int wr = fixed_raw_width(dc, col, n);
+        if (!wr) return corrupt(g, col, "bad fixed-width column");
+        return fixed_setup(c, col, wr, n);
     }
     /* strings */
     if (dc->enc == ARIEL_ENC_CONST) {

@@ -54,6 +54,9 @@ static int store_info(const struct strm_config *cfg)
             n += (size_t)snprintf(enc + n, sizeof enc - n, "%s%s:%" PRIu64, n ? "," : "",
                                   ariel_enc_name(e), cols[c].segments_by_enc[e]);
         }
+        if (cols[c].segments_blocked && n < sizeof enc)
+            n += (size_t)snprintf(enc + n, sizeof enc - n, " blocks:%" PRIu64,
+                                  cols[c].segments_blocked);
         raw += cols[c].raw_bytes;
         stored += cols[c].stored_bytes;
         printf("%-20s %-28s %14" PRIu64 " %14" PRIu64 " %8.2f\n", strm_event_cols[c].name,

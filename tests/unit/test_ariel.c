@@ -1537,6 +1537,11 @@ static void string_blocks(void **state)
     assert_true(cols[STRM_COL_PAYLOAD].segments_by_enc[ARIEL_ENC_STRBLOCKS] > 0);
     assert_true(cols[STRM_COL_HOSTNAME].segments_by_enc[ARIEL_ENC_STRBLOCKS] > 0);
     assert_string_equal(ariel_enc_name(ARIEL_ENC_STRBLOCKS), "strblocks");
+    /* fixed-width columns in blocks too: plain, narrowed and IPv4 */
+    assert_true(cols[STRM_COL_SOURCEIP].segments_blocked > 0);
+    assert_true(cols[STRM_COL_QID].segments_blocked > 0);
+    assert_true(cols[STRM_COL_SOURCEMAC].segments_blocked > 0);
+    assert_true(cols[STRM_COL_PAYLOAD].segments_blocked > 0);
     assert_exactly(s, 3000); /* every column of every row, message slices included */
     for (uint32_t id = 1; id < 3000; id += 190) {
         struct needle full = {0}, fast = {0};
