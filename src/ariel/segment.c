@@ -774,7 +774,8 @@ static bool ipv4_only(const uint8_t *fx, uint32_t n)
     return true;
 }
 
-static int encode_blocks(struct ariel_seg_writer *w, uint32_t n, struct ariel_seg_col *dc);
+static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t *lens, size_t wr,
+                          const uint8_t *data, size_t total, struct ariel_seg_col *dc);
 
 /*
  * Encodes column col of the rows into w->raw (*rawlen bytes) and picks the encoding; fills
@@ -918,76 +919,63 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
     }
     *rawlen = pos;
     dc->enc = any_slice ? ARIEL_ENC_MSGSLICE : ARIEL_ENC_STR;
-    if (dc->enc == ARIEL_ENC_STR && pos - head >= w->strblock_min && n > w->strblock_rows)
-        return encode_blocks(w, n, dc);
+    if (dc->enc == ARIEL_ENC_STR && pos - head >= w->strblock_min && n > w->strblock_rows) {
+        dc->enc = ARIEL_ENC_STRBLOCKS;
+        return encode_blocked(w, n, w->raw, 0, w->raw + head, pos - head, dc);
+    }
     return 0;
 }
 
 /*
- * The string column in w->raw (n lengths, then the bytes) as ARIEL_ENC_STRBLOCKS into
- * w->comp, dc->csize bytes: a needle search then decompresses the blocks of its rows only,
- * not the whole column.
+ * A column in blocks of R rows (ARIEL_ENC_STRBLOCKS, or ARIEL_COLF_BLOCKS for fixed-width
+ * values), so that a search reads and decompresses only the blocks of the rows it keeps:
+ *
+ *   u32 R, u32 B, u32 P, B x u32 block size, B x u64 XXH3 of each block,
+ *   P bytes of prelude (strings: zstd of the n u32 lengths; fixed width: none),
+ *   u64 XXH3 of all the bytes above (the head), then the B blocks (zstd of R rows' bytes).
+ *
+ * A reader reads the head, checks it, and reads and checks each block when it needs it; the
+ * directory's checksum still covers the whole column (fsck reads everything).
+ * lens: the n lengths (strings) or NULL (fixed width: wr bytes per row); data: the bytes.
  */
-static int encode_blocks(struct ariel_seg_writer *w, uint32_t n, struct ariel_seg_col *dc)
+static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t *lens, size_t wr,
+                          const uint8_t *data, size_t total, struct ariel_seg_col *dc)
 {
     uint32_t R = w->strblock_rows, nb = (n + R - 1) / R;
-    size_t head = 12 + (size_t)nb * 4, lens = (size_t)n * 4;
-    const uint8_t *bytes = w->raw + lens;
-    size_t total = 0;
-    for (uint32_t i = 0; i < n; i++)
-        total += get32(w->raw + (size_t)i * 4);
-    size_t bound = head + ZSTD_compressBound(lens) + (size_t)nb * ZSTD_compressBound(0) +
-                   ZSTD_compressBound(total) + (size_t)nb * 64;
+    size_t table = 12 + (size_t)nb * 12, lsize = lens ? (size_t)n * 4 : 0;
+    size_t bound = table + (lens ? ZSTD_compressBound(lsize) : 0) + 8 + ZSTD_compressBound(total) +
+                   (size_t)nb * 64;
     if (grow(&w->comp, &w->compcap, bound)) return STRM_ERR_NOMEM;
     uint8_t *out = w->comp;
-    put32(out, R);
-    put32(out + 4, nb);
-    size_t pos = head;
-    size_t cs = ZSTD_compress2(w->cctx, out + pos, w->compcap - pos, w->raw, lens);
-    if (ZSTD_isError(cs)) return STRM_ERR_NOMEM;
-    put32(out + 8, (uint32_t)cs);
-    pos += cs;
+    size_t pos = table, P = 0;
+    if (lens) {
+        P = ZSTD_compress2(w->cctx, out + pos, w->compcap - pos, lens, lsize);
+        if (ZSTD_isError(P)) return STRM_ERR_NOMEM;
+        pos += P;
+    }
+    size_t head = pos + 8;
+    pos = head;
     size_t boff = 0;
     for (uint32_t b = 0; b < nb; b++) {
         uint32_t from = b * R, to = from + R < n ? from + R : n;
         size_t blen = 0;
-        for (uint32_t i = from; i < to; i++)
-            blen += get32(w->raw + (size_t)i * 4);
-        cs = ZSTD_compress2(w->cctx, out + pos, w->compcap - pos, bytes + boff, blen);
+        if (lens) {
+            for (uint32_t i = from; i < to; i++)
+                blen += get32(lens + (size_t)i * 4);
+        } else {
+            blen = (size_t)(to - from) * wr;
+        }
+        size_t cs = ZSTD_compress2(w->cctx, out + pos, w->compcap - pos, data + boff, blen);
         if (ZSTD_isError(cs)) return STRM_ERR_NOMEM;
         put32(out + 12 + (size_t)b * 4, (uint32_t)cs);
+        put64(out + 12 + (size_t)nb * 4 + (size_t)b * 8, XXH3_64bits(out + pos, cs));
         pos += cs;
         boff += blen;
     }
-    dc->enc = ARIEL_ENC_STRBLOCKS;
-    dc->csize = pos;
-    return 0;
-}
-
-/*
- * A fixed-width column's values (w->raw, rawlen bytes for n rows) in blocks of
- * strblock_rows rows, each compressed on its own, into w->comp (ARIEL_COLF_BLOCKS): a search
- * that keeps a few rows decompresses only their blocks of the columns it returns.
- */
-static int encode_fixblocks(struct ariel_seg_writer *w, uint32_t n, size_t rawlen,
-                            struct ariel_seg_col *dc)
-{
-    uint32_t R = w->strblock_rows, nb = (n + R - 1) / R;
-    size_t wr = rawlen / n, head = 8 + (size_t)nb * 4;
-    size_t bound = head + ZSTD_compressBound(rawlen) + (size_t)nb * 64;
-    if (grow(&w->comp, &w->compcap, bound)) return STRM_ERR_NOMEM;
-    put32(w->comp, R);
-    put32(w->comp + 4, nb);
-    size_t pos = head;
-    for (uint32_t b = 0; b < nb; b++) {
-        size_t from = (size_t)b * R, to = from + R < n ? from + R : n;
-        size_t cs = ZSTD_compress2(w->cctx, w->comp + pos, w->compcap - pos, w->raw + from * wr,
-                                   (to - from) * wr);
-        if (ZSTD_isError(cs)) return STRM_ERR_NOMEM;
-        put32(w->comp + 8 + (size_t)b * 4, (uint32_t)cs);
-        pos += cs;
-    }
-    dc->flags |= ARIEL_COLF_BLOCKS;
+    put32(out, R);
+    put32(out + 4, nb);
+    put32(out + 8, (uint32_t)P);
+    put64(out + head - 8, XXH3_64bits(out, head - 8));
     dc->csize = pos;
     return 0;
 }
@@ -1073,7 +1061,9 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
             data = w->comp; /* compressed by encode_col, csize set */
         } else if (col_width(colids[ci]) && cols[c].enc != ARIEL_ENC_DELTA &&
                    n > w->strblock_rows && rawlen >= w->fixblock_min) {
-            if ((rc = encode_fixblocks(w, n, rawlen, &cols[c])) != 0) goto fail;
+            cols[c].flags |= ARIEL_COLF_BLOCKS;
+            if ((rc = encode_blocked(w, n, NULL, rawlen / n, w->raw, rawlen, &cols[c])) != 0)
+                goto fail;
             data = w->comp;
         } else {
             bound = ZSTD_compressBound(rawlen);
@@ -1342,9 +1332,9 @@ struct col_state {
     bool blocked;
     int wr; /* fixed-width columns: bytes per row as stored (FIXED, NARROW, IPV4) */
     uint32_t bl_rows, bl_n;
-    const uint8_t *bl_z; /* the stored column */
-    uint64_t *bl_zoff;   /* bl_n + 1 offsets of the blocks in bl_z */
-    uint8_t *bl_have;    /* per block: decompressed */
+    uint64_t *bl_zoff; /* bl_n + 1 file offsets of the blocks */
+    uint64_t *bl_hash; /* XXH3 of each block's stored bytes */
+    uint8_t *bl_have;  /* per block: decompressed */
 };
 
 struct ariel_scan_ctx {
@@ -1362,9 +1352,8 @@ struct ariel_scan_ctx {
     size_t selcap;
     uint8_t *tokok; /* per block of the token index: may hold the TEXT SEARCH words */
     size_t tokcap;
-    uint8_t *zraw[STRM_COL__COUNT]; /* blocked columns: the stored bytes, and block table */
-    size_t zcap[STRM_COL__COUNT];
-    uint8_t *bmeta[STRM_COL__COUNT];
+    int fd;                          /* the segment being scanned (blocks are read from it) */
+    uint8_t *bmeta[STRM_COL__COUNT]; /* blocked columns: block offsets, hashes, flags */
     size_t bmetacap[STRM_COL__COUNT];
 };
 
@@ -1397,7 +1386,6 @@ void ariel_scan_ctx_free(struct ariel_scan_ctx *c)
     for (int i = 0; i < STRM_COL__COUNT; i++) {
         free(c->raw[i]);
         free(c->aux[i]);
-        free(c->zraw[i]);
         free(c->bmeta[i]);
     }
     free(c);
@@ -1466,92 +1454,58 @@ static int fixed_setup(struct ariel_scan_ctx *c, int col, int wr, uint64_t n)
     return 0;
 }
 
-/* The stored bytes in c->cbuf become c->zraw[col] (buffers swapped, not copied). */
-static void keep_stored(struct ariel_scan_ctx *c, int col)
-{
-    uint8_t *t = c->zraw[col];
-    size_t tc = c->zcap[col];
-    c->zraw[col] = c->cbuf;
-    c->zcap[col] = c->ccap;
-    c->cbuf = t;
-    c->ccap = tc;
-}
-
 /*
- * A blocked fixed-width column (ARIEL_COLF_BLOCKS; checksum verified in c->cbuf): u32 R,
- * u32 B, B x u32 block size, then B x zstd(the R rows' values as stored). Keeps the stored
- * bytes; ensure_block decompresses (and widens) a block when a row of it is read.
+ * A blocked column (encode_blocked): reads and checks its head only, decompresses the
+ * lengths of a string column (offsets, slices and sizes are checked as for a plain one),
+ * and leaves the blocks to ensure_block.
  */
-static int load_fixblocks(struct ariel_segment *g, struct ariel_scan_ctx *c, int col,
-                          const struct ariel_seg_col *dc)
+static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, int col,
+                        const struct ariel_seg_col *dc)
 {
     struct col_state *s = &c->st[col];
     uint64_t n = g->rows;
-    size_t zl = dc->csize;
-    int wr = fixed_raw_width(dc, col, n);
-    if (!wr || !col_width(col) || zl < 8) return corrupt(g, col, "bad blocked column");
-    uint32_t R = get32(c->cbuf), nb = get32(c->cbuf + 4);
-    if (R == 0 || nb != (n + R - 1) / R || (uint64_t)nb * 4 > zl - 8)
+    bool str = dc->enc == ARIEL_ENC_STRBLOCKS;
+    int wr = str ? 0 : fixed_raw_width(dc, col, n);
+    uint8_t h12[12];
+    if (str ? (col_width(col) || strm_event_cols[col].type != STRM_T_STR || dc->rawsize < n * 4)
+            : (!wr || !col_width(col)))
+        return corrupt(g, col, "bad blocked column");
+    if (dc->csize < 20 || read_all(fd, h12, 12, dc->offset) != 0)
+        return dc->csize < 20 ? corrupt(g, col, "bad block table") : STRM_ERR_IO;
+    uint32_t R = get32(h12), nb = get32(h12 + 4), P = get32(h12 + 8);
+    if (R == 0 || nb != (n + R - 1) / R || (uint64_t)nb * 12 + P + 20 > dc->csize)
         return corrupt(g, col, "bad block table");
-    if (grow(&c->bmeta[col], &c->bmetacap[col], ((size_t)nb + 1) * 8 + nb)) return STRM_ERR_NOMEM;
-    keep_stored(c, col);
+    size_t head = 12 + (size_t)nb * 12 + P + 8;
+    if (grow(&c->cbuf, &c->ccap, head) || grow(&c->raw[col], &c->rawcap[col], dc->rawsize + 1) ||
+        grow(&c->bmeta[col], &c->bmetacap[col], ((size_t)nb + 1) * 8 + (size_t)nb * 8 + nb) ||
+        (str && grow(&c->aux[col], &c->auxcap[col], n * sizeof(size_t))))
+        return STRM_ERR_NOMEM;
+    if (read_all(fd, c->cbuf, head, dc->offset) != 0) return STRM_ERR_IO;
+    if (XXH3_64bits(c->cbuf, head - 8) != get64(c->cbuf + head - 8))
+        return corrupt(g, col, "block table checksum mismatch");
     uint64_t *zoff = (uint64_t *)(void *)c->bmeta[col];
-    size_t pos = 8 + (size_t)nb * 4;
+    uint64_t *hash = zoff + nb + 1;
+    uint64_t pos = dc->offset + head;
     for (uint32_t b = 0; b < nb; b++) {
         zoff[b] = pos;
-        uint32_t bl = get32(c->zraw[col] + 8 + (size_t)b * 4);
-        if (bl > zl - pos) return corrupt(g, col, "bad block table");
-        pos += bl;
+        pos += get32(c->cbuf + 12 + (size_t)b * 4);
+        hash[b] = get64(c->cbuf + 12 + (size_t)nb * 4 + (size_t)b * 8);
     }
     zoff[nb] = pos;
-    if (pos != zl) return corrupt(g, col, "bad block table");
-    s->enc = dc->enc;
+    if (pos != dc->offset + dc->csize) return corrupt(g, col, "bad block table");
+    s->enc = str ? ARIEL_ENC_STR : dc->enc;
     s->present = true;
     s->blocked = true;
     s->bl_rows = R;
     s->bl_n = nb;
-    s->bl_z = c->zraw[col];
     s->bl_zoff = zoff;
-    s->bl_have = c->bmeta[col] + ((size_t)nb + 1) * 8;
+    s->bl_hash = hash;
+    s->bl_have = (uint8_t *)(hash + nb);
     memset(s->bl_have, 0, nb);
-    return fixed_setup(c, col, wr, n);
-}
-
-/*
- * A blocked string column (checksum already verified in c->cbuf): keeps the stored bytes,
- * decompresses the lengths (all of them: offsets, slices and sizes are checked as for a
- * plain string column) and leaves the bytes to ensure_block.
- */
-static int load_blocks(struct ariel_segment *g, struct ariel_scan_ctx *c, int col,
-                       const struct ariel_seg_col *dc)
-{
-    struct col_state *s = &c->st[col];
-    uint64_t n = g->rows;
-    size_t zl = dc->csize;
-    if (col_width(col) || strm_event_cols[col].type != STRM_T_STR || zl < 12 || dc->rawsize < n * 4)
-        return corrupt(g, col, "bad blocked column");
-    uint32_t R = get32(c->cbuf), nb = get32(c->cbuf + 4), lcs = get32(c->cbuf + 8);
-    if (R == 0 || nb != (n + R - 1) / R || (uint64_t)nb * 4 > zl - 12)
-        return corrupt(g, col, "bad block table");
-    size_t pos = 12 + (size_t)nb * 4;
-    if (lcs > zl - pos) return corrupt(g, col, "bad block table");
-    if (grow(&c->bmeta[col], &c->bmetacap[col], ((size_t)nb + 1) * 8 + nb) ||
-        grow(&c->aux[col], &c->auxcap[col], n * sizeof(size_t)))
-        return STRM_ERR_NOMEM;
-    keep_stored(c, col);
+    if (!str) return fixed_setup(c, col, wr, n);
     uint8_t *raw = c->raw[col];
-    size_t r = ZSTD_decompressDCtx(c->dctx, raw, n * 4, c->zraw[col] + pos, lcs);
+    size_t r = ZSTD_decompressDCtx(c->dctx, raw, n * 4, c->cbuf + 12 + (size_t)nb * 12, P);
     if (ZSTD_isError(r) || r != n * 4) return corrupt(g, col, "lengths do not decompress");
-    pos += lcs;
-    uint64_t *zoff = (uint64_t *)(void *)c->bmeta[col];
-    for (uint32_t b = 0; b < nb; b++) {
-        zoff[b] = pos;
-        uint32_t bl = get32(c->zraw[col] + 12 + (size_t)b * 4);
-        if (bl > zl - pos) return corrupt(g, col, "bad block table");
-        pos += bl;
-    }
-    zoff[nb] = pos;
-    if (pos != zl) return corrupt(g, col, "bad block table");
     s->offs = (size_t *)(void *)c->aux[col];
     uint64_t total = 0;
     for (uint64_t i = 0; i < n; i++) {
@@ -1559,17 +1513,8 @@ static int load_blocks(struct ariel_segment *g, struct ariel_scan_ctx *c, int co
         total += get32(raw + i * 4);
     }
     if (total != dc->rawsize - n * 4) return corrupt(g, col, "lengths do not add up");
-    s->enc = ARIEL_ENC_STR;
-    s->present = true;
     s->base = raw;
     s->bytes = (const char *)raw + n * 4;
-    s->blocked = true;
-    s->bl_rows = R;
-    s->bl_n = nb;
-    s->bl_z = c->zraw[col];
-    s->bl_zoff = zoff;
-    s->bl_have = c->bmeta[col] + ((size_t)nb + 1) * 8;
-    memset(s->bl_have, 0, nb);
     return 0;
 }
 
@@ -1582,10 +1527,19 @@ static int ensure_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int c
     if (b >= s->bl_n) return corrupt(g, col, "row outside the blocks");
     if (s->bl_have[b]) return 0;
     uint64_t from = b * s->bl_rows, to = from + s->bl_rows < n ? from + s->bl_rows : n;
+    size_t zl = (size_t)(s->bl_zoff[b + 1] - s->bl_zoff[b]);
+    if (grow(&c->cbuf, &c->ccap, zl + 1)) return STRM_ERR_NOMEM;
+    if (read_all(c->fd, c->cbuf, zl, s->bl_zoff[b]) != 0) {
+        LOG_WARN(ARIEL_COMP, "segment %s: cannot read column %s: %s", g->path,
+                 strm_event_cols[col].name, strerror(errno));
+        return STRM_ERR_IO;
+    }
+    if (XXH3_64bits(c->cbuf, zl) != s->bl_hash[b])
+        return corrupt(g, col, "block checksum mismatch");
     if (s->wr) { /* fixed width */
         size_t len = (size_t)(to - from) * (size_t)s->wr;
-        size_t r = ZSTD_decompressDCtx(c->dctx, c->raw[col] + from * (uint64_t)s->wr, len,
-                                       s->bl_z + s->bl_zoff[b], s->bl_zoff[b + 1] - s->bl_zoff[b]);
+        size_t r =
+            ZSTD_decompressDCtx(c->dctx, c->raw[col] + from * (uint64_t)s->wr, len, c->cbuf, zl);
         if (ZSTD_isError(r) || r != len) return corrupt(g, col, "block does not decompress");
         if (s->enc != ARIEL_ENC_FIXED) fixed_widen(c, col, from, to);
         s->bl_have[b] = 1;
@@ -1593,8 +1547,7 @@ static int ensure_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int c
     }
     size_t start = s->offs[from];
     size_t end = s->offs[to - 1] + get32(s->base + (to - 1) * 4);
-    size_t r = ZSTD_decompressDCtx(c->dctx, (char *)s->bytes + start, end - start,
-                                   s->bl_z + s->bl_zoff[b], s->bl_zoff[b + 1] - s->bl_zoff[b]);
+    size_t r = ZSTD_decompressDCtx(c->dctx, (char *)s->bytes + start, end - start, c->cbuf, zl);
     if (ZSTD_isError(r) || r != end - start) return corrupt(g, col, "block does not decompress");
     s->bl_have[b] = 1;
     return 0;
@@ -1614,6 +1567,8 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
     dc = &g->cols[g->col_index[col]];
     if (dc->csize > SIZE_MAX / 2 || dc->rawsize > SIZE_MAX / 2)
         return corrupt(g, col, "impossible sizes");
+    if (dc->enc == ARIEL_ENC_STRBLOCKS || (dc->flags & ARIEL_COLF_BLOCKS))
+        return load_blocked(g, fd, c, col, dc);
     if (grow(&c->cbuf, &c->ccap, dc->csize + 1) ||
         grow(&c->raw[col], &c->rawcap[col], dc->rawsize + 1))
         return STRM_ERR_NOMEM;
@@ -1623,8 +1578,6 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
         return STRM_ERR_IO;
     }
     if (XXH3_64bits(c->cbuf, dc->csize) != dc->hash) return corrupt(g, col, "checksum mismatch");
-    if (dc->enc == ARIEL_ENC_STRBLOCKS) return load_blocks(g, c, col, dc);
-    if (dc->flags & ARIEL_COLF_BLOCKS) return load_fixblocks(g, c, col, dc);
     if (dc->enc == ARIEL_ENC_CONST) {
         if (dc->csize != dc->rawsize || (width && dc->rawsize != (uint64_t)width))
             return corrupt(g, col, "bad constant");
@@ -1796,6 +1749,7 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
         LOG_WARN(ARIEL_COMP, "cannot open segment %s: %s", g->path, strerror(errno));
         return STRM_ERR_IO;
     }
+    c->fd = fd;
     /* pass 0: the time and the predicates' columns; pass 1: the rest, only when some row
      * is left. Payload before message: a message slice is checked against it. */
     static const int order_last[2] = {STRM_COL_PAYLOAD, STRM_COL_MESSAGE};

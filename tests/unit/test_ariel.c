@@ -1574,6 +1574,18 @@ static void string_blocks(void **state)
     char err[512];
     assert_int_equal(ariel_fsck(dir, false, fsck_note, &log, &res, err, sizeof err), 0);
     assert_int_equal(res.segments_damaged, 0);
+    /* a flipped byte inside a block (the middle of a segment: payload blocks) is found */
+    char pat[512];
+    glob_t gl;
+    snprintf(pat, sizeof pat, "%s/events/*/*/*/*/seg-*.seg", dir);
+    assert_int_equal(glob(pat, 0, NULL, &gl), 0);
+    struct stat st;
+    assert_int_equal(stat(gl.gl_pathv[0], &st), 0);
+    flip_byte(gl.gl_pathv[0], st.st_size / 2);
+    globfree(&gl);
+    memset(&log, 0, sizeof log);
+    assert_int_equal(ariel_fsck(dir, false, fsck_note, &log, &res, err, sizeof err), 0);
+    assert_int_equal(res.segments_damaged, 1);
     rm_dir(dir);
 }
 
