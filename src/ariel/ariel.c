@@ -1561,7 +1561,8 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
     if ((rc = ariel_seg_writer_init(&s->sw, ZSTD_LEVEL, s->table)) == 0) {
         if (opt->strblock_min_bytes)
             s->sw.strblock_min = s->sw.fixblock_min = opt->strblock_min_bytes;
-        if (opt->strblock_rows) s->sw.strblock_rows = opt->strblock_rows;
+        if (opt->strblock_rows)
+            s->sw.strblock_rows = s->sw.fixblock_rows = s->sw.tokblock_rows = opt->strblock_rows;
         s->sw.token_index = !opt->no_token_index;
     }
     if (rc != 0 || (!s->read_only &&

@@ -43,8 +43,9 @@ struct ariel_options {
     void *bucket_arg;
     int bucket_days[10];
     /* A string column of a segment with at least strblock_min_bytes bytes is stored in
-     * blocks of strblock_rows rows (0: the defaults, 1 MiB and 16384; tests set less), and a
-     * fixed-width one from 256 KiB (from strblock_min_bytes too when that is set). */
+     * blocks of strblock_rows rows, a fixed-width one from 256 KiB in blocks of 16384 rows,
+     * and the token index has a filter per 16384 rows (0: these defaults, 1 MiB and 2048
+     * rows; tests set less, and strblock_rows then sets all three block sizes). */
     size_t strblock_min_bytes;
     uint32_t strblock_rows;
     /* no token index of the payload (storage.token_index: false): saves the writer about a

@@ -293,12 +293,14 @@ struct ariel_seg_writer {
     size_t tokcap;
     uint64_t *tokbm; /* token-byte bitmap of one payload */
     size_t tokbmcap;
-    bool token_index;    /* write the payload's token index */
-    size_t strblock_min; /* ARIEL_ENC_STRBLOCKS from this many bytes of strings */
-    size_t fixblock_min; /* ARIEL_COLF_BLOCKS from this many bytes of fixed-width values */
-    uint32_t strblock_rows;
-    uint64_t colset;     /* columns of the table written (strm_table_cols) */
-    const char *tabname; /* partition directory under the root: "events" or "flows" */
+    bool token_index;       /* write the payload's token index */
+    size_t strblock_min;    /* ARIEL_ENC_STRBLOCKS from this many bytes of strings */
+    size_t fixblock_min;    /* ARIEL_COLF_BLOCKS from this many bytes of fixed-width values */
+    uint32_t strblock_rows; /* rows per block: strings (small: a payload row is big) */
+    uint32_t fixblock_rows; /* fixed-width values */
+    uint32_t tokblock_rows; /* the token index's filters */
+    uint64_t colset;        /* columns of the table written (strm_table_cols) */
+    const char *tabname;    /* partition directory under the root: "events" or "flows" */
 };
 
 int ariel_seg_writer_init(struct ariel_seg_writer *w, int level, enum strm_table table);

@@ -356,7 +356,7 @@ static size_t bloom_fill(uint8_t *out, const uint64_t *hs, size_t nh, uint32_t n
 /* The payload's token index into w->raw (*len bytes; 0 when the table has no payload). */
 static int token_index_build(struct ariel_seg_writer *w, uint32_t n, size_t *len)
 {
-    uint32_t R = w->strblock_rows, nb = (n + R - 1) / R;
+    uint32_t R = w->tokblock_rows, nb = (n + R - 1) / R;
     size_t head = 12 + (size_t)nb * 4, pos = head;
     *len = 0;
     if (w->plane[ARIEL_RS_PAYLOAD] < 0 || n == 0) return 0;
@@ -472,44 +472,50 @@ static bool col_has_value(const struct ariel_seg_writer *w, int col, uint32_t n)
 static int bloom_build(struct ariel_seg_writer *w, int col, const uint8_t *const *rows, uint32_t n,
                        size_t *len)
 {
-    uint64_t *hs = malloc((size_t)n * sizeof *hs);
-    size_t nh = 0;
-    *len = 0;
-    if (!hs) return STRM_ERR_NOMEM;
-    if (strm_event_cols[col].type == STRM_T_IP) {
-        static const uint8_t zero[16];
-        const uint8_t *fx = w->fixed + w->colstart[col];
-        for (uint32_t i = 0; i < n; i++)
-            if (memcmp(fx + (size_t)i * 16, zero, 16) != 0)
-                hs[nh++] = ariel_bloom_hash(fx + (size_t)i * 16, 16);
-    } else {
-        int k = ariel_row_str_index(col);
-        for (uint32_t i = 0; i < n; i++) {
-            struct strm_str v = row_str(w, i, k, NULL);
-            if (v.len) hs[nh++] = ariel_bloom_hash(v.p, v.len);
-        }
-    }
+    /* per block of fixblock_rows rows, in the token index's layout ('TKB1'): a needle
+     * search then reads (and decompresses) only the blocks that may hold its value */
+    uint32_t R = w->fixblock_rows, nb = (n + R - 1) / R;
+    size_t head = 12 + (size_t)nb * 4, pos = head, any = 0;
     (void)rows;
-    if (nh == 0) {
-        free(hs);
-        return 0;
+    *len = 0;
+    if (grow(&w->raw, &w->rawcap, head)) return STRM_ERR_NOMEM;
+    if (w->tokcap < R) {
+        uint64_t *t = realloc(w->tokh, (size_t)R * sizeof *t);
+        if (!t) return STRM_ERR_NOMEM;
+        w->tokh = t;
+        w->tokcap = R;
     }
-    uint64_t bits = distinct_estimate(hs, nh) * 13; /* 10.7 bits per value, +20% */
-    uint32_t nblocks = (uint32_t)((bits + 255) / 256);
-    if (nblocks > nh / 2 + 1) nblocks = (uint32_t)(nh / 2 + 1); /* never above ~128 bits/row */
-    size_t bytes = 8 + (size_t)nblocks * 32;
-    if (grow(&w->raw, &w->rawcap, bytes)) {
-        free(hs);
-        return STRM_ERR_NOMEM;
+    bool ip = strm_event_cols[col].type == STRM_T_IP;
+    int k = ip ? -1 : ariel_row_str_index(col);
+    const uint8_t *fx = ip ? w->fixed + w->colstart[col] : NULL;
+    for (uint32_t b = 0; b < nb; b++) {
+        uint32_t from = b * R, to = from + R < n ? from + R : n;
+        size_t nh = 0;
+        for (uint32_t i = from; i < to; i++) {
+            if (ip) {
+                uint64_t a, c2;
+                memcpy(&a, fx + (size_t)i * 16, 8);
+                memcpy(&c2, fx + (size_t)i * 16 + 8, 8);
+                if (a | c2) w->tokh[nh++] = ariel_bloom_hash(fx + (size_t)i * 16, 16);
+            } else {
+                struct strm_str v = row_str(w, i, k, NULL);
+                if (v.len) w->tokh[nh++] = ariel_bloom_hash(v.p, v.len);
+            }
+        }
+        any += nh;
+        uint64_t bits = nh ? distinct_estimate(w->tokh, nh) * 13 : 1; /* 10.7 bits, +20% */
+        uint32_t nblocks = (uint32_t)((bits + 255) / 256);
+        if (nblocks > nh / 2 + 1) nblocks = (uint32_t)(nh / 2 + 1); /* <= ~128 bits/row */
+        size_t blen = 8 + (size_t)nblocks * 32;
+        if (grow(&w->raw, &w->rawcap, pos + blen)) return STRM_ERR_NOMEM;
+        put32(w->raw + 12 + (size_t)b * 4, (uint32_t)blen);
+        pos += bloom_fill(w->raw + pos, w->tokh, nh, nblocks);
     }
-    memset(w->raw, 0, bytes);
-    put32(w->raw, 0x314d4c42u);
-    put32(w->raw + 4, nblocks);
-    uint32_t *blocks = (uint32_t *)(void *)(w->raw + 8); /* little-endian host (row.c) */
-    for (size_t i = 0; i < nh; i++)
-        bloom_add(blocks, nblocks, hs[i]);
-    free(hs);
-    *len = bytes;
+    if (!any) return 0;
+    put32(w->raw, 0x31424b54u); /* 'TKB1' */
+    put32(w->raw + 4, R);
+    put32(w->raw + 8, nb);
+    *len = pos;
     return 0;
 }
 
@@ -529,7 +535,9 @@ int ariel_seg_writer_init(struct ariel_seg_writer *w, int level, enum strm_table
     w->strblock_min = 1u << 20;
     w->fixblock_min = 256u << 10;
     w->token_index = true;
-    w->strblock_rows = 16384;
+    w->strblock_rows = 2048;
+    w->fixblock_rows = 16384;
+    w->tokblock_rows = 16384;
     for (int k = 0; k < ARIEL_ROW_NSTR; k++)
         w->plane[k] = -1;
     for (int c = 0; c < STRM_COL__COUNT; c++) {
@@ -941,7 +949,7 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
 static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t *lens, size_t wr,
                           const uint8_t *data, size_t total, struct ariel_seg_col *dc)
 {
-    uint32_t R = w->strblock_rows, nb = (n + R - 1) / R;
+    uint32_t R = lens ? w->strblock_rows : w->fixblock_rows, nb = (n + R - 1) / R;
     size_t table = 12 + (size_t)nb * 12, lsize = lens ? (size_t)n * 4 : 0;
     size_t bound = table + (lens ? ZSTD_compressBound(lsize) : 0) + 8 + ZSTD_compressBound(total) +
                    (size_t)nb * 64;
@@ -1060,7 +1068,7 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
         } else if (cols[c].enc == ARIEL_ENC_STRBLOCKS) {
             data = w->comp; /* compressed by encode_col, csize set */
         } else if (col_width(colids[ci]) && cols[c].enc != ARIEL_ENC_DELTA &&
-                   n > w->strblock_rows && rawlen >= w->fixblock_min) {
+                   n > w->fixblock_rows && rawlen >= w->fixblock_min) {
             cols[c].flags |= ARIEL_COLF_BLOCKS;
             if ((rc = encode_blocked(w, n, NULL, rawlen / n, w->raw, rawlen, &cols[c])) != 0)
                 goto fail;
@@ -1097,7 +1105,7 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
         memset(dc, 0, sizeof *dc);
         dc->id = (uint16_t)ARIEL_IDX_ID(idxcols[x]);
         dc->type = ARIEL_IDX_TYPE;
-        dc->enc = ARIEL_ENC_BLOOM;
+        dc->enc = ARIEL_ENC_TOKBLOOM; /* per block of rows */
         dc->rawsize = dc->csize = blen;
         dc->offset = off;
         dc->hash = XXH3_64bits(w->raw, blen);
@@ -1293,8 +1301,7 @@ int ariel_seg_load(const char *path, struct ariel_segment **out, char *err, size
             g->col_index[c->id] = (int)i;
         else if (c->id >= ARIEL_IDX_ID(0) && c->id < ARIEL_IDX_ID(STRM_COL__COUNT) &&
                  c->type == ARIEL_IDX_TYPE &&
-                 (c->enc == ARIEL_ENC_BLOOM ||
-                  (c->enc == ARIEL_ENC_TOKBLOOM && c->id == ARIEL_IDX_ID(STRM_COL_PAYLOAD))))
+                 (c->enc == ARIEL_ENC_BLOOM || c->enc == ARIEL_ENC_TOKBLOOM))
             g->idx_index[c->id - ARIEL_IDX_ID(0)] = (int)i;
     }
     if (g->col_index[STRM_COL_STARTTIME] < 0) {
@@ -1337,6 +1344,8 @@ struct col_state {
     uint8_t *bl_have;  /* per block: decompressed */
 };
 
+#define ARIEL_SCAN_MASKS 4
+
 struct ariel_scan_ctx {
     ZSTD_DCtx *dctx;
     uint8_t *cbuf;
@@ -1350,8 +1359,11 @@ struct ariel_scan_ctx {
     struct strm_event *evbuf; /* ARIEL_SCAN_BATCH rows for batch_fn */
     uint32_t *sel;            /* rows of the segment that meet the predicates */
     size_t selcap;
-    uint8_t *tokok; /* per block of the token index: may hold the TEXT SEARCH words */
-    size_t tokcap;
+    struct {
+        uint8_t *ok; /* per block of a per-block filter: may hold what a predicate wants */
+        size_t cap;
+        uint32_t R;
+    } mask[ARIEL_SCAN_MASKS];
     int fd;                          /* the segment being scanned (blocks are read from it) */
     uint8_t *bmeta[STRM_COL__COUNT]; /* blocked columns: block offsets, hashes, flags */
     size_t bmetacap[STRM_COL__COUNT];
@@ -1382,7 +1394,8 @@ void ariel_scan_ctx_free(struct ariel_scan_ctx *c)
     free(c->cbuf);
     free(c->evbuf);
     free(c->sel);
-    free(c->tokok);
+    for (int m = 0; m < ARIEL_SCAN_MASKS; m++)
+        free(c->mask[m].ok);
     for (int i = 0; i < STRM_COL__COUNT; i++) {
         free(c->raw[i]);
         free(c->aux[i]);
@@ -1668,8 +1681,8 @@ static struct strm_str str_at(const struct col_state *s, uint64_t i)
     return r;
 }
 
-static uint32_t token_blocks(struct ariel_segment *g, const struct ariel_pred *p, uint8_t **ok,
-                             size_t *okcap);
+static uint32_t pred_blocks(struct ariel_segment *g, const struct ariel_pred *p, uint8_t **ok,
+                            size_t *okcap);
 
 /* Value of INT/TIME column col at row i of a loaded column (0 when absent), as an int64. */
 static int64_t int_at(const struct ariel_scan_ctx *c, int col, uint64_t i)
@@ -1733,13 +1746,15 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
     if (need & (1ull << STRM_COL_MESSAGE) && g->col_index[STRM_COL_MESSAGE] >= 0 &&
         g->cols[g->col_index[STRM_COL_MESSAGE]].enc == ARIEL_ENC_MSGSLICE)
         need |= 1ull << STRM_COL_PAYLOAD;
-    uint32_t tokR = 0; /* rows per block of the token index's c->tokok, 0: none */
+    int nmask = 0; /* per-block filters that rule blocks of rows out (c->mask) */
     for (int k = 0; k < npreds; k++) {
         int col = preds[k].col;
-        if (preds[k].kind == ARIEL_PRED_TOKENS) {
-            if (!tokR) tokR = token_blocks(g, &preds[k], &c->tokok, &c->tokcap);
-            continue;
+        if (nmask < ARIEL_SCAN_MASKS &&
+            (preds[k].kind == ARIEL_PRED_TOKENS || preds[k].kind == ARIEL_PRED_IN)) {
+            uint32_t R = pred_blocks(g, &preds[k], &c->mask[nmask].ok, &c->mask[nmask].cap);
+            if (R) c->mask[nmask++].R = R;
         }
+        if (preds[k].kind == ARIEL_PRED_TOKENS) continue;
         if (col < 0 || col >= STRM_COL__COUNT || col == STRM_COL_MESSAGE || col == STRM_COL_PAYLOAD)
             continue;
         pmask |= 1ull << col;
@@ -1784,7 +1799,10 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
             int64_t t = ts->times ? ts->times[i] : ts->tconst;
             if (t < tmin) continue;
             if (t > tmax) break; /* rows are sorted by starttime */
-            if (tokR && !c->tokok[i / tokR]) continue;
+            bool in = true;
+            for (int m = 0; m < nmask && in; m++)
+                in = c->mask[m].ok[i / c->mask[m].R];
+            if (!in) continue;
             bool ok = true;
             for (int k = 0; k < npreds && ok; k++) {
                 if (preds[k].kind == ARIEL_PRED_TOKENS || !(pmask & (1ull << preds[k].col)))
@@ -1890,21 +1908,16 @@ static const uint8_t *bloom_of(struct ariel_segment *g, int col, size_t *len)
 #define TOK_MAX_KEYS 64
 
 /*
- * For a TOKENS predicate: ok[b] for each block b of the segment's token index, whether the
- * block may hold every token of the words. Returns the rows per block, or 0 when there is
- * no usable index (or the words have no token): then nothing may be excluded.
+ * ok[b] for each block b of col's per-block filters ('TKB1': the payload's token index, the
+ * value filters of sourceip, destinationip, username): whether the block may hold every
+ * hash (all) or one of them (!all). Returns the rows per block, or 0 when col has no such
+ * index (or nothing to look up): then nothing may be excluded.
  */
-static uint32_t token_blocks(struct ariel_segment *g, const struct ariel_pred *p, uint8_t **ok,
-                             size_t *okcap)
+static uint32_t filter_blocks(struct ariel_segment *g, int col, const uint64_t *hs, int nh,
+                              bool all, uint8_t **ok, size_t *okcap)
 {
-    uint64_t th[TOK_MAX_KEYS];
-    int nth = 0;
-    for (int k = 0; k < p->nkeys; k++)
-        FOR_EACH_TOKEN((const char *)p->keys[k], p->key_lens[k], tp, tl, {
-            if (nth < TOK_MAX_KEYS && tl >= ARIEL_TOKEN_MIN) th[nth++] = ariel_token_hash(tp, tl);
-        });
     size_t len;
-    const uint8_t *b = nth ? bloom_of(g, STRM_COL_PAYLOAD, &len) : NULL;
+    const uint8_t *b = nh ? bloom_of(g, col, &len) : NULL;
     if (!b || len < 12 || get32(b) != 0x31424b54u) return 0;
     uint32_t R = get32(b + 4), nb = get32(b + 8);
     if (R == 0 || nb != (g->rows + R - 1) / R || (uint64_t)nb * 4 > len - 12) return 0;
@@ -1918,13 +1931,34 @@ static uint32_t token_blocks(struct ariel_segment *g, const struct ariel_pred *p
     for (uint32_t i = 0; i < nb; i++) {
         uint32_t bl = get32(b + 12 + (size_t)i * 4);
         if (bl > len - pos) return 0;
-        bool may = true;
-        for (int t = 0; t < nth && may; t++)
-            may = ariel_bloom_may_contain(b + pos, bl, th[t]);
+        bool may = all;
+        for (int t = 0; t < nh && may == all; t++)
+            may = ariel_bloom_may_contain(b + pos, bl, hs[t]);
         (*ok)[i] = may;
         pos += bl;
     }
     return pos == len ? R : 0;
+}
+
+/* filter_blocks for a predicate: TOKENS (every token of the words) or IN (one of the keys). */
+static uint32_t pred_blocks(struct ariel_segment *g, const struct ariel_pred *p, uint8_t **ok,
+                            size_t *okcap)
+{
+    uint64_t hs[TOK_MAX_KEYS];
+    int nh = 0;
+    if (p->kind == ARIEL_PRED_TOKENS) {
+        for (int k = 0; k < p->nkeys; k++)
+            FOR_EACH_TOKEN((const char *)p->keys[k], p->key_lens[k], tp, tl, {
+                if (nh < TOK_MAX_KEYS && tl >= ARIEL_TOKEN_MIN) hs[nh++] = ariel_token_hash(tp, tl);
+            });
+        return filter_blocks(g, STRM_COL_PAYLOAD, hs, nh, true, ok, okcap);
+    }
+    if (p->kind != ARIEL_PRED_IN || p->col < 0 || p->col >= STRM_COL__COUNT ||
+        !ariel_col_bloomed(p->col) || p->nkeys > TOK_MAX_KEYS)
+        return 0;
+    for (int k = 0; k < p->nkeys; k++)
+        hs[nh++] = ariel_bloom_hash(p->keys[k], p->key_lens[k]);
+    return filter_blocks(g, p->col, hs, nh, false, ok, okcap);
 }
 
 int ariel_seg_excluded(struct ariel_segment *g, const struct ariel_pred *preds, int npreds)
@@ -1941,6 +1975,17 @@ int ariel_seg_excluded(struct ariel_segment *g, const struct ariel_pred *preds, 
             size_t len;
             const uint8_t *b = bloom_of(g, p->col, &len);
             if (!b) continue;
+            if (len >= 4 && get32(b) == 0x31424b54u) { /* per-block filters */
+                uint8_t *ok = NULL;
+                size_t cap = 0;
+                uint32_t R = pred_blocks(g, p, &ok, &cap);
+                bool anyb = R == 0;
+                for (uint64_t x = 0; R && x * R < g->rows && !anyb; x++)
+                    anyb = ok[x];
+                free(ok);
+                if (!anyb) return 2;
+                continue;
+            }
             bool any = false;
             for (int j = 0; j < p->nkeys && !any; j++)
                 any = ariel_bloom_may_contain(b, len, ariel_bloom_hash(p->keys[j], p->key_lens[j]));
@@ -1948,7 +1993,7 @@ int ariel_seg_excluded(struct ariel_segment *g, const struct ariel_pred *preds, 
         } else if (p->kind == ARIEL_PRED_TOKENS) {
             uint8_t *ok = NULL;
             size_t cap = 0;
-            uint32_t R = token_blocks(g, p, &ok, &cap);
+            uint32_t R = pred_blocks(g, p, &ok, &cap);
             bool any = R == 0;
             for (uint64_t b = 0; R && b * R < g->rows && !any; b++)
                 any = ok[b];
