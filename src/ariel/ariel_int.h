@@ -271,7 +271,8 @@ struct ariel_seg_meta {
 
 /* Scratch buffers of the (single) writer, reused across segments. */
 struct ariel_seg_writer {
-    void *cctx; /* ZSTD_CCtx */
+    void *cctx;       /* ZSTD_CCtx: whole columns (a 4 MiB window) */
+    void *cctx_block; /* ZSTD_CCtx: the blocks of blocked columns (the level's own sizes) */
     uint8_t *raw, *comp;
     size_t rawcap, compcap;
     int level;
@@ -296,7 +297,7 @@ struct ariel_seg_writer {
     bool token_index;       /* write the payload's token index */
     size_t strblock_min;    /* ARIEL_ENC_STRBLOCKS from this many bytes of strings */
     size_t fixblock_min;    /* ARIEL_COLF_BLOCKS from this many bytes of fixed-width values */
-    uint32_t strblock_rows; /* rows per block: strings (small: a payload row is big) */
+    uint32_t strblock_rows; /* rows per block: strings */
     uint32_t fixblock_rows; /* fixed-width values */
     uint32_t tokblock_rows; /* the token index's filters */
     uint64_t colset;        /* columns of the table written (strm_table_cols) */

@@ -535,7 +535,7 @@ int ariel_seg_writer_init(struct ariel_seg_writer *w, int level, enum strm_table
     w->strblock_min = 1u << 20;
     w->fixblock_min = 256u << 10;
     w->token_index = true;
-    w->strblock_rows = 2048;
+    w->strblock_rows = 16384;
     w->fixblock_rows = 16384;
     w->tokblock_rows = 16384;
     for (int k = 0; k < ARIEL_ROW_NSTR; k++)
@@ -563,12 +563,19 @@ int ariel_seg_writer_init(struct ariel_seg_writer *w, int level, enum strm_table
         ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_windowLog, 22)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_hashLog, 17)))
         return STRM_ERR_INVAL;
+    /* Blocks are small (a few hundred KiB): zstd's parameters for their size are cheaper to
+     * set up per block than the big window's tables, and lose little. */
+    w->cctx_block = ZSTD_createCCtx();
+    if (!w->cctx_block ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx_block, ZSTD_c_compressionLevel, level)))
+        return STRM_ERR_NOMEM;
     return 0;
 }
 
 void ariel_seg_writer_free(struct ariel_seg_writer *w)
 {
     ZSTD_freeCCtx(w->cctx);
+    ZSTD_freeCCtx(w->cctx_block);
     free(w->raw);
     free(w->comp);
     free(w->strs);
@@ -973,7 +980,7 @@ static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t 
         } else {
             blen = (size_t)(to - from) * wr;
         }
-        size_t cs = ZSTD_compress2(w->cctx, out + pos, w->compcap - pos, data + boff, blen);
+        size_t cs = ZSTD_compress2(w->cctx_block, out + pos, w->compcap - pos, data + boff, blen);
         if (ZSTD_isError(cs)) return STRM_ERR_NOMEM;
         put32(out + 12 + (size_t)b * 4, (uint32_t)cs);
         put64(out + 12 + (size_t)nb * 4 + (size_t)b * 8, XXH3_64bits(out + pos, cs));
