@@ -995,6 +995,22 @@ static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t 
     return 0;
 }
 
+/* An index blob (per-block filters of col) as the directory entry dc, written at *off. */
+static int write_index(struct ariel_seg_col *dc, int fd, int col, const uint8_t *blob, size_t len,
+                       uint64_t *off)
+{
+    memset(dc, 0, sizeof *dc);
+    dc->id = (uint16_t)ARIEL_IDX_ID(col);
+    dc->type = ARIEL_IDX_TYPE;
+    dc->enc = ARIEL_ENC_TOKBLOOM; /* per block of rows */
+    dc->rawsize = dc->csize = len;
+    dc->offset = *off;
+    dc->hash = XXH3_64bits(blob, len);
+    if (ariel_write_all(fd, blob, len, *off) != 0) return -1;
+    *off += len;
+    return 0;
+}
+
 static void dirent_put(uint8_t *p, const struct ariel_seg_col *c)
 {
     memset(p, 0, ARIEL_SEG_DIRENT);
@@ -1108,34 +1124,14 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
         size_t blen;
         if ((rc = bloom_build(w, idxcols[x], rows, n, &blen)) != 0) goto fail;
         if (!blen) continue;
-        struct ariel_seg_col *dc = &cols[nent];
-        memset(dc, 0, sizeof *dc);
-        dc->id = (uint16_t)ARIEL_IDX_ID(idxcols[x]);
-        dc->type = ARIEL_IDX_TYPE;
-        dc->enc = ARIEL_ENC_TOKBLOOM; /* per block of rows */
-        dc->rawsize = dc->csize = blen;
-        dc->offset = off;
-        dc->hash = XXH3_64bits(w->raw, blen);
         rc = STRM_ERR_IO;
-        if (ariel_write_all(fd, w->raw, blen, off) != 0) goto io_fail;
-        off += blen;
-        nent++;
+        if (write_index(&cols[nent++], fd, idxcols[x], w->raw, blen, &off) != 0) goto io_fail;
     }
     if (tokidx) {
         size_t tlen;
         if ((rc = token_index_build(w, n, &tlen)) != 0) goto fail;
-        struct ariel_seg_col *dc = &cols[nent];
-        memset(dc, 0, sizeof *dc);
-        dc->id = (uint16_t)ARIEL_IDX_ID(STRM_COL_PAYLOAD);
-        dc->type = ARIEL_IDX_TYPE;
-        dc->enc = ARIEL_ENC_TOKBLOOM;
-        dc->rawsize = dc->csize = tlen;
-        dc->offset = off;
-        dc->hash = XXH3_64bits(w->raw, tlen);
         rc = STRM_ERR_IO;
-        if (ariel_write_all(fd, w->raw, tlen, off) != 0) goto io_fail;
-        off += tlen;
-        nent++;
+        if (write_index(&cols[nent++], fd, STRM_COL_PAYLOAD, w->raw, tlen, &off) != 0) goto io_fail;
     }
     /* entries not used (a column without values has no index) stay out of the directory */
     headlen = ARIEL_SEG_HDR + (size_t)nent * ARIEL_SEG_DIRENT;
@@ -1968,6 +1964,19 @@ static uint32_t pred_blocks(struct ariel_segment *g, const struct ariel_pred *p,
     return filter_blocks(g, p->col, hs, nh, false, ok, okcap);
 }
 
+/* Whether some block of the segment may hold what p wants (true without per-block filters). */
+static bool some_block(struct ariel_segment *g, const struct ariel_pred *p)
+{
+    uint8_t *ok = NULL;
+    size_t cap = 0;
+    uint32_t R = pred_blocks(g, p, &ok, &cap);
+    bool any = R == 0;
+    for (uint64_t b = 0; R && b * R < g->rows && !any; b++)
+        any = ok[b];
+    free(ok);
+    return any;
+}
+
 int ariel_seg_excluded(struct ariel_segment *g, const struct ariel_pred *preds, int npreds)
 {
     for (int i = 0; i < npreds; i++) {
@@ -1983,14 +1992,7 @@ int ariel_seg_excluded(struct ariel_segment *g, const struct ariel_pred *preds, 
             const uint8_t *b = bloom_of(g, p->col, &len);
             if (!b) continue;
             if (len >= 4 && get32(b) == 0x31424b54u) { /* per-block filters */
-                uint8_t *ok = NULL;
-                size_t cap = 0;
-                uint32_t R = pred_blocks(g, p, &ok, &cap);
-                bool anyb = R == 0;
-                for (uint64_t x = 0; R && x * R < g->rows && !anyb; x++)
-                    anyb = ok[x];
-                free(ok);
-                if (!anyb) return 2;
+                if (!some_block(g, p)) return 2;
                 continue;
             }
             bool any = false;
@@ -1998,14 +2000,7 @@ int ariel_seg_excluded(struct ariel_segment *g, const struct ariel_pred *preds, 
                 any = ariel_bloom_may_contain(b, len, ariel_bloom_hash(p->keys[j], p->key_lens[j]));
             if (!any) return 2;
         } else if (p->kind == ARIEL_PRED_TOKENS) {
-            uint8_t *ok = NULL;
-            size_t cap = 0;
-            uint32_t R = pred_blocks(g, p, &ok, &cap);
-            bool any = R == 0;
-            for (uint64_t b = 0; R && b * R < g->rows && !any; b++)
-                any = ok[b];
-            free(ok);
-            if (!any) return 2;
+            if (!some_block(g, p)) return 2;
         }
     }
     return 0;
