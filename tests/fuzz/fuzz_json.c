@@ -15,7 +15,8 @@
  * "a_b"); the aliases generic.c files under "action" (act, event.action, any case). The
  * later member then loses to a column or to the DSM's limits (256 fields, 2 KiB of
  * properties) while the earlier one stays. Such keys are not checked (count_sources,
- * top_key_count).
+ * top_key_count), and no value is checked when any object has a duplicate key (a nested
+ * duplicate hides members from jansson's tree: JSON_REJECT_DUPLICATES tells).
  * Inputs jansson rejects may still be accepted (e.g. integers jansson finds too big); the
  * scanner is stricter than nothing and never looser on syntax, which the reverse
  * direction of the test does not need to prove.
@@ -196,11 +197,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ev.message = ev.payload;
         struct dsm_ctx ctx = {0, 0};
         if (!dsm_json.parse(&ev, &fuzz_arena, &ctx)) abort();
+        /* A duplicate key at any depth hides members from jansson's tree (it keeps the last
+         * one) that the DSM passes on, e.g. event.action of an earlier duplicate "event"
+         * object filed under "action": the values are then checked only without them. */
+        json_t *strict =
+            json_loadb((const char *)data, size, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &err);
+        bool dups = strict == NULL;
+        json_decref(strict);
         /* a top-level string member with a plain key must be visible */
         const char *k;
         json_t *c;
         json_object_foreach(root, k, c)
         {
+            if (dups) break;
             if (!json_is_string(c) || strlen(k) == 0 || strlen(k) > 30) continue;
             bool plain = true;
             for (const char *q = k; *q; q++)
