@@ -1071,15 +1071,15 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
             o->skipped_order++;
             continue;
         }
-        if (o->npreds > 0) {
-            int why = ariel_seg_excluded(g, o->preds, o->npreds);
-            if (why == 1) o->skipped_minmax++;
-            if (why == 2) o->skipped_index++;
-            if (why) continue;
-        }
         if (!ctx && (!(ctx = ariel_scan_ctx_new()) || ariel_scan_ctx_batch(ctx, o->batch_fn))) {
             rc = STRM_ERR_NOMEM;
             goto out;
+        }
+        if (o->npreds > 0) {
+            int why = ariel_seg_excluded(g, ctx, o->preds, o->npreds);
+            if (why == 1) o->skipped_minmax++;
+            if (why == 2) o->skipped_index++;
+            if (why) continue;
         }
         rc = ariel_seg_scan(g, ctx, tmin, tmax, colmask, o->preds, o->npreds, fn, arg, &stop);
         if (rc == STRM_ERR_NOMEM) goto out;

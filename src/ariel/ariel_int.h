@@ -258,9 +258,11 @@ struct ariel_segment {
     _Atomic bool bloom_bad[STRM_COL__COUNT];
 };
 
+struct ariel_scan_ctx;
 /* Whether segment g cannot hold a row matching every predicate: 0 no (scan it), 1 skipped by
- * min/max, 2 skipped by an index. */
-int ariel_seg_excluded(struct ariel_segment *g, const struct ariel_pred *preds, int npreds);
+ * min/max, 2 skipped by an index. Leaves the per-block filters in c for ariel_seg_scan of g. */
+int ariel_seg_excluded(struct ariel_segment *g, struct ariel_scan_ctx *c,
+                       const struct ariel_pred *preds, int npreds);
 
 struct ariel_seg_meta {
     uint64_t id, group_first;

@@ -1367,8 +1367,10 @@ struct ariel_scan_ctx {
         size_t cap;
         uint32_t R;
     } mask[ARIEL_SCAN_MASKS];
-    int fd;                          /* the segment being scanned (blocks are read from it) */
-    uint8_t *bmeta[STRM_COL__COUNT]; /* blocked columns: block offsets, hashes, flags */
+    int nmask;
+    const struct ariel_segment *mask_seg; /* the segment c->mask is for (NULL: none) */
+    int fd;                               /* the segment being scanned (blocks are read from it) */
+    uint8_t *bmeta[STRM_COL__COUNT];      /* blocked columns: block offsets, hashes, flags */
     size_t bmetacap[STRM_COL__COUNT];
 };
 
@@ -1686,6 +1688,8 @@ static struct strm_str str_at(const struct col_state *s, uint64_t i)
 
 static uint32_t pred_blocks(struct ariel_segment *g, const struct ariel_pred *p, uint8_t **ok,
                             size_t *okcap);
+static bool block_masks(struct ariel_segment *g, struct ariel_scan_ctx *c,
+                        const struct ariel_pred *preds, int npreds);
 
 /* Value of INT/TIME column col at row i of a loaded column (0 when absent), as an int64. */
 static int64_t int_at(const struct ariel_scan_ctx *c, int col, uint64_t i)
@@ -1749,14 +1753,13 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
     if (need & (1ull << STRM_COL_MESSAGE) && g->col_index[STRM_COL_MESSAGE] >= 0 &&
         g->cols[g->col_index[STRM_COL_MESSAGE]].enc == ARIEL_ENC_MSGSLICE)
         need |= 1ull << STRM_COL_PAYLOAD;
-    int nmask = 0; /* per-block filters that rule blocks of rows out (c->mask) */
+    /* the per-block filters: from ariel_seg_excluded for this segment, else now */
+    bool masked = c->mask_seg == g || block_masks(g, c, preds, npreds);
+    c->mask_seg = NULL;
+    if (!masked) return 0; /* no block can hold a match */
+    int nmask = c->nmask;
     for (int k = 0; k < npreds; k++) {
         int col = preds[k].col;
-        if (nmask < ARIEL_SCAN_MASKS &&
-            (preds[k].kind == ARIEL_PRED_TOKENS || preds[k].kind == ARIEL_PRED_IN)) {
-            uint32_t R = pred_blocks(g, &preds[k], &c->mask[nmask].ok, &c->mask[nmask].cap);
-            if (R) c->mask[nmask++].R = R;
-        }
         if (preds[k].kind == ARIEL_PRED_TOKENS) continue;
         if (col < 0 || col >= STRM_COL__COUNT || col == STRM_COL_MESSAGE || col == STRM_COL_PAYLOAD)
             continue;
@@ -1802,10 +1805,14 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
             int64_t t = ts->times ? ts->times[i] : ts->tconst;
             if (t < tmin) continue;
             if (t > tmax) break; /* rows are sorted by starttime */
-            bool in = true;
-            for (int m = 0; m < nmask && in; m++)
-                in = c->mask[m].ok[i / c->mask[m].R];
-            if (!in) continue;
+            int out_m = -1;      /* a filter that rules this row's block out */
+            for (int m = 0; m < nmask && out_m < 0; m++)
+                if (!c->mask[m].ok[i / c->mask[m].R]) out_m = m;
+            if (out_m >= 0) { /* on to its next block */
+                uint64_t R = c->mask[out_m].R;
+                i = (i / R + 1) * R - 1;
+                continue;
+            }
             bool ok = true;
             for (int k = 0; k < npreds && ok; k++) {
                 if (preds[k].kind == ARIEL_PRED_TOKENS || !(pmask & (1ull << preds[k].col)))
@@ -1964,20 +1971,38 @@ static uint32_t pred_blocks(struct ariel_segment *g, const struct ariel_pred *p,
     return filter_blocks(g, p->col, hs, nh, false, ok, okcap);
 }
 
-/* Whether some block of the segment may hold what p wants (true without per-block filters). */
-static bool some_block(struct ariel_segment *g, const struct ariel_pred *p)
+/*
+ * The per-block filters of the predicates (IN on sourceip, destinationip, username; TOKENS)
+ * for segment g into c->mask, so that the scan reads only the blocks of rows they leave;
+ * false when one of them leaves no block (the segment cannot hold a match). Computed once
+ * per segment: by ariel_seg_excluded, or by the scan when it was not called.
+ */
+static bool block_masks(struct ariel_segment *g, struct ariel_scan_ctx *c,
+                        const struct ariel_pred *preds, int npreds)
 {
-    uint8_t *ok = NULL;
-    size_t cap = 0;
-    uint32_t R = pred_blocks(g, p, &ok, &cap);
-    bool any = R == 0;
-    for (uint64_t b = 0; R && b * R < g->rows && !any; b++)
-        any = ok[b];
-    free(ok);
-    return any;
+    bool some = true;
+    uint8_t *spare = NULL; /* filters beyond ARIEL_SCAN_MASKS still rule the segment out */
+    size_t spare_cap = 0;
+    c->nmask = 0;
+    c->mask_seg = g;
+    for (int k = 0; k < npreds && some; k++) {
+        if (preds[k].kind != ARIEL_PRED_TOKENS && preds[k].kind != ARIEL_PRED_IN) continue;
+        bool slot = c->nmask < ARIEL_SCAN_MASKS;
+        uint8_t **ok = slot ? &c->mask[c->nmask].ok : &spare;
+        size_t *cap = slot ? &c->mask[c->nmask].cap : &spare_cap;
+        uint32_t R = pred_blocks(g, &preds[k], ok, cap);
+        if (!R) continue;
+        some = false;
+        for (uint64_t b = 0; b * R < g->rows && !some; b++)
+            some = (*ok)[b];
+        if (slot) c->mask[c->nmask++].R = R;
+    }
+    free(spare);
+    return some;
 }
 
-int ariel_seg_excluded(struct ariel_segment *g, const struct ariel_pred *preds, int npreds)
+int ariel_seg_excluded(struct ariel_segment *g, struct ariel_scan_ctx *c,
+                       const struct ariel_pred *preds, int npreds)
 {
     for (int i = 0; i < npreds; i++) {
         const struct ariel_pred *p = &preds[i];
@@ -1991,17 +2016,12 @@ int ariel_seg_excluded(struct ariel_segment *g, const struct ariel_pred *preds, 
             size_t len;
             const uint8_t *b = bloom_of(g, p->col, &len);
             if (!b) continue;
-            if (len >= 4 && get32(b) == 0x31424b54u) { /* per-block filters */
-                if (!some_block(g, p)) return 2;
-                continue;
-            }
+            if (len >= 4 && get32(b) == 0x31424b54u) continue; /* per block: below */
             bool any = false;
             for (int j = 0; j < p->nkeys && !any; j++)
                 any = ariel_bloom_may_contain(b, len, ariel_bloom_hash(p->keys[j], p->key_lens[j]));
             if (!any) return 2;
-        } else if (p->kind == ARIEL_PRED_TOKENS) {
-            if (!some_block(g, p)) return 2;
         }
     }
-    return 0;
+    return block_masks(g, c, preds, npreds) ? 0 : 2;
 }
