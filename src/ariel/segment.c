@@ -268,24 +268,6 @@ uint64_t ariel_token_hash(const char *p, size_t len)
     return h;
 }
 
-/* Calls fn for each token of s[0..len) (maximal runs of ASCII letters and digits). */
-#define FOR_EACH_TOKEN(s, len, tp, tl, body)                                                       \
-    do {                                                                                           \
-        const char *s_ = (s), *e_ = s_ + (len);                                                    \
-        while (s_ < e_) {                                                                          \
-            while (s_ < e_ && !tok_lower[(uint8_t)*s_])                                            \
-                s_++;                                                                              \
-            const char *t_ = s_;                                                                   \
-            while (s_ < e_ && tok_lower[(uint8_t)*s_])                                             \
-                s_++;                                                                              \
-            if (s_ > t_) {                                                                         \
-                const char *tp = t_;                                                               \
-                size_t tl = (size_t)(s_ - t_);                                                     \
-                body;                                                                              \
-            }                                                                                      \
-        }                                                                                          \
-    } while (0)
-
 static uint64_t distinct_estimate(const uint64_t *h, size_t n);
 
 /*
@@ -353,17 +335,42 @@ static size_t bloom_fill(uint8_t *out, const uint64_t *hs, size_t nh, uint32_t n
     return 8 + (size_t)nblocks * 32;
 }
 
+/*
+ * Per-block filters ('TKB1', ariel_int.h) are built into w->raw: filters_begin writes the
+ * head for nb blocks of R rows, filter_append the filter of block b from the nh hashes in
+ * w->tokh at bits_per_value bits per distinct value, advancing *pos.
+ */
+static int filters_begin(struct ariel_seg_writer *w, uint32_t R, uint32_t nb, size_t *pos)
+{
+    *pos = 12 + (size_t)nb * 4;
+    if (grow(&w->raw, &w->rawcap, *pos)) return STRM_ERR_NOMEM;
+    put32(w->raw, 0x31424b54u); /* 'TKB1' */
+    put32(w->raw + 4, R);
+    put32(w->raw + 8, nb);
+    return 0;
+}
+
+static int filter_append(struct ariel_seg_writer *w, uint32_t b, size_t nh, unsigned bits_per_value,
+                         size_t *pos)
+{
+    uint64_t bits = nh ? distinct_estimate(w->tokh, nh) * bits_per_value : 1;
+    uint32_t nblocks = (uint32_t)((bits + 255) / 256);
+    if (nblocks > nh / 2 + 1) nblocks = (uint32_t)(nh / 2 + 1); /* <= ~128 bits per value */
+    size_t blen = 8 + (size_t)nblocks * 32;
+    if (grow(&w->raw, &w->rawcap, *pos + blen)) return STRM_ERR_NOMEM;
+    put32(w->raw + 12 + (size_t)b * 4, (uint32_t)blen);
+    *pos += bloom_fill(w->raw + *pos, w->tokh, nh, nblocks);
+    return 0;
+}
+
 /* The payload's token index into w->raw (*len bytes; 0 when the table has no payload). */
 static int token_index_build(struct ariel_seg_writer *w, uint32_t n, size_t *len)
 {
     uint32_t R = w->tokblock_rows, nb = (n + R - 1) / R;
-    size_t head = 12 + (size_t)nb * 4, pos = head;
+    size_t pos;
     *len = 0;
     if (w->plane[ARIEL_RS_PAYLOAD] < 0 || n == 0) return 0;
-    if (grow(&w->raw, &w->rawcap, head)) return STRM_ERR_NOMEM;
-    put32(w->raw, 0x31424b54u); /* 'TKB1' */
-    put32(w->raw + 4, R);
-    put32(w->raw + 8, nb);
+    if (filters_begin(w, R, nb, &pos)) return STRM_ERR_NOMEM;
     for (uint32_t b = 0; b < nb; b++) {
         size_t nh = 0;
         uint32_t from = b * R, to = from + R < n ? from + R : n;
@@ -416,12 +423,7 @@ static int token_index_build(struct ariel_seg_writer *w, uint32_t n, size_t *len
                 w->tokh[nh++] = h;
             }
         }
-        uint64_t bits = nh ? distinct_estimate(w->tokh, nh) * 10 : 1;
-        uint32_t nblocks = (uint32_t)((bits + 255) / 256);
-        size_t blen = 8 + (size_t)nblocks * 32;
-        if (grow(&w->raw, &w->rawcap, pos + blen)) return STRM_ERR_NOMEM;
-        put32(w->raw + 12 + (size_t)b * 4, (uint32_t)blen);
-        pos += bloom_fill(w->raw + pos, w->tokh, nh, nblocks);
+        if (filter_append(w, b, nh, 10, &pos)) return STRM_ERR_NOMEM;
     }
     *len = pos;
     return 0;
@@ -475,10 +477,10 @@ static int bloom_build(struct ariel_seg_writer *w, int col, const uint8_t *const
     /* per block of fixblock_rows rows, in the token index's layout ('TKB1'): a needle
      * search then reads (and decompresses) only the blocks that may hold its value */
     uint32_t R = w->fixblock_rows, nb = (n + R - 1) / R;
-    size_t head = 12 + (size_t)nb * 4, pos = head, any = 0;
+    size_t pos, any = 0;
     (void)rows;
     *len = 0;
-    if (grow(&w->raw, &w->rawcap, head)) return STRM_ERR_NOMEM;
+    if (filters_begin(w, R, nb, &pos)) return STRM_ERR_NOMEM;
     if (w->tokcap < R) {
         uint64_t *t = realloc(w->tokh, (size_t)R * sizeof *t);
         if (!t) return STRM_ERR_NOMEM;
@@ -503,18 +505,10 @@ static int bloom_build(struct ariel_seg_writer *w, int col, const uint8_t *const
             }
         }
         any += nh;
-        uint64_t bits = nh ? distinct_estimate(w->tokh, nh) * 13 : 1; /* 10.7 bits, +20% */
-        uint32_t nblocks = (uint32_t)((bits + 255) / 256);
-        if (nblocks > nh / 2 + 1) nblocks = (uint32_t)(nh / 2 + 1); /* <= ~128 bits/row */
-        size_t blen = 8 + (size_t)nblocks * 32;
-        if (grow(&w->raw, &w->rawcap, pos + blen)) return STRM_ERR_NOMEM;
-        put32(w->raw + 12 + (size_t)b * 4, (uint32_t)blen);
-        pos += bloom_fill(w->raw + pos, w->tokh, nh, nblocks);
+        /* 10.7 bits per value (about 1% false positives), +20% for the estimate's error */
+        if (filter_append(w, b, nh, 13, &pos)) return STRM_ERR_NOMEM;
     }
     if (!any) return 0;
-    put32(w->raw, 0x31424b54u); /* 'TKB1' */
-    put32(w->raw + 4, R);
-    put32(w->raw + 8, nb);
     *len = pos;
     return 0;
 }
@@ -1957,10 +1951,17 @@ static uint32_t pred_blocks(struct ariel_segment *g, const struct ariel_pred *p,
     uint64_t hs[TOK_MAX_KEYS];
     int nh = 0;
     if (p->kind == ARIEL_PRED_TOKENS) {
-        for (int k = 0; k < p->nkeys; k++)
-            FOR_EACH_TOKEN((const char *)p->keys[k], p->key_lens[k], tp, tl, {
-                if (nh < TOK_MAX_KEYS && tl >= ARIEL_TOKEN_MIN) hs[nh++] = ariel_token_hash(tp, tl);
-            });
+        /* the words' tokens, found as the writer finds the payload's (tok_bitmap) */
+        for (int k = 0; k < p->nkeys; k++) {
+            size_t wl = p->key_lens[k], nw = (wl + 63) / 64, at = 0, ts, tl;
+            uint64_t *bm = malloc((nw ? nw : 1) * sizeof *bm);
+            if (!bm) return 0;
+            tok_bitmap(p->keys[k], wl, bm);
+            while (nh < TOK_MAX_KEYS && tok_next(bm, wl, &at, &ts, &tl))
+                if (tl >= ARIEL_TOKEN_MIN)
+                    hs[nh++] = ariel_token_hash((const char *)p->keys[k] + ts, tl);
+            free(bm);
+        }
         return filter_blocks(g, STRM_COL_PAYLOAD, hs, nh, true, ok, okcap);
     }
     if (p->kind != ARIEL_PRED_IN || p->col < 0 || p->col >= STRM_COL__COUNT ||
