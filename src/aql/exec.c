@@ -651,21 +651,32 @@ static void plan_add_range(struct aql_scan_plan *pl, int col, int64_t lo, int64_
         (struct ariel_pred){.col = col, .kind = ARIEL_PRED_RANGE, .lo = lo, .hi = hi};
 }
 
+/* The keys pl->keys[first..] as one TOKENS predicate on the payload (none: nothing). */
+static void plan_tokens(struct aql_scan_plan *pl, int first)
+{
+    int nk = pl->nkeys - first;
+    if (nk == 0 || pl->npreds == AQL_MAX_PREDS) {
+        pl->nkeys = first;
+        return;
+    }
+    pl->preds[pl->npreds++] = (struct ariel_pred){.col = STRM_COL_PAYLOAD,
+                                                  .kind = ARIEL_PRED_TOKENS,
+                                                  .keys = &pl->keys[first],
+                                                  .key_lens = &pl->key_lens[first],
+                                                  .nkeys = nk};
+}
+
 /* TEXT SEARCH words: the payload's token index may skip segments and blocks of rows. */
 static void plan_add_words(struct aql_scan_plan *pl, const struct aql_node *n)
 {
     size_t nw = n->u.text.n;
-    if (pl->npreds == AQL_MAX_PREDS || nw == 0 || pl->nkeys + nw > AQL_MAX_PRED_KEYS) return;
-    struct ariel_pred *p = &pl->preds[pl->npreds++];
-    *p = (struct ariel_pred){.col = STRM_COL_PAYLOAD,
-                             .kind = ARIEL_PRED_TOKENS,
-                             .keys = &pl->keys[pl->nkeys],
-                             .key_lens = &pl->key_lens[pl->nkeys],
-                             .nkeys = (int)nw};
+    int first = pl->nkeys;
+    if (pl->nkeys + nw > AQL_MAX_PRED_KEYS) return;
     for (size_t i = 0; i < nw; i++) {
         pl->keys[pl->nkeys] = n->u.text.words[i];
         pl->key_lens[pl->nkeys++] = (uint32_t)n->u.text.lens[i];
     }
+    plan_tokens(pl, first);
 }
 
 /*
@@ -677,7 +688,7 @@ static void plan_add_words(struct aql_scan_plan *pl, const struct aql_node *n)
  */
 static void plan_add_like(struct aql_scan_plan *pl, const struct aql_like *lk)
 {
-    int first = pl->nkeys, nk = 0;
+    int first = pl->nkeys;
     for (size_t i = 0; i < lk->len;) {
         bool alnum = lk->elem[i] == AQL_LIKE_LIT && isalnum((unsigned char)lk->pat[i]);
         if (!alnum) {
@@ -692,19 +703,10 @@ static void plan_add_like(struct aql_scan_plan *pl, const struct aql_like *lk)
         if (left && right && j - i >= ARIEL_TOKEN_MIN && pl->nkeys < AQL_MAX_PRED_KEYS) {
             pl->keys[pl->nkeys] = lk->pat + i;
             pl->key_lens[pl->nkeys++] = (uint32_t)(j - i);
-            nk++;
         }
         i = j;
     }
-    if (nk == 0 || pl->npreds == AQL_MAX_PREDS) {
-        pl->nkeys = first;
-        return;
-    }
-    pl->preds[pl->npreds++] = (struct ariel_pred){.col = STRM_COL_PAYLOAD,
-                                                  .kind = ARIEL_PRED_TOKENS,
-                                                  .keys = &pl->keys[first],
-                                                  .key_lens = &pl->key_lens[first],
-                                                  .nkeys = nk};
+    plan_tokens(pl, first);
 }
 
 /* Conditions of the top-level AND chain of WHERE that hold for every matching row. */
@@ -1344,6 +1346,17 @@ bool aql_query_streams(const struct aql_query *q, enum aql_format fmt)
     return fmt != AQL_FORMAT_TABLE && !q->aggregate && q->nkeys == 0;
 }
 
+/* The store of the query's table, or NULL with the error said. */
+static struct ariel_store *table_store(const struct aql_query *q, const struct aql_stores *st,
+                                       struct aql_error *err)
+{
+    struct ariel_store *store = q->table == STRM_TABLE_FLOWS ? st->flows : st->events;
+    if (!store && err)
+        snprintf(err->msg, sizeof err->msg, "the %s table is not available here",
+                 q->table == STRM_TABLE_FLOWS ? "flows" : "events");
+    return store;
+}
+
 int aql_execute_stream(const struct aql_query *q, const struct aql_stores *st, int64_t now_ms,
                        struct aql_exec_ctl *ctl, enum aql_format fmt, FILE *out, uint64_t *rows,
                        struct aql_error *err)
@@ -1362,13 +1375,8 @@ int aql_execute_stream(const struct aql_query *q, const struct aql_stores *st, i
         aql_result_free(r);
         return rc;
     }
-    struct ariel_store *store = q->table == STRM_TABLE_FLOWS ? st->flows : st->events;
-    if (!store) {
-        if (err)
-            snprintf(err->msg, sizeof err->msg, "the %s table is not available here",
-                     q->table == STRM_TABLE_FLOWS ? "flows" : "events");
-        return STRM_ERR_INVAL;
-    }
+    struct ariel_store *store = table_store(q, st, err);
+    if (!store) return STRM_ERR_INVAL;
     struct aql_exec_ctl *saved = aql_ctl;
     const struct aql_scan_plan *saved_plan = aql_plan;
     aql_ctl = ctl;
@@ -1433,13 +1441,8 @@ static int exec_query(const struct aql_query *q, const struct aql_stores *st, in
         err->msg[0] = '\0';
     }
     if (!q || !st) return exec_fail(err, STRM_ERR_INVAL, "query");
-    struct ariel_store *store = q->table == STRM_TABLE_FLOWS ? st->flows : st->events;
-    if (!store) {
-        if (err)
-            snprintf(err->msg, sizeof err->msg, "the %s table is not available here",
-                     q->table == STRM_TABLE_FLOWS ? "flows" : "events");
-        return STRM_ERR_INVAL;
-    }
+    struct ariel_store *store = table_store(q, st, err);
+    if (!store) return STRM_ERR_INVAL;
     aql_now_ms = now_ms;
     int64_t window = q->last_ms >= 0 ? q->last_ms : AQL_DEFAULT_WINDOW_MS;
     int64_t tmin = now_ms < INT64_MIN + window ? INT64_MIN : now_ms - window;
