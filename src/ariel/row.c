@@ -185,6 +185,15 @@ static bool is_slice(const struct strm_str *m, const struct strm_str *pl)
     return m->p && pl->p && m->len > 0 && m->p >= pl->p && m->p + m->len <= pl->p + pl->len;
 }
 
+/* A string as varint length + bytes at q; returns the end. */
+static uint8_t *put_str(uint8_t *q, const struct strm_str *s)
+{
+    uint32_t len = s->p ? s->len : 0;
+    q += ariel_varint_put(q, len);
+    if (len) memcpy(q, s->p, len);
+    return q + len;
+}
+
 static size_t encode_compact(uint8_t *p, uint64_t seq, const struct strm_event *ev)
 {
     uint64_t tag = seq | ARIEL_ROW_COMPACT;
@@ -199,15 +208,7 @@ static size_t encode_compact(uint8_t *p, uint64_t seq, const struct strm_event *
     p[FR_PROTOCOLID] = ev->protocolid;
     p[FR_FLAGS] = ev->flags;
     memcpy(p + FR_SOURCEMAC, ev->sourcemac, 12);
-    uint8_t *q = p + FR_STRS;
-    const struct strm_str *d = &ev->flow.applicationdetail;
-    uint32_t len = d->p ? d->len : 0;
-    q += ariel_varint_put(q, len);
-    if (len) {
-        memcpy(q, d->p, len);
-        q += len;
-    }
-    return (size_t)(q - p);
+    return (size_t)(put_str(p + FR_STRS, &ev->flow.applicationdetail) - p);
 }
 
 size_t ariel_row_encode(uint8_t *p, uint64_t seq, const struct strm_event *ev)
@@ -218,15 +219,8 @@ size_t ariel_row_encode(uint8_t *p, uint64_t seq, const struct strm_event *ev)
     memcpy(q + 8, ev, FIXED_EV_LEN);
     memcpy(q + 8 + FIXED_EV_LEN, ev->sourcemac, 12);
     q += ARIEL_ROW_FIXED;
-    for (int k = 0; k < ARIEL_RS_MESSAGE; k++) {
-        const struct strm_str *s = ev_str(ev, k);
-        uint32_t len = s->p ? s->len : 0;
-        q += ariel_varint_put(q, len);
-        if (len) {
-            memcpy(q, s->p, len);
-            q += len;
-        }
-    }
+    for (int k = 0; k < ARIEL_RS_MESSAGE; k++)
+        q = put_str(q, ev_str(ev, k));
     if (is_slice(&ev->message, &ev->payload)) {
         q += ariel_varint_put(q, (uint64_t)ev->message.len << 1 | 1);
         q += ariel_varint_put(q, (uint64_t)(ev->message.p - ev->payload.p));
