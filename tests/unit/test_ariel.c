@@ -1496,6 +1496,28 @@ static int probe_row(const struct strm_event *ev, void *arg)
 }
 
 /*
+ * Scans every row of s twice, into full without and into fast with one predicate (col,
+ * kind, one key), both through fn over colmask; returns the second scan's report.
+ */
+static struct ariel_scan_opts scan_pair(struct ariel_store *s, int col, int kind, const void *key,
+                                        uint32_t klen, uint64_t colmask, ariel_row_fn fn,
+                                        void *full, void *fast)
+{
+    struct ariel_pred pred = {
+        .col = col, .kind = kind, .keys = &key, .key_lens = &klen, .nkeys = 1};
+    struct ariel_scan_opts a = {
+        .tmin = INT64_MIN, .tmax = INT64_MAX, .colmask = colmask, .fn = fn, .arg = full};
+    struct ariel_scan_opts b = a;
+    b.arg = fast;
+    b.preds = &pred;
+    b.npreds = 1;
+    assert_int_equal(ariel_scan_ex(s, &a), 0);
+    assert_int_equal(ariel_scan_ex(s, &b), 0);
+    b.preds = NULL; /* pred is gone with this frame */
+    return b;
+}
+
+/*
  * Big string columns in blocks (thresholds lowered): every field reads back, a needle scan
  * gives exactly the brute-force rows, fsck finds every block sound, and a damaged block is
  * reported.
@@ -1547,21 +1569,8 @@ static void string_blocks(void **state)
         struct needle full = {0}, fast = {0};
         strm_ip_from_v4(&full.ip, 0x0a000000u | id); /* odd ids have this source */
         fast.ip = full.ip;
-        const void *key = full.ip.b;
-        uint32_t klen = 16;
-        struct ariel_pred pred = {.col = STRM_COL_SOURCEIP,
-                                  .kind = ARIEL_PRED_IN,
-                                  .keys = &key,
-                                  .key_lens = &klen,
-                                  .nkeys = 1};
-        struct ariel_scan_opts a = {
-            .tmin = INT64_MIN, .tmax = INT64_MAX, .colmask = ~0ull, .fn = needle_row, .arg = &full};
-        struct ariel_scan_opts b = a;
-        b.arg = &fast;
-        b.preds = &pred;
-        b.npreds = 1;
-        assert_int_equal(ariel_scan_ex(s, &a), 0);
-        assert_int_equal(ariel_scan_ex(s, &b), 0);
+        struct ariel_scan_opts b = scan_pair(s, STRM_COL_SOURCEIP, ARIEL_PRED_IN, full.ip.b, 16,
+                                             ~0ull, needle_row, &full, &fast);
         assert_int_equal(full.hits, 1);
         assert_int_equal(fast.hits, 1);
         assert_int_equal(fast.rows, 1);
@@ -1633,24 +1642,8 @@ static void token_index_matches_brute_force(void **state)
                                         "-",         "password", "1024",    "sshd[1010]:"};
     for (size_t k = 0; k < sizeof words / sizeof words[0]; k++) {
         struct words_seen full = {.word = words[k]}, fast = {.word = words[k]};
-        const void *key = words[k];
-        uint32_t klen = (uint32_t)strlen(words[k]);
-        struct ariel_pred pred = {.col = STRM_COL_PAYLOAD,
-                                  .kind = ARIEL_PRED_TOKENS,
-                                  .keys = &key,
-                                  .key_lens = &klen,
-                                  .nkeys = 1};
-        struct ariel_scan_opts a = {.tmin = INT64_MIN,
-                                    .tmax = INT64_MAX,
-                                    .colmask = 1ull << STRM_COL_PAYLOAD,
-                                    .fn = words_row,
-                                    .arg = &full};
-        struct ariel_scan_opts b = a;
-        b.arg = &fast;
-        b.preds = &pred;
-        b.npreds = 1;
-        assert_int_equal(ariel_scan_ex(s, &a), 0);
-        assert_int_equal(ariel_scan_ex(s, &b), 0);
+        scan_pair(s, STRM_COL_PAYLOAD, ARIEL_PRED_TOKENS, words[k], (uint32_t)strlen(words[k]),
+                  1ull << STRM_COL_PAYLOAD, words_row, &full, &fast);
         if (fast.hits != full.hits)
             fail_msg("word '%s': %llu matches with the index, %llu without", words[k],
                      (unsigned long long)fast.hits, (unsigned long long)full.hits);
@@ -1715,16 +1708,8 @@ static void index_skipping_matches_brute_force(void **state)
         fast = full;
         const void *key = kind == 2 ? (const void *)full.user : (const void *)full.ip.b;
         uint32_t klen = kind == 2 ? (uint32_t)strlen(full.user) : 16;
-        struct ariel_pred pred = {
-            .col = full.col, .kind = ARIEL_PRED_IN, .keys = &key, .key_lens = &klen, .nkeys = 1};
-        struct ariel_scan_opts a = {
-            .tmin = INT64_MIN, .tmax = INT64_MAX, .colmask = ~0ull, .fn = probe_row, .arg = &full};
-        struct ariel_scan_opts b = a;
-        b.arg = &fast;
-        b.preds = &pred;
-        b.npreds = 1;
-        assert_int_equal(ariel_scan_ex(s, &a), 0);
-        assert_int_equal(ariel_scan_ex(s, &b), 0);
+        struct ariel_scan_opts b =
+            scan_pair(s, full.col, ARIEL_PRED_IN, key, klen, ~0ull, probe_row, &full, &fast);
         assert_int_equal(fast.hits, full.hits);
         /* the scan itself drops the rows that fail the predicate (late materialization) */
         assert_int_equal(fast.rows, fast.hits);
