@@ -43,7 +43,9 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MT_CHUNK (4u << 20)
@@ -109,9 +111,10 @@ struct ariel_store {
     pthread_t flusher;
     bool flusher_started, flusher_stop;
 
-    uint64_t next_seq, next_seg_id;
-    struct ariel_wal wal;       /* writer thread only */
-    struct ariel_seg_writer sw; /* whoever flushes: the flusher, or the writer when imm is NULL */
+    uint64_t next_seq;
+    _Atomic uint64_t next_seg_id; /* the flusher, the writer and the compactor take ids */
+    struct ariel_wal wal;         /* writer thread only */
+    struct ariel_seg_writer sw;   /* whoever flushes: the flusher, or the writer when imm is NULL */
     int64_t flush_not_before_ms;
     /* Disk-full reserve: a file of reserve_bytes kept at <root>/reserve. When the WAL hits
      * ENOSPC it is deleted so the segment writer has room to turn the memtable into segments
@@ -127,6 +130,18 @@ struct ariel_store {
     int (*bucket_of)(const struct strm_event *ev, void *arg);
     void *bucket_arg;
     int bucket_days[ARIEL_MAX_BUCKETS];
+
+    /* Compaction (see there): the compactor thread, or ariel_compact; compact_lock makes
+     * them take turns. cw is the compactor's own segment writer (the flusher keeps sw). */
+    bool compaction;
+    int compact_min, compact_interval_ms;
+    pthread_mutex_t compact_lock;
+    pthread_cond_t compact_cv; /* with lock: wakes the compactor to stop */
+    pthread_t compactor;
+    bool compactor_started;
+    _Atomic bool compactor_stop;
+    struct ariel_seg_writer cw;
+    bool cw_ready;
 };
 
 /* ---------------------------------------------------------------- memtable */
@@ -315,9 +330,17 @@ static int seg_cmp_time(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* A new list holding old's segments plus add[0..nadd) (their references are taken over). */
-static struct seg_list *list_with(const struct seg_list *old, struct ariel_segment **add,
-                                  size_t nadd)
+static bool seg_in(struct ariel_segment *const *v, size_t n, const struct ariel_segment *g)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == g) return true;
+    return false;
+}
+
+/* A new list holding old's segments but drop[0..ndrop), plus add[0..nadd) (their references
+ * are taken over). */
+static struct seg_list *list_edit(const struct seg_list *old, struct ariel_segment *const *drop,
+                                  size_t ndrop, struct ariel_segment **add, size_t nadd)
 {
     size_t n = (old ? old->n : 0) + nadd;
     struct seg_list *l = malloc(sizeof *l + sizeof l->v[0] * (n ? n : 1));
@@ -326,6 +349,7 @@ static struct seg_list *list_with(const struct seg_list *old, struct ariel_segme
     l->n = 0;
     l->rows = l->bytes = 0;
     for (size_t i = 0; old && i < old->n; i++) {
+        if (seg_in(drop, ndrop, old->v[i])) continue;
         ariel_seg_ref(old->v[i]);
         l->v[l->n++] = old->v[i];
     }
@@ -337,6 +361,12 @@ static struct seg_list *list_with(const struct seg_list *old, struct ariel_segme
     }
     qsort(l->v, l->n, sizeof l->v[0], seg_cmp_time);
     return l;
+}
+
+static struct seg_list *list_with(const struct seg_list *old, struct ariel_segment **add,
+                                  size_t nadd)
+{
+    return list_edit(old, NULL, 0, add, nadd);
 }
 
 /* ---------------------------------------------------------------- append */
@@ -544,6 +574,7 @@ static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool
     struct ariel_segment **made = NULL;
     bool sorted = true;
     int rc = STRM_ERR_NOMEM;
+    uint64_t group_first;
 
     if (s->read_only || mt->rows == 0) return 0;
     if (mt->rows > UINT32_MAX) return STRM_ERR_INVAL;
@@ -599,13 +630,13 @@ static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool
     }
     if (!(made = calloc(ngroups, sizeof *made))) goto fail;
 
+    group_first = atomic_fetch_add(&s->next_seg_id, ngroups);
     struct ariel_seg_meta m = {
-        .group_first = s->next_seg_id,
+        .group_first = group_first,
         .group_count = ngroups,
         .seq_lo = ariel_row_seq(rows[0]),
         .seq_hi = ariel_row_seq(rows[n - 1]),
     };
-    s->next_seg_id += ngroups;
     for (uint32_t from = 0; from < n; done++) {
         uint32_t to = from + 1;
         while (to < n && hour_of(keys[to].t) == hour_of(keys[from].t) &&
@@ -859,19 +890,9 @@ static void retention_run(struct ariel_store *s)
     for (size_t i = 0; i < old->n; i++)
         if (by_age[i] || by_disk[i]) gone[ngone++] = old->v[i];
     if (ngone == 0) goto unlock;
-    if (!(nl = malloc(sizeof *nl + sizeof nl->v[0] * (old->n - ngone + 1)))) {
+    if (!(nl = list_edit(old, gone, ngone, NULL, 0))) {
         ngone = 0;
         goto unlock;
-    }
-    atomic_init(&nl->refs, 1);
-    nl->n = 0;
-    nl->rows = nl->bytes = 0;
-    for (size_t i = 0; i < old->n; i++) {
-        if (by_age[i] || by_disk[i]) continue;
-        ariel_seg_ref(old->v[i]);
-        nl->v[nl->n++] = old->v[i];
-        nl->rows += old->v[i]->rows;
-        nl->bytes += old->v[i]->file_size;
     }
     for (size_t k = 0; k < ngone; k++)
         ariel_seg_ref(gone[k]);
@@ -922,6 +943,311 @@ int ariel_tick(struct ariel_store *s)
         retention_run(s);
     }
     return rc;
+}
+
+/* ---------------------------------------------------------------- compaction */
+
+/*
+ * At low rates the memtable is flushed by age (segment_max_age_s) long before it is full, so
+ * an hour partition fills with small segments: each costs a file, a header read at open and
+ * a scan start, and compresses worse. The compactor thread merges the small segments of one
+ * hour partition and one retention bucket into one: it reads their rows back, sorts them by
+ * starttime and writes a new segment (encodings, indexes and checksums as any other), which
+ * lists the ids it replaces. Then, in one locked step, the new segment replaces them in the
+ * readers' list, and their files are deleted: a scan that holds the old list goes on reading
+ * them through the descriptors it holds.
+ *
+ * Crash safety. The new segment's rename is the commit point. A crash before it leaves a
+ * .tmp file (deleted at open); a crash after it leaves inputs that the new segment lists
+ * (recovery deletes them, resolve_groups). Only segments whose WAL rows are already deleted
+ * are merged, so recovery never replays rows a merged segment holds; and the inputs'
+ * deletion is made durable before the merged segment can itself be merged.
+ *
+ * Runs at nice 10 beside ingest and never holds the store lock while it reads or writes.
+ */
+static uint64_t wal_min_seq(const char *root);
+
+struct compact_rows {
+    uint8_t *buf;
+    size_t len, cap;
+    uint32_t *offs;
+    size_t n, ncap;
+    int rc;
+};
+
+static int compact_collect(const struct strm_event *ev, void *arg)
+{
+    struct compact_rows *cr = arg;
+    size_t need = ariel_row_bound(ev);
+    if (cr->len + need > cr->cap) {
+        size_t nc = cr->cap ? cr->cap * 2 : (size_t)4 << 20;
+        while (nc < cr->len + need)
+            nc *= 2;
+        uint8_t *nb = realloc(cr->buf, nc);
+        if (!nb) goto nomem;
+        cr->buf = nb;
+        cr->cap = nc;
+    }
+    if (cr->n == cr->ncap) {
+        size_t nc = cr->ncap ? cr->ncap * 2 : 65536;
+        uint32_t *no = realloc(cr->offs, sizeof *no * nc);
+        if (!no) goto nomem;
+        cr->offs = no;
+        cr->ncap = nc;
+    }
+    if (cr->len > UINT32_MAX) goto nomem;
+    cr->offs[cr->n++] = (uint32_t)cr->len;
+    cr->len += ariel_row_encode(cr->buf + cr->len, 0, ev);
+    return 0;
+nomem:
+    cr->rc = STRM_ERR_NOMEM;
+    return 1;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Orders the candidates by partition (hour, bucket), then by id. */
+static int cand_cmp(const void *a, const void *b)
+{
+    const struct ariel_segment *x = *(struct ariel_segment *const *)a,
+                               *y = *(struct ariel_segment *const *)b;
+    int64_t hx = hour_of(x->min_time), hy = hour_of(y->min_time);
+    if (hx != hy) return hx < hy ? -1 : 1;
+    if (x->bucket != y->bucket) return x->bucket < y->bucket ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Size tier of a segment: rows in [4^t, 4^(t+1)). */
+static int size_tier(uint64_t rows)
+{
+    return rows ? (63 - __builtin_clzll(rows)) / 2 : 0;
+}
+
+/*
+ * Picks the inputs of one merge from l: at least two small segments (under half of
+ * segment_rows) of one partition whose WAL rows are gone, oldest first, together at most
+ * segment_rows rows. While the partition's hour may still get rows, only compact_min
+ * segments of one size tier (rows within a factor of 4) are merged, so that each row is
+ * rewritten about once per tier, not once per flush; once its hour is over by an hour (no
+ * more flushes are expected there), any two. Returns how many (0: none).
+ */
+static size_t compact_pick(struct ariel_store *s, const struct seg_list *l,
+                           struct ariel_segment **in)
+{
+    uint64_t wal_min = wal_min_seq(s->root), small = (uint64_t)s->segment_rows / 2;
+    int64_t now_hour = hour_of(strm_now_ms());
+    size_t nc = 0, got = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        struct ariel_segment *g = l->v[i];
+        if (g->rows < small && g->seq_hi < wal_min && !atomic_load(&g->bad) &&
+            hour_of(g->min_time) == hour_of(g->max_time))
+            in[nc++] = g;
+    }
+    qsort(in, nc, sizeof *in, cand_cmp);
+    for (size_t i = 0; i < nc && got == 0;) {
+        size_t j = i;
+        while (j < nc && hour_of(in[j]->min_time) == hour_of(in[i]->min_time) &&
+               in[j]->bucket == in[i]->bucket)
+            j++;
+        bool closed = now_hour - hour_of(in[i]->min_time) >= 2;
+        int tier = -1; /* -1: any */
+        if (!closed) {
+            int count[32] = {0};
+            for (size_t k = i; k < j; k++)
+                if (++count[size_tier(in[k]->rows)] >= s->compact_min && tier < 0)
+                    tier = size_tier(in[k]->rows);
+        }
+        if (closed || tier >= 0) {
+            uint64_t rows = 0;
+            for (size_t k = i; k < j; k++) {
+                if (tier >= 0 && size_tier(in[k]->rows) != tier) continue;
+                if (rows + in[k]->rows > (uint64_t)s->segment_rows) break;
+                rows += in[k]->rows;
+                in[got++] = in[k]; /* got <= k: in place */
+            }
+            if (got < 2) got = 0;
+        }
+        i = j;
+    }
+    return got;
+}
+
+/* Merges the n segments in (one partition); publishes the result and deletes the inputs. */
+static int compact_merge(struct ariel_store *s, struct ariel_segment **in, size_t n)
+{
+    struct compact_rows cr = {0};
+    struct ariel_scan_ctx *ctx = NULL;
+    struct sort_key *keys = NULL;
+    const uint8_t **rows = NULL;
+    uint32_t *lens = NULL;
+    uint64_t *repl = NULL;
+    size_t nrepl = 0, maxrepl = 0;
+    struct ariel_segment *out = NULL;
+    struct seg_list *old = NULL, *nl = NULL;
+    int rc = STRM_ERR_NOMEM, stop = 0;
+
+    if (!s->cw_ready) {
+        if (ariel_seg_writer_init(&s->cw, ZSTD_LEVEL, s->table) != 0) return STRM_ERR_NOMEM;
+        s->cw.token_index = s->sw.token_index;
+        s->cw.strblock_min = s->sw.strblock_min;
+        s->cw.fixblock_min = s->sw.fixblock_min;
+        s->cw.strblock_rows = s->sw.strblock_rows;
+        s->cw.fixblock_rows = s->sw.fixblock_rows;
+        s->cw.tokblock_rows = s->sw.tokblock_rows;
+        s->cw_ready = true;
+    }
+    struct ariel_seg_meta m = {.min_seq = UINT64_MAX, .bucket = in[0]->bucket};
+    m.seq_lo = UINT64_MAX;
+    for (size_t i = 0; i < n; i++)
+        maxrepl += 1 + in[i]->nreplaces;
+    if (!(ctx = ariel_scan_ctx_new()) || !(repl = malloc(sizeof *repl * maxrepl))) goto out;
+    for (size_t i = 0; i < n; i++) {
+        struct ariel_segment *g = in[i];
+        size_t before = cr.n;
+        rc = ariel_seg_scan(g, ctx, INT64_MIN, INT64_MAX, s->cw.colset, NULL, 0, compact_collect,
+                            &cr, &stop);
+        if (rc == 0 && cr.rc) rc = cr.rc;
+        if (rc == 0 && cr.n - before != g->rows) rc = STRM_ERR_CORRUPT;
+        if (rc != 0) goto out; /* a damaged input stays as it is: its readable rows too */
+        repl[nrepl++] = g->id;
+        for (uint32_t k = 0; k < g->nreplaces; k++)
+            repl[nrepl++] = g->replaces[k];
+        m.seq_lo = g->seq_lo < m.seq_lo ? g->seq_lo : m.seq_lo;
+        m.seq_hi = g->seq_hi > m.seq_hi ? g->seq_hi : m.seq_hi;
+        m.min_seq = g->min_seq < m.min_seq ? g->min_seq : m.min_seq;
+        m.max_seq = g->max_seq > m.max_seq ? g->max_seq : m.max_seq;
+    }
+    rc = STRM_ERR_NOMEM;
+    if (cr.n > UINT32_MAX || !(keys = malloc(sizeof *keys * cr.n)) ||
+        !(rows = malloc(sizeof *rows * cr.n)) || !(lens = malloc(sizeof *lens * cr.n)))
+        goto out;
+    for (size_t i = 0; i < cr.n; i++) {
+        keys[i].t = ariel_row_starttime(cr.buf + cr.offs[i]);
+        keys[i].idx = (uint32_t)i;
+        keys[i].bucket = 0;
+    }
+    qsort(keys, cr.n, sizeof *keys, key_cmp);
+    for (size_t i = 0; i < cr.n; i++) {
+        uint32_t k = keys[i].idx;
+        rows[i] = cr.buf + cr.offs[k];
+        lens[i] = (uint32_t)((k + 1 < cr.n ? cr.offs[k + 1] : cr.len) - cr.offs[k]);
+    }
+    qsort(repl, nrepl, sizeof *repl, u64_cmp);
+    m.replaces = repl;
+    m.nreplaces = (uint32_t)nrepl;
+    m.id = m.group_first = atomic_fetch_add(&s->next_seg_id, 1);
+    m.group_count = 1;
+    if ((rc = ariel_seg_write(&s->cw, s->root, &m, rows, lens, (uint32_t)cr.n, &out)) != 0)
+        goto out;
+
+    /* publish, unless retention took an input meanwhile: then the merge is void */
+    pthread_mutex_lock(&s->lock);
+    old = s->segs;
+    bool all = true;
+    for (size_t i = 0; i < n && all; i++)
+        all = seg_in(old->v, old->n, in[i]);
+    if (all && (nl = list_edit(old, in, n, &out, 1))) s->segs = nl;
+    pthread_mutex_unlock(&s->lock);
+    if (!nl) {
+        if (unlink(out->path) != 0)
+            LOG_WARN(ARIEL_COMP, "cannot delete %s: %s", out->path, strerror(errno));
+        ariel_seg_unref(out);
+        rc = all ? STRM_ERR_NOMEM : 0;
+        goto out;
+    }
+    list_unref(old);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", out->path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    for (size_t i = 0; i < n; i++)
+        if (unlink(in[i]->path) != 0 && errno != ENOENT)
+            LOG_WARN(ARIEL_COMP, "compaction: cannot delete %s: %s (the merged segment lists it)",
+                     in[i]->path, strerror(errno));
+    /* durable before the merged segment can be merged again: its list then covers them */
+    if (ariel_fsync_dir(dir) != 0)
+        LOG_WARN(ARIEL_COMP, "compaction: fsync of %s: %s", dir, strerror(errno));
+    LOG_DEBUG(ARIEL_COMP, "compaction: %zu segments, %zu rows -> %s", n, cr.n, out->path);
+    if (s->stats) {
+        STRM_STAT_ADD(s->stats, store_compactions, 1);
+        STRM_STAT_ADD(s->stats, store_compacted_segments, n);
+        STRM_STAT_ADD(s->stats, store_compacted_rows, cr.n);
+    }
+    rc = 1;
+out:
+    if (rc < 0)
+        LOG_WARN(ARIEL_COMP, "compaction of %zu segments from %s failed: %s", n, in[0]->path,
+                 strm_err_str(rc));
+    ariel_scan_ctx_free(ctx);
+    free(cr.buf);
+    free(cr.offs);
+    free(keys);
+    free(rows);
+    free(lens);
+    free(repl);
+    return rc;
+}
+
+/* One merge if there is one to make: 1 merged, 0 nothing to do, < 0 an error. */
+static int compact_once(struct ariel_store *s)
+{
+    struct seg_list *l;
+    struct ariel_segment **in;
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    l = s->segs;
+    atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&s->lock);
+    if (!(in = malloc(sizeof *in * (l->n ? l->n : 1)))) {
+        list_unref(l);
+        return STRM_ERR_NOMEM;
+    }
+    size_t n = compact_pick(s, l, in);
+    if (n >= 2) rc = compact_merge(s, in, n);
+    free(in);
+    list_unref(l); /* the inputs' last references: their descriptors close */
+    return rc;
+}
+
+int ariel_compact(struct ariel_store *s)
+{
+    int rc = 0, merged = 0;
+    if (s->read_only) return 0;
+    pthread_mutex_lock(&s->compact_lock);
+    while (!atomic_load(&s->compactor_stop) && (rc = compact_once(s)) > 0)
+        merged++;
+    pthread_mutex_unlock(&s->compact_lock);
+    return rc < 0 ? rc : merged;
+}
+
+static void *compactor_main(void *arg)
+{
+    struct ariel_store *s = arg;
+    /* background work: ingest and searches come first */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
+        LOG_DEBUG(ARIEL_COMP, "compactor: cannot lower priority: %s", strerror(errno));
+    pthread_mutex_lock(&s->lock);
+    while (!atomic_load(&s->compactor_stop)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += s->compact_interval_ms / 1000;
+        ts.tv_nsec += (long)(s->compact_interval_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->compact_cv, &s->lock, &ts);
+        if (atomic_load(&s->compactor_stop)) break;
+        pthread_mutex_unlock(&s->lock);
+        (void)ariel_compact(s);
+        pthread_mutex_lock(&s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
 }
 
 /* ---------------------------------------------------------------- scan */
@@ -1186,6 +1512,8 @@ struct load_state {
     size_t nbad, badcap;
     uint64_t max_id;
     uint64_t nfiles; /* .seg files seen: the read-only open's "did it change" check */
+    uint64_t *repl;  /* ids that compacted segments replace, sorted */
+    size_t nrepl;
     int rc;
     char *err;
     size_t errlen;
@@ -1256,6 +1584,10 @@ static void walk(struct load_state *ls, const char *dir, int depth, bool load)
             snprintf(ls->err, ls->errlen, "%s", err);
             break;
         }
+        if (rc != 0 && ls->s->read_only && access(p, F_OK) != 0 && errno == ENOENT) {
+            ls->rc = STRM_ERR_BUSY; /* compaction or retention deleted it meanwhile */
+            break;
+        }
         if (rc != 0) {
             LOG_WARN(ARIEL_COMP, "%s; segment skipped", err);
             if (push_u64(&ls->bad_ids, &ls->nbad, &ls->badcap, id) != 0) ls->rc = STRM_ERR_NOMEM;
@@ -1311,6 +1643,42 @@ static uint64_t wal_min_seq(const char *root)
 }
 
 /*
+ * Segments that a compacted segment replaces (a crash came between its rename and their
+ * deletion) are deleted, or ignored when read-only: their rows are in the compacted one.
+ * Leaves the sorted replaced ids in ls->repl: they count as present members of their groups.
+ */
+static void drop_replaced(struct load_state *ls)
+{
+    size_t n = 0, keep = 0;
+    for (size_t i = 0; i < ls->n; i++)
+        n += ls->segs[i]->nreplaces;
+    if (!n) return;
+    if (!(ls->repl = malloc(sizeof *ls->repl * n))) {
+        ls->rc = STRM_ERR_NOMEM;
+        return;
+    }
+    for (size_t i = 0; i < ls->n; i++)
+        for (uint32_t k = 0; k < ls->segs[i]->nreplaces; k++)
+            ls->repl[ls->nrepl++] = ls->segs[i]->replaces[k];
+    qsort(ls->repl, ls->nrepl, sizeof *ls->repl, u64_cmp);
+    for (size_t i = 0; i < ls->n; i++) {
+        struct ariel_segment *g = ls->segs[i];
+        if (!bsearch(&g->id, ls->repl, ls->nrepl, sizeof *ls->repl, u64_cmp)) {
+            ls->segs[keep++] = g;
+            continue;
+        }
+        if (ls->s->read_only)
+            LOG_DEBUG(ARIEL_COMP, "segment %s: compacted, ignored", g->path);
+        else if (unlink(g->path) == 0)
+            LOG_INFO(ARIEL_COMP, "deleted segment %s: a compacted segment holds its rows", g->path);
+        else
+            LOG_WARN(ARIEL_COMP, "cannot delete %s: %s", g->path, strerror(errno));
+        ariel_seg_unref(g);
+    }
+    ls->n = keep;
+}
+
+/*
  * Keeps the segments of complete groups (a member counts as present when its file exists,
  * even if unreadable); drops the rest. A group missing members whose rows are no longer in
  * the WAL (wal_min above its seq_lo) was not interrupted: its flush finished and the WAL was
@@ -1323,6 +1691,7 @@ static uint64_t resolve_groups(struct load_state *ls, uint64_t wal_min)
     uint64_t covered = 0;
     size_t keep = 0;
     if (ls->n) qsort(ls->segs, ls->n, sizeof *ls->segs, seg_cmp_id);
+    drop_replaced(ls);
     for (size_t i = 0; i < ls->n;) {
         struct ariel_segment *g = ls->segs[i];
         size_t j = i;
@@ -1331,7 +1700,8 @@ static uint64_t resolve_groups(struct load_state *ls, uint64_t wal_min)
                ls->segs[j]->group_count == g->group_count)
             j++;
         for (uint64_t id = g->group_first; id < g->group_first + g->group_count; id++) {
-            bool found = id_in(ls->bad_ids, ls->nbad, id);
+            bool found = id_in(ls->bad_ids, ls->nbad, id) ||
+                         bsearch(&id, ls->repl, ls->nrepl, sizeof *ls->repl, u64_cmp);
             for (size_t k = i; k < j && !found; k++)
                 found = ls->segs[k]->id == id;
             present += found;
@@ -1407,6 +1777,7 @@ static void load_state_free(struct load_state *ls)
         ariel_seg_unref(ls->segs[i]);
     free(ls->segs);
     free(ls->bad_ids);
+    free(ls->repl);
     memset(ls, 0, sizeof *ls);
 }
 
@@ -1427,6 +1798,10 @@ static int recover(struct ariel_store *s, char *err, size_t errlen)
     walk(&ls, events, 0, true);
     if ((rc = ls.rc) != 0) goto fail;
     covered = resolve_groups(&ls, wal_min);
+    if ((rc = ls.rc) != 0) {
+        snprintf(err, errlen, "ariel: out of memory");
+        goto fail;
+    }
     if (!(rs.mt = mt_new())) {
         rc = STRM_ERR_NOMEM;
         goto fail;
@@ -1462,7 +1837,7 @@ static int recover(struct ariel_store *s, char *err, size_t errlen)
     max_seq = covered > max_seq ? covered : max_seq;
     max_seq = rs.last_seq > max_seq ? rs.last_seq : max_seq;
     s->next_seq = max_seq + 1;
-    s->next_seg_id = ls.max_id + 1;
+    atomic_store(&s->next_seg_id, ls.max_id + 1);
     if (!(s->segs = list_with(NULL, ls.segs, ls.n))) {
         rc = STRM_ERR_NOMEM;
         goto fail;
@@ -1483,6 +1858,23 @@ fail:
     mt_unref(rs.mt);
     load_state_free(&ls);
     return rc;
+}
+
+/*
+ * Every segment keeps its file open (scans read through it even after compaction or
+ * retention deleted the file), so a big store needs more descriptors than the usual soft
+ * limit of 1024: raise it to the hard limit, once per process.
+ */
+static void raise_fd_limit(void)
+{
+    static atomic_flag done = ATOMIC_FLAG_INIT;
+    struct rlimit rl;
+    if (atomic_flag_test_and_set(&done) || getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            LOG_WARN(ARIEL_COMP, "cannot raise the open-file limit: %s", strerror(errno));
+    }
 }
 
 int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *err, size_t errlen)
@@ -1519,6 +1911,12 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
     s->wal.fd = -1;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->flush_cv, NULL);
+    pthread_mutex_init(&s->compact_lock, NULL);
+    pthread_cond_init(&s->compact_cv, NULL);
+    s->compaction = !opt->no_compaction;
+    s->compact_min = opt->compact_min_segments >= 2 ? opt->compact_min_segments : 4;
+    s->compact_interval_ms = opt->compact_interval_ms > 0 ? opt->compact_interval_ms : 10000;
+    raise_fd_limit();
 
     if (s->read_only) {
         if (stat(s->root, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -1587,6 +1985,12 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
         } else {
             LOG_WARN(ARIEL_COMP, "no segment writer thread: segments are written inline");
         }
+        if (s->compaction && pthread_create(&s->compactor, NULL, compactor_main, s) == 0) {
+            pthread_setname_np(s->compactor, "ariel-compact");
+            s->compactor_started = true;
+        } else if (s->compaction) {
+            LOG_WARN(ARIEL_COMP, "no compactor thread: small segments are not merged");
+        }
     }
     *out = s;
     return 0;
@@ -1595,6 +1999,8 @@ fail:
     ariel_seg_writer_free(&s->sw);
     pthread_cond_destroy(&s->flush_cv);
     pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->compact_cv);
+    pthread_mutex_destroy(&s->compact_lock);
     free(s);
     return rc;
 }
@@ -1602,6 +2008,13 @@ fail:
 void ariel_close(struct ariel_store *s)
 {
     if (!s) return;
+    if (s->compactor_started) { /* first: it may be in the middle of a merge */
+        pthread_mutex_lock(&s->lock);
+        atomic_store(&s->compactor_stop, true);
+        pthread_cond_broadcast(&s->compact_cv);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->compactor, NULL);
+    }
     if (!s->read_only) {
         /* Flush, but do not wait forever on a disk that stays full: what is not in segments
          * is in the WAL and comes back at the next open. */
@@ -1628,8 +2041,11 @@ void ariel_close(struct ariel_store *s)
     free(s->fl_rows);
     free(s->fl_lens);
     ariel_seg_writer_free(&s->sw);
+    if (s->cw_ready) ariel_seg_writer_free(&s->cw);
     if (s->lock_fd >= 0) close(s->lock_fd);
     pthread_cond_destroy(&s->flush_cv);
     pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->compact_cv);
+    pthread_mutex_destroy(&s->compact_lock);
     free(s);
 }

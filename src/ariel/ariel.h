@@ -53,6 +53,13 @@ struct ariel_options {
     /* no token index of the payload (storage.token_index: false): saves the writer about a
      * third of a microsecond per row of log text, TEXT SEARCH then reads every block */
     bool no_token_index;
+    /* Compaction (storage.compaction, on by default): a background thread merges the small
+     * segments (under half of segment_rows) of one hour partition once it holds
+     * compact_min_segments of them (0: 4), or two once the hour is over, checking every
+     * compact_interval_ms (0: 10000). */
+    bool no_compaction;
+    int compact_min_segments;
+    int compact_interval_ms;
 };
 #define ARIEL_MAX_BUCKETS 10
 
@@ -73,6 +80,11 @@ int ariel_append_errno(const struct ariel_store *s);
 int ariel_tick(struct ariel_store *s);
 /* Writes the memtable out as segments now. */
 int ariel_flush(struct ariel_store *s);
+/*
+ * Merges small segments now, as the compactor thread does (any thread; one merge at a
+ * time). Returns the number of merges made, or a negative STRM_ERR_*.
+ */
+int ariel_compact(struct ariel_store *s);
 /* Flushes (unless read-only) and frees. Accepts NULL. */
 void ariel_close(struct ariel_store *s);
 

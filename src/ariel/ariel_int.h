@@ -208,6 +208,15 @@ enum ariel_enc {
 #define ARIEL_IDX_TYPE 0xFE
 #define ARIEL_IDX_MAX 4 /* index entries a segment may carry */
 /*
+ * A segment written by compaction (ariel.c) carries the ids of the segments it replaces, so
+ * that recovery after a crash between its rename and the deletion of its inputs deletes
+ * those instead of counting their rows twice: entry ARIEL_REPL_ID, type ARIEL_IDX_TYPE,
+ * encoding ARIEL_ENC_IDLIST, n x u64 ids (also the ids those inputs replaced themselves).
+ * Every listed id is below the segment's own: ids are never reused while it exists.
+ */
+#define ARIEL_REPL_ID 0x5000
+#define ARIEL_ENC_IDLIST 11
+/*
  * The payload's token index (entry ARIEL_IDX_ID(STRM_COL_PAYLOAD), ARIEL_ENC_TOKBLOOM): per
  * block of R rows, a Bloom filter (the format above) of the block's tokens, so that TEXT
  * SEARCH reads only the blocks that may hold all its words. A token is a maximal run of
@@ -256,6 +265,9 @@ struct ariel_segment {
      * bloom_bad: unreadable, so the segment is never skipped by that index */
     uint8_t *_Atomic bloom[STRM_COL__COUNT];
     _Atomic bool bloom_bad[STRM_COL__COUNT];
+    int fd;             /* open from the load to the last reference: scans read through it */
+    uint64_t *replaces; /* compacted segment: the ids it replaces (ARIEL_REPL_ID) */
+    uint32_t nreplaces;
 };
 
 struct ariel_scan_ctx;
@@ -269,6 +281,11 @@ struct ariel_seg_meta {
     uint32_t group_count;
     uint64_t seq_lo, seq_hi;
     uint32_t bucket; /* retention bucket of all its rows (header flags, low byte) */
+    /* compaction: the ids of the segments this one replaces, and the rows' sequence range
+     * (the rows it writes carry no sequence numbers of their own) */
+    const uint64_t *replaces;
+    uint32_t nreplaces;
+    uint64_t min_seq, max_seq;
 };
 
 /* Scratch buffers of the (single) writer, reused across segments. */

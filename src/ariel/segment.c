@@ -989,14 +989,15 @@ static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t 
     return 0;
 }
 
-/* An index blob (per-block filters of col) as the directory entry dc, written at *off. */
-static int write_index(struct ariel_seg_col *dc, int fd, int col, const uint8_t *blob, size_t len,
-                       uint64_t *off)
+/* A blob that is not a column (an index, the replaced ids) as the directory entry dc (id,
+ * encoding), written at *off. The indexes have per-block filters: ARIEL_ENC_TOKBLOOM. */
+static int write_index(struct ariel_seg_col *dc, int fd, int id, int enc, const void *blob,
+                       size_t len, uint64_t *off)
 {
     memset(dc, 0, sizeof *dc);
-    dc->id = (uint16_t)ARIEL_IDX_ID(col);
+    dc->id = (uint16_t)id;
     dc->type = ARIEL_IDX_TYPE;
-    dc->enc = ARIEL_ENC_TOKBLOOM; /* per block of rows */
+    dc->enc = (uint8_t)enc;
     dc->rawsize = dc->csize = len;
     dc->offset = *off;
     dc->hash = XXH3_64bits(blob, len);
@@ -1025,8 +1026,8 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
                     struct ariel_segment **out)
 {
     char dir[PATH_MAX], path[PATH_MAX + 64], tmp[PATH_MAX + 80], err[512];
-    struct ariel_seg_col cols[STRM_COL__COUNT + ARIEL_IDX_MAX];
-    uint8_t head[ARIEL_SEG_HDR + (STRM_COL__COUNT + ARIEL_IDX_MAX) * ARIEL_SEG_DIRENT];
+    struct ariel_seg_col cols[STRM_COL__COUNT + ARIEL_IDX_MAX + 1];
+    uint8_t head[ARIEL_SEG_HDR + (STRM_COL__COUNT + ARIEL_IDX_MAX + 1) * ARIEL_SEG_DIRENT];
     int colids[STRM_COL__COUNT], ncols = 0, nidx = 0, idxcols[ARIEL_IDX_MAX];
     size_t headlen;
     uint64_t off, min_seq = UINT64_MAX, max_seq = 0, hash;
@@ -1057,6 +1058,10 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
     if (fd < 0) goto io_fail;
 
     if ((rc = split_rows(w, rows, lens, n, &min_seq, &max_seq)) != 0) goto fail;
+    if (m->nreplaces) {
+        min_seq = m->min_seq;
+        max_seq = m->max_seq;
+    }
     /* an index only for a column with a value: the directory has no empty entries, so the
      * column data starts right after it */
     for (int x = 0; x < nidx;) {
@@ -1070,7 +1075,8 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
     /* the payload's token index, when some row has a payload */
     bool tokidx =
         w->token_index && w->plane[ARIEL_RS_PAYLOAD] >= 0 && col_has_value(w, STRM_COL_PAYLOAD, n);
-    headlen = ARIEL_SEG_HDR + (size_t)(ncols + nidx + tokidx) * ARIEL_SEG_DIRENT;
+    headlen =
+        ARIEL_SEG_HDR + (size_t)(ncols + nidx + tokidx + (m->nreplaces > 0)) * ARIEL_SEG_DIRENT;
     off = headlen;
     for (int ci = 0; ci < ncols; ci++) {
         int c = ci; /* index into cols[]; the column id is colids[ci] */
@@ -1119,14 +1125,22 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
         if ((rc = bloom_build(w, idxcols[x], rows, n, &blen)) != 0) goto fail;
         if (!blen) continue;
         rc = STRM_ERR_IO;
-        if (write_index(&cols[nent++], fd, idxcols[x], w->raw, blen, &off) != 0) goto io_fail;
+        if (write_index(&cols[nent++], fd, ARIEL_IDX_ID(idxcols[x]), ARIEL_ENC_TOKBLOOM, w->raw,
+                        blen, &off) != 0)
+            goto io_fail;
     }
     if (tokidx) {
         size_t tlen;
         if ((rc = token_index_build(w, n, &tlen)) != 0) goto fail;
         rc = STRM_ERR_IO;
-        if (write_index(&cols[nent++], fd, STRM_COL_PAYLOAD, w->raw, tlen, &off) != 0) goto io_fail;
+        if (write_index(&cols[nent++], fd, ARIEL_IDX_ID(STRM_COL_PAYLOAD), ARIEL_ENC_TOKBLOOM,
+                        w->raw, tlen, &off) != 0)
+            goto io_fail;
     }
+    rc = STRM_ERR_IO;
+    if (m->nreplaces && write_index(&cols[nent++], fd, ARIEL_REPL_ID, ARIEL_ENC_IDLIST, m->replaces,
+                                    (size_t)m->nreplaces * 8, &off) != 0)
+        goto io_fail;
     /* entries not used (a column without values has no index) stay out of the directory */
     headlen = ARIEL_SEG_HDR + (size_t)nent * ARIEL_SEG_DIRENT;
     memset(head, 0, headlen);
@@ -1178,9 +1192,9 @@ fail:
 
 const char *ariel_enc_name(int enc)
 {
-    static const char *const names[ARIEL_ENC__COUNT] = {"unknown", "const",    "fixed", "delta",
-                                                        "str",     "msgslice", "bloom", "narrow",
-                                                        "ipv4",    "strblocks"};
+    static const char *const names[ARIEL_ENC__COUNT] = {"unknown", "const",     "fixed",   "delta",
+                                                        "str",     "msgslice",  "bloom",   "narrow",
+                                                        "ipv4",    "strblocks", "tokbloom"};
     return enc > 0 && enc < ARIEL_ENC__COUNT ? names[enc] : names[0];
 }
 
@@ -1194,9 +1208,33 @@ void ariel_seg_unref(struct ariel_segment *g)
     if (!g || atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1) return;
     for (int c = 0; c < STRM_COL__COUNT; c++)
         free(atomic_load_explicit(&g->bloom[c], memory_order_relaxed));
+    if (g->fd >= 0) close(g->fd);
+    free(g->replaces);
     free(g->path);
     free(g->cols);
     free(g);
+}
+
+/* The ids a compacted segment replaces (ARIEL_REPL_ID), read and checked at load. */
+static int load_replaces(struct ariel_segment *g, int fd, const struct ariel_seg_col *c, char *err,
+                         size_t errlen)
+{
+    if (c->csize % 8 || c->csize / 8 > UINT32_MAX || g->replaces) {
+        snprintf(err, errlen, "segment %s: bad list of replaced segments", g->path);
+        return STRM_ERR_CORRUPT;
+    }
+    if (!(g->replaces = malloc(c->csize ? c->csize : 1))) {
+        snprintf(err, errlen, "out of memory loading %s", g->path);
+        return STRM_ERR_NOMEM;
+    }
+    if (read_all(fd, g->replaces, c->csize, c->offset) != 0 ||
+        XXH3_64bits(g->replaces, c->csize) != c->hash) {
+        snprintf(err, errlen, "segment %s: list of replaced segments unreadable or damaged",
+                 g->path);
+        return STRM_ERR_CORRUPT;
+    }
+    g->nreplaces = (uint32_t)(c->csize / 8);
+    return 0;
 }
 
 int ariel_seg_load(const char *path, struct ariel_segment **out, char *err, size_t errlen)
@@ -1269,6 +1307,7 @@ int ariel_seg_load(const char *path, struct ariel_segment **out, char *err, size
     g->seq_hi = get64(head + 88);
     g->file_size = (uint64_t)st.st_size;
     g->ncols = ncols;
+    g->fd = -1;
     if (g->rows == 0 || g->rows > UINT32_MAX || g->group_count == 0 || g->id < g->group_first ||
         g->id - g->group_first >= g->group_count) {
         snprintf(err, errlen, "segment %s: inconsistent header", path);
@@ -1300,19 +1339,28 @@ int ariel_seg_load(const char *path, struct ariel_segment **out, char *err, size
                  c->type == ARIEL_IDX_TYPE &&
                  (c->enc == ARIEL_ENC_BLOOM || c->enc == ARIEL_ENC_TOKBLOOM))
             g->idx_index[c->id - ARIEL_IDX_ID(0)] = (int)i;
+        else if (c->id == ARIEL_REPL_ID && c->type == ARIEL_IDX_TYPE &&
+                 c->enc == ARIEL_ENC_IDLIST) {
+            int lr = load_replaces(g, fd, c, err, errlen);
+            if (lr != 0) {
+                rc = lr;
+                goto fail;
+            }
+        }
     }
     if (g->col_index[STRM_COL_STARTTIME] < 0) {
         snprintf(err, errlen, "segment %s: no starttime column", path);
         goto fail;
     }
     free(head);
-    close(fd);
+    g->fd = fd; /* kept: scans read through it, even after the file is unlinked */
     *out = g;
     return 0;
 fail:
     if (fd >= 0) close(fd);
     free(head);
     if (g) {
+        free(g->replaces);
         free(g->path);
         free(g->cols);
         free(g);
@@ -1759,11 +1807,7 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
             continue;
         pmask |= 1ull << col;
     }
-    fd = open(g->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        LOG_WARN(ARIEL_COMP, "cannot open segment %s: %s", g->path, strerror(errno));
-        return STRM_ERR_IO;
-    }
+    fd = g->fd; /* held from the load: still valid after compaction or retention unlinks */
     c->fd = fd;
     /* pass 0: the time and the predicates' columns; pass 1: the rest, only when some row
      * is left. Payload before message: a message slice is checked against it. */
@@ -1878,7 +1922,6 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
     }
     if (nb) *stop = c->batch_fn(c->evbuf, nb, arg);
 out:
-    close(fd);
     return rc;
 }
 
@@ -1892,10 +1935,8 @@ static const uint8_t *bloom_of(struct ariel_segment *g, int col, size_t *len)
     uint8_t *b = atomic_load_explicit(&g->bloom[col], memory_order_acquire);
     if (b) return b;
     b = malloc(dc->csize ? dc->csize : 1);
-    int fd = b ? open(g->path, O_RDONLY | O_CLOEXEC) : -1;
-    bool ok = fd >= 0 && read_all(fd, b, dc->csize, dc->offset) == 0 &&
+    bool ok = b && read_all(g->fd, b, dc->csize, dc->offset) == 0 &&
               XXH3_64bits(b, dc->csize) == dc->hash;
-    if (fd >= 0) close(fd);
     if (!ok) {
         free(b);
         atomic_store(&g->bloom_bad[col], true); /* scanned, never skipped by it */

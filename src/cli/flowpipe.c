@@ -355,6 +355,11 @@ void flowpipe_stats_write(struct flowpipe *fp, FILE *out)
             STRM_STAT_GET(ss, store_retention_deleted_segments));
     fprintf(out, "flow_store_retention_deleted_rows %" PRIu64 "\n",
             STRM_STAT_GET(ss, store_retention_deleted_rows));
+    fprintf(out, "flow_store_compactions %" PRIu64 "\n", STRM_STAT_GET(ss, store_compactions));
+    fprintf(out, "flow_store_compacted_segments %" PRIu64 "\n",
+            STRM_STAT_GET(ss, store_compacted_segments));
+    fprintf(out, "flow_store_compacted_rows %" PRIu64 "\n",
+            STRM_STAT_GET(ss, store_compacted_rows));
     fprintf(out, "flow_queue_batches %" PRIu32 "\n", strm_queue_len(&fp->q));
 
     struct exp_list l = {NULL, 0, 0};

@@ -161,6 +161,8 @@ int cli_open_table(const struct strm_config *cfg, enum strm_table table, bool re
         .segment_rows = cfg->segment_rows,
         .segment_max_age_s = cfg->segment_max_age_s,
         .no_token_index = !cfg->token_index,
+        .no_compaction = !cfg->compaction,
+        .compact_min_segments = cfg->compaction_min_segments,
         .stats = stats,
         .retention_days = cfg->retention_days,
         .max_disk_percent = cfg->max_disk_percent,

@@ -399,6 +399,9 @@ struct strm_stats {
     _Atomic uint64_t store_corrupt_segments; /* segments found damaged (checksum, format) */
     _Atomic uint64_t store_retention_deleted_segments; /* deleted by age or disk ceiling */
     _Atomic uint64_t store_retention_deleted_rows;
+    _Atomic uint64_t store_compactions;        /* merges of small segments into one */
+    _Atomic uint64_t store_compacted_segments; /* segments merged away */
+    _Atomic uint64_t store_compacted_rows;     /* rows rewritten by compaction */
     /* flows (issue 6; docs/flows.md) */
     _Atomic uint64_t flow_packets_received;   /* NetFlow/IPFIX/sFlow datagrams and TCP messages */
     _Atomic uint64_t flow_udp_dropped_kernel; /* flow datagrams the kernel dropped (buffer full) */
@@ -492,10 +495,12 @@ struct strm_config {
     int pipeline_batch_events;  /* events per batch */
     enum strm_fsync_policy fsync;
     int fsync_interval_ms;
-    int segment_rows;      /* rows per segment before it is written */
-    int segment_max_age_s; /* a partial segment is written after this long */
-    bool token_index;      /* segments carry the payload's token index (TEXT SEARCH) */
-    int retention_days;    /* segments older than this are deleted; 0 = keep forever */
+    int segment_rows;            /* rows per segment before it is written */
+    int segment_max_age_s;       /* a partial segment is written after this long */
+    bool token_index;            /* segments carry the payload's token index (TEXT SEARCH) */
+    bool compaction;             /* merge the small segments of an hour partition (background) */
+    int compaction_min_segments; /* small segments of one partition that start a merge */
+    int retention_days;          /* segments older than this are deleted; 0 = keep forever */
     struct strm_retention_bucket buckets[STRM_MAX_BUCKETS]; /* storage.retention_buckets */
     int n_buckets;
     int max_disk_percent; /* oldest partitions deleted above this filesystem use */

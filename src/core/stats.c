@@ -41,6 +41,9 @@ void strm_stats_write(const struct strm_stats *st, FILE *out)
     ROW(store_corrupt_segments);
     ROW(store_retention_deleted_segments);
     ROW(store_retention_deleted_rows);
+    ROW(store_compactions);
+    ROW(store_compacted_segments);
+    ROW(store_compacted_rows);
     ROW(flow_packets_received);
     ROW(flow_udp_dropped_kernel);
     ROW(flow_malformed);

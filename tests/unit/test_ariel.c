@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <glob.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,7 +81,9 @@ static struct ariel_options opts(const char *dir)
                               .fsync = STRM_FSYNC_NEVER,
                               .fsync_interval_ms = 100,
                               .segment_rows = 1 << 20,
-                              .segment_max_age_s = 3600};
+                              .segment_max_age_s = 3600,
+                              /* merges only where a test asks: file counts stay as written */
+                              .no_compaction = true};
     return o;
 }
 
@@ -628,6 +631,10 @@ static void crash_child(const char *dir, uint32_t first_id, int fd)
 {
     struct ariel_options o = opts(dir);
     o.segment_rows = 400 + (int)(first_id % 300); /* frequent flushes */
+    /* and merges all the time: each flush leaves five small segments (five hours) */
+    o.no_compaction = false;
+    o.compact_min_segments = 2;
+    o.compact_interval_ms = 5;
     struct ariel_store *s = open_store(&o);
     struct strm_batch *b = strm_batch_new(200);
     uint32_t id = first_id;
@@ -695,6 +702,22 @@ static void crash_kill9_loses_nothing_acknowledged(void **state)
         next = top;
         print_message("# round %d: %u rows acknowledged\n", round, acked);
     }
+    /* the children merged segments all along: some of the survivors are merged ones */
+    glob_t g;
+    char pat[600];
+    size_t merged = 0;
+    snprintf(pat, sizeof pat, "%s/events/*/*/*/*/seg-*.seg", dir);
+    assert_int_equal(glob(pat, 0, NULL, &g), 0);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        struct ariel_segment *seg;
+        char err[512];
+        assert_int_equal(ariel_seg_load(g.gl_pathv[i], &seg, err, sizeof err), 0);
+        merged += seg->nreplaces > 0;
+        ariel_seg_unref(seg);
+    }
+    print_message("# %zu of %zu segments are merged ones\n", merged, g.gl_pathc);
+    assert_true(merged > 0);
+    globfree(&g);
     rm_dir(dir);
 }
 
@@ -757,7 +780,13 @@ static void concurrent_scan_while_appending(void **state)
 {
     char *dir = make_dir();
     struct ariel_options o = opts(dir);
+    struct strm_stats st = {0};
     o.segment_rows = 1000;
+    /* the compactor merges the small segments of every flush meanwhile */
+    o.no_compaction = false;
+    o.compact_min_segments = 2;
+    o.compact_interval_ms = 2;
+    o.stats = &st;
     struct ariel_store *s = open_store(&o);
     struct writer_arg a = {.s = s, .n = 30000};
     pthread_t th;
@@ -776,7 +805,11 @@ static void concurrent_scan_while_appending(void **state)
     }
     pthread_join(th, NULL);
     assert_int_equal(last, a.n);
-    print_message("# %d concurrent scans\n", scans);
+    assert_int_equal(ariel_flush(s), 0);
+    assert_true(ariel_compact(s) >= 0);
+    assert_exactly(s, a.n);
+    print_message("# %d concurrent scans, %" PRIu64 " merges\n", scans,
+                  STRM_STAT_GET(&st, store_compactions));
     ariel_close(s);
     rm_dir(dir);
 }
@@ -1849,6 +1882,125 @@ static void retention_by_age(void **state)
     rm_dir(dir);
 }
 
+/* ---------------------------------------------------------------- compaction */
+
+#define SEG_GLOB "events/*/*/*/*/seg-*.seg"
+
+/*
+ * Many small flushes leave 20 small segments in each of five hour partitions; compaction
+ * merges each partition into one segment. Every row reads back field by field (binary
+ * payloads, message slices, nulls), a scan holding the old snapshot still reads the deleted
+ * inputs, the indexes still skip, and a crash between the merged segment's rename and the
+ * deletion of its inputs (inputs put back) does not count a row twice.
+ */
+static void compaction_merges_small_segments(void **state)
+{
+    char *dir = make_dir(), keep[600];
+    struct ariel_options o = opts(dir);
+    struct strm_stats st = {0};
+    o.segment_rows = 1000;
+    o.no_compaction = false;
+    o.compact_interval_ms = 3600000; /* only ariel_compact below */
+    o.stats = &st;
+    struct ariel_store *s = open_store(&o);
+    const uint32_t n = 1000;
+    for (uint32_t k = 0; k < n / 50; k++) {
+        append_range(s, k * 50, (k + 1) * 50, 50);
+        assert_int_equal(ariel_flush(s), 0);
+    }
+    assert_int_equal(glob_count(dir, SEG_GLOB), 100);
+    append_range(s, n, n + 30, 30); /* and rows in the memtable, untouched */
+
+    /* the inputs of one partition, linked aside: what a crash before their unlink leaves */
+    glob_t g;
+    char pat[600];
+    snprintf(pat, sizeof pat, "%s/" SEG_GLOB, dir);
+    assert_int_equal(glob(pat, 0, NULL, &g), 0);
+    snprintf(keep, sizeof keep, "%s/keep", dir);
+    assert_int_equal(mkdir(keep, 0755), 0);
+    size_t nkept = 0;
+    char kept_from[8][600];
+    for (size_t i = 0; i < g.gl_pathc && nkept < 8; i++) {
+        char to[700];
+        snprintf(kept_from[nkept], sizeof kept_from[0], "%s", g.gl_pathv[i]);
+        snprintf(to, sizeof to, "%s/%zu", keep, nkept);
+        assert_int_equal(link(g.gl_pathv[i], to), 0);
+        nkept++;
+    }
+    globfree(&g);
+
+    struct ariel_snapshot *old = ariel_snapshot_take(s);
+    assert_non_null(old);
+    int merges = ariel_compact(s);
+    assert_true(merges >= 5);
+    assert_int_equal(glob_count(dir, SEG_GLOB), 5);
+    assert_int_equal(STRM_STAT_GET(&st, store_compacted_segments), 100);
+    assert_int_equal(STRM_STAT_GET(&st, store_compacted_rows), n);
+    assert_int_equal(ariel_compact(s), 0); /* nothing left to merge */
+    assert_exactly(s, n + 30);
+
+    /* the old snapshot reads the unlinked inputs through their descriptors */
+    struct seen r = {
+        .count = calloc(n + 31, sizeof(uint32_t)), .max = n + 31, .mask = ALL_COLS, .check = true};
+    struct ariel_scan_opts so = {.tmin = INT64_MIN,
+                                 .tmax = INT64_MAX,
+                                 .colmask = ALL_COLS,
+                                 .fn = collect,
+                                 .arg = &r,
+                                 .snap = old};
+    assert_int_equal(ariel_scan_ex(s, &so), 0);
+    assert_int_equal(so.skipped_unreadable + so.skipped_damaged, 0);
+    assert_int_equal(r.rows, n + 30);
+    assert_int_equal(r.bad, 0);
+    free(r.count);
+    ariel_snapshot_release(old);
+
+    /* the merged segments' indexes skip: a source address of one row */
+    struct strm_ip ip;
+    strm_ip_from_v4(&ip, 0x0a000000u | 501);
+    struct probe full = {.col = STRM_COL_SOURCEIP, .ip = ip}, fast = full;
+    struct ariel_scan_opts rep = scan_pair(s, STRM_COL_SOURCEIP, ARIEL_PRED_IN, &ip, 16,
+                                           1ull << STRM_COL_SOURCEIP, probe_row, &full, &fast);
+    assert_int_equal(fast.hits, full.hits);
+    assert_int_equal(full.hits, 1);
+    assert_true(rep.skipped_index + rep.skipped_minmax >= 3);
+    ariel_close(s); /* flushes the memtable: five more small segments */
+    size_t base = glob_count(dir, SEG_GLOB);
+    assert_int_equal(base, 10);
+
+    /* a crash before the inputs' unlink: they are back, the merged segments list them */
+    for (size_t i = 0; i < nkept; i++) {
+        char from[700];
+        snprintf(from, sizeof from, "%s/%zu", keep, i);
+        assert_int_equal(rename(from, kept_from[i]), 0);
+    }
+    assert_int_equal(glob_count(dir, SEG_GLOB), base + nkept);
+    o.read_only = true; /* a reader ignores them */
+    s = open_store(&o);
+    assert_exactly(s, n + 30);
+    ariel_close(s);
+    assert_int_equal(glob_count(dir, SEG_GLOB), base + nkept);
+    o.read_only = false; /* the writer deletes them */
+    s = open_store(&o);
+    assert_exactly(s, n + 30);
+    ariel_close(s);
+    assert_int_equal(glob_count(dir, SEG_GLOB), base);
+
+    /* merged again with newer small segments: the list covers the first inputs too */
+    s = open_store(&o);
+    for (uint32_t k = 0; k < 4; k++) {
+        append_range(s, n + 30 + k * 10, n + 40 + k * 10, 10);
+        assert_int_equal(ariel_flush(s), 0);
+    }
+    assert_true(ariel_compact(s) >= 1);
+    assert_exactly(s, n + 70);
+    ariel_close(s);
+    s = open_store(&o);
+    assert_exactly(s, n + 70);
+    ariel_close(s);
+    rm_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1877,6 +2029,7 @@ int main(void)
         cmocka_unit_test(string_blocks),
         cmocka_unit_test(token_index_matches_brute_force),
         cmocka_unit_test(index_skipping_matches_brute_force),
+        cmocka_unit_test(compaction_merges_small_segments),
         cmocka_unit_test(bench_ingest),
         cmocka_unit_test(corpus_compression),
     };
