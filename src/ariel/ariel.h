@@ -189,7 +189,7 @@ void ariel_info_get(struct ariel_store *s, struct ariel_info *info);
 uint64_t ariel_estimate_rows(struct ariel_store *s, int64_t tmin, int64_t tmax);
 
 /* Column encodings as stored (segment format), for reports. */
-#define ARIEL_ENC__COUNT 11
+#define ARIEL_ENC__COUNT 13
 const char *ariel_enc_name(int enc);
 
 /* Per column, over all segments of the snapshot: sizes and how many segments use each

@@ -189,6 +189,9 @@ enum ariel_enc {
     ARIEL_ENC_IPV4 = 8,      /* IP column whose values are all IPv4 or null: zstd(n 4-byte
                               * addresses); 0.0.0.0 is null (not used when 0.0.0.0 occurs) */
     ARIEL_ENC_TOKBLOOM = 10, /* an index blob: the payload's token Bloom filters per block */
+    ARIEL_ENC_STRDICT = 12,  /* a string column of few distinct values: zstd(u32 d, u32 w,
+                              * d x u32 length, the d values' bytes, n x w-byte codes (w 1 or
+                              * 2, little-endian) of each row's value) */
     ARIEL_ENC_STRBLOCKS = 9, /* a big string column in blocks, so that a search reads only the
                               * blocks of the rows it keeps: u32 rows per block R, u32 blocks
                               * B, u32 csize of the lengths, B x u32 csize of each block, then
@@ -313,6 +316,13 @@ struct ariel_seg_writer {
     size_t tokcap;
     uint64_t *tokbm; /* token-byte bitmap of one payload */
     size_t tokbmcap;
+    /* string dictionary (ARIEL_ENC_STRDICT): open-addressing slots (code + 1, 0 empty),
+     * the distinct values, the row codes */
+    uint32_t *dslot;
+    size_t dslotcap;
+    struct strm_str *dvals;
+    uint16_t *dcodes;
+    size_t dcodecap;
     bool token_index;       /* write the payload's token index */
     size_t strblock_min;    /* ARIEL_ENC_STRBLOCKS from this many bytes of strings */
     size_t fixblock_min;    /* ARIEL_COLF_BLOCKS from this many bytes of fixed-width values */

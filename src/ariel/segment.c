@@ -577,6 +577,9 @@ void ariel_seg_writer_free(struct ariel_seg_writer *w)
     free(w->fixed);
     free(w->tokh);
     free(w->tokbm);
+    free(w->dslot);
+    free(w->dvals);
+    free(w->dcodes);
     memset(w, 0, sizeof *w);
 }
 
@@ -787,6 +790,94 @@ static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t 
                           const uint8_t *data, size_t total, struct ariel_seg_col *dc);
 
 /*
+ * String column k of the n rows as a dictionary (ARIEL_ENC_STRDICT) into w->raw: 1 when it
+ * pays (at most 65535 distinct values and n / 4, and the dictionary plus the codes smaller
+ * than the lengths plus the bytes), 0 when not (nothing written), or STRM_ERR_NOMEM. Columns such
+ * as the user, host and program names repeat a few values: zstd then gets a fraction of the bytes
+ * (it decompresses that much faster), and a reader compares a value once per distinct value, not
+ * once per row.
+ */
+static int encode_strdict(struct ariel_seg_writer *w, int k, uint32_t n, size_t total,
+                          size_t *rawlen)
+{
+    size_t plain = (size_t)n * 4 + total, limit = n / 4 < 65535 ? n / 4 : 65535;
+    if (n < 64 || limit < 2) return 0;
+    size_t nslots = 64;
+    while (nslots < limit * 2)
+        nslots *= 2;
+    if (w->dslotcap < nslots) {
+        uint32_t *sl = realloc(w->dslot, nslots * sizeof *sl);
+        struct strm_str *dv = realloc(w->dvals, nslots / 2 * sizeof *dv);
+        if (sl) w->dslot = sl;
+        if (dv) w->dvals = dv;
+        if (!sl || !dv) return STRM_ERR_NOMEM;
+        w->dslotcap = nslots;
+    }
+    if (w->dcodecap < n) {
+        uint16_t *dc = realloc(w->dcodes, (size_t)n * sizeof *dc);
+        if (!dc) return STRM_ERR_NOMEM;
+        w->dcodes = dc;
+        w->dcodecap = n;
+    }
+    memset(w->dslot, 0, nslots * sizeof *w->dslot);
+    size_t nd = 0, dbytes = 0, mask = nslots - 1;
+    struct strm_str prev = {NULL, 0};
+    uint16_t prev_code = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct strm_str v = row_str(w, i, k, NULL);
+        if (i && v.len == prev.len &&
+            (v.len == 0 || v.p == prev.p || memcmp(v.p, prev.p, v.len) == 0)) {
+            w->dcodes[i] = prev_code; /* runs are common: the same sender, the same user */
+            continue;
+        }
+        size_t h = (size_t)XXH3_64bits(v.p, v.len) & mask;
+        for (;;) {
+            uint32_t e = w->dslot[h];
+            if (!e) {
+                if (nd == limit) return 0; /* too many distinct values */
+                w->dvals[nd] = v;
+                w->dslot[h] = (uint32_t)++nd;
+                dbytes += v.len;
+                prev_code = (uint16_t)(nd - 1);
+                break;
+            }
+            struct strm_str d = w->dvals[e - 1];
+            if (d.len == v.len && (v.len == 0 || memcmp(d.p, v.p, v.len) == 0)) {
+                prev_code = (uint16_t)(e - 1);
+                break;
+            }
+            h = (h + 1) & mask;
+        }
+        w->dcodes[i] = prev_code;
+        prev = v;
+    }
+    size_t cw = nd <= 256 ? 1 : 2, size = 8 + nd * 4 + dbytes + (size_t)n * cw;
+    /* Two-byte codes of many short values (process ids) compress worse than the values:
+     * those must halve the raw size to be chosen. */
+    if (cw == 2 ? size * 2 > plain : size >= plain) return 0;
+    if (grow(&w->raw, &w->rawcap, size)) return STRM_ERR_NOMEM;
+    uint8_t *p = w->raw;
+    put32(p, (uint32_t)nd);
+    put32(p + 4, (uint32_t)cw);
+    p += 8;
+    for (size_t d = 0; d < nd; d++, p += 4)
+        put32(p, w->dvals[d].len);
+    for (size_t d = 0; d < nd; d++)
+        if (w->dvals[d].len) {
+            memcpy(p, w->dvals[d].p, w->dvals[d].len);
+            p += w->dvals[d].len;
+        }
+    if (cw == 1)
+        for (uint32_t i = 0; i < n; i++)
+            *p++ = (uint8_t)w->dcodes[i];
+    else
+        for (uint32_t i = 0; i < n; i++, p += 2)
+            memcpy(p, &w->dcodes[i], 2); /* little-endian host (row.c) */
+    *rawlen = size;
+    return 1;
+}
+
+/*
  * Encodes column col of the rows into w->raw (*rawlen bytes) and picks the encoding; fills
  * min/max for numeric columns.
  */
@@ -904,6 +995,14 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
         *rawlen = first.len;
         dc->enc = ARIEL_ENC_CONST;
         return 0;
+    }
+    if (!any_slice) {
+        int rc = encode_strdict(w, k, n, total, rawlen);
+        if (rc < 0) return rc;
+        if (rc == 1) {
+            dc->enc = ARIEL_ENC_STRDICT;
+            return 0;
+        }
     }
     size_t head = (size_t)n * (any_slice ? 8 : 4), pos = head;
     if (grow(&w->raw, &w->rawcap, head + total)) return STRM_ERR_NOMEM;
@@ -1192,9 +1291,9 @@ fail:
 
 const char *ariel_enc_name(int enc)
 {
-    static const char *const names[ARIEL_ENC__COUNT] = {"unknown", "const",     "fixed",   "delta",
-                                                        "str",     "msgslice",  "bloom",   "narrow",
-                                                        "ipv4",    "strblocks", "tokbloom"};
+    static const char *const names[ARIEL_ENC__COUNT] = {
+        "unknown", "const", "fixed",     "delta",    "str",    "msgslice", "bloom",
+        "narrow",  "ipv4",  "strblocks", "tokbloom", "idlist", "strdict"};
     return enc > 0 && enc < ARIEL_ENC__COUNT ? names[enc] : names[0];
 }
 
@@ -1613,6 +1712,46 @@ static int ensure_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int c
     return 0;
 }
 
+/*
+ * A dictionary-coded string column (ARIEL_ENC_STRDICT, raw: its decompressed bytes) set up
+ * as a plain one (ARIEL_ENC_STR) whose row offsets point into the dictionary: every reader
+ * then works as before. Each length, offset and code is checked against the sizes.
+ */
+static int strdict_setup(struct ariel_segment *g, struct ariel_scan_ctx *c, int col,
+                         const uint8_t *raw, uint64_t rawsize)
+{
+    struct col_state *s = &c->st[col];
+    uint64_t n = g->rows;
+    if (rawsize < 8) return corrupt(g, col, "bad dictionary");
+    uint64_t nd = get32(raw), cw = get32(raw + 4);
+    if ((cw != 1 && cw != 2) || nd == 0 || nd > 65535 || 8 + nd * 4 > rawsize)
+        return corrupt(g, col, "bad dictionary");
+    uint64_t dbytes = 0;
+    if (grow(&c->aux[col], &c->auxcap[col], n * (sizeof(size_t) + 4) + nd * sizeof(size_t)))
+        return STRM_ERR_NOMEM;
+    size_t *offs = (size_t *)(void *)c->aux[col], *doff = offs + n;
+    uint8_t *lens = (uint8_t *)(doff + nd);
+    for (uint64_t d = 0; d < nd; d++) {
+        doff[d] = (size_t)dbytes;
+        dbytes += get32(raw + 8 + d * 4);
+    }
+    if (8 + nd * 4 + dbytes + n * cw != rawsize)
+        return corrupt(g, col, "dictionary sizes do not add up");
+    const uint8_t *codes = raw + 8 + nd * 4 + dbytes;
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t code =
+            cw == 1 ? codes[i] : (uint32_t)codes[2 * i] | (uint32_t)codes[2 * i + 1] << 8;
+        if (code >= nd) return corrupt(g, col, "dictionary code out of range");
+        offs[i] = doff[code];
+        memcpy(lens + i * 4, raw + 8 + (uint64_t)code * 4, 4);
+    }
+    s->enc = ARIEL_ENC_STR;
+    s->offs = offs;
+    s->base = lens;
+    s->bytes = (const char *)raw + 8 + nd * 4;
+    return 0;
+}
+
 /* Reads, checks and decompresses column col into c->raw[col]; sets up c->st[col]. */
 static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, int col,
                     const struct col_state *payload)
@@ -1686,6 +1825,7 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
         s->bytes = (const char *)raw;
         return 0;
     }
+    if (dc->enc == ARIEL_ENC_STRDICT) return strdict_setup(g, c, col, raw, dc->rawsize);
     size_t each = dc->enc == ARIEL_ENC_MSGSLICE ? 8 : 4;
     if ((dc->enc != ARIEL_ENC_STR && dc->enc != ARIEL_ENC_MSGSLICE) || dc->rawsize < n * each)
         return corrupt(g, col, "bad string column");

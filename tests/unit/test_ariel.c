@@ -1590,7 +1590,8 @@ static void string_blocks(void **state)
     memset(cols, 0, sizeof cols);
     ariel_info_columns(s, cols);
     assert_true(cols[STRM_COL_PAYLOAD].segments_by_enc[ARIEL_ENC_STRBLOCKS] > 0);
-    assert_true(cols[STRM_COL_HOSTNAME].segments_by_enc[ARIEL_ENC_STRBLOCKS] > 0);
+    /* 13 host names: a dictionary, not blocks (string_dictionary) */
+    assert_true(cols[STRM_COL_HOSTNAME].segments_by_enc[ARIEL_ENC_STRDICT] > 0);
     assert_string_equal(ariel_enc_name(ARIEL_ENC_STRBLOCKS), "strblocks");
     /* fixed-width columns in blocks too: plain, narrowed and IPv4 */
     assert_true(cols[STRM_COL_SOURCEIP].segments_blocked > 0);
@@ -1882,6 +1883,79 @@ static void retention_by_age(void **state)
     rm_dir(dir);
 }
 
+/*
+ * Dictionary-coded strings: 1000 distinct user names (two-byte codes), 7 host names (one
+ * byte), a program name unique per row (too many values: plain), and runs and empty
+ * values; every value reads back, an equality scan finds exactly the brute-force rows.
+ */
+struct dict_seen {
+    uint64_t rows, bad, hits;
+};
+
+static int dict_row(const struct strm_event *ev, void *arg)
+{
+    struct dict_seen *d = arg;
+    char u[32], h[32], a[32];
+    uint32_t id = ev->qid;
+    int nu = id % 10 == 0 ? 0 : snprintf(u, sizeof u, "user-%u", id % 1000);
+    int nh = snprintf(h, sizeof h, "host%u", (id / 50) % 7);
+    int na = snprintf(a, sizeof a, "app-%u", id);
+    d->rows++;
+    if (!str_same(ev->username, (struct strm_str){u, (uint32_t)nu}) ||
+        !str_same(ev->hostname, (struct strm_str){h, (uint32_t)nh}) ||
+        !str_same(ev->appname, (struct strm_str){a, (uint32_t)na}))
+        d->bad++;
+    d->hits += ev->username.len == 8 && memcmp(ev->username.p, "user-777", 8) == 0;
+    return 0;
+}
+
+static void string_dictionary(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct ariel_options o = opts(dir);
+    struct ariel_store *s = open_store(&o);
+    struct strm_batch *b = strm_batch_new(500);
+    const uint32_t n = 20000;
+    for (uint32_t id = 0; id < n;) {
+        strm_batch_reset(b);
+        for (uint32_t k = 0; k < 500; k++, id++) {
+            struct strm_event *ev = strm_batch_add(b);
+            char buf[32];
+            strm_event_init(ev);
+            ev->starttime = T0 + id;
+            ev->qid = id;
+            int m = snprintf(buf, sizeof buf, "user-%u", id % 1000);
+            if (id % 10) ev->username = dup_str(b, buf, (size_t)m);
+            m = snprintf(buf, sizeof buf, "host%u", (id / 50) % 7);
+            ev->hostname = dup_str(b, buf, (size_t)m);
+            m = snprintf(buf, sizeof buf, "app-%u", id);
+            ev->appname = dup_str(b, buf, (size_t)m);
+        }
+        assert_int_equal(ariel_append(s, b), 0);
+    }
+    strm_batch_free(b);
+    assert_int_equal(ariel_flush(s), 0);
+    struct ariel_col_info cols[STRM_COL__COUNT];
+    memset(cols, 0, sizeof cols);
+    ariel_info_columns(s, cols);
+    assert_int_equal(cols[STRM_COL_USERNAME].segments_by_enc[ARIEL_ENC_STRDICT], 1);
+    assert_int_equal(cols[STRM_COL_HOSTNAME].segments_by_enc[ARIEL_ENC_STRDICT], 1);
+    assert_int_equal(cols[STRM_COL_APPNAME].segments_by_enc[ARIEL_ENC_STRDICT], 0);
+    assert_string_equal(ariel_enc_name(ARIEL_ENC_STRDICT), "strdict");
+    const char *key = "user-777";
+    struct dict_seen full = {0}, fast = {0};
+    scan_pair(s, STRM_COL_USERNAME, ARIEL_PRED_IN, key, 8, ALL_COLS, dict_row, &full, &fast);
+    assert_int_equal(full.rows, n);
+    assert_int_equal(full.bad, 0);
+    assert_int_equal(full.hits, 20); /* 777, 1777, ... 19777: none a multiple of 10 */
+    assert_int_equal(fast.hits, full.hits);
+    assert_int_equal(fast.rows, full.hits);
+    assert_int_equal(fast.bad, 0);
+    ariel_close(s);
+    rm_dir(dir);
+}
+
 /* ---------------------------------------------------------------- compaction */
 
 #define SEG_GLOB "events/*/*/*/*/seg-*.seg"
@@ -2030,6 +2104,7 @@ int main(void)
         cmocka_unit_test(token_index_matches_brute_force),
         cmocka_unit_test(index_skipping_matches_brute_force),
         cmocka_unit_test(compaction_merges_small_segments),
+        cmocka_unit_test(string_dictionary),
         cmocka_unit_test(bench_ingest),
         cmocka_unit_test(corpus_compression),
     };
