@@ -10,8 +10,9 @@
  * drain it, then closes the parsed queue and lets the store thread drain that, so nothing
  * accepted is left behind.
  *
- * Parsers: syslog_parse, then logsource_process_batch (sender -> log source, the DSMs with
- * its type as hint and its time zone, auto-discovery and counters; one read lock per batch).
+ * Parsers: logsource_parse_batch: per event syslog_parse, then the log source step (sender ->
+ * log source, the DSMs with its type as hint and its time zone, auto-discovery and counters;
+ * one read lock per batch), in one pass over the batch.
  * Store thread: coalesce_batch (folds repeats of log sources with coalescing on), then
  * ariel_append; records whose window ended are appended in batches of their own. At stop the
  * coalescer is flushed into the store before the thread ends, so the store (closed after
@@ -48,24 +49,16 @@ static void *parser_main(void *arg)
     struct pipeline *p = arg;
     struct strm_batch *b;
     while ((b = strm_queue_pop(&p->raw, -1)) != NULL) {
-        uint64_t n3164 = 0, n5424 = 0, nun = 0;
-        for (uint32_t i = 0; i < b->count; i++) {
-            switch (syslog_parse(&b->ev[i], &b->arena)) {
-            case SYSLOG_RFC3164:
-                n3164++;
-                break;
-            case SYSLOG_RFC5424:
-                n5424++;
-                break;
-            default:
-                nun++;
-                break;
-            }
+        struct syslog_counts n = {0, 0, 0};
+        if (p->reg) {
+            logsource_parse_batch(p->reg, b, &n);
+        } else {
+            for (uint32_t i = 0; i < b->count; i++)
+                syslog_count(&n, syslog_parse(&b->ev[i], &b->arena));
         }
-        STRM_STAT_ADD(p->stats, parsed_rfc3164, n3164);
-        STRM_STAT_ADD(p->stats, parsed_rfc5424, n5424);
-        STRM_STAT_ADD(p->stats, unparsed, nun);
-        if (p->reg) logsource_process_batch(p->reg, b);
+        STRM_STAT_ADD(p->stats, parsed_rfc3164, n.rfc3164);
+        STRM_STAT_ADD(p->stats, parsed_rfc5424, n.rfc5424);
+        STRM_STAT_ADD(p->stats, unparsed, n.unparsed);
         if (strm_queue_push(&p->parsed, b) != 0)
             strm_pool_put(&p->pool, b); /* cannot happen: parsed closes after parsers end */
     }

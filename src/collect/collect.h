@@ -28,6 +28,21 @@ enum syslog_format {
  */
 enum syslog_format syslog_parse(struct strm_event *ev, struct strm_arena *arena);
 
+/* Messages per syslog_parse result, summed over a batch by the parser threads. */
+struct syslog_counts {
+    uint64_t rfc3164, rfc5424, unparsed;
+};
+
+static inline void syslog_count(struct syslog_counts *c, enum syslog_format f)
+{
+    if (f == SYSLOG_RFC3164)
+        c->rfc3164++;
+    else if (f == SYSLOG_RFC5424)
+        c->rfc5424++;
+    else
+        c->unparsed++;
+}
+
 /* ---------------------------------------------------------------- TCP framer */
 
 /*
@@ -139,6 +154,10 @@ void logsource_close(struct logsource_registry *reg);
  * counts per log source, per DSM and per unknown sender (auto-discovery). Thread-safe.
  */
 void logsource_process_batch(struct logsource_registry *reg, struct strm_batch *b);
+/* The same, with syslog_parse of each event right before its DSMs, counted in *counts (which
+ * the caller zeroes): one pass over the batch instead of two. */
+void logsource_parse_batch(struct logsource_registry *reg, struct strm_batch *b,
+                           struct syslog_counts *counts);
 
 /* Store-thread view: whether events of log source id are to be coalesced. Cheap; one
  * logsource_read_begin/end pair brackets a batch. */
