@@ -1488,6 +1488,19 @@ struct col_state {
     uint8_t *bl_have;  /* per block: decompressed */
 };
 
+/*
+ * A string block decompressed only as far as the rows read so far (see ensure_block): a
+ * search that keeps one row of a block reads on average half of it, not all of it.
+ */
+struct part_block {
+    ZSTD_DStream *ds;
+    uint8_t *z; /* the block's stored bytes, checked */
+    size_t zcap, zlen;
+    ZSTD_inBuffer in;
+    uint64_t blk; /* block being decompressed + 1; 0: none */
+    size_t done;  /* its bytes decompressed so far */
+};
+
 #define ARIEL_SCAN_MASKS 4
 
 struct ariel_scan_ctx {
@@ -1513,6 +1526,7 @@ struct ariel_scan_ctx {
     int fd;                               /* the segment being scanned (blocks are read from it) */
     uint8_t *bmeta[STRM_COL__COUNT];      /* blocked columns: block offsets, hashes, flags */
     size_t bmetacap[STRM_COL__COUNT];
+    struct part_block part[STRM_COL__COUNT]; /* blocked string columns */
 };
 
 int ariel_scan_ctx_batch(struct ariel_scan_ctx *c, ariel_batch_fn fn)
@@ -1546,6 +1560,8 @@ void ariel_scan_ctx_free(struct ariel_scan_ctx *c)
         free(c->raw[i]);
         free(c->aux[i]);
         free(c->bmeta[i]);
+        ZSTD_freeDStream(c->part[i].ds);
+        free(c->part[i].z);
     }
     free(c);
 }
@@ -1661,6 +1677,7 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     s->bl_hash = hash;
     s->bl_have = (uint8_t *)(hash + nb);
     memset(s->bl_have, 0, nb);
+    c->part[col].blk = 0;
     if (!str) return fixed_setup(c, col, wr, n);
     uint8_t *raw = c->raw[col];
     size_t r = ZSTD_decompressDCtx(c->dctx, raw, n * 4, c->cbuf + 12 + (size_t)nb * 12, P);
@@ -1677,7 +1694,65 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     return 0;
 }
 
-/* Makes the bytes of row i of a blocked column readable (decompresses its block once). */
+/* Slack decompressed past the row asked for: a scan of every row takes ~16 steps a block. */
+#define PART_STEPS 16
+#define PART_STEP_MIN 4096
+
+/*
+ * Makes the bytes of row i (in block b, rows from..to) of a blocked string column readable:
+ * decompresses the block's zstd frame as a stream only as far as row i's end (plus a
+ * sixteenth of the block), resuming where the last call stopped, since a scan asks for rows
+ * in order.
+ * The block's stored bytes are checked (XXH3) before any of them is decompressed.
+ */
+static int ensure_str_rows(struct ariel_segment *g, struct ariel_scan_ctx *c, int col, uint64_t b,
+                           uint64_t from, uint64_t to, uint64_t i)
+{
+    struct col_state *s = &c->st[col];
+    struct part_block *pb = &c->part[col];
+    size_t start = s->offs[from], total = s->offs[to - 1] + get32(s->base + (to - 1) * 4) - start;
+    size_t need = s->offs[i] + get32(s->base + i * 4) - start;
+    if (pb->blk == b + 1 && pb->done >= need) return 0;
+    if (pb->blk != b + 1) {
+        size_t zl = (size_t)(s->bl_zoff[b + 1] - s->bl_zoff[b]);
+        if (!pb->ds && !(pb->ds = ZSTD_createDStream())) return STRM_ERR_NOMEM;
+        if (grow(&pb->z, &pb->zcap, zl + 1)) return STRM_ERR_NOMEM;
+        if (read_all(c->fd, pb->z, zl, s->bl_zoff[b]) != 0) {
+            LOG_WARN(ARIEL_COMP, "segment %s: cannot read column %s: %s", g->path,
+                     strm_event_cols[col].name, strerror(errno));
+            return STRM_ERR_IO;
+        }
+        if (XXH3_64bits(pb->z, zl) != s->bl_hash[b])
+            return corrupt(g, col, "block checksum mismatch");
+        ZSTD_DCtx_reset(pb->ds, ZSTD_reset_session_only);
+        pb->zlen = zl;
+        pb->in = (ZSTD_inBuffer){pb->z, zl, 0};
+        pb->blk = b + 1;
+        pb->done = 0;
+    }
+    size_t step = total / PART_STEPS > PART_STEP_MIN ? total / PART_STEPS : PART_STEP_MIN;
+    size_t want = need + step < total ? need + step : total;
+    ZSTD_outBuffer out = {(char *)s->bytes + start, want, pb->done};
+    size_t r = 1;
+    while (out.pos < want || (want == total && r != 0)) {
+        size_t before_in = pb->in.pos, before_out = out.pos;
+        r = ZSTD_decompressStream(pb->ds, &out, &pb->in);
+        if (ZSTD_isError(r)) return corrupt(g, col, "block does not decompress");
+        if (r == 0 && out.pos != total) return corrupt(g, col, "block shorter than its rows");
+        if (r == 0) break;
+        if (pb->in.pos == before_in && out.pos == before_out)
+            return corrupt(g, col, "block does not decompress"); /* no progress: truncated */
+    }
+    pb->done = out.pos;
+    if (out.pos == total) {
+        if (r != 0 || pb->in.pos != pb->zlen) return corrupt(g, col, "block does not decompress");
+        s->bl_have[b] = 1;
+        pb->blk = 0;
+    }
+    return 0;
+}
+
+/* Makes the bytes of row i of a blocked column readable (a fixed-width block: all of it, once). */
 static int ensure_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int col, uint64_t i)
 {
     struct col_state *s = &c->st[col];
@@ -1686,6 +1761,7 @@ static int ensure_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int c
     if (b >= s->bl_n) return corrupt(g, col, "row outside the blocks");
     if (s->bl_have[b]) return 0;
     uint64_t from = b * s->bl_rows, to = from + s->bl_rows < n ? from + s->bl_rows : n;
+    if (!s->wr) return ensure_str_rows(g, c, col, b, from, to, i);
     size_t zl = (size_t)(s->bl_zoff[b + 1] - s->bl_zoff[b]);
     if (grow(&c->cbuf, &c->ccap, zl + 1)) return STRM_ERR_NOMEM;
     if (read_all(c->fd, c->cbuf, zl, s->bl_zoff[b]) != 0) {
@@ -1695,19 +1771,10 @@ static int ensure_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int c
     }
     if (XXH3_64bits(c->cbuf, zl) != s->bl_hash[b])
         return corrupt(g, col, "block checksum mismatch");
-    if (s->wr) { /* fixed width */
-        size_t len = (size_t)(to - from) * (size_t)s->wr;
-        size_t r =
-            ZSTD_decompressDCtx(c->dctx, c->raw[col] + from * (uint64_t)s->wr, len, c->cbuf, zl);
-        if (ZSTD_isError(r) || r != len) return corrupt(g, col, "block does not decompress");
-        if (s->enc != ARIEL_ENC_FIXED) fixed_widen(c, col, from, to);
-        s->bl_have[b] = 1;
-        return 0;
-    }
-    size_t start = s->offs[from];
-    size_t end = s->offs[to - 1] + get32(s->base + (to - 1) * 4);
-    size_t r = ZSTD_decompressDCtx(c->dctx, (char *)s->bytes + start, end - start, c->cbuf, zl);
-    if (ZSTD_isError(r) || r != end - start) return corrupt(g, col, "block does not decompress");
+    size_t len = (size_t)(to - from) * (size_t)s->wr; /* fixed width */
+    size_t r = ZSTD_decompressDCtx(c->dctx, c->raw[col] + from * (uint64_t)s->wr, len, c->cbuf, zl);
+    if (ZSTD_isError(r) || r != len) return corrupt(g, col, "block does not decompress");
+    if (s->enc != ARIEL_ENC_FIXED) fixed_widen(c, col, from, to);
     s->bl_have[b] = 1;
     return 0;
 }
