@@ -296,31 +296,51 @@ static void tok_bitmap(const uint8_t *s, size_t n, uint64_t *m)
         if (tok_lower[s[i]]) m[i / 64] |= 1ull << (i % 64);
 }
 
-/* The next token of the bitmap at or after *at: its start and length; false when none. */
-static inline bool tok_next(const uint64_t *m, size_t n, size_t *at, size_t *start, size_t *len)
+/*
+ * The tokens of a bitmap of n bytes (tok_bitmap), in order: t holds a bit at every token
+ * start and every token end (a bit that differs from the one before it; the bits past n
+ * are zero), so a token costs two ctz, not a scan for its end.
+ */
+struct tok_iter {
+    const uint64_t *m;
+    size_t n, nw, wi, ts;
+    uint64_t t, carry;
+    bool in;
+};
+
+static inline void tok_iter_init(struct tok_iter *it, const uint64_t *m, size_t n)
 {
-    size_t nw = (n + 63) / 64, wi = *at / 64;
-    if (*at >= n) return false;
-    uint64_t x = m[wi] & (~0ull << (*at % 64));
-    while (!x) {
-        if (++wi >= nw) return false;
-        x = m[wi];
-    }
-    size_t b = wi * 64 + (size_t)__builtin_ctzll(x);
-    uint64_t y = ~m[wi] & (~0ull << (b % 64));
-    while (!y) {
-        if (++wi >= nw) {
-            y = 0;
-            break;
+    *it = (struct tok_iter){.m = m, .n = n, .nw = (n + 63) / 64};
+}
+
+/* The next token: its start and length; false when none is left. */
+static inline bool tok_iter_next(struct tok_iter *it, size_t *start, size_t *len)
+{
+    for (;;) {
+        while (!it->t && it->wi < it->nw) {
+            uint64_t x = it->m[it->wi++];
+            it->t = x ^ (x << 1 | it->carry);
+            it->carry = x >> 63;
         }
-        y = ~m[wi];
+        size_t bit;
+        if (it->t) {
+            bit = (it->wi - 1) * 64 + (size_t)__builtin_ctzll(it->t);
+            it->t &= it->t - 1;
+        } else if (it->in) {
+            bit = it->n; /* a token up to the last byte of a whole last word */
+        } else {
+            return false;
+        }
+        if (!it->in) {
+            it->ts = bit;
+            it->in = true;
+            continue;
+        }
+        it->in = false;
+        *start = it->ts;
+        *len = bit - it->ts;
+        return true;
     }
-    size_t e = y ? wi * 64 + (size_t)__builtin_ctzll(y) : n;
-    if (e > n) e = n;
-    *start = b;
-    *len = e - b;
-    *at = e;
-    return true;
 }
 
 /* A Bloom blob of the nh hashes at out (returns its length; out has room for bloom_len). */
@@ -394,8 +414,10 @@ static int token_index_build(struct ariel_seg_writer *w, uint32_t n, size_t *len
                 w->tokbmcap = nw * 2;
             }
             tok_bitmap((const uint8_t *)pl.p, pl.len, w->tokbm);
-            size_t at = 0, ts, tl;
-            while (tok_next(w->tokbm, pl.len, &at, &ts, &tl)) {
+            struct tok_iter it;
+            size_t ts, tl;
+            tok_iter_init(&it, w->tokbm, pl.len);
+            while (tok_iter_next(&it, &ts, &tl)) {
                 if (tl < ARIEL_TOKEN_MIN) continue;
                 /*
                  * A log repeats its template's words: most were seen a moment ago. A token of
@@ -2201,11 +2223,13 @@ static uint32_t pred_blocks(struct ariel_segment *g, const struct ariel_pred *p,
     if (p->kind == ARIEL_PRED_TOKENS) {
         /* the words' tokens, found as the writer finds the payload's (tok_bitmap) */
         for (int k = 0; k < p->nkeys; k++) {
-            size_t wl = p->key_lens[k], nw = (wl + 63) / 64, at = 0, ts, tl;
+            size_t wl = p->key_lens[k], nw = (wl + 63) / 64, ts, tl;
             uint64_t *bm = malloc((nw ? nw : 1) * sizeof *bm);
             if (!bm) return 0;
             tok_bitmap(p->keys[k], wl, bm);
-            while (nh < TOK_MAX_KEYS && tok_next(bm, wl, &at, &ts, &tl))
+            struct tok_iter it;
+            tok_iter_init(&it, bm, wl);
+            while (nh < TOK_MAX_KEYS && tok_iter_next(&it, &ts, &tl))
                 if (tl >= ARIEL_TOKEN_MIN)
                     hs[nh++] = ariel_token_hash((const char *)p->keys[k] + ts, tl);
             free(bm);
