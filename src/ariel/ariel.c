@@ -48,7 +48,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define MT_CHUNK (4u << 20)
 /* level 1: on log columns it was both faster and smaller than 3 (docs/storage.md) */
 #define ZSTD_LEVEL 1
 #define FLUSH_RETRY_MS 1000
@@ -73,6 +72,9 @@ struct ariel_memtable {
     uint64_t bytes;
     int64_t born_ms; /* monotonic time of the first row */
 };
+
+/* A standard chunk's data: the chunk with its header is 4 MiB, two huge pages, not three. */
+#define MT_CHUNK ((4u << 20) - sizeof(struct mt_chunk))
 
 /* Immutable once published; sorted by (min_time, id). */
 struct seg_list {
