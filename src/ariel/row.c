@@ -256,7 +256,10 @@ static size_t row_strs(const uint8_t *p, size_t avail, struct strm_str out[ARIEL
     uint64_t v, off;
     size_t n;
     if (avail >= 8 && ariel_row_compact(p)) {
-        memset(out, 0, ARIEL_ROW_NSTR * sizeof *out);
+        /* a copy of zeros, not memset: that became `rep stos`, whose start-up and unforwarded
+         * stores were most of the segment writer's pass over flow rows */
+        static const struct strm_str none[ARIEL_ROW_NSTR];
+        memcpy(out, none, sizeof none);
         *msg_slice = false;
         if (avail < FR_STRS) return 0;
         q = p + FR_STRS;

@@ -730,8 +730,14 @@ static int split_rows(struct ariel_seg_writer *w, const uint8_t *const *rows, co
             memset(s, 0, sizeof s);
             w->slices[i] = false;
         }
+        /* field by field: a 16-byte load of s[k] spans the two stores that wrote it (p,
+         * len) and cannot be forwarded from them; it waited for them to reach the cache */
         for (int k = 0; k < ARIEL_ROW_NSTR; k++)
-            if (w->plane[k] >= 0) w->strs[(size_t)w->plane[k] * w->strs_rows + i] = s[k];
+            if (w->plane[k] >= 0) {
+                struct strm_str *d = &w->strs[(size_t)w->plane[k] * w->strs_rows + i];
+                d->p = s[k].p;
+                d->len = s[k].len;
+            }
         uint64_t q = ariel_row_seq(row);
         *min_seq = q < *min_seq ? q : *min_seq;
         *max_seq = q > *max_seq ? q : *max_seq;
