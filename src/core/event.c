@@ -174,7 +174,13 @@ const uint8_t *strm_event_get_mac(const struct strm_event *ev, int col)
 
 void strm_event_init(struct strm_event *ev)
 {
-    memset(ev, 0, sizeof(*ev));
+    /*
+     * The C library's memset (vector stores), called through a pointer the compiler cannot
+     * see through: for this known size it inlined `rep stos`, whose start-up cost was a fifth
+     * of a flow receiver's time (one event per flow record).
+     */
+    static void *(*volatile const zero)(void *, int, size_t) = memset;
+    zero(ev, 0, sizeof(*ev));
     ev->facility = 255;
     ev->priority = 255;
     ev->eventcount = 1;
