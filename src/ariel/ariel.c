@@ -1095,6 +1095,8 @@ static int compact_merge(struct ariel_store *s, struct ariel_segment **in, size_
     if (!s->cw_ready) {
         if (ariel_seg_writer_init(&s->cw, ZSTD_LEVEL, s->table) != 0) return STRM_ERR_NOMEM;
         s->cw.token_index = s->sw.token_index;
+        s->cw.payload_dict = s->sw.payload_dict;
+        s->cw.dict_block = s->sw.dict_block;
         s->cw.strblock_min = s->sw.strblock_min;
         s->cw.fixblock_min = s->sw.fixblock_min;
         s->cw.strblock_rows = s->sw.strblock_rows;
@@ -1964,6 +1966,8 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
         if (opt->strblock_rows)
             s->sw.strblock_rows = s->sw.fixblock_rows = s->sw.tokblock_rows = opt->strblock_rows;
         s->sw.token_index = !opt->no_token_index;
+        s->sw.payload_dict = !opt->no_payload_dict;
+        if (opt->dict_block_bytes) s->sw.dict_block = opt->dict_block_bytes;
     }
     if (rc != 0 || (!s->read_only &&
                     (rc = ariel_seg_writer_reserve(&s->sw, (uint32_t)s->segment_rows)) != 0)) {

@@ -53,6 +53,11 @@ struct ariel_options {
     /* no token index of the payload (storage.token_index: false): saves the writer about a
      * third of a microsecond per row of log text, TEXT SEARCH then reads every block */
     bool no_token_index;
+    /* Blocked payloads in blocks of about 128 KiB compressed with a zstd dictionary trained
+     * on the store's payloads (dict.c), unless no_payload_dict; dict_block_bytes (0: 128 KiB)
+     * for tests. */
+    bool no_payload_dict;
+    size_t dict_block_bytes;
     /* Compaction (storage.compaction, on by default): a background thread merges the small
      * segments (under half of segment_rows) of one hour partition once it holds
      * compact_min_segments of them (0: 4), or two once the hour is over, checking every

@@ -166,6 +166,26 @@ int ariel_wal_replay(const char *root, bool read_only, ariel_wal_record_fn fn, v
 int ariel_wal_check(const char *root, bool repair, bool in_use, ariel_fsck_fn report, void *arg,
                     struct ariel_fsck_result *res, char *err, size_t errlen);
 
+/* ---------------------------------------------------------------- dictionaries (dict.c) */
+
+#define ARIEL_DICT_BYTES (64u << 10)  /* a dictionary's size */
+#define ARIEL_DICT_BLOCK (128u << 10) /* the raw bytes of a payload block compressed with one */
+#define ARIEL_DICT_RETRAIN 1024       /* segments written with a dictionary before a new one */
+
+/*
+ * Trains a zstd dictionary of at most dict_cap bytes from (a sample of) the n payloads and
+ * writes it durably under root/dict; *dict (malloc'd, dictionary bytes), *dictlen and *id
+ * get it. STRM_ERR_INVAL when there is too little to learn from, STRM_ERR_IO or
+ * STRM_ERR_NOMEM: then no dictionary is used (nothing else changes).
+ */
+int ariel_dict_train(const char *root, const struct strm_str *samples, size_t n, size_t dict_cap,
+                     uint8_t **dict, size_t *dictlen, uint32_t *id);
+/* The ZSTD_DDict of dictionary id of the store at root, loaded and checked once per process;
+ * NULL when it is missing or damaged (logged). */
+const void *ariel_dict_ddict(const char *root, uint32_t id);
+/* Empties that cache (tests: a forked child reads the files again). No scan may run. */
+void ariel_dict_forget(void);
+
 /* ---------------------------------------------------------------- segments (segment.c) */
 
 #define ARIEL_SEG_VERSION 1
@@ -175,6 +195,9 @@ int ariel_wal_check(const char *root, bool repair, bool in_use, ariel_fsck_fn re
 /* Column flags (directory entry): the values are stored in blocks of rows (FIXED, NARROW and
  * IPV4 columns): u32 R, u32 B, B x u32 block size, B x zstd(R rows' values as encoded). */
 #define ARIEL_COLF_BLOCKS 1u
+/* The blocks of a blocked payload are compressed with the store's dictionary whose id is in
+ * the entry's last 8 bytes (dict.c). */
+#define ARIEL_COLF_DICT 2u
 
 enum ariel_enc {
     ARIEL_ENC_CONST = 1,     /* one raw value, uncompressed: the value of every row */
@@ -330,7 +353,15 @@ struct ariel_seg_writer {
     uint32_t fixblock_rows; /* fixed-width values */
     uint32_t tokblock_rows; /* the token index's filters */
     uint64_t colset;        /* columns of the table written (strm_table_cols) */
-    const char *tabname;    /* partition directory under the root: "events" or "flows" */
+    /* the payload's dictionary (dict.c): blocks of about dict_block raw bytes compressed
+     * with cdict (a ZSTD_CDict; NULL: none yet or none possible); payload_dict false: never */
+    bool payload_dict;
+    void *cdict;
+    uint32_t dict_id, dict_segments;
+    size_t dict_block;
+    int64_t dict_retry_ms; /* after a failed training: not before */
+    const char *root;      /* the store being written (set per segment) */
+    const char *tabname;   /* partition directory under the root: "events" or "flows" */
 };
 
 int ariel_seg_writer_init(struct ariel_seg_writer *w, int level, enum strm_table table);

@@ -554,6 +554,7 @@ int ariel_seg_writer_init(struct ariel_seg_writer *w, int level, enum strm_table
     w->strblock_rows = 16384;
     w->fixblock_rows = 16384;
     w->tokblock_rows = 16384;
+    w->dict_block = ARIEL_DICT_BLOCK;
     for (int k = 0; k < ARIEL_ROW_NSTR; k++)
         w->plane[k] = -1;
     for (int c = 0; c < STRM_COL__COUNT; c++) {
@@ -602,6 +603,7 @@ void ariel_seg_writer_free(struct ariel_seg_writer *w)
     free(w->dslot);
     free(w->dvals);
     free(w->dcodes);
+    ZSTD_freeCDict(w->cdict);
     memset(w, 0, sizeof *w);
 }
 
@@ -815,7 +817,43 @@ static bool ipv4_only(const uint8_t *fx, uint32_t n)
 }
 
 static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t *lens, size_t wr,
-                          const uint8_t *data, size_t total, struct ariel_seg_col *dc);
+                          const uint8_t *data, size_t total, struct ariel_seg_col *dc, uint32_t R,
+                          const void *cdict);
+
+/*
+ * Whether the payload of the segment being written (n rows) gets the dictionary: trains one
+ * from its payloads when there is none yet or the current one has served ARIEL_DICT_RETRAIN
+ * segments; a failed training is retried after ten minutes (the old one, if any, stays).
+ */
+static bool payload_dict_ready(struct ariel_seg_writer *w, uint32_t n)
+{
+    if (!w->payload_dict || !w->root) return false;
+    if (w->cdict && w->dict_segments < ARIEL_DICT_RETRAIN) return true;
+    if (strm_mono_ms() < w->dict_retry_ms) return w->cdict != NULL;
+    uint32_t step = n / 20000 + 1, m = 0;
+    struct strm_str *smp = malloc(sizeof *smp * (n / step + 1));
+    uint8_t *d = NULL;
+    size_t dl = 0;
+    uint32_t id = 0;
+    int rc = STRM_ERR_NOMEM;
+    if (smp) {
+        for (uint32_t i = 0; i < n; i += step)
+            smp[m++] = row_str(w, i, ARIEL_RS_PAYLOAD, NULL);
+        rc = ariel_dict_train(w->root, smp, m, ARIEL_DICT_BYTES, &d, &dl, &id);
+        free(smp);
+    }
+    ZSTD_CDict *cd = rc == 0 ? ZSTD_createCDict(d, dl, w->level) : NULL;
+    free(d);
+    if (!cd) {
+        w->dict_retry_ms = strm_mono_ms() + 600000;
+        return w->cdict != NULL;
+    }
+    ZSTD_freeCDict(w->cdict);
+    w->cdict = cd;
+    w->dict_id = id;
+    w->dict_segments = 0;
+    return true;
+}
 
 /*
  * String column k of the n rows as a dictionary (ARIEL_ENC_STRDICT) into w->raw: 1 when it
@@ -1057,7 +1095,18 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
     dc->enc = any_slice ? ARIEL_ENC_MSGSLICE : ARIEL_ENC_STR;
     if (dc->enc == ARIEL_ENC_STR && pos - head >= w->strblock_min && n > w->strblock_rows) {
         dc->enc = ARIEL_ENC_STRBLOCKS;
-        return encode_blocked(w, n, w->raw, 0, w->raw + head, pos - head, dc);
+        uint32_t R = w->strblock_rows;
+        const void *cd = NULL;
+        if (col == STRM_COL_PAYLOAD && payload_dict_ready(w, n)) {
+            /* blocks of about dict_block bytes: a needle decompresses that much per row */
+            size_t r = w->dict_block / ((pos - head) / n + 1);
+            R = r < 16 ? 16 : r < w->strblock_rows ? (uint32_t)r : w->strblock_rows;
+            cd = w->cdict;
+            dc->flags |= ARIEL_COLF_DICT;
+            dc->reserved = w->dict_id;
+            w->dict_segments++;
+        }
+        return encode_blocked(w, n, w->raw, 0, w->raw + head, pos - head, dc, R, cd);
     }
     return 0;
 }
@@ -1075,9 +1124,11 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
  * lens: the n lengths (strings) or NULL (fixed width: wr bytes per row); data: the bytes.
  */
 static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t *lens, size_t wr,
-                          const uint8_t *data, size_t total, struct ariel_seg_col *dc)
+                          const uint8_t *data, size_t total, struct ariel_seg_col *dc, uint32_t R,
+                          const void *cdict)
 {
-    uint32_t R = lens ? w->strblock_rows : w->fixblock_rows, nb = (n + R - 1) / R;
+    if (!R) R = lens ? w->strblock_rows : w->fixblock_rows;
+    uint32_t nb = (n + R - 1) / R;
     size_t table = 12 + (size_t)nb * 12, lsize = lens ? (size_t)n * 4 : 0;
     size_t bound = table + (lens ? ZSTD_compressBound(lsize) : 0) + 8 + ZSTD_compressBound(total) +
                    (size_t)nb * 64;
@@ -1101,7 +1152,10 @@ static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t 
         } else {
             blen = (size_t)(to - from) * wr;
         }
-        size_t cs = ZSTD_compress2(w->cctx_block, out + pos, w->compcap - pos, data + boff, blen);
+        size_t cs =
+            cdict ? ZSTD_compress_usingCDict(w->cctx_block, out + pos, w->compcap - pos,
+                                             data + boff, blen, cdict)
+                  : ZSTD_compress2(w->cctx_block, out + pos, w->compcap - pos, data + boff, blen);
         if (ZSTD_isError(cs)) return STRM_ERR_NOMEM;
         put32(out + 12 + (size_t)b * 4, (uint32_t)cs);
         put64(out + 12 + (size_t)nb * 4 + (size_t)b * 8, XXH3_64bits(out + pos, cs));
@@ -1146,6 +1200,7 @@ static void dirent_put(uint8_t *p, const struct ariel_seg_col *c)
     put64(p + 32, c->hash);
     put64(p + 40, (uint64_t)c->min);
     put64(p + 48, (uint64_t)c->max);
+    put64(p + 56, c->reserved);
 }
 
 int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct ariel_seg_meta *m,
@@ -1163,6 +1218,7 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
     int fd = -1, rc = STRM_ERR_IO;
 
     if (n == 0) return STRM_ERR_INVAL;
+    w->root = root;
     min_time = ariel_row_starttime(rows[0]);
     max_time = ariel_row_starttime(rows[n - 1]);
     secs = min_time >= 0 ? min_time / 1000 : -((-min_time + 999) / 1000);
@@ -1220,7 +1276,8 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
         } else if (col_width(colids[ci]) && cols[c].enc != ARIEL_ENC_DELTA &&
                    n > w->fixblock_rows && rawlen >= w->fixblock_min) {
             cols[c].flags |= ARIEL_COLF_BLOCKS;
-            if ((rc = encode_blocked(w, n, NULL, rawlen / n, w->raw, rawlen, &cols[c])) != 0)
+            if ((rc = encode_blocked(w, n, NULL, rawlen / n, w->raw, rawlen, &cols[c], 0, NULL)) !=
+                0)
                 goto fail;
             data = w->comp;
         } else {
@@ -1455,6 +1512,7 @@ int ariel_seg_load(const char *path, struct ariel_segment **out, char *err, size
         c->hash = get64(p + 32);
         c->min = (int64_t)get64(p + 40);
         c->max = (int64_t)get64(p + 48);
+        c->reserved = get64(p + 56);
         if (c->offset < headlen || c->offset > g->file_size ||
             c->csize > g->file_size - c->offset) {
             snprintf(err, errlen, "segment %s: column %u lies outside the file", path, c->id);
@@ -1514,6 +1572,7 @@ struct col_state {
     uint64_t *bl_zoff; /* bl_n + 1 file offsets of the blocks */
     uint64_t *bl_hash; /* XXH3 of each block's stored bytes */
     uint8_t *bl_have;  /* per block: decompressed */
+    const void *ddict; /* blocked strings compressed with a dictionary (ZSTD_DDict) */
 };
 
 /*
@@ -1657,6 +1716,18 @@ static int fixed_setup(struct ariel_scan_ctx *c, int col, int wr, uint64_t n)
     return 0;
 }
 
+/* The store's root from a segment's path root/<table>/YYYY/MM/DD/HH/seg-<id>.seg. */
+static bool store_root(const char *path, char *out, size_t len)
+{
+    if (snprintf(out, len, "%s", path) >= (int)len) return false;
+    for (int up = 0; up < 6; up++) {
+        char *slash = strrchr(out, '/');
+        if (!slash) return false;
+        *slash = 0;
+    }
+    return out[0] != 0;
+}
+
 /*
  * A blocked column (encode_blocked): reads and checks its head only, decompresses the
  * lengths of a string column (offsets, slices and sizes are checked as for a plain one),
@@ -1696,6 +1767,13 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     }
     zoff[nb] = pos;
     if (pos != dc->offset + dc->csize) return corrupt(g, col, "bad block table");
+    s->ddict = NULL;
+    if (str && (dc->flags & ARIEL_COLF_DICT)) {
+        char root[PATH_MAX];
+        if (!store_root(g->path, root, sizeof root) ||
+            !(s->ddict = ariel_dict_ddict(root, (uint32_t)dc->reserved)))
+            return corrupt(g, col, "its compression dictionary is missing or damaged");
+    }
     s->enc = str ? ARIEL_ENC_STR : dc->enc;
     s->present = true;
     s->blocked = true;
@@ -1753,6 +1831,7 @@ static int ensure_str_rows(struct ariel_segment *g, struct ariel_scan_ctx *c, in
         if (XXH3_64bits(pb->z, zl) != s->bl_hash[b])
             return corrupt(g, col, "block checksum mismatch");
         ZSTD_DCtx_reset(pb->ds, ZSTD_reset_session_only);
+        if (ZSTD_isError(ZSTD_DCtx_refDDict(pb->ds, s->ddict))) return STRM_ERR_NOMEM;
         pb->zlen = zl;
         pb->in = (ZSTD_inBuffer){pb->z, zl, 0};
         pb->blk = b + 1;

@@ -1956,6 +1956,89 @@ static void string_dictionary(void **state)
     rm_dir(dir);
 }
 
+/*
+ * The payload's dictionary: blocks of a few KiB compressed with a dictionary trained on the
+ * store's payloads. Every row reads back, a needle finds its rows, fsck is clean; a fresh
+ * process that finds the dictionary damaged or gone skips the column as damaged, never
+ * returns wrong bytes.
+ */
+static void child_dict_damaged(const char *dir, void *arg)
+{
+    (void)arg;
+    struct ariel_options o = opts(dir);
+    o.read_only = true;
+    ariel_dict_forget(); /* the parent's loaded copy came along with the fork */
+    struct ariel_store *s = open_store(&o);
+    struct seen r = {
+        .count = calloc(20001, sizeof(uint32_t)), .max = 20001, .mask = ALL_COLS, .check = true};
+    struct ariel_scan_opts so = {
+        .tmin = INT64_MIN, .tmax = INT64_MAX, .colmask = ALL_COLS, .fn = collect, .arg = &r};
+    REQUIRE(ariel_scan_ex(s, &so) == 0);
+    REQUIRE(so.skipped_damaged == 5); /* the five hour segments, reported */
+    REQUIRE(r.bad == 0);              /* nothing wrong handed out */
+    free(r.count);
+    ariel_close(s);
+}
+
+static void payload_dictionary(void **state)
+{
+    (void)state;
+    char *dir = make_dir(), pat[600];
+    struct ariel_options o = opts(dir);
+    o.strblock_min_bytes = 1;
+    o.strblock_rows = 1000;
+    o.dict_block_bytes = 8192;
+    struct ariel_store *s = open_store(&o);
+    const uint32_t n = 20000;
+    append_range(s, 0, n, 500);
+    assert_int_equal(ariel_flush(s), 0);
+    assert_int_equal(glob_count(dir, "dict/d-*.dict"), 1);
+    /* the segments' payloads use it, in blocks of a few dozen rows */
+    glob_t g;
+    snprintf(pat, sizeof pat, "%s/events/*/*/*/*/seg-*.seg", dir);
+    assert_int_equal(glob(pat, 0, NULL, &g), 0);
+    size_t with_dict = 0;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        struct ariel_segment *seg;
+        char err[512];
+        assert_int_equal(ariel_seg_load(g.gl_pathv[i], &seg, err, sizeof err), 0);
+        const struct ariel_seg_col *dc = &seg->cols[seg->col_index[STRM_COL_PAYLOAD]];
+        with_dict += (dc->flags & ARIEL_COLF_DICT) != 0;
+        ariel_seg_unref(seg);
+    }
+    globfree(&g);
+    assert_int_equal(with_dict, 5); /* five hour partitions */
+    assert_exactly(s, n);
+    struct strm_ip ip;
+    strm_ip_from_v4(&ip, 0x0a000000u | 12345);
+    struct needle full = {.ip = ip}, fast = {.ip = ip};
+    scan_pair(s, STRM_COL_SOURCEIP, ARIEL_PRED_IN, &ip, 16, ALL_COLS, needle_row, &full, &fast);
+    assert_int_equal(full.hits, 1);
+    assert_int_equal(fast.hits, 1);
+    assert_int_equal(full.payload_bad + fast.payload_bad, 0);
+    ariel_close(s);
+    struct ariel_fsck_result res;
+    struct fsck_log log = {0};
+    char err[512];
+    memset(&res, 0, sizeof res);
+    assert_int_equal(ariel_fsck(dir, false, fsck_note, &log, &res, err, sizeof err), 0);
+    assert_int_equal(res.segments_damaged, 0);
+
+    /* damaged, then gone: a fresh process reads every other column, the payload not */
+    snprintf(pat, sizeof pat, "%s/dict/d-*.dict", dir);
+    assert_int_equal(glob(pat, 0, NULL, &g), 0);
+    char dpath[600];
+    snprintf(dpath, sizeof dpath, "%s", g.gl_pathv[0]);
+    globfree(&g);
+    struct stat st;
+    assert_int_equal(stat(dpath, &st), 0);
+    flip_byte(dpath, st.st_size / 2);
+    in_child(child_dict_damaged, dir, NULL);
+    assert_int_equal(unlink(dpath), 0);
+    in_child(child_dict_damaged, dir, NULL);
+    rm_dir(dir);
+}
+
 /* ---------------------------------------------------------------- compaction */
 
 #define SEG_GLOB "events/*/*/*/*/seg-*.seg"
@@ -2105,6 +2188,7 @@ int main(void)
         cmocka_unit_test(index_skipping_matches_brute_force),
         cmocka_unit_test(compaction_merges_small_segments),
         cmocka_unit_test(string_dictionary),
+        cmocka_unit_test(payload_dictionary),
         cmocka_unit_test(bench_ingest),
         cmocka_unit_test(corpus_compression),
     };
