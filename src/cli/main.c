@@ -162,6 +162,7 @@ int cli_open_table(const struct strm_config *cfg, enum strm_table table, bool re
         .segment_max_age_s = cfg->segment_max_age_s,
         .no_token_index = !cfg->token_index,
         .no_compaction = !cfg->compaction,
+        .no_payload_dict = !cfg->payload_dictionary,
         .compact_min_segments = cfg->compaction_min_segments,
         .stats = stats,
         .retention_days = cfg->retention_days,

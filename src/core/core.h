@@ -499,6 +499,7 @@ struct strm_config {
     int segment_max_age_s;       /* a partial segment is written after this long */
     bool token_index;            /* segments carry the payload's token index (TEXT SEARCH) */
     bool compaction;             /* merge the small segments of an hour partition (background) */
+    bool payload_dictionary;     /* payload blocks of ~128 KiB with a trained zstd dictionary */
     int compaction_min_segments; /* small segments of one partition that start a merge */
     int retention_days;          /* segments older than this are deleted; 0 = keep forever */
     struct strm_retention_bucket buckets[STRM_MAX_BUCKETS]; /* storage.retention_buckets */
