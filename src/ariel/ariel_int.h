@@ -408,5 +408,39 @@ int ariel_fsync_dir(const char *dir);
 /* mkdir -p below root; fsyncs the parent of each directory it creates. */
 int ariel_mkdirs(const char *path);
 int ariel_write_all(int fd, const void *p, size_t len, uint64_t off);
+/* pread of exactly len bytes at off; -1 with errno (EIO when the file is shorter). */
+int ariel_read_all(int fd, void *p, size_t len, uint64_t off);
+
+/* Little-endian integers in file bytes (the host order: see row.c). */
+static inline void ariel_put16(uint8_t *p, uint16_t v)
+{
+    __builtin_memcpy(p, &v, 2);
+}
+static inline void ariel_put32(uint8_t *p, uint32_t v)
+{
+    __builtin_memcpy(p, &v, 4);
+}
+static inline void ariel_put64(uint8_t *p, uint64_t v)
+{
+    __builtin_memcpy(p, &v, 8);
+}
+static inline uint16_t ariel_get16(const uint8_t *p)
+{
+    uint16_t v;
+    __builtin_memcpy(&v, p, 2);
+    return v;
+}
+static inline uint32_t ariel_get32(const uint8_t *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return v;
+}
+static inline uint64_t ariel_get64(const uint8_t *p)
+{
+    uint64_t v;
+    __builtin_memcpy(&v, p, 8);
+    return v;
+}
 
 #endif

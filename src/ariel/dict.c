@@ -40,30 +40,6 @@
 #define DICT_SAMPLE_BYTES (2u << 20) /* of payloads to train from */
 #define DICT_SAMPLE_MAX 20000        /* payloads at most */
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    memcpy(p, &v, 4);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    memcpy(p, &v, 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
 static void dict_path(char *out, size_t len, const char *root, uint32_t id, bool tmp)
 {
     snprintf(out, len, "%s/dict/d-%08" PRIx32 ".dict%s", root, id, tmp ? ".tmp" : "");
@@ -101,9 +77,9 @@ int ariel_dict_train(const char *root, const struct strm_str *samples, size_t n,
         rc = STRM_ERR_INVAL;
         goto out;
     }
-    put32(d, DICT_MAGIC);
-    put32(d + 4, did);
-    put64(d + 8, XXH3_64bits(d + DICT_HEAD, dl));
+    ariel_put32(d, DICT_MAGIC);
+    ariel_put32(d + 4, did);
+    ariel_put64(d + 8, XXH3_64bits(d + DICT_HEAD, dl));
 
     char dir[PATH_MAX + 8], path[PATH_MAX + 64], tmp[PATH_MAX + 64];
     struct stat st;
@@ -170,18 +146,12 @@ static ZSTD_DDict *dict_load(const char *root, uint32_t id)
     }
     size_t len = (size_t)st.st_size;
     if (!(b = malloc(len))) goto out;
-    size_t got = 0;
-    while (got < len) {
-        ssize_t r = pread(fd, b + got, len - got, (off_t)got);
-        if (r <= 0) {
-            if (r < 0 && errno == EINTR) continue;
-            LOG_WARN(ARIEL_COMP, "payload dictionary %s: cannot read", path);
-            goto out;
-        }
-        got += (size_t)r;
+    if (ariel_read_all(fd, b, len, 0) != 0) {
+        LOG_WARN(ARIEL_COMP, "payload dictionary %s: cannot read: %s", path, strerror(errno));
+        goto out;
     }
-    if (get32(b) != DICT_MAGIC || get32(b + 4) != id ||
-        XXH3_64bits(b + DICT_HEAD, len - DICT_HEAD) != get64(b + 8)) {
+    if (ariel_get32(b) != DICT_MAGIC || ariel_get32(b + 4) != id ||
+        XXH3_64bits(b + DICT_HEAD, len - DICT_HEAD) != ariel_get64(b + 8)) {
         LOG_WARN(ARIEL_COMP, "payload dictionary %s is damaged", path);
         goto out;
     }

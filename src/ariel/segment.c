@@ -103,7 +103,7 @@ int ariel_write_all(int fd, const void *p, size_t len, uint64_t off)
     return 0;
 }
 
-static int read_all(int fd, void *p, size_t len, uint64_t off)
+int ariel_read_all(int fd, void *p, size_t len, uint64_t off)
 {
     char *q = p;
     while (len > 0) {
@@ -120,6 +120,25 @@ static int read_all(int fd, void *p, size_t len, uint64_t off)
     return 0;
 }
 
+/*
+ * A scan's scratch buffer of at least need bytes, its old contents dropped, not copied as
+ * realloc would: those copies (into freshly faulted pages) were a quarter of a needle
+ * search's time. (Transparent huge pages were tried too: the kernel's compaction for them
+ * made single searches take up to 0.3 s.)
+ */
+static int scratch(uint8_t **p, size_t *cap, size_t need)
+{
+    if (need <= *cap) return 0;
+    size_t nc = *cap ? *cap : 65536;
+    while (nc < need)
+        nc *= 2;
+    free(*p);
+    *cap = 0;
+    if (!(*p = malloc(nc))) return STRM_ERR_NOMEM;
+    *cap = nc;
+    return 0;
+}
+
 static int grow(uint8_t **p, size_t *cap, size_t need)
 {
     if (need <= *cap) return 0;
@@ -131,37 +150,6 @@ static int grow(uint8_t **p, size_t *cap, size_t need)
     *p = np;
     *cap = nc;
     return 0;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    memcpy(p, &v, 2);
-}
-static void put32(uint8_t *p, uint32_t v)
-{
-    memcpy(p, &v, 4);
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    memcpy(p, &v, 8);
-}
-static uint16_t get16(const uint8_t *p)
-{
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return v;
-}
-static uint32_t get32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
 }
 
 static uint64_t get_uint(const uint8_t *p, int width)
@@ -208,12 +196,12 @@ static void bloom_add(uint32_t *blocks, uint32_t nblocks, uint64_t h)
 
 bool ariel_bloom_may_contain(const uint8_t *blob, size_t len, uint64_t h)
 {
-    if (len < 8 || get32(blob) != 0x314d4c42u) return true; /* 'BLM1' */
-    uint32_t nblocks = get32(blob + 4);
+    if (len < 8 || ariel_get32(blob) != 0x314d4c42u) return true; /* 'BLM1' */
+    uint32_t nblocks = ariel_get32(blob + 4);
     if (nblocks == 0 || (uint64_t)nblocks * 32 != len - 8) return true;
     const uint8_t *b = blob + 8 + 32 * (size_t)(((h >> 32) * nblocks) >> 32);
     for (int i = 0; i < 8; i++)
-        if (!(get32(b + 4 * i) & (1u << (((uint32_t)h * bloom_salt[i]) >> 27)))) return false;
+        if (!(ariel_get32(b + 4 * i) & (1u << (((uint32_t)h * bloom_salt[i]) >> 27)))) return false;
     return true;
 }
 
@@ -347,8 +335,8 @@ static inline bool tok_iter_next(struct tok_iter *it, size_t *start, size_t *len
 static size_t bloom_fill(uint8_t *out, const uint64_t *hs, size_t nh, uint32_t nblocks)
 {
     memset(out, 0, 8 + (size_t)nblocks * 32);
-    put32(out, 0x314d4c42u); /* 'BLM1' */
-    put32(out + 4, nblocks);
+    ariel_put32(out, 0x314d4c42u); /* 'BLM1' */
+    ariel_put32(out + 4, nblocks);
     uint32_t *blocks = (uint32_t *)(void *)(out + 8);
     for (size_t i = 0; i < nh; i++)
         bloom_add(blocks, nblocks, hs[i]);
@@ -364,9 +352,9 @@ static int filters_begin(struct ariel_seg_writer *w, uint32_t R, uint32_t nb, si
 {
     *pos = 12 + (size_t)nb * 4;
     if (grow(&w->raw, &w->rawcap, *pos)) return STRM_ERR_NOMEM;
-    put32(w->raw, 0x31424b54u); /* 'TKB1' */
-    put32(w->raw + 4, R);
-    put32(w->raw + 8, nb);
+    ariel_put32(w->raw, 0x31424b54u); /* 'TKB1' */
+    ariel_put32(w->raw + 4, R);
+    ariel_put32(w->raw + 8, nb);
     return 0;
 }
 
@@ -378,7 +366,7 @@ static int filter_append(struct ariel_seg_writer *w, uint32_t b, size_t nh, unsi
     if (nblocks > nh / 2 + 1) nblocks = (uint32_t)(nh / 2 + 1); /* <= ~128 bits per value */
     size_t blen = 8 + (size_t)nblocks * 32;
     if (grow(&w->raw, &w->rawcap, *pos + blen)) return STRM_ERR_NOMEM;
-    put32(w->raw + 12 + (size_t)b * 4, (uint32_t)blen);
+    ariel_put32(w->raw + 12 + (size_t)b * 4, (uint32_t)blen);
     *pos += bloom_fill(w->raw + *pos, w->tokh, nh, nblocks);
     return 0;
 }
@@ -923,11 +911,11 @@ static int encode_strdict(struct ariel_seg_writer *w, int k, uint32_t n, size_t 
     if (cw == 2 ? size * 2 > plain : size >= plain) return 0;
     if (grow(&w->raw, &w->rawcap, size)) return STRM_ERR_NOMEM;
     uint8_t *p = w->raw;
-    put32(p, (uint32_t)nd);
-    put32(p + 4, (uint32_t)cw);
+    ariel_put32(p, (uint32_t)nd);
+    ariel_put32(p + 4, (uint32_t)cw);
     p += 8;
     for (size_t d = 0; d < nd; d++, p += 4)
-        put32(p, w->dvals[d].len);
+        ariel_put32(p, w->dvals[d].len);
     for (size_t d = 0; d < nd; d++)
         if (w->dvals[d].len) {
             memcpy(p, w->dvals[d].p, w->dvals[d].len);
@@ -1012,7 +1000,7 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
             int64_t prev = 0;
             if (grow(&w->raw, &w->rawcap, (size_t)n * 10)) return STRM_ERR_NOMEM;
             for (uint32_t i = 0; i < n; i++) {
-                int64_t v = (int64_t)get64(fx + (size_t)i * 8);
+                int64_t v = (int64_t)ariel_get64(fx + (size_t)i * 8);
                 uint64_t d = (uint64_t)v - (uint64_t)prev;
                 pos += ariel_varint_put(w->raw + pos, (d << 1) ^ (uint64_t)((int64_t)d >> 63));
                 prev = v;
@@ -1081,10 +1069,10 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
                 struct strm_str pl = row_str(w, i, ARIEL_RS_PAYLOAD, NULL);
                 o = (uint32_t)(s.p - pl.p);
             }
-            put32(w->raw + (size_t)i * 8, o);
-            put32(w->raw + (size_t)i * 8 + 4, s.len);
+            ariel_put32(w->raw + (size_t)i * 8, o);
+            ariel_put32(w->raw + (size_t)i * 8 + 4, s.len);
         } else {
-            put32(w->raw + (size_t)i * 4, s.len);
+            ariel_put32(w->raw + (size_t)i * 4, s.len);
         }
         if (!sl && s.len) {
             memcpy(w->raw + pos, s.p, s.len);
@@ -1148,7 +1136,7 @@ static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t 
         size_t blen = 0;
         if (lens) {
             for (uint32_t i = from; i < to; i++)
-                blen += get32(lens + (size_t)i * 4);
+                blen += ariel_get32(lens + (size_t)i * 4);
         } else {
             blen = (size_t)(to - from) * wr;
         }
@@ -1157,15 +1145,15 @@ static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t 
                                              data + boff, blen, cdict)
                   : ZSTD_compress2(w->cctx_block, out + pos, w->compcap - pos, data + boff, blen);
         if (ZSTD_isError(cs)) return STRM_ERR_NOMEM;
-        put32(out + 12 + (size_t)b * 4, (uint32_t)cs);
-        put64(out + 12 + (size_t)nb * 4 + (size_t)b * 8, XXH3_64bits(out + pos, cs));
+        ariel_put32(out + 12 + (size_t)b * 4, (uint32_t)cs);
+        ariel_put64(out + 12 + (size_t)nb * 4 + (size_t)b * 8, XXH3_64bits(out + pos, cs));
         pos += cs;
         boff += blen;
     }
-    put32(out, R);
-    put32(out + 4, nb);
-    put32(out + 8, (uint32_t)P);
-    put64(out + head - 8, XXH3_64bits(out, head - 8));
+    ariel_put32(out, R);
+    ariel_put32(out + 4, nb);
+    ariel_put32(out + 8, (uint32_t)P);
+    ariel_put64(out + head - 8, XXH3_64bits(out, head - 8));
     dc->csize = pos;
     return 0;
 }
@@ -1190,17 +1178,17 @@ static int write_index(struct ariel_seg_col *dc, int fd, int id, int enc, const 
 static void dirent_put(uint8_t *p, const struct ariel_seg_col *c)
 {
     memset(p, 0, ARIEL_SEG_DIRENT);
-    put16(p, c->id);
+    ariel_put16(p, c->id);
     p[2] = c->type;
     p[3] = c->enc;
-    put32(p + 4, c->flags);
-    put64(p + 8, c->offset);
-    put64(p + 16, c->csize);
-    put64(p + 24, c->rawsize);
-    put64(p + 32, c->hash);
-    put64(p + 40, (uint64_t)c->min);
-    put64(p + 48, (uint64_t)c->max);
-    put64(p + 56, c->reserved);
+    ariel_put32(p + 4, c->flags);
+    ariel_put64(p + 8, c->offset);
+    ariel_put64(p + 16, c->csize);
+    ariel_put64(p + 24, c->rawsize);
+    ariel_put64(p + 32, c->hash);
+    ariel_put64(p + 40, (uint64_t)c->min);
+    ariel_put64(p + 48, (uint64_t)c->max);
+    ariel_put64(p + 56, c->reserved);
 }
 
 int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct ariel_seg_meta *m,
@@ -1329,25 +1317,25 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
     headlen = ARIEL_SEG_HDR + (size_t)nent * ARIEL_SEG_DIRENT;
     memset(head, 0, headlen);
     memcpy(head, seg_magic, 8);
-    put16(head + 8, ARIEL_SEG_VERSION);
-    put16(head + 10, ARIEL_SEG_HDR);
-    put16(head + 12, ARIEL_SEG_DIRENT);
-    put16(head + 14, (uint16_t)nent);
-    put64(head + 16, n);
-    put64(head + 24, (uint64_t)min_time);
-    put64(head + 32, (uint64_t)max_time);
-    put64(head + 40, min_seq);
-    put64(head + 48, max_seq);
-    put64(head + 56, m->id);
-    put64(head + 64, m->group_first);
-    put32(head + 72, m->group_count);
-    put32(head + 76, m->bucket & 0xff); /* flags: the retention bucket */
-    put64(head + 80, m->seq_lo);
-    put64(head + 88, m->seq_hi);
+    ariel_put16(head + 8, ARIEL_SEG_VERSION);
+    ariel_put16(head + 10, ARIEL_SEG_HDR);
+    ariel_put16(head + 12, ARIEL_SEG_DIRENT);
+    ariel_put16(head + 14, (uint16_t)nent);
+    ariel_put64(head + 16, n);
+    ariel_put64(head + 24, (uint64_t)min_time);
+    ariel_put64(head + 32, (uint64_t)max_time);
+    ariel_put64(head + 40, min_seq);
+    ariel_put64(head + 48, max_seq);
+    ariel_put64(head + 56, m->id);
+    ariel_put64(head + 64, m->group_first);
+    ariel_put32(head + 72, m->group_count);
+    ariel_put32(head + 76, m->bucket & 0xff); /* flags: the retention bucket */
+    ariel_put64(head + 80, m->seq_lo);
+    ariel_put64(head + 88, m->seq_hi);
     for (int c = 0; c < nent; c++)
         dirent_put(head + ARIEL_SEG_HDR + c * ARIEL_SEG_DIRENT, &cols[c]);
     hash = XXH3_64bits(head, headlen);
-    put64(head + 96, hash);
+    ariel_put64(head + 96, hash);
     rc = STRM_ERR_IO;
     if (ariel_write_all(fd, head, headlen, 0) != 0 || fsync(fd) != 0) goto io_fail;
     if (close(fd) != 0) {
@@ -1411,7 +1399,7 @@ static int load_replaces(struct ariel_segment *g, int fd, const struct ariel_seg
         snprintf(err, errlen, "out of memory loading %s", g->path);
         return STRM_ERR_NOMEM;
     }
-    if (read_all(fd, g->replaces, c->csize, c->offset) != 0 ||
+    if (ariel_read_all(fd, g->replaces, c->csize, c->offset) != 0 ||
         XXH3_64bits(g->replaces, c->csize) != c->hash) {
         snprintf(err, errlen, "segment %s: list of replaced segments unreadable or damaged",
                  g->path);
@@ -1437,7 +1425,7 @@ int ariel_seg_load(const char *path, struct ariel_segment **out, char *err, size
         rc = STRM_ERR_IO;
         goto fail;
     }
-    if ((uint64_t)st.st_size < ARIEL_SEG_HDR || read_all(fd, hdr, sizeof hdr, 0) != 0) {
+    if ((uint64_t)st.st_size < ARIEL_SEG_HDR || ariel_read_all(fd, hdr, sizeof hdr, 0) != 0) {
         snprintf(err, errlen, "segment %s: shorter than its header", path);
         goto fail;
     }
@@ -1445,14 +1433,14 @@ int ariel_seg_load(const char *path, struct ariel_segment **out, char *err, size
         snprintf(err, errlen, "segment %s: bad magic", path);
         goto fail;
     }
-    if (get16(hdr + 8) != ARIEL_SEG_VERSION) {
+    if (ariel_get16(hdr + 8) != ARIEL_SEG_VERSION) {
         snprintf(err, errlen, "segment %s: format version %u, this build reads %u", path,
-                 get16(hdr + 8), ARIEL_SEG_VERSION);
+                 ariel_get16(hdr + 8), ARIEL_SEG_VERSION);
         goto fail;
     }
-    hsize = get16(hdr + 10);
-    dsize = get16(hdr + 12);
-    ncols = get16(hdr + 14);
+    hsize = ariel_get16(hdr + 10);
+    dsize = ariel_get16(hdr + 12);
+    ncols = ariel_get16(hdr + 14);
     headlen = (size_t)hsize + (size_t)dsize * ncols;
     if (hsize < ARIEL_SEG_HDR || dsize < ARIEL_SEG_DIRENT || headlen > (uint64_t)st.st_size) {
         snprintf(err, errlen, "segment %s: bad header sizes", path);
@@ -1464,13 +1452,13 @@ int ariel_seg_load(const char *path, struct ariel_segment **out, char *err, size
         rc = STRM_ERR_NOMEM;
         goto fail;
     }
-    if (read_all(fd, head, headlen, 0) != 0) {
+    if (ariel_read_all(fd, head, headlen, 0) != 0) {
         snprintf(err, errlen, "cannot read segment %s: %s", path, strerror(errno));
         rc = STRM_ERR_IO;
         goto fail;
     }
-    uint64_t want = get64(head + 96);
-    put64(head + 96, 0);
+    uint64_t want = ariel_get64(head + 96);
+    ariel_put64(head + 96, 0);
     if (XXH3_64bits(head, headlen) != want) {
         snprintf(err, errlen, "segment %s: header checksum mismatch", path);
         goto fail;
@@ -1478,17 +1466,17 @@ int ariel_seg_load(const char *path, struct ariel_segment **out, char *err, size
     atomic_init(&g->refs, 1);
     atomic_init(&g->bad, false);
     atomic_init(&g->counted, false);
-    g->rows = get64(head + 16);
-    g->min_time = (int64_t)get64(head + 24);
-    g->max_time = (int64_t)get64(head + 32);
-    g->min_seq = get64(head + 40);
-    g->max_seq = get64(head + 48);
-    g->id = get64(head + 56);
-    g->group_first = get64(head + 64);
-    g->group_count = get32(head + 72);
-    g->bucket = get32(head + 76) & 0xff;
-    g->seq_lo = get64(head + 80);
-    g->seq_hi = get64(head + 88);
+    g->rows = ariel_get64(head + 16);
+    g->min_time = (int64_t)ariel_get64(head + 24);
+    g->max_time = (int64_t)ariel_get64(head + 32);
+    g->min_seq = ariel_get64(head + 40);
+    g->max_seq = ariel_get64(head + 48);
+    g->id = ariel_get64(head + 56);
+    g->group_first = ariel_get64(head + 64);
+    g->group_count = ariel_get32(head + 72);
+    g->bucket = ariel_get32(head + 76) & 0xff;
+    g->seq_lo = ariel_get64(head + 80);
+    g->seq_hi = ariel_get64(head + 88);
     g->file_size = (uint64_t)st.st_size;
     g->ncols = ncols;
     g->fd = -1;
@@ -1502,17 +1490,17 @@ int ariel_seg_load(const char *path, struct ariel_segment **out, char *err, size
     for (uint32_t i = 0; i < ncols; i++) {
         const uint8_t *p = head + hsize + (size_t)i * dsize;
         struct ariel_seg_col *c = &g->cols[i];
-        c->id = get16(p);
+        c->id = ariel_get16(p);
         c->type = p[2];
         c->enc = p[3];
-        c->flags = get32(p + 4);
-        c->offset = get64(p + 8);
-        c->csize = get64(p + 16);
-        c->rawsize = get64(p + 24);
-        c->hash = get64(p + 32);
-        c->min = (int64_t)get64(p + 40);
-        c->max = (int64_t)get64(p + 48);
-        c->reserved = get64(p + 56);
+        c->flags = ariel_get32(p + 4);
+        c->offset = ariel_get64(p + 8);
+        c->csize = ariel_get64(p + 16);
+        c->rawsize = ariel_get64(p + 24);
+        c->hash = ariel_get64(p + 32);
+        c->min = (int64_t)ariel_get64(p + 40);
+        c->max = (int64_t)ariel_get64(p + 48);
+        c->reserved = ariel_get64(p + 56);
         if (c->offset < headlen || c->offset > g->file_size ||
             c->csize > g->file_size - c->offset) {
             snprintf(err, errlen, "segment %s: column %u lies outside the file", path, c->id);
@@ -1710,7 +1698,7 @@ static int fixed_setup(struct ariel_scan_ctx *c, int col, int wr, uint64_t n)
     s->stride = (size_t)width;
     s->base = c->raw[col];
     if (s->enc == ARIEL_ENC_FIXED) return 0;
-    if (grow(&c->aux[col], &c->auxcap[col], n * (uint64_t)width)) return STRM_ERR_NOMEM;
+    if (scratch(&c->aux[col], &c->auxcap[col], n * (uint64_t)width)) return STRM_ERR_NOMEM;
     s->base = c->aux[col];
     if (!s->blocked) fixed_widen(c, col, 0, n);
     return 0;
@@ -1744,26 +1732,27 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     if (str ? (col_width(col) || strm_event_cols[col].type != STRM_T_STR || dc->rawsize < n * 4)
             : (!wr || !col_width(col)))
         return corrupt(g, col, "bad blocked column");
-    if (dc->csize < 20 || read_all(fd, h12, 12, dc->offset) != 0)
+    if (dc->csize < 20 || ariel_read_all(fd, h12, 12, dc->offset) != 0)
         return dc->csize < 20 ? corrupt(g, col, "bad block table") : STRM_ERR_IO;
-    uint32_t R = get32(h12), nb = get32(h12 + 4), P = get32(h12 + 8);
+    uint32_t R = ariel_get32(h12), nb = ariel_get32(h12 + 4), P = ariel_get32(h12 + 8);
     if (R == 0 || nb != (n + R - 1) / R || (uint64_t)nb * 12 + P + 20 > dc->csize)
         return corrupt(g, col, "bad block table");
     size_t head = 12 + (size_t)nb * 12 + P + 8;
-    if (grow(&c->cbuf, &c->ccap, head) || grow(&c->raw[col], &c->rawcap[col], dc->rawsize + 1) ||
-        grow(&c->bmeta[col], &c->bmetacap[col], ((size_t)nb + 1) * 8 + (size_t)nb * 8 + nb) ||
-        (str && grow(&c->aux[col], &c->auxcap[col], n * sizeof(size_t))))
+    if (scratch(&c->cbuf, &c->ccap, head) ||
+        scratch(&c->raw[col], &c->rawcap[col], dc->rawsize + 1) ||
+        scratch(&c->bmeta[col], &c->bmetacap[col], ((size_t)nb + 1) * 8 + (size_t)nb * 8 + nb) ||
+        (str && scratch(&c->aux[col], &c->auxcap[col], n * sizeof(size_t))))
         return STRM_ERR_NOMEM;
-    if (read_all(fd, c->cbuf, head, dc->offset) != 0) return STRM_ERR_IO;
-    if (XXH3_64bits(c->cbuf, head - 8) != get64(c->cbuf + head - 8))
+    if (ariel_read_all(fd, c->cbuf, head, dc->offset) != 0) return STRM_ERR_IO;
+    if (XXH3_64bits(c->cbuf, head - 8) != ariel_get64(c->cbuf + head - 8))
         return corrupt(g, col, "block table checksum mismatch");
     uint64_t *zoff = (uint64_t *)(void *)c->bmeta[col];
     uint64_t *hash = zoff + nb + 1;
     uint64_t pos = dc->offset + head;
     for (uint32_t b = 0; b < nb; b++) {
         zoff[b] = pos;
-        pos += get32(c->cbuf + 12 + (size_t)b * 4);
-        hash[b] = get64(c->cbuf + 12 + (size_t)nb * 4 + (size_t)b * 8);
+        pos += ariel_get32(c->cbuf + 12 + (size_t)b * 4);
+        hash[b] = ariel_get64(c->cbuf + 12 + (size_t)nb * 4 + (size_t)b * 8);
     }
     zoff[nb] = pos;
     if (pos != dc->offset + dc->csize) return corrupt(g, col, "bad block table");
@@ -1792,11 +1781,27 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     uint64_t total = 0;
     for (uint64_t i = 0; i < n; i++) {
         s->offs[i] = (size_t)total;
-        total += get32(raw + i * 4);
+        total += ariel_get32(raw + i * 4);
     }
     if (total != dc->rawsize - n * 4) return corrupt(g, col, "lengths do not add up");
     s->base = raw;
     s->bytes = (const char *)raw + n * 4;
+    return 0;
+}
+
+/* Reads block b of blocked column col into *buf (*zl bytes) and checks it against its hash. */
+static int read_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int col, uint64_t b,
+                      uint8_t **buf, size_t *cap, size_t *zl)
+{
+    const struct col_state *s = &c->st[col];
+    *zl = (size_t)(s->bl_zoff[b + 1] - s->bl_zoff[b]);
+    if (scratch(buf, cap, *zl + 1)) return STRM_ERR_NOMEM;
+    if (ariel_read_all(c->fd, *buf, *zl, s->bl_zoff[b]) != 0) {
+        LOG_WARN(ARIEL_COMP, "segment %s: cannot read column %s: %s", g->path,
+                 strm_event_cols[col].name, strerror(errno));
+        return STRM_ERR_IO;
+    }
+    if (XXH3_64bits(*buf, *zl) != s->bl_hash[b]) return corrupt(g, col, "block checksum mismatch");
     return 0;
 }
 
@@ -1816,20 +1821,15 @@ static int ensure_str_rows(struct ariel_segment *g, struct ariel_scan_ctx *c, in
 {
     struct col_state *s = &c->st[col];
     struct part_block *pb = &c->part[col];
-    size_t start = s->offs[from], total = s->offs[to - 1] + get32(s->base + (to - 1) * 4) - start;
-    size_t need = s->offs[i] + get32(s->base + i * 4) - start;
+    size_t start = s->offs[from],
+           total = s->offs[to - 1] + ariel_get32(s->base + (to - 1) * 4) - start;
+    size_t need = s->offs[i] + ariel_get32(s->base + i * 4) - start;
     if (pb->blk == b + 1 && pb->done >= need) return 0;
     if (pb->blk != b + 1) {
-        size_t zl = (size_t)(s->bl_zoff[b + 1] - s->bl_zoff[b]);
+        size_t zl;
         if (!pb->ds && !(pb->ds = ZSTD_createDStream())) return STRM_ERR_NOMEM;
-        if (grow(&pb->z, &pb->zcap, zl + 1)) return STRM_ERR_NOMEM;
-        if (read_all(c->fd, pb->z, zl, s->bl_zoff[b]) != 0) {
-            LOG_WARN(ARIEL_COMP, "segment %s: cannot read column %s: %s", g->path,
-                     strm_event_cols[col].name, strerror(errno));
-            return STRM_ERR_IO;
-        }
-        if (XXH3_64bits(pb->z, zl) != s->bl_hash[b])
-            return corrupt(g, col, "block checksum mismatch");
+        int rc = read_block(g, c, col, b, &pb->z, &pb->zcap, &zl);
+        if (rc != 0) return rc;
         ZSTD_DCtx_reset(pb->ds, ZSTD_reset_session_only);
         if (ZSTD_isError(ZSTD_DCtx_refDDict(pb->ds, s->ddict))) return STRM_ERR_NOMEM;
         pb->zlen = zl;
@@ -1869,15 +1869,9 @@ static int ensure_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int c
     if (s->bl_have[b]) return 0;
     uint64_t from = b * s->bl_rows, to = from + s->bl_rows < n ? from + s->bl_rows : n;
     if (!s->wr) return ensure_str_rows(g, c, col, b, from, to, i);
-    size_t zl = (size_t)(s->bl_zoff[b + 1] - s->bl_zoff[b]);
-    if (grow(&c->cbuf, &c->ccap, zl + 1)) return STRM_ERR_NOMEM;
-    if (read_all(c->fd, c->cbuf, zl, s->bl_zoff[b]) != 0) {
-        LOG_WARN(ARIEL_COMP, "segment %s: cannot read column %s: %s", g->path,
-                 strm_event_cols[col].name, strerror(errno));
-        return STRM_ERR_IO;
-    }
-    if (XXH3_64bits(c->cbuf, zl) != s->bl_hash[b])
-        return corrupt(g, col, "block checksum mismatch");
+    size_t zl;
+    int rc = read_block(g, c, col, b, &c->cbuf, &c->ccap, &zl);
+    if (rc != 0) return rc;
     size_t len = (size_t)(to - from) * (size_t)s->wr; /* fixed width */
     size_t r = ZSTD_decompressDCtx(c->dctx, c->raw[col] + from * (uint64_t)s->wr, len, c->cbuf, zl);
     if (ZSTD_isError(r) || r != len) return corrupt(g, col, "block does not decompress");
@@ -1897,17 +1891,17 @@ static int strdict_setup(struct ariel_segment *g, struct ariel_scan_ctx *c, int 
     struct col_state *s = &c->st[col];
     uint64_t n = g->rows;
     if (rawsize < 8) return corrupt(g, col, "bad dictionary");
-    uint64_t nd = get32(raw), cw = get32(raw + 4);
+    uint64_t nd = ariel_get32(raw), cw = ariel_get32(raw + 4);
     if ((cw != 1 && cw != 2) || nd == 0 || nd > 65535 || 8 + nd * 4 > rawsize)
         return corrupt(g, col, "bad dictionary");
     uint64_t dbytes = 0;
-    if (grow(&c->aux[col], &c->auxcap[col], n * (sizeof(size_t) + 4) + nd * sizeof(size_t)))
+    if (scratch(&c->aux[col], &c->auxcap[col], n * (sizeof(size_t) + 4) + nd * sizeof(size_t)))
         return STRM_ERR_NOMEM;
     size_t *offs = (size_t *)(void *)c->aux[col], *doff = offs + n;
     uint8_t *lens = (uint8_t *)(doff + nd);
     for (uint64_t d = 0; d < nd; d++) {
         doff[d] = (size_t)dbytes;
-        dbytes += get32(raw + 8 + d * 4);
+        dbytes += ariel_get32(raw + 8 + d * 4);
     }
     if (8 + nd * 4 + dbytes + n * cw != rawsize)
         return corrupt(g, col, "dictionary sizes do not add up");
@@ -1942,10 +1936,10 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
         return corrupt(g, col, "impossible sizes");
     if (dc->enc == ARIEL_ENC_STRBLOCKS || (dc->flags & ARIEL_COLF_BLOCKS))
         return load_blocked(g, fd, c, col, dc);
-    if (grow(&c->cbuf, &c->ccap, dc->csize + 1) ||
-        grow(&c->raw[col], &c->rawcap[col], dc->rawsize + 1))
+    if (scratch(&c->cbuf, &c->ccap, dc->csize + 1) ||
+        scratch(&c->raw[col], &c->rawcap[col], dc->rawsize + 1))
         return STRM_ERR_NOMEM;
-    if (read_all(fd, c->cbuf, dc->csize, dc->offset) != 0) {
+    if (ariel_read_all(fd, c->cbuf, dc->csize, dc->offset) != 0) {
         LOG_WARN(ARIEL_COMP, "segment %s: cannot read column %s: %s", g->path,
                  strm_event_cols[col].name, strerror(errno));
         return STRM_ERR_IO;
@@ -1965,11 +1959,11 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
 
     if (strm_event_cols[col].type == STRM_T_TIME) {
         if (dc->enc == ARIEL_ENC_CONST) {
-            s->tconst = (int64_t)get64(raw);
+            s->tconst = (int64_t)ariel_get64(raw);
             return 0;
         }
         if (dc->enc != ARIEL_ENC_DELTA) return corrupt(g, col, "unknown encoding");
-        if (grow(&c->aux[col], &c->auxcap[col], n * 8)) return STRM_ERR_NOMEM;
+        if (scratch(&c->aux[col], &c->auxcap[col], n * 8)) return STRM_ERR_NOMEM;
         s->times = (int64_t *)(void *)c->aux[col];
         const uint8_t *p = raw, *end = raw + dc->rawsize;
         uint64_t prev = 0;
@@ -2004,22 +1998,22 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
     if ((dc->enc != ARIEL_ENC_STR && dc->enc != ARIEL_ENC_MSGSLICE) || dc->rawsize < n * each)
         return corrupt(g, col, "bad string column");
     if (dc->enc == ARIEL_ENC_MSGSLICE && !payload) return corrupt(g, col, "slice without payload");
-    if (grow(&c->aux[col], &c->auxcap[col], n * sizeof(size_t))) return STRM_ERR_NOMEM;
+    if (scratch(&c->aux[col], &c->auxcap[col], n * sizeof(size_t))) return STRM_ERR_NOMEM;
     s->offs = (size_t *)(void *)c->aux[col];
     s->base = raw;
     s->bytes = (const char *)raw + n * each;
     uint64_t total = 0, avail = dc->rawsize - n * each;
     for (uint64_t i = 0; i < n; i++) {
-        uint32_t len = get32(raw + i * each + (each - 4));
+        uint32_t len = ariel_get32(raw + i * each + (each - 4));
         s->offs[i] = (size_t)total;
         if (each == 8) {
-            uint32_t off = get32(raw + i * 8);
+            uint32_t off = ariel_get32(raw + i * 8);
             if (off != UINT32_MAX) {
                 uint64_t plen;
                 if (!payload->present) return corrupt(g, col, "slice without payload");
                 plen = payload->enc == ARIEL_ENC_CONST
                            ? g->cols[g->col_index[STRM_COL_PAYLOAD]].rawsize
-                           : get32(payload->base + i * 4);
+                           : ariel_get32(payload->base + i * 4);
                 if (off > plen || len > plen - off) return corrupt(g, col, "slice outside payload");
                 continue;
             }
@@ -2037,7 +2031,7 @@ static struct strm_str str_at(const struct col_state *s, uint64_t i)
     if (s->enc == ARIEL_ENC_CONST) {
         return r; /* filled by the caller: needs the constant's length */
     }
-    r.len = get32(s->base + i * 4);
+    r.len = ariel_get32(s->base + i * 4);
     r.p = r.len ? s->bytes + s->offs[i] : NULL;
     return r;
 }
@@ -2126,8 +2120,11 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
     /* pass 0: the time and the predicates' columns; pass 1: the rest, only when some row
      * is left. Payload before message: a message slice is checked against it. */
     static const int order_last[2] = {STRM_COL_PAYLOAD, STRM_COL_MESSAGE};
+    /* a segment inside the time range needs no starttime to pick its rows: it is decoded
+     * (every row's delta) only if some row is left */
+    bool inside = g->min_time >= tmin && g->max_time <= tmax;
     for (int pass = 0; pass < 2; pass++) {
-        uint64_t want = pass == 0 ? (1ull << STRM_COL_STARTTIME) | pmask : need;
+        uint64_t want = pass == 0 ? (inside ? 0 : 1ull << STRM_COL_STARTTIME) | pmask : need;
         for (int c0 = 0; c0 < STRM_COL__COUNT + 2; c0++) {
             int col = c0 < STRM_COL__COUNT ? c0 : order_last[c0 - STRM_COL__COUNT];
             if (c0 < STRM_COL__COUNT && (col == STRM_COL_PAYLOAD || col == STRM_COL_MESSAGE))
@@ -2154,10 +2151,12 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
         }
         const struct col_state *ts = &c->st[STRM_COL_STARTTIME];
         for (uint64_t i = 0; i < g->rows; i++) {
-            int64_t t = ts->times ? ts->times[i] : ts->tconst;
-            if (t < tmin) continue;
-            if (t > tmax) break; /* rows are sorted by starttime */
-            int out_m = -1;      /* a filter that rules this row's block out */
+            if (!inside) {
+                int64_t t = ts->times ? ts->times[i] : ts->tconst;
+                if (t < tmin) continue;
+                if (t > tmax) break; /* rows are sorted by starttime */
+            }
+            int out_m = -1; /* a filter that rules this row's block out */
             for (int m = 0; m < nmask && out_m < 0; m++)
                 if (!c->mask[m].ok[i / c->mask[m].R]) out_m = m;
             if (out_m >= 0) { /* on to its next block */
@@ -2211,8 +2210,8 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
                     v.len = constlen[col];
                     v.p = v.len ? s->bytes : NULL;
                 } else if (s->enc == ARIEL_ENC_MSGSLICE) {
-                    uint32_t off = get32(s->base + i * 8);
-                    v.len = get32(s->base + i * 8 + 4);
+                    uint32_t off = ariel_get32(s->base + i * 8);
+                    v.len = ariel_get32(s->base + i * 8 + 4);
                     if (off == UINT32_MAX) {
                         v.p = v.len ? s->bytes + s->offs[i] : NULL;
                     } else {
@@ -2249,7 +2248,7 @@ static const uint8_t *bloom_of(struct ariel_segment *g, int col, size_t *len)
     uint8_t *b = atomic_load_explicit(&g->bloom[col], memory_order_acquire);
     if (b) return b;
     b = malloc(dc->csize ? dc->csize : 1);
-    bool ok = b && read_all(g->fd, b, dc->csize, dc->offset) == 0 &&
+    bool ok = b && ariel_read_all(g->fd, b, dc->csize, dc->offset) == 0 &&
               XXH3_64bits(b, dc->csize) == dc->hash;
     if (!ok) {
         free(b);
@@ -2277,8 +2276,8 @@ static uint32_t filter_blocks(struct ariel_segment *g, int col, const uint64_t *
 {
     size_t len;
     const uint8_t *b = nh ? bloom_of(g, col, &len) : NULL;
-    if (!b || len < 12 || get32(b) != 0x31424b54u) return 0;
-    uint32_t R = get32(b + 4), nb = get32(b + 8);
+    if (!b || len < 12 || ariel_get32(b) != 0x31424b54u) return 0;
+    uint32_t R = ariel_get32(b + 4), nb = ariel_get32(b + 8);
     if (R == 0 || nb != (g->rows + R - 1) / R || (uint64_t)nb * 4 > len - 12) return 0;
     if (*okcap < nb) {
         uint8_t *o = realloc(*ok, nb);
@@ -2288,7 +2287,7 @@ static uint32_t filter_blocks(struct ariel_segment *g, int col, const uint64_t *
     }
     size_t pos = 12 + (size_t)nb * 4;
     for (uint32_t i = 0; i < nb; i++) {
-        uint32_t bl = get32(b + 12 + (size_t)i * 4);
+        uint32_t bl = ariel_get32(b + 12 + (size_t)i * 4);
         if (bl > len - pos) return 0;
         bool may = all;
         for (int t = 0; t < nh && may == all; t++)
@@ -2374,7 +2373,7 @@ int ariel_seg_excluded(struct ariel_segment *g, struct ariel_scan_ctx *c,
             size_t len;
             const uint8_t *b = bloom_of(g, p->col, &len);
             if (!b) continue;
-            if (len >= 4 && get32(b) == 0x31424b54u) continue; /* per block: below */
+            if (len >= 4 && ariel_get32(b) == 0x31424b54u) continue; /* per block: below */
             bool any = false;
             for (int j = 0; j < p->nkeys && !any; j++)
                 any = ariel_bloom_may_contain(b, len, ariel_bloom_hash(p->keys[j], p->key_lens[j]));
