@@ -235,6 +235,62 @@ def strm_search(cfg, aql, fmt="csv", timeout=1800):
     return secs, r.stdout
 
 
+class StrmInstance:
+    """A `strm run` on the loaded data dir, searched through its control socket
+    (<data_dir>/strm.sock: "SEARCH <format>\n<AQL>", then "OK\n" and the results): a warm
+    server, as ClickHouse's is, with no process start per query. Started and stopped (by
+    its PID) by the benchmark."""
+
+    def __init__(self, cfg, data_dir):
+        self.cfg, self.sock = cfg, os.path.join(data_dir, "strm.sock")
+        self.p, self.logf = None, None
+
+    def start(self):
+        self.logf = open(self.cfg + ".instance.log", "wb")
+        self.p = start([STRM, "run", "--config", self.cfg], stdout=self.logf,
+                       stderr=self.logf, stdin=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.p.poll() is not None:
+                die("strm run exited (see %s)" % self.logf.name)
+            try:
+                self.search("SELECT COUNT(*) FROM events START '2000-01-01 00:00:00' "
+                            "STOP '2000-01-01 00:01:00'")
+                return
+            except OSError:
+                time.sleep(0.1)
+        die("strm run did not answer on %s" % self.sock)
+
+    def search(self, aql, fmt="csv"):
+        """One search; returns (seconds, results)."""
+        t0 = time.time()
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(self.sock)
+            s.sendall(("SEARCH %s\n%s" % (fmt, aql)).encode())
+            s.shutdown(socket.SHUT_WR)
+            chunks = []
+            while True:
+                b = s.recv(1 << 20)
+                if not b:
+                    break
+                chunks.append(b)
+        finally:
+            s.close()
+        secs = time.time() - t0
+        out = b"".join(chunks).decode("utf-8", "replace")
+        head, _, body = out.partition("\n")
+        if head != "OK":
+            die("search through the instance failed (%s): %s %s" % (aql, head, body[-2000:]))
+        return secs, body
+
+    def stop(self):
+        if self.p:
+            stop(self.p, 120)
+            self.logf.close()
+            self.p = None
+
+
 def csv_rows(text):
     rows = list(csv.reader(io.StringIO(text)))
     return rows[0] if rows else [], rows[1:]

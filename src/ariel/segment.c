@@ -1544,7 +1544,9 @@ fail:
 /* ---------------------------------------------------------------- scanning */
 
 struct col_state {
-    const uint8_t *base; /* fixed: values; strings: the lengths or (off,len) pairs */
+    const uint8_t *base; /* fixed: values (NULL: NARROW or IPV4, read through fixed_at);
+                            strings: the lengths or (off,len) pairs */
+    const uint8_t *raw;  /* fixed: the values as stored, wr bytes each */
     size_t stride;       /* 0 for a constant */
     const char *bytes;   /* strings: concatenated bytes */
     size_t *offs;        /* strings: start of row i's bytes (inline rows for MSGSLICE) */
@@ -1561,6 +1563,16 @@ struct col_state {
     uint64_t *bl_hash; /* XXH3 of each block's stored bytes */
     uint8_t *bl_have;  /* per block: decompressed */
     const void *ddict; /* blocked strings compressed with a dictionary (ZSTD_DDict) */
+    /* blocked strings: offs is filled a block at a time (ensure_str_rows), from the first
+     * byte of each block (bl_start, bl_n + 1) and the rows' lengths, so a needle search
+     * touches only the offsets of the blocks it reads */
+    size_t *bl_start;
+    uint8_t *bl_offs; /* per block: offs filled */
+    /* ARIEL_ENC_STRDICT, read in place: row i's value is dictionary entry code(i) */
+    const uint8_t *dcodes;
+    const uint8_t *dlens; /* u32 length per entry */
+    const size_t *doff;   /* start of each entry in bytes */
+    uint8_t dcw;          /* bytes per code */
 };
 
 /*
@@ -1575,6 +1587,37 @@ struct part_block {
     uint64_t blk; /* block being decompressed + 1; 0: none */
     size_t done;  /* its bytes decompressed so far */
 };
+
+/* Row i's dictionary code of an ARIEL_ENC_STRDICT column read in place (checked at load). */
+static inline uint32_t dict_code(const struct col_state *s, uint64_t i)
+{
+    return s->dcw == 1 ? s->dcodes[i]
+                       : (uint32_t)s->dcodes[2 * i] | (uint32_t)s->dcodes[2 * i + 1] << 8;
+}
+
+/*
+ * Row i's value of a loaded fixed-width column at the column's full width: in place for
+ * FIXED and constants, else widened into tmp (NARROW: zero-extended; IPV4: IPv4-mapped,
+ * 0.0.0.0 read as null).
+ */
+static inline const uint8_t *fixed_at(const struct col_state *s, int width, uint64_t i,
+                                      uint8_t tmp[16])
+{
+    if (s->base) return s->base + s->stride * i;
+    const uint8_t *r = s->raw + i * (uint64_t)s->wr;
+    memset(tmp, 0, 16);
+    if (s->enc == ARIEL_ENC_NARROW) {
+        memcpy(tmp, r, (size_t)(s->wr < width ? s->wr : width)); /* little-endian */
+        return tmp;
+    }
+    uint32_t a;
+    memcpy(&a, r, 4);
+    if (a) {
+        tmp[10] = tmp[11] = 0xff;
+        memcpy(tmp + 12, &a, 4);
+    }
+    return tmp;
+}
 
 #define ARIEL_SCAN_MASKS 4
 
@@ -1663,44 +1706,19 @@ static int fixed_raw_width(const struct ariel_seg_col *dc, int col, uint64_t n)
     return 0;
 }
 
-/* Rows [from, to) of a NARROW or IPV4 column from c->raw[col] into the full-width c->aux. */
-static void fixed_widen(struct ariel_scan_ctx *c, int col, uint64_t from, uint64_t to)
-{
-    struct col_state *s = &c->st[col];
-    const uint8_t *raw = c->raw[col];
-    int width = col_width(col);
-    if (s->enc == ARIEL_ENC_NARROW) {
-        narrow_copy(c->aux[col] + from * (uint64_t)width, width, raw + from * (uint64_t)s->wr,
-                    s->wr, (uint32_t)(to - from));
-        return;
-    }
-    static const uint8_t v4p[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    uint8_t *d = c->aux[col] + from * 16;
-    for (uint64_t i = from; i < to; i++, d += 16) {
-        uint32_t a;
-        memcpy(&a, raw + i * 4, 4);
-        if (a) {
-            memcpy(d, v4p, 12);
-            memcpy(d + 12, &a, 4);
-        } else {
-            memset(d, 0, 16);
-        }
-    }
-}
-
 /* Points c->st[col] (enc set) at its values: raw for FIXED, widened into aux for NARROW and
  * IPV4 (every row now; a blocked column's rows a block at a time, by ensure_block). */
 static int fixed_setup(struct ariel_scan_ctx *c, int col, int wr, uint64_t n)
 {
     struct col_state *s = &c->st[col];
     int width = col_width(col);
+    (void)n;
     s->wr = wr;
     s->stride = (size_t)width;
-    s->base = c->raw[col];
-    if (s->enc == ARIEL_ENC_FIXED) return 0;
-    if (scratch(&c->aux[col], &c->auxcap[col], n * (uint64_t)width)) return STRM_ERR_NOMEM;
-    s->base = c->aux[col];
-    if (!s->blocked) fixed_widen(c, col, 0, n);
+    s->raw = c->raw[col];
+    /* NARROW and IPV4 values are widened per row read (fixed_at), not per column: a needle
+     * search reads a few rows, and widening whole blocks faulted in most of its memory */
+    s->base = s->enc == ARIEL_ENC_FIXED ? c->raw[col] : NULL;
     return 0;
 }
 
@@ -1740,7 +1758,8 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     size_t head = 12 + (size_t)nb * 12 + P + 8;
     if (scratch(&c->cbuf, &c->ccap, head) ||
         scratch(&c->raw[col], &c->rawcap[col], dc->rawsize + 1) ||
-        scratch(&c->bmeta[col], &c->bmetacap[col], ((size_t)nb + 1) * 8 + (size_t)nb * 8 + nb) ||
+        scratch(&c->bmeta[col], &c->bmetacap[col],
+                ((size_t)nb + 1) * 8 + (size_t)nb * 8 + ((size_t)nb + 1) * 8 + 2 * (size_t)nb) ||
         (str && scratch(&c->aux[col], &c->auxcap[col], n * sizeof(size_t))))
         return STRM_ERR_NOMEM;
     if (ariel_read_all(fd, c->cbuf, head, dc->offset) != 0) return STRM_ERR_IO;
@@ -1770,8 +1789,10 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     s->bl_n = nb;
     s->bl_zoff = zoff;
     s->bl_hash = hash;
-    s->bl_have = (uint8_t *)(hash + nb);
-    memset(s->bl_have, 0, nb);
+    s->bl_start = (size_t *)(hash + nb);
+    s->bl_have = (uint8_t *)(s->bl_start + nb + 1);
+    s->bl_offs = s->bl_have + nb;
+    memset(s->bl_have, 0, 2 * (size_t)nb);
     c->part[col].blk = 0;
     if (!str) return fixed_setup(c, col, wr, n);
     uint8_t *raw = c->raw[col];
@@ -1780,9 +1801,10 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     s->offs = (size_t *)(void *)c->aux[col];
     uint64_t total = 0;
     for (uint64_t i = 0; i < n; i++) {
-        s->offs[i] = (size_t)total;
+        if (i % R == 0) s->bl_start[i / R] = (size_t)total;
         total += ariel_get32(raw + i * 4);
     }
+    s->bl_start[nb] = (size_t)total;
     if (total != dc->rawsize - n * 4) return corrupt(g, col, "lengths do not add up");
     s->base = raw;
     s->bytes = (const char *)raw + n * 4;
@@ -1821,6 +1843,14 @@ static int ensure_str_rows(struct ariel_segment *g, struct ariel_scan_ctx *c, in
 {
     struct col_state *s = &c->st[col];
     struct part_block *pb = &c->part[col];
+    if (!s->bl_offs[b]) {
+        size_t o = s->bl_start[b];
+        for (uint64_t r = from; r < to; r++) {
+            s->offs[r] = o;
+            o += ariel_get32(s->base + r * 4);
+        }
+        s->bl_offs[b] = 1;
+    }
     size_t start = s->offs[from],
            total = s->offs[to - 1] + ariel_get32(s->base + (to - 1) * 4) - start;
     size_t need = s->offs[i] + ariel_get32(s->base + i * 4) - start;
@@ -1875,15 +1905,14 @@ static int ensure_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int c
     size_t len = (size_t)(to - from) * (size_t)s->wr; /* fixed width */
     size_t r = ZSTD_decompressDCtx(c->dctx, c->raw[col] + from * (uint64_t)s->wr, len, c->cbuf, zl);
     if (ZSTD_isError(r) || r != len) return corrupt(g, col, "block does not decompress");
-    if (s->enc != ARIEL_ENC_FIXED) fixed_widen(c, col, from, to);
     s->bl_have[b] = 1;
     return 0;
 }
 
 /*
  * A dictionary-coded string column (ARIEL_ENC_STRDICT, raw: its decompressed bytes) set up
- * as a plain one (ARIEL_ENC_STR) whose row offsets point into the dictionary: every reader
- * then works as before. Each length, offset and code is checked against the sizes.
+ * to be read in place: str_at looks each row's code up in the dictionary, so no per-row
+ * arrays are built (a needle search reads a few rows of it). Sizes and codes are checked.
  */
 static int strdict_setup(struct ariel_segment *g, struct ariel_scan_ctx *c, int col,
                          const uint8_t *raw, uint64_t rawsize)
@@ -1894,28 +1923,29 @@ static int strdict_setup(struct ariel_segment *g, struct ariel_scan_ctx *c, int 
     uint64_t nd = ariel_get32(raw), cw = ariel_get32(raw + 4);
     if ((cw != 1 && cw != 2) || nd == 0 || nd > 65535 || 8 + nd * 4 > rawsize)
         return corrupt(g, col, "bad dictionary");
+    if (scratch(&c->aux[col], &c->auxcap[col], nd * sizeof(size_t))) return STRM_ERR_NOMEM;
+    size_t *doff = (size_t *)(void *)c->aux[col];
     uint64_t dbytes = 0;
-    if (scratch(&c->aux[col], &c->auxcap[col], n * (sizeof(size_t) + 4) + nd * sizeof(size_t)))
-        return STRM_ERR_NOMEM;
-    size_t *offs = (size_t *)(void *)c->aux[col], *doff = offs + n;
-    uint8_t *lens = (uint8_t *)(doff + nd);
     for (uint64_t d = 0; d < nd; d++) {
         doff[d] = (size_t)dbytes;
         dbytes += ariel_get32(raw + 8 + d * 4);
     }
     if (8 + nd * 4 + dbytes + n * cw != rawsize)
         return corrupt(g, col, "dictionary sizes do not add up");
-    const uint8_t *codes = raw + 8 + nd * 4 + dbytes;
+    s->dcodes = raw + 8 + nd * 4 + dbytes;
+    s->dcw = (uint8_t)cw;
+    uint32_t top = 0; /* every code is checked once here, so str_at needs no check */
     for (uint64_t i = 0; i < n; i++) {
-        uint32_t code =
-            cw == 1 ? codes[i] : (uint32_t)codes[2 * i] | (uint32_t)codes[2 * i + 1] << 8;
-        if (code >= nd) return corrupt(g, col, "dictionary code out of range");
-        offs[i] = doff[code];
-        memcpy(lens + i * 4, raw + 8 + (uint64_t)code * 4, 4);
+        uint32_t code = dict_code(s, i);
+        top = code > top ? code : top;
     }
-    s->enc = ARIEL_ENC_STR;
-    s->offs = offs;
-    s->base = lens;
+    if (top >= nd) {
+        s->dcodes = NULL;
+        return corrupt(g, col, "dictionary code out of range");
+    }
+    s->enc = ARIEL_ENC_STR; /* read as a plain string column, through str_at */
+    s->dlens = raw + 8;
+    s->doff = doff;
     s->bytes = (const char *)raw + 8 + nd * 4;
     return 0;
 }
@@ -2013,6 +2043,8 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
                 if (!payload->present) return corrupt(g, col, "slice without payload");
                 plen = payload->enc == ARIEL_ENC_CONST
                            ? g->cols[g->col_index[STRM_COL_PAYLOAD]].rawsize
+                       : payload->dcodes
+                           ? ariel_get32(payload->dlens + (size_t)dict_code(payload, i) * 4)
                            : ariel_get32(payload->base + i * 4);
                 if (off > plen || len > plen - off) return corrupt(g, col, "slice outside payload");
                 continue;
@@ -2031,6 +2063,12 @@ static struct strm_str str_at(const struct col_state *s, uint64_t i)
     if (s->enc == ARIEL_ENC_CONST) {
         return r; /* filled by the caller: needs the constant's length */
     }
+    if (s->dcodes) {
+        uint32_t code = dict_code(s, i);
+        r.len = ariel_get32(s->dlens + (size_t)code * 4);
+        r.p = r.len ? s->bytes + s->doff[code] : NULL;
+        return r;
+    }
     r.len = ariel_get32(s->base + i * 4);
     r.p = r.len ? s->bytes + s->offs[i] : NULL;
     return r;
@@ -2047,7 +2085,8 @@ static int64_t int_at(const struct ariel_scan_ctx *c, int col, uint64_t i)
     const struct col_state *s = &c->st[col];
     if (!s->present) return 0;
     if (strm_event_cols[col].type == STRM_T_TIME) return s->times ? s->times[i] : s->tconst;
-    return (int64_t)get_uint(s->base + s->stride * i, col_width(col));
+    uint8_t tmp[16];
+    return (int64_t)get_uint(fixed_at(s, col_width(col), i, tmp), col_width(col));
 }
 
 /* Row i meets predicate p (its column loaded). */
@@ -2066,8 +2105,9 @@ static bool pred_holds(const struct ariel_scan_ctx *c, const struct ariel_pred *
     size_t len;
     static const uint8_t zero16[16];
     struct strm_str str = {NULL, 0};
+    uint8_t tmp[16];
     if (type == STRM_T_IP) {
-        val = s->present ? s->base + s->stride * i : zero16;
+        val = s->present ? fixed_at(s, 16, i, tmp) : zero16;
         len = 16;
     } else if (type == STRM_T_STR) {
         if (s->present && s->enc == ARIEL_ENC_CONST) {
@@ -2203,7 +2243,8 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
                 int64_t v = s->times ? s->times[i] : s->tconst;
                 memcpy(dst, &v, 8);
             } else if (width) {
-                memcpy(dst, s->base + s->stride * i, (size_t)width);
+                uint8_t tmp[16];
+                memcpy(dst, fixed_at(s, width, i, tmp), (size_t)width);
             } else {
                 struct strm_str v;
                 if (s->enc == ARIEL_ENC_CONST) {
@@ -2216,8 +2257,9 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
                         v.p = v.len ? s->bytes + s->offs[i] : NULL;
                     } else {
                         const struct col_state *ps = &c->st[STRM_COL_PAYLOAD];
-                        const char *pp =
-                            ps->enc == ARIEL_ENC_CONST ? ps->bytes : ps->bytes + ps->offs[i];
+                        const char *pp = ps->enc == ARIEL_ENC_CONST ? ps->bytes
+                                         : ps->dcodes ? ps->bytes + ps->doff[dict_code(ps, i)]
+                                                      : ps->bytes + ps->offs[i];
                         v.p = pp + off;
                     }
                 } else {
