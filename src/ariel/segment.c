@@ -1567,7 +1567,8 @@ struct col_state {
      * byte of each block (bl_start, bl_n + 1) and the rows' lengths, so a needle search
      * touches only the offsets of the blocks it reads */
     size_t *bl_start;
-    uint8_t *bl_offs; /* per block: offs filled */
+    uint8_t *bl_offs;      /* per block: offs filled */
+    struct str_ring *ring; /* blocked strings: bl_have[b] is b's slot + 1 (0: not held) */
     /* ARIEL_ENC_STRDICT, read in place: row i's value is dictionary entry code(i) */
     const uint8_t *dcodes;
     const uint8_t *dlens; /* u32 length per entry */
@@ -1579,6 +1580,23 @@ struct col_state {
  * A string block decompressed only as far as the rows read so far (see ensure_block): a
  * search that keeps one row of a block reads on average half of it, not all of it.
  */
+/*
+ * The decompressed blocks of a blocked string column a scan holds: the last STR_RING of
+ * them, each in a buffer of its own, so that a scan of every row of a 4 GiB-a-day payload
+ * holds a few blocks, not the whole column (whose pages it used to fault in: a fifth of a
+ * full payload scan). A batch of ARIEL_SCAN_BATCH rows, whose strings must stay readable
+ * until it is handed on, spans at most STR_RING - 1 blocks of STR_RING_MIN_ROWS or more.
+ */
+#define STR_RING 4
+#define STR_RING_MIN_ROWS (ARIEL_SCAN_BATCH / (STR_RING - 2))
+
+struct str_ring {
+    uint8_t *buf[STR_RING];
+    size_t cap[STR_RING];
+    uint64_t blk[STR_RING]; /* the block held + 1; 0: none */
+    unsigned next;          /* the slot to reuse next */
+};
+
 struct part_block {
     ZSTD_DStream *ds;
     uint8_t *z; /* the block's stored bytes, checked */
@@ -1645,6 +1663,7 @@ struct ariel_scan_ctx {
     uint8_t *bmeta[STRM_COL__COUNT];      /* blocked columns: block offsets, hashes, flags */
     size_t bmetacap[STRM_COL__COUNT];
     struct part_block part[STRM_COL__COUNT]; /* blocked string columns */
+    struct str_ring ring[STRM_COL__COUNT];   /* blocked string columns */
 };
 
 int ariel_scan_ctx_batch(struct ariel_scan_ctx *c, ariel_batch_fn fn)
@@ -1680,6 +1699,8 @@ void ariel_scan_ctx_free(struct ariel_scan_ctx *c)
         free(c->bmeta[i]);
         ZSTD_freeDStream(c->part[i].ds);
         free(c->part[i].z);
+        for (int k = 0; k < STR_RING; k++)
+            free(c->ring[i].buf[k]);
     }
     free(c);
 }
@@ -1757,7 +1778,7 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
         return corrupt(g, col, "bad block table");
     size_t head = 12 + (size_t)nb * 12 + P + 8;
     if (scratch(&c->cbuf, &c->ccap, head) ||
-        scratch(&c->raw[col], &c->rawcap[col], dc->rawsize + 1) ||
+        scratch(&c->raw[col], &c->rawcap[col], str ? n * 4 + 1 : dc->rawsize + 1) ||
         scratch(&c->bmeta[col], &c->bmetacap[col],
                 ((size_t)nb + 1) * 8 + (size_t)nb * 8 + ((size_t)nb + 1) * 8 + 2 * (size_t)nb) ||
         (str && scratch(&c->aux[col], &c->auxcap[col], n * sizeof(size_t))))
@@ -1794,6 +1815,9 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     s->bl_offs = s->bl_have + nb;
     memset(s->bl_have, 0, 2 * (size_t)nb);
     c->part[col].blk = 0;
+    for (int k = 0; k < STR_RING; k++)
+        c->ring[col].blk[k] = 0;
+    s->ring = str && R >= STR_RING_MIN_ROWS ? &c->ring[col] : NULL;
     if (!str) return fixed_setup(c, col, wr, n);
     uint8_t *raw = c->raw[col];
     size_t r = ZSTD_decompressDCtx(c->dctx, raw, n * 4, c->cbuf + 12 + (size_t)nb * 12, P);
@@ -1807,7 +1831,14 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     s->bl_start[nb] = (size_t)total;
     if (total != dc->rawsize - n * 4) return corrupt(g, col, "lengths do not add up");
     s->base = raw;
-    s->bytes = (const char *)raw + n * 4;
+    s->bytes = NULL; /* each block in its own buffer: str_start */
+    if (!s->ring) {  /* blocks too small for the ring: the whole column, as bytes */
+        if (scratch(&c->raw[col], &c->rawcap[col], dc->rawsize + 1)) return STRM_ERR_NOMEM;
+        s->base = c->raw[col];
+        r = ZSTD_decompressDCtx(c->dctx, c->raw[col], n * 4, c->cbuf + 12 + (size_t)nb * 12, P);
+        if (ZSTD_isError(r) || r != n * 4) return corrupt(g, col, "lengths do not decompress");
+        s->bytes = (const char *)c->raw[col] + n * 4;
+    }
     return 0;
 }
 
@@ -1851,11 +1882,29 @@ static int ensure_str_rows(struct ariel_segment *g, struct ariel_scan_ctx *c, in
         }
         s->bl_offs[b] = 1;
     }
-    size_t start = s->offs[from],
-           total = s->offs[to - 1] + ariel_get32(s->base + (to - 1) * 4) - start;
+    size_t start = s->bl_start[b], total = s->bl_start[b + 1] - start;
     size_t need = s->offs[i] + ariel_get32(s->base + i * 4) - start;
-    if (pb->blk == b + 1 && pb->done >= need) return 0;
-    if (pb->blk != b + 1) {
+    /* held: in its ring slot (ring) or decompressed in place; a held block other than the
+     * one being streamed (pb) is complete */
+    bool partial = pb->blk == b + 1;
+    bool held = s->ring ? s->bl_have[b] != 0 : (s->bl_have[b] || partial);
+    if (held && (!partial || pb->done >= need)) return 0;
+    char *dst = s->ring ? NULL : (char *)s->bytes + start;
+    if (!held) {
+        if (s->ring) {
+            struct str_ring *rg = s->ring;
+            if (pb->blk && s->bl_have[pb->blk - 1]) {
+                /* a half-read block gives its stream up: no longer held (its rows read so
+                 * far stay valid in its buffer until the slot comes round again) */
+                rg->blk[s->bl_have[pb->blk - 1] - 1] = 0;
+                s->bl_have[pb->blk - 1] = 0;
+            }
+            unsigned k = rg->next++ % STR_RING; /* the oldest slot */
+            if (rg->blk[k]) s->bl_have[rg->blk[k] - 1] = 0;
+            if (scratch(&rg->buf[k], &rg->cap[k], total + 1)) return STRM_ERR_NOMEM;
+            rg->blk[k] = b + 1;
+            s->bl_have[b] = (uint8_t)(k + 1);
+        }
         size_t zl;
         if (!pb->ds && !(pb->ds = ZSTD_createDStream())) return STRM_ERR_NOMEM;
         int rc = read_block(g, c, col, b, &pb->z, &pb->zcap, &zl);
@@ -1867,9 +1916,10 @@ static int ensure_str_rows(struct ariel_segment *g, struct ariel_scan_ctx *c, in
         pb->blk = b + 1;
         pb->done = 0;
     }
+    if (s->ring) dst = (char *)s->ring->buf[s->bl_have[b] - 1];
     size_t step = total / PART_STEPS > PART_STEP_MIN ? total / PART_STEPS : PART_STEP_MIN;
     size_t want = need + step < total ? need + step : total;
-    ZSTD_outBuffer out = {(char *)s->bytes + start, want, pb->done};
+    ZSTD_outBuffer out = {dst, want, pb->done};
     size_t r = 1;
     while (out.pos < want || (want == total && r != 0)) {
         size_t before_in = pb->in.pos, before_out = out.pos;
@@ -1883,7 +1933,7 @@ static int ensure_str_rows(struct ariel_segment *g, struct ariel_scan_ctx *c, in
     pb->done = out.pos;
     if (out.pos == total) {
         if (r != 0 || pb->in.pos != pb->zlen) return corrupt(g, col, "block does not decompress");
-        s->bl_have[b] = 1;
+        if (!s->ring) s->bl_have[b] = 1;
         pb->blk = 0;
     }
     return 0;
@@ -1896,9 +1946,9 @@ static int ensure_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int c
     if (!s->blocked) return 0;
     uint64_t b = i / s->bl_rows, n = g->rows;
     if (b >= s->bl_n) return corrupt(g, col, "row outside the blocks");
-    if (s->bl_have[b]) return 0;
     uint64_t from = b * s->bl_rows, to = from + s->bl_rows < n ? from + s->bl_rows : n;
     if (!s->wr) return ensure_str_rows(g, c, col, b, from, to, i);
+    if (s->bl_have[b]) return 0;
     size_t zl;
     int rc = read_block(g, c, col, b, &c->cbuf, &c->ccap, &zl);
     if (rc != 0) return rc;
@@ -2056,6 +2106,14 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
     return 0;
 }
 
+/* The first byte of row i of a plain or blocked string column (its block made readable). */
+static inline const char *str_start(const struct col_state *s, uint64_t i)
+{
+    if (!s->ring) return s->bytes + s->offs[i];
+    uint64_t b = i / s->bl_rows;
+    return (const char *)s->ring->buf[s->bl_have[b] - 1] + (s->offs[i] - s->bl_start[b]);
+}
+
 static struct strm_str str_at(const struct col_state *s, uint64_t i)
 {
     struct strm_str r = {NULL, 0};
@@ -2070,7 +2128,7 @@ static struct strm_str str_at(const struct col_state *s, uint64_t i)
         return r;
     }
     r.len = ariel_get32(s->base + i * 4);
-    r.p = r.len ? s->bytes + s->offs[i] : NULL;
+    r.p = r.len ? str_start(s, i) : NULL;
     return r;
 }
 
@@ -2259,7 +2317,7 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
                         const struct col_state *ps = &c->st[STRM_COL_PAYLOAD];
                         const char *pp = ps->enc == ARIEL_ENC_CONST ? ps->bytes
                                          : ps->dcodes ? ps->bytes + ps->doff[dict_code(ps, i)]
-                                                      : ps->bytes + ps->offs[i];
+                                                      : str_start(ps, i);
                         v.p = pp + off;
                     }
                 } else {
