@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 #include <strings.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -76,19 +78,11 @@ const char *aql_agg_name(enum aql_agg a)
 
 /* ---------------------------------------------------------------- hashing and keys */
 
+/* XXH3: a group key or a UNIQUECOUNT value is hashed per row, and FNV-1a's byte at a time
+ * was a visible share of a GROUP BY on addresses; its bits also feed DISTINCTCOUNT. */
 static uint64_t hash_bytes(const uint8_t *p, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a, then a 64-bit finalizer for the HLL bits */
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
+    return XXH3_64bits(p, n);
 }
 
 struct keybuf {
