@@ -186,6 +186,16 @@ struct gslot {
  * parts and the results work as for any query.
  */
 #define FAST_MAX_AGGS 8
+/* Past this many groups the table is handed over to the ordinary groups and the rest of the
+ * scan goes the ordinary way: with millions of groups (a flow store's source addresses) the
+ * flat table would cost as much memory again as the groups it becomes. */
+#define FAST_MAX_GROUPS (1u << 18)
+static size_t fast_max_groups = FAST_MAX_GROUPS;
+
+void aql_set_fast_groups(size_t n)
+{
+    fast_max_groups = n;
+}
 
 struct fastgroups {
     bool on;
@@ -562,7 +572,9 @@ static void fast_setup(struct gctx *c)
     const struct aql_query *q = c->q;
     struct fastgroups *f = &c->fast;
     memset(f, 0, sizeof *f);
-    if (q->ngroups != 1 || q->naggs > FAST_MAX_AGGS || q->groups[0]->kind != AQL_N_COL) return;
+    if (!fast_max_groups || q->ngroups != 1 || q->naggs > FAST_MAX_AGGS ||
+        q->groups[0]->kind != AQL_N_COL)
+        return;
     int col = q->groups[0]->u.col;
     int type = strm_event_cols[col].type;
     if (type != STRM_T_IP && !int_col(q->groups[0])) return;
@@ -597,7 +609,7 @@ static inline uint64_t fast_hash(uint64_t k0, uint64_t k1)
 static int fast_grow(struct fastgroups *f)
 {
     /* 4x while small: a million groups rehash fewer times */
-    size_t ncap = f->cap ? f->cap * 4 : 4096, words = f->stride / 8;
+    size_t ncap = f->cap ? f->cap * (f->cap < (1u << 16) ? 4 : 2) : 4096, words = f->stride / 8;
     /* written before read: calloc's untouched pages would be read as the shared zero page
      * first, and each first write then costs a copy-on-write fault with a TLB shootdown
      * across the scan's threads (that was a third of the time) */
@@ -811,7 +823,11 @@ static int cb_group_batch(const struct strm_event *ev, size_t n, void *arg)
 {
     struct gctx *c = arg;
     const struct aql_query *q = c->q;
-    if (c->fast.on) return fast_batch(c, ev, n);
+    if (c->fast.on) {
+        if (c->fast.n + n <= fast_max_groups) return fast_batch(c, ev, n);
+        if (fast_flush(c)) return 2;
+        c->fast.on = false;
+    }
     if (q->ngroups == 0) {
         for (size_t i = 0; i < n; i++)
             if (cb_group(&ev[i], c)) return 2;

@@ -207,6 +207,13 @@ void aql_set_group_limit(size_t n);
  */
 void aql_set_threads(int n);
 
+/*
+ * Groups a GROUP BY of one address or integer column with only COUNT and integer SUM folds
+ * in its flat table before it goes the ordinary way (0: never the flat table; default
+ * 2^18). Tests. Call while no query runs.
+ */
+void aql_set_fast_groups(size_t n);
+
 /* Writes a table of every AQL function and aggregate with its signature (strm search
  * --functions). */
 void aql_functions_write(FILE *out);

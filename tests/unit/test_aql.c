@@ -1230,8 +1230,11 @@ static void exec_parallel_matches_serial(void **state)
         aql_result_write(r, AQL_FORMAT_CSV, m);
         fclose(m);
         aql_result_free(r);
-        for (int t = 2; t <= 5; t++) {
-            aql_set_threads(t);
+        /* 2..5 threads, then one thread without the flat group table, and with it handing
+         * over to the ordinary groups after 3 groups */
+        for (int t = 2; t <= 7; t++) {
+            aql_set_threads(t <= 5 ? t : 1);
+            aql_set_fast_groups(t == 6 ? 0 : t == 7 ? 3 : 1u << 18);
             r = run(f, qs[i]);
             m = open_memstream(&got, &len);
             aql_result_write(r, AQL_FORMAT_CSV, m);
@@ -1245,6 +1248,7 @@ static void exec_parallel_matches_serial(void **state)
         free(want);
     }
     aql_set_threads(0);
+    aql_set_fast_groups(1u << 18);
 }
 
 static void exec_after_flush(void **state)
