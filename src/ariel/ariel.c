@@ -1704,8 +1704,9 @@ static uint64_t resolve_groups(struct load_state *ls, uint64_t wal_min)
                ls->segs[j]->group_count == g->group_count)
             j++;
         for (uint64_t id = g->group_first; id < g->group_first + g->group_count; id++) {
-            bool found = id_in(ls->bad_ids, ls->nbad, id) ||
-                         bsearch(&id, ls->repl, ls->nrepl, sizeof *ls->repl, u64_cmp);
+            bool found =
+                id_in(ls->bad_ids, ls->nbad, id) ||
+                (ls->nrepl && bsearch(&id, ls->repl, ls->nrepl, sizeof *ls->repl, u64_cmp));
             for (size_t k = i; k < j && !found; k++)
                 found = ls->segs[k]->id == id;
             present += found;
