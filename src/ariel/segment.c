@@ -1663,7 +1663,8 @@ struct ariel_scan_ctx {
     uint8_t *bmeta[STRM_COL__COUNT];      /* blocked columns: block offsets, hashes, flags */
     size_t bmetacap[STRM_COL__COUNT];
     struct part_block part[STRM_COL__COUNT]; /* blocked string columns */
-    struct str_ring ring[STRM_COL__COUNT];   /* blocked string columns */
+    uint64_t time_rows; /* starttime decoded for the first time_rows rows only (0: all) */
+    struct str_ring ring[STRM_COL__COUNT]; /* blocked string columns */
 };
 
 int ariel_scan_ctx_batch(struct ariel_scan_ctx *c, ariel_batch_fn fn)
@@ -2043,11 +2044,14 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
             return 0;
         }
         if (dc->enc != ARIEL_ENC_DELTA) return corrupt(g, col, "unknown encoding");
-        if (scratch(&c->aux[col], &c->auxcap[col], n * 8)) return STRM_ERR_NOMEM;
+        /* the deltas only decode in order: a search that keeps a few rows of a segment inside
+         * its time range decodes up to the last of them (time_rows) */
+        uint64_t lim = c->time_rows && c->time_rows < n ? c->time_rows : n;
+        if (scratch(&c->aux[col], &c->auxcap[col], lim * 8)) return STRM_ERR_NOMEM;
         s->times = (int64_t *)(void *)c->aux[col];
         const uint8_t *p = raw, *end = raw + dc->rawsize;
         uint64_t prev = 0;
-        for (uint64_t i = 0; i < n; i++) {
+        for (uint64_t i = 0; i < lim; i++) {
             uint64_t z;
             size_t k = ariel_varint_get(p, end, &z);
             if (!k) return corrupt(g, col, "truncated deltas");
@@ -2055,7 +2059,7 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
             prev += (z >> 1) ^ (uint64_t)(-(int64_t)(z & 1));
             s->times[i] = (int64_t)prev;
         }
-        if (p != end) return corrupt(g, col, "trailing bytes");
+        if (lim == n && p != end) return corrupt(g, col, "trailing bytes");
         return 0;
     }
     if (width) {
@@ -2238,13 +2242,13 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
         }
         if (pass == 1) break;
         /* the rows in the time range that meet every predicate */
-        if (c->selcap < g->rows) {
-            uint32_t *sel = realloc(c->sel, (size_t)g->rows * sizeof *sel);
-            if (!sel) {
+        if (c->selcap < g->rows) { /* scratch: nothing to keep, so no realloc copy */
+            free(c->sel);
+            c->selcap = 0;
+            if (!(c->sel = malloc((size_t)g->rows * sizeof *c->sel))) {
                 rc = STRM_ERR_NOMEM;
                 goto out;
             }
-            c->sel = sel;
             c->selcap = (size_t)g->rows;
         }
         const struct col_state *ts = &c->st[STRM_COL_STARTTIME];
@@ -2272,6 +2276,7 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
             if (ok) c->sel[nsel++] = (uint32_t)i;
         }
         if (nsel == 0) goto out; /* nothing else of this segment is read */
+        if (inside && !(loaded & (1ull << STRM_COL_STARTTIME))) c->time_rows = c->sel[nsel - 1] + 1;
     }
     for (int col = 0; col < STRM_COL__COUNT; col++)
         if ((colmask & (1ull << col)) && (loaded & (1ull << col))) out_cols[ncols++] = col;
@@ -2335,6 +2340,7 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
     }
     if (nb) *stop = c->batch_fn(c->evbuf, nb, arg);
 out:
+    c->time_rows = 0;
     return rc;
 }
 
