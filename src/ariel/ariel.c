@@ -1467,6 +1467,9 @@ void ariel_info_get(struct ariel_store *s, struct ariel_info *info)
     info->bytes_wal = s->wal_bytes;
     info->partitions = 0;
     info->bytes_index = info->bytes_directory = 0;
+    info->merged_segments = info->payload_dicts = 0;
+    uint32_t dicts[64]; /* distinct ids, counted up to 64 (then "64 or more") */
+    size_t ndicts = 0;
     /* one segment per hour per flush, list sorted by min_time: count the hour changes */
     for (size_t i = 0; i < s->segs->n; i++) {
         const struct ariel_segment *g = s->segs->v[i];
@@ -1474,12 +1477,21 @@ void ariel_info_get(struct ariel_store *s, struct ariel_info *info)
             info->partitions++;
         uint64_t data = g->file_size; /* where data starts: after header and directory */
         for (uint32_t k = 0; k < g->ncols; k++) {
-            if (g->cols[k].type == ARIEL_IDX_TYPE) info->bytes_index += g->cols[k].csize;
-            if (g->cols[k].offset < data) data = g->cols[k].offset;
+            const struct ariel_seg_col *c = &g->cols[k];
+            if (c->type == ARIEL_IDX_TYPE && c->id != ARIEL_REPL_ID) info->bytes_index += c->csize;
+            if (c->offset < data) data = c->offset;
+            if (c->flags & ARIEL_COLF_DICT) {
+                bool seen = false;
+                for (size_t d = 0; d < ndicts && !seen; d++)
+                    seen = dicts[d] == (uint32_t)c->reserved;
+                if (!seen && ndicts < 64) dicts[ndicts++] = (uint32_t)c->reserved;
+            }
         }
         info->bytes_directory += data;
+        info->merged_segments += g->nreplaces > 0;
     }
     pthread_mutex_unlock(&s->lock);
+    info->payload_dicts = ndicts;
     info->corrupt_segments = atomic_load(&s->corrupt_segments);
 }
 

@@ -186,6 +186,8 @@ struct ariel_info {
     uint64_t corrupt_segments; /* found damaged since open (header at load, or in a scan) */
     uint64_t bytes_index;      /* of bytes_segments: the Bloom indexes */
     uint64_t bytes_directory;  /* of bytes_segments: headers and column directories */
+    uint64_t merged_segments;  /* written by compaction */
+    uint64_t payload_dicts;    /* distinct payload dictionaries the segments use */
 };
 
 void ariel_info_get(struct ariel_store *s, struct ariel_info *info);

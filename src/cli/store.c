@@ -44,6 +44,9 @@ static int store_info(const struct strm_config *cfg)
     printf("segment_bytes     %" PRIu64 "\n", in.bytes_segments);
     printf("wal_bytes         %" PRIu64 "\n", in.bytes_wal);
     printf("corrupt_segments  %" PRIu64 "\n", in.corrupt_segments);
+    printf("merged_segments   %" PRIu64 "\n", in.merged_segments);
+    printf("payload_dicts     %" PRIu64 "%s\n", in.payload_dicts,
+           in.payload_dicts >= 64 ? " or more" : "");
     printf("\n%-20s %-28s %14s %14s %8s\n", "column", "encoding (segments)", "raw_bytes",
            "stored_bytes", "ratio");
     for (int c = 0; c < STRM_COL__COUNT; c++) {

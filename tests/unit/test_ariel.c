@@ -2016,6 +2016,9 @@ static void payload_dictionary(void **state)
     }
     globfree(&g);
     assert_int_equal(with_dict, 5); /* five hour partitions */
+    struct ariel_info info;
+    ariel_info_get(s, &info);
+    assert_int_equal(info.payload_dicts, 1);
     assert_exactly(s, n);
     struct strm_ip ip;
     strm_ip_from_v4(&ip, 0x0a000000u | 12345);
@@ -2103,6 +2106,10 @@ static void compaction_merges_small_segments(void **state)
     assert_int_equal(STRM_STAT_GET(&st, store_compacted_rows), n);
     assert_int_equal(ariel_compact(s), 0); /* nothing left to merge */
     assert_exactly(s, n + 30);
+    struct ariel_info info;
+    ariel_info_get(s, &info);
+    assert_int_equal(info.merged_segments, 5);
+    assert_int_equal(info.segments, 5);
 
     /* the old snapshot reads the unlinked inputs through their descriptors */
     struct seen r = {
