@@ -1778,8 +1778,10 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     if (R == 0 || nb != (n + R - 1) / R || (uint64_t)nb * 12 + P + 20 > dc->csize)
         return corrupt(g, col, "bad block table");
     size_t head = 12 + (size_t)nb * 12 + P + 8;
+    /* strings in blocks big enough for the ring: only the lengths here; else every byte */
+    bool ring = str && R >= STR_RING_MIN_ROWS;
     if (scratch(&c->cbuf, &c->ccap, head) ||
-        scratch(&c->raw[col], &c->rawcap[col], str ? n * 4 + 1 : dc->rawsize + 1) ||
+        scratch(&c->raw[col], &c->rawcap[col], ring ? n * 4 + 1 : dc->rawsize + 1) ||
         scratch(&c->bmeta[col], &c->bmetacap[col],
                 ((size_t)nb + 1) * 8 + (size_t)nb * 8 + ((size_t)nb + 1) * 8 + 2 * (size_t)nb) ||
         (str && scratch(&c->aux[col], &c->auxcap[col], n * sizeof(size_t))))
@@ -1818,7 +1820,7 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     c->part[col].blk = 0;
     for (int k = 0; k < STR_RING; k++)
         c->ring[col].blk[k] = 0;
-    s->ring = str && R >= STR_RING_MIN_ROWS ? &c->ring[col] : NULL;
+    s->ring = ring ? &c->ring[col] : NULL;
     if (!str) return fixed_setup(c, col, wr, n);
     uint8_t *raw = c->raw[col];
     size_t r = ZSTD_decompressDCtx(c->dctx, raw, n * 4, c->cbuf + 12 + (size_t)nb * 12, P);
@@ -1832,14 +1834,8 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     s->bl_start[nb] = (size_t)total;
     if (total != dc->rawsize - n * 4) return corrupt(g, col, "lengths do not add up");
     s->base = raw;
-    s->bytes = NULL; /* each block in its own buffer: str_start */
-    if (!s->ring) {  /* blocks too small for the ring: the whole column, as bytes */
-        if (scratch(&c->raw[col], &c->rawcap[col], dc->rawsize + 1)) return STRM_ERR_NOMEM;
-        s->base = c->raw[col];
-        r = ZSTD_decompressDCtx(c->dctx, c->raw[col], n * 4, c->cbuf + 12 + (size_t)nb * 12, P);
-        if (ZSTD_isError(r) || r != n * 4) return corrupt(g, col, "lengths do not decompress");
-        s->bytes = (const char *)c->raw[col] + n * 4;
-    }
+    /* ring: each block in a buffer of its own (str_start); else after the lengths */
+    s->bytes = ring ? NULL : (const char *)raw + n * 4;
     return 0;
 }
 
