@@ -134,7 +134,8 @@ struct ariel_store {
     int bucket_days[ARIEL_MAX_BUCKETS];
 
     /* Compaction (see there): the compactor thread, or ariel_compact; compact_lock makes
-     * them take turns. cw is the compactor's own segment writer (the flusher keeps sw). */
+     * them take turns. cw is the compactor's own segment writer (the flusher keeps sw), set
+     * up at open when compaction is on (cw_ready). */
     bool compaction;
     int compact_min, compact_interval_ms;
     pthread_mutex_t compact_lock;
@@ -1092,18 +1093,6 @@ static int compact_merge(struct ariel_store *s, struct ariel_segment **in, size_
     struct seg_list *old = NULL, *nl = NULL;
     int rc = STRM_ERR_NOMEM, stop = 0;
 
-    if (!s->cw_ready) {
-        if (ariel_seg_writer_init(&s->cw, ZSTD_LEVEL, s->table) != 0) return STRM_ERR_NOMEM;
-        s->cw.token_index = s->sw.token_index;
-        s->cw.payload_dict = s->sw.payload_dict;
-        s->cw.dict_block = s->sw.dict_block;
-        s->cw.strblock_min = s->sw.strblock_min;
-        s->cw.fixblock_min = s->sw.fixblock_min;
-        s->cw.strblock_rows = s->sw.strblock_rows;
-        s->cw.fixblock_rows = s->sw.fixblock_rows;
-        s->cw.tokblock_rows = s->sw.tokblock_rows;
-        s->cw_ready = true;
-    }
     struct ariel_seg_meta m = {.min_seq = UINT64_MAX, .bucket = in[0]->bucket};
     m.seq_lo = UINT64_MAX;
     for (size_t i = 0; i < n; i++)
@@ -1220,7 +1209,7 @@ static int compact_once(struct ariel_store *s)
 int ariel_compact(struct ariel_store *s)
 {
     int rc = 0, merged = 0;
-    if (s->read_only) return 0;
+    if (s->read_only || !s->cw_ready) return 0; /* compaction off */
     pthread_mutex_lock(&s->compact_lock);
     while (!atomic_load(&s->compactor_stop) && (rc = compact_once(s)) > 0)
         merged++;
@@ -1877,6 +1866,21 @@ fail:
     return rc;
 }
 
+/* A segment writer with the store's options (block sizes, token index, dictionaries). */
+static int writer_setup(struct ariel_seg_writer *w, const struct ariel_options *opt,
+                        enum strm_table table)
+{
+    int rc = ariel_seg_writer_init(w, ZSTD_LEVEL, table);
+    if (rc != 0) return rc;
+    if (opt->strblock_min_bytes) w->strblock_min = w->fixblock_min = opt->strblock_min_bytes;
+    if (opt->strblock_rows)
+        w->strblock_rows = w->fixblock_rows = w->tokblock_rows = opt->strblock_rows;
+    w->token_index = !opt->no_token_index;
+    w->payload_dict = !opt->no_payload_dict;
+    if (opt->dict_block_bytes) w->dict_block = opt->dict_block_bytes;
+    return 0;
+}
+
 /*
  * Every segment keeps its file open (scans read through it even after compaction or
  * retention deleted the file), so a big store needs more descriptors than the usual soft
@@ -1973,15 +1977,11 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
                      s->root);
         mt_pool_prewarm(s->segment_rows);
     }
-    if ((rc = ariel_seg_writer_init(&s->sw, ZSTD_LEVEL, s->table)) == 0) {
-        if (opt->strblock_min_bytes)
-            s->sw.strblock_min = s->sw.fixblock_min = opt->strblock_min_bytes;
-        if (opt->strblock_rows)
-            s->sw.strblock_rows = s->sw.fixblock_rows = s->sw.tokblock_rows = opt->strblock_rows;
-        s->sw.token_index = !opt->no_token_index;
-        s->sw.payload_dict = !opt->no_payload_dict;
-        if (opt->dict_block_bytes) s->sw.dict_block = opt->dict_block_bytes;
-    }
+    rc = writer_setup(&s->sw, opt, s->table);
+    /* the compactor's own writer, set up as the flusher's (sw) */
+    if (rc == 0 && s->compaction && !s->read_only &&
+        (rc = writer_setup(&s->cw, opt, s->table)) == 0)
+        s->cw_ready = true;
     if (rc != 0 || (!s->read_only &&
                     (rc = ariel_seg_writer_reserve(&s->sw, (uint32_t)s->segment_rows)) != 0)) {
         snprintf(err, errlen, "ariel: out of memory");
@@ -2016,6 +2016,7 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
 fail:
     if (s->lock_fd >= 0) close(s->lock_fd);
     ariel_seg_writer_free(&s->sw);
+    if (s->cw_ready) ariel_seg_writer_free(&s->cw);
     pthread_cond_destroy(&s->flush_cv);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->compact_cv);

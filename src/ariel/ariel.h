@@ -87,7 +87,8 @@ int ariel_tick(struct ariel_store *s);
 int ariel_flush(struct ariel_store *s);
 /*
  * Merges small segments now, as the compactor thread does (any thread; one merge at a
- * time). Returns the number of merges made, or a negative STRM_ERR_*.
+ * time; nothing when the store was opened without compaction). Returns the number of
+ * merges made, or a negative STRM_ERR_*.
  */
 int ariel_compact(struct ariel_store *s);
 /* Flushes (unless read-only) and frees. Accepts NULL. */
