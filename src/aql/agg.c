@@ -227,7 +227,7 @@ struct gctx {
     size_t tcap;
     int err;
     char errmsg[160];
-    struct fastgroups fast; /* GROUP BY one fixed-width column (fast_eligible) */
+    struct fastgroups fast; /* GROUP BY one fixed-width column (fast_setup) */
 };
 
 static void gctx_init(struct gctx *c, const struct aql_query *q)
@@ -243,6 +243,14 @@ static void gctx_init(struct gctx *c, const struct aql_query *q)
         c->owns ? sizeof(struct agg_state) : (offsetof(struct agg_state, v) + 7) & ~(size_t)7;
     strm_arena_init(&c->arena, 4u << 20); /* big chunks: on huge pages (arena.c) */
     fast_setup(c);
+}
+
+/* *acc += v for an integer SUM; STRM_ERR_INVAL (the message in c->errmsg) on overflow. */
+static int sum_add(struct gctx *c, int64_t *acc, int64_t v)
+{
+    if (!__builtin_add_overflow(*acc, v, acc)) return 0;
+    snprintf(c->errmsg, sizeof c->errmsg, "SUM overflows a 64-bit integer");
+    return STRM_ERR_INVAL;
 }
 
 /* State k of group g. */
@@ -349,11 +357,9 @@ static int state_update(struct gctx *c, const struct aql_node *a, struct agg_sta
     case AQL_AGG_SUM:
         if (v.type == AQL_T_DOUBLE) {
             s->dsum += v.u.d;
-        } else if (__builtin_add_overflow(s->isum, v.u.i, &s->isum)) {
-            snprintf(c->errmsg, sizeof c->errmsg, "SUM overflows a 64-bit integer");
-            return STRM_ERR_INVAL;
+            return 0;
         }
-        return 0;
+        return sum_add(c, &s->isum, v.u.i);
     case AQL_AGG_AVG:
     case AQL_AGG_STDEV:
     case AQL_AGG_STDEVP: {
@@ -548,7 +554,6 @@ static int group_key(struct gctx *c, const struct strm_event *ev, struct keybuf 
 
 /* ---------------------------------------------------------------- fast groups */
 
-static bool has_agg(const struct aql_node *n);
 static const struct aql_node *out_expr(const struct aql_query *q, size_t i);
 
 /* Whether every column e reads is col (an output expression of a group is evaluated once,
@@ -680,11 +685,7 @@ static int fast_batch(struct gctx *c, const struct strm_event *ev, size_t n)
             struct aql_value v;
             aql_eval(f->sumarg[a], &ev[i], &v);
             int64_t sum = (int64_t)sl[4 + 2 * a];
-            if (__builtin_add_overflow(sum, v.u.i, &sum)) {
-                snprintf(c->errmsg, sizeof c->errmsg, "SUM overflows a 64-bit integer");
-                c->err = STRM_ERR_INVAL;
-                return 2;
-            }
+            if ((c->err = sum_add(c, &sum, v.u.i)) != 0) return 2;
             sl[4 + 2 * a] = (uint64_t)sum;
         }
     }
@@ -720,11 +721,7 @@ static int fast_flush(struct gctx *c)
         for (int a = 0; a < f->naggs; a++) {
             struct agg_state *st = gst(c, g, (size_t)a);
             st->n += sl[3 + 2 * a];
-            if (f->sumarg[a] &&
-                __builtin_add_overflow(st->isum, (int64_t)sl[4 + 2 * a], &st->isum)) {
-                snprintf(c->errmsg, sizeof c->errmsg, "SUM overflows a 64-bit integer");
-                c->err = STRM_ERR_INVAL;
-            }
+            if (f->sumarg[a] && !c->err) c->err = sum_add(c, &st->isum, (int64_t)sl[4 + 2 * a]);
         }
     }
     free(order);
@@ -989,10 +986,7 @@ static int state_merge(struct gctx *c, const struct aql_node *a, struct agg_stat
         break;
     case AQL_AGG_SUM:
         d->dsum += s->dsum;
-        if (__builtin_add_overflow(d->isum, s->isum, &d->isum)) {
-            snprintf(c->errmsg, sizeof c->errmsg, "SUM overflows a 64-bit integer");
-            rc = STRM_ERR_INVAL;
-        }
+        rc = sum_add(c, &d->isum, s->isum);
         break;
     case AQL_AGG_AVG:
     case AQL_AGG_STDEV:
