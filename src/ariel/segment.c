@@ -1728,20 +1728,18 @@ static int fixed_raw_width(const struct ariel_seg_col *dc, int col, uint64_t n)
     return 0;
 }
 
-/* Points c->st[col] (enc set) at its values: raw for FIXED, widened into aux for NARROW and
- * IPV4 (every row now; a blocked column's rows a block at a time, by ensure_block). */
-static int fixed_setup(struct ariel_scan_ctx *c, int col, int wr, uint64_t n)
+/*
+ * Points c->st[col] (enc set) at its values as stored in c->raw[col]: FIXED ones are read in
+ * place; NARROW and IPV4 ones are widened per row read (fixed_at), not per column or block:
+ * a needle search reads a few rows, and widening whole blocks faulted in most of its memory.
+ */
+static void fixed_setup(struct ariel_scan_ctx *c, int col, int wr)
 {
     struct col_state *s = &c->st[col];
-    int width = col_width(col);
-    (void)n;
     s->wr = wr;
-    s->stride = (size_t)width;
+    s->stride = (size_t)col_width(col);
     s->raw = c->raw[col];
-    /* NARROW and IPV4 values are widened per row read (fixed_at), not per column: a needle
-     * search reads a few rows, and widening whole blocks faulted in most of its memory */
     s->base = s->enc == ARIEL_ENC_FIXED ? c->raw[col] : NULL;
-    return 0;
 }
 
 /* The store's root from a segment's path root/<table>/YYYY/MM/DD/HH/seg-<id>.seg. */
@@ -1821,7 +1819,10 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     for (int k = 0; k < STR_RING; k++)
         c->ring[col].blk[k] = 0;
     s->ring = ring ? &c->ring[col] : NULL;
-    if (!str) return fixed_setup(c, col, wr, n);
+    if (!str) {
+        fixed_setup(c, col, wr);
+        return 0;
+    }
     uint8_t *raw = c->raw[col];
     size_t r = ZSTD_decompressDCtx(c->dctx, raw, n * 4, c->cbuf + 12 + (size_t)nb * 12, P);
     if (ZSTD_isError(r) || r != n * 4) return corrupt(g, col, "lengths do not decompress");
@@ -2066,7 +2067,8 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
         }
         int wr = fixed_raw_width(dc, col, n);
         if (!wr) return corrupt(g, col, "bad fixed-width column");
-        return fixed_setup(c, col, wr, n);
+        fixed_setup(c, col, wr);
+        return 0;
     }
     /* strings */
     if (dc->enc == ARIEL_ENC_CONST) {
