@@ -198,6 +198,12 @@ void ariel_dict_forget(void);
 /* The blocks of a blocked payload are compressed with the store's dictionary whose id is in
  * the entry's last 8 bytes (dict.c). */
 #define ARIEL_COLF_DICT 2u
+/* The blocks of a blocked string column (ARIEL_ENC_STRBLOCKS) each hold their rows' lengths:
+ * block b is zstd(its rows' u32 lengths, then their bytes), there is no prelude (P = 0), so a
+ * search reads nothing of a block it does not keep. Blocks of ARIEL_INLEN_MIN_ROWS rows or
+ * more; smaller ones keep the prelude (a search decompresses all of such a column anyway). */
+#define ARIEL_COLF_INLEN 4u
+#define ARIEL_INLEN_MIN_ROWS 16u
 
 enum ariel_enc {
     ARIEL_ENC_CONST = 1,     /* one raw value, uncompressed: the value of every row */

@@ -1099,13 +1099,49 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
     return 0;
 }
 
+/* One ARIEL_COLF_INLEN block: a zstd frame of the rows' lengths (ll bytes) and then their
+ * bytes (bl), streamed in two pieces, with the dictionary cdict when not NULL. */
+static size_t inlen_frame(ZSTD_CCtx *z, uint8_t *dst, size_t cap, const uint8_t *lens, size_t ll,
+                          const uint8_t *bytes, size_t bl)
+{
+    size_t r = ZSTD_CCtx_setPledgedSrcSize(z, ll + bl);
+    if (ZSTD_isError(r)) return r;
+    ZSTD_outBuffer out = {dst, cap, 0};
+    ZSTD_inBuffer in = {lens, ll, 0};
+    while (in.pos < in.size)
+        if (ZSTD_isError(r = ZSTD_compressStream2(z, &out, &in, ZSTD_e_continue))) return r;
+    in = (ZSTD_inBuffer){bytes, bl, 0};
+    do {
+        if (ZSTD_isError(r = ZSTD_compressStream2(z, &out, &in, ZSTD_e_end))) return r;
+        if (r && out.pos == out.size) return (size_t)-1; /* an error code: no room */
+    } while (r != 0);
+    return out.pos;
+}
+
+static size_t compress_inlen(struct ariel_seg_writer *w, uint8_t *dst, size_t cap,
+                             const uint8_t *lens, size_t ll, const uint8_t *bytes, size_t bl,
+                             const void *cdict)
+{
+    ZSTD_CCtx *z = w->cctx_block;
+    ZSTD_CCtx_reset(z, ZSTD_reset_session_only);
+    size_t r = ZSTD_CCtx_refCDict(z, cdict);
+    if (!ZSTD_isError(r)) r = inlen_frame(z, dst, cap, lens, ll, bytes, bl);
+    /* the dictionary is sticky: the context's other frames (ZSTD_compress2) go without */
+    if (cdict) {
+        ZSTD_CCtx_reset(z, ZSTD_reset_session_only);
+        ZSTD_CCtx_refCDict(z, NULL);
+    }
+    return r;
+}
+
 /*
  * A column in blocks of R rows (ARIEL_ENC_STRBLOCKS, or ARIEL_COLF_BLOCKS for fixed-width
  * values), so that a search reads and decompresses only the blocks of the rows it keeps:
  *
  *   u32 R, u32 B, u32 P, B x u32 block size, B x u64 XXH3 of each block,
- *   P bytes of prelude (strings: zstd of the n u32 lengths; fixed width: none),
- *   u64 XXH3 of all the bytes above (the head), then the B blocks (zstd of R rows' bytes).
+ *   P bytes of prelude (strings: zstd of the n u32 lengths; fixed width and
+ *   ARIEL_COLF_INLEN strings: none), u64 XXH3 of all the bytes above (the head), then the B
+ *   blocks (zstd of R rows' bytes; ARIEL_COLF_INLEN: of their u32 lengths, then bytes).
  *
  * A reader reads the head, checks it, and reads and checks each block when it needs it; the
  * directory's checksum still covers the whole column (fsck reads everything).
@@ -1123,7 +1159,9 @@ static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t 
     if (grow(&w->comp, &w->compcap, bound)) return STRM_ERR_NOMEM;
     uint8_t *out = w->comp;
     size_t pos = table, P = 0;
-    if (lens) {
+    bool inlen = lens && R >= ARIEL_INLEN_MIN_ROWS;
+    if (inlen) dc->flags |= ARIEL_COLF_INLEN;
+    if (lens && !inlen) {
         P = ZSTD_compress2(w->cctx, out + pos, w->compcap - pos, lens, lsize);
         if (ZSTD_isError(P)) return STRM_ERR_NOMEM;
         pos += P;
@@ -1140,10 +1178,16 @@ static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t 
         } else {
             blen = (size_t)(to - from) * wr;
         }
-        size_t cs =
-            cdict ? ZSTD_compress_usingCDict(w->cctx_block, out + pos, w->compcap - pos,
-                                             data + boff, blen, cdict)
-                  : ZSTD_compress2(w->cctx_block, out + pos, w->compcap - pos, data + boff, blen);
+        size_t cs;
+        if (inlen) {
+            cs = compress_inlen(w, out + pos, w->compcap - pos, lens + (size_t)from * 4,
+                                (size_t)(to - from) * 4, data + boff, blen, cdict);
+        } else {
+            cs = cdict ? ZSTD_compress_usingCDict(w->cctx_block, out + pos, w->compcap - pos,
+                                                  data + boff, blen, cdict)
+                       : ZSTD_compress2(w->cctx_block, out + pos, w->compcap - pos, data + boff,
+                                        blen);
+        }
         if (ZSTD_isError(cs)) return STRM_ERR_NOMEM;
         ariel_put32(out + 12 + (size_t)b * 4, (uint32_t)cs);
         ariel_put64(out + 12 + (size_t)nb * 4 + (size_t)b * 8, XXH3_64bits(out + pos, cs));
@@ -1567,7 +1611,12 @@ struct col_state {
      * byte of each block (bl_start, bl_n + 1) and the rows' lengths, so a needle search
      * touches only the offsets of the blocks it reads */
     size_t *bl_start;
-    uint8_t *bl_offs;      /* per block: offs filled */
+    uint8_t *bl_offs; /* per block: offs filled */
+    /* ARIEL_COLF_INLEN: each block's lengths come first in its frame; base (the lengths)
+     * and offs (from the frame's start) are filled as each block is first read; bl_start is
+     * all 0 and bl_total holds each block's decompressed size once known */
+    bool inlen;
+    size_t *bl_total;
     struct str_ring *ring; /* blocked strings: bl_have[b] is b's slot + 1 (0: not held) */
     /* ARIEL_ENC_STRDICT, read in place: row i's value is dictionary entry code(i) */
     const uint8_t *dcodes;
@@ -1778,10 +1827,13 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     size_t head = 12 + (size_t)nb * 12 + P + 8;
     /* strings in blocks big enough for the ring: only the lengths here; else every byte */
     bool ring = str && R >= STR_RING_MIN_ROWS;
+    bool inlen = str && (dc->flags & ARIEL_COLF_INLEN);
+    if (inlen && (R < ARIEL_INLEN_MIN_ROWS || P != 0)) return corrupt(g, col, "bad block table");
     if (scratch(&c->cbuf, &c->ccap, head) ||
         scratch(&c->raw[col], &c->rawcap[col], ring ? n * 4 + 1 : dc->rawsize + 1) ||
         scratch(&c->bmeta[col], &c->bmetacap[col],
-                ((size_t)nb + 1) * 8 + (size_t)nb * 8 + ((size_t)nb + 1) * 8 + 2 * (size_t)nb) ||
+                ((size_t)nb + 1) * 8 + (size_t)nb * 8 + ((size_t)nb + 1) * 8 + 2 * (size_t)nb +
+                    (size_t)nb * sizeof(size_t)) ||
         (str && scratch(&c->aux[col], &c->auxcap[col], n * sizeof(size_t))))
         return STRM_ERR_NOMEM;
     if (ariel_read_all(fd, c->cbuf, head, dc->offset) != 0) return STRM_ERR_IO;
@@ -1812,7 +1864,8 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     s->bl_zoff = zoff;
     s->bl_hash = hash;
     s->bl_start = (size_t *)(hash + nb);
-    s->bl_have = (uint8_t *)(s->bl_start + nb + 1);
+    s->bl_total = s->bl_start + nb + 1;
+    s->bl_have = (uint8_t *)(s->bl_total + nb);
     s->bl_offs = s->bl_have + nb;
     memset(s->bl_have, 0, 2 * (size_t)nb);
     c->part[col].blk = 0;
@@ -1824,6 +1877,14 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
         return 0;
     }
     uint8_t *raw = c->raw[col];
+    if (inlen) { /* nothing more until a block is read */
+        s->inlen = true;
+        s->offs = (size_t *)(void *)c->aux[col];
+        s->base = raw;
+        s->bytes = NULL;
+        memset(s->bl_start, 0, ((size_t)nb + 1) * sizeof *s->bl_start);
+        return 0;
+    }
     size_t r = ZSTD_decompressDCtx(c->dctx, raw, n * 4, c->cbuf + 12 + (size_t)nb * 12, P);
     if (ZSTD_isError(r) || r != n * 4) return corrupt(g, col, "lengths do not decompress");
     s->offs = (size_t *)(void *)c->aux[col];
@@ -1861,60 +1922,13 @@ static int read_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int col
 #define PART_STEP_MIN 4096
 
 /*
- * Makes the bytes of row i (in block b, rows from..to) of a blocked string column readable:
- * decompresses the block's zstd frame as a stream only as far as row i's end (plus a
- * sixteenth of the block), resuming where the last call stopped, since a scan asks for rows
- * in order.
- * The block's stored bytes are checked (XXH3) before any of them is decompressed.
+ * Decompresses the block being streamed (c->part[col]) into dst, a block of total bytes, as
+ * far as need bytes plus a slack step, or to its end.
  */
-static int ensure_str_rows(struct ariel_segment *g, struct ariel_scan_ctx *c, int col, uint64_t b,
-                           uint64_t from, uint64_t to, uint64_t i)
+static int stream_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int col, char *dst,
+                        size_t need, size_t total)
 {
-    struct col_state *s = &c->st[col];
     struct part_block *pb = &c->part[col];
-    if (!s->bl_offs[b]) {
-        size_t o = s->bl_start[b];
-        for (uint64_t r = from; r < to; r++) {
-            s->offs[r] = o;
-            o += ariel_get32(s->base + r * 4);
-        }
-        s->bl_offs[b] = 1;
-    }
-    size_t start = s->bl_start[b], total = s->bl_start[b + 1] - start;
-    size_t need = s->offs[i] + ariel_get32(s->base + i * 4) - start;
-    /* held: in its ring slot (ring) or decompressed in place; a held block other than the
-     * one being streamed (pb) is complete */
-    bool partial = pb->blk == b + 1;
-    bool held = s->ring ? s->bl_have[b] != 0 : (s->bl_have[b] || partial);
-    if (held && (!partial || pb->done >= need)) return 0;
-    char *dst = s->ring ? NULL : (char *)s->bytes + start;
-    if (!held) {
-        if (s->ring) {
-            struct str_ring *rg = s->ring;
-            if (pb->blk && s->bl_have[pb->blk - 1]) {
-                /* a half-read block gives its stream up: no longer held (its rows read so
-                 * far stay valid in its buffer until the slot comes round again) */
-                rg->blk[s->bl_have[pb->blk - 1] - 1] = 0;
-                s->bl_have[pb->blk - 1] = 0;
-            }
-            unsigned k = rg->next++ % STR_RING; /* the oldest slot */
-            if (rg->blk[k]) s->bl_have[rg->blk[k] - 1] = 0;
-            if (scratch(&rg->buf[k], &rg->cap[k], total + 1)) return STRM_ERR_NOMEM;
-            rg->blk[k] = b + 1;
-            s->bl_have[b] = (uint8_t)(k + 1);
-        }
-        size_t zl;
-        if (!pb->ds && !(pb->ds = ZSTD_createDStream())) return STRM_ERR_NOMEM;
-        int rc = read_block(g, c, col, b, &pb->z, &pb->zcap, &zl);
-        if (rc != 0) return rc;
-        ZSTD_DCtx_reset(pb->ds, ZSTD_reset_session_only);
-        if (ZSTD_isError(ZSTD_DCtx_refDDict(pb->ds, s->ddict))) return STRM_ERR_NOMEM;
-        pb->zlen = zl;
-        pb->in = (ZSTD_inBuffer){pb->z, zl, 0};
-        pb->blk = b + 1;
-        pb->done = 0;
-    }
-    if (s->ring) dst = (char *)s->ring->buf[s->bl_have[b] - 1];
     size_t step = total / PART_STEPS > PART_STEP_MIN ? total / PART_STEPS : PART_STEP_MIN;
     size_t want = need + step < total ? need + step : total;
     ZSTD_outBuffer out = {dst, want, pb->done};
@@ -1931,10 +1945,94 @@ static int ensure_str_rows(struct ariel_segment *g, struct ariel_scan_ctx *c, in
     pb->done = out.pos;
     if (out.pos == total) {
         if (r != 0 || pb->in.pos != pb->zlen) return corrupt(g, col, "block does not decompress");
-        if (!s->ring) s->bl_have[b] = 1;
+        if (!c->st[col].ring) c->st[col].bl_have[pb->blk - 1] = 1;
         pb->blk = 0;
     }
     return 0;
+}
+
+/*
+ * Makes the bytes of row i (in block b, rows from..to) of a blocked string column readable:
+ * decompresses the block's zstd frame as a stream only as far as row i's end (plus a
+ * sixteenth of the block), resuming where the last call stopped, since a scan asks for rows
+ * in order.
+ * The block's stored bytes are checked (XXH3) before any of them is decompressed.
+ */
+static int ensure_str_rows(struct ariel_segment *g, struct ariel_scan_ctx *c, int col, uint64_t b,
+                           uint64_t from, uint64_t to, uint64_t i)
+{
+    struct col_state *s = &c->st[col];
+    struct part_block *pb = &c->part[col];
+    if (!s->inlen && !s->bl_offs[b]) {
+        size_t o = s->bl_start[b];
+        for (uint64_t r = from; r < to; r++) {
+            s->offs[r] = o;
+            o += ariel_get32(s->base + r * 4);
+        }
+        s->bl_offs[b] = 1;
+    }
+    size_t start = s->bl_start[b];
+    /* ARIEL_COLF_INLEN: the frame's first bytes are the rows' lengths, needed first */
+    size_t lenb = s->inlen ? (size_t)(to - from) * 4 : 0;
+    size_t need = s->bl_offs[b] ? s->offs[i] + ariel_get32(s->base + i * 4) - start : lenb;
+    /* held: in its ring slot (ring) or decompressed in place; a held block other than the
+     * one being streamed (pb) is complete */
+    bool partial = pb->blk == b + 1;
+    bool held = s->ring ? s->bl_have[b] != 0 : (s->bl_have[b] || partial);
+    if (held && (!partial || pb->done >= need)) return 0;
+    char *dst = s->ring ? NULL : (char *)s->bytes + start;
+    if (!held) {
+        size_t zl;
+        if (s->ring && pb->blk && s->bl_have[pb->blk - 1]) {
+            /* a half-read block gives its stream up: no longer held (its rows read so far
+             * stay valid in its buffer until the slot comes round again) */
+            s->ring->blk[s->bl_have[pb->blk - 1] - 1] = 0;
+            s->bl_have[pb->blk - 1] = 0;
+        }
+        pb->blk = 0;
+        if (!pb->ds && !(pb->ds = ZSTD_createDStream())) return STRM_ERR_NOMEM;
+        int rc = read_block(g, c, col, b, &pb->z, &pb->zcap, &zl);
+        if (rc != 0) return rc;
+        if (s->inlen && !s->bl_offs[b]) { /* its size, from the frame header */
+            unsigned long long fs = ZSTD_getFrameContentSize(pb->z, zl);
+            uint64_t cap = g->cols[g->col_index[col]].rawsize;
+            if (fs == ZSTD_CONTENTSIZE_UNKNOWN || fs == ZSTD_CONTENTSIZE_ERROR || fs < lenb ||
+                fs > cap)
+                return corrupt(g, col, "bad block size");
+            s->bl_total[b] = (size_t)fs;
+        }
+        if (s->ring) {
+            struct str_ring *rg = s->ring;
+            size_t total = s->inlen ? s->bl_total[b] : s->bl_start[b + 1] - start;
+            unsigned k = rg->next++ % STR_RING; /* the oldest slot */
+            if (rg->blk[k]) s->bl_have[rg->blk[k] - 1] = 0;
+            if (scratch(&rg->buf[k], &rg->cap[k], total + 1)) return STRM_ERR_NOMEM;
+            rg->blk[k] = b + 1;
+            s->bl_have[b] = (uint8_t)(k + 1);
+        }
+        ZSTD_DCtx_reset(pb->ds, ZSTD_reset_session_only);
+        if (ZSTD_isError(ZSTD_DCtx_refDDict(pb->ds, s->ddict))) return STRM_ERR_NOMEM;
+        pb->zlen = zl;
+        pb->in = (ZSTD_inBuffer){pb->z, zl, 0};
+        pb->blk = b + 1;
+        pb->done = 0;
+    }
+    if (s->ring) dst = (char *)s->ring->buf[s->bl_have[b] - 1];
+    size_t total = s->inlen ? s->bl_total[b] : s->bl_start[b + 1] - start;
+    int rc = stream_block(g, c, col, dst, need, total);
+    if (rc != 0 || !s->inlen || s->bl_offs[b]) return rc;
+    /* the block's lengths are in: its rows' offsets, then on to row i's bytes */
+    size_t o = lenb;
+    for (uint64_t r = from; r < to; r++) {
+        const uint8_t *lp = (const uint8_t *)dst + (r - from) * 4;
+        memcpy(c->raw[col] + r * 4, lp, 4);
+        s->offs[r] = o;
+        o += ariel_get32(lp);
+    }
+    if (o != total) return corrupt(g, col, "lengths do not add up");
+    s->bl_offs[b] = 1;
+    need = s->offs[i] + ariel_get32(s->base + i * 4);
+    return pb->blk == b + 1 && pb->done < need ? stream_block(g, c, col, dst, need, total) : 0;
 }
 
 /* Makes the bytes of row i of a blocked column readable (a fixed-width block: all of it, once). */
@@ -2093,6 +2191,7 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
             if (off != UINT32_MAX) {
                 uint64_t plen;
                 if (!payload->present) return corrupt(g, col, "slice without payload");
+                if (payload->inlen) continue; /* its lengths come with its blocks: at use */
                 plen = payload->enc == ARIEL_ENC_CONST
                            ? g->cols[g->col_index[STRM_COL_PAYLOAD]].rawsize
                        : payload->dcodes
@@ -2318,6 +2417,11 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
                         v.p = v.len ? s->bytes + s->offs[i] : NULL;
                     } else {
                         const struct col_state *ps = &c->st[STRM_COL_PAYLOAD];
+                        if (ps->inlen && (off > ariel_get32(ps->base + i * 4) ||
+                                          v.len > ariel_get32(ps->base + i * 4) - off)) {
+                            rc = corrupt(g, col, "slice outside payload");
+                            goto out;
+                        }
                         const char *pp = ps->enc == ARIEL_ENC_CONST ? ps->bytes
                                          : ps->dcodes ? ps->bytes + ps->doff[dict_code(ps, i)]
                                                       : str_start(ps, i);
