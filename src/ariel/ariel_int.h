@@ -204,6 +204,11 @@ void ariel_dict_forget(void);
  * more; smaller ones keep the prelude (a search decompresses all of such a column anyway). */
 #define ARIEL_COLF_INLEN 4u
 #define ARIEL_INLEN_MIN_ROWS 16u
+/* A DELTA column ends with checkpoints, so that a search decodes only the chunks of rows it
+ * reads: after the varints, K x (u64 offset of chunk k's first varint, i64 the value before
+ * it), then u32 K and u32 rows per chunk (ARIEL_TIME_CHUNK). */
+#define ARIEL_COLF_CKPT 8u
+#define ARIEL_TIME_CHUNK 1024u
 
 enum ariel_enc {
     ARIEL_ENC_CONST = 1,     /* one raw value, uncompressed: the value of every row */
@@ -326,6 +331,8 @@ struct ariel_seg_writer {
     void *cctx_block; /* ZSTD_CCtx: the blocks of blocked columns (the level's own sizes) */
     uint8_t *raw, *comp;
     size_t rawcap, compcap;
+    uint8_t *ckpt; /* a DELTA column's checkpoints (ARIEL_COLF_CKPT) */
+    size_t ckptcap;
     int level;
     /* The string slices of every row of the segment being written, parsed once per segment
      * (not once per string column), one plane per string column the table stores: string k

@@ -583,6 +583,7 @@ void ariel_seg_writer_free(struct ariel_seg_writer *w)
     ZSTD_freeCCtx(w->cctx_block);
     free(w->raw);
     free(w->comp);
+    free(w->ckpt);
     free(w->strs);
     free(w->slices);
     free(w->fixed);
@@ -996,17 +997,29 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
             *rawlen = (size_t)width;
             dc->enc = ARIEL_ENC_CONST;
         } else if (def->type == STRM_T_TIME) {
-            size_t pos = 0;
+            size_t pos = 0, K = (n + ARIEL_TIME_CHUNK - 1) / ARIEL_TIME_CHUNK;
             int64_t prev = 0;
-            if (grow(&w->raw, &w->rawcap, (size_t)n * 10)) return STRM_ERR_NOMEM;
+            /* the checkpoints wait in their own buffer until the varints' end is known */
+            if (grow(&w->raw, &w->rawcap, (size_t)n * 10 + K * 16 + 8) ||
+                grow(&w->ckpt, &w->ckptcap, K * 16))
+                return STRM_ERR_NOMEM;
             for (uint32_t i = 0; i < n; i++) {
+                if (i % ARIEL_TIME_CHUNK == 0) {
+                    ariel_put64(w->ckpt + (size_t)(i / ARIEL_TIME_CHUNK) * 16, pos);
+                    ariel_put64(w->ckpt + (size_t)(i / ARIEL_TIME_CHUNK) * 16 + 8, (uint64_t)prev);
+                }
                 int64_t v = (int64_t)ariel_get64(fx + (size_t)i * 8);
                 uint64_t d = (uint64_t)v - (uint64_t)prev;
                 pos += ariel_varint_put(w->raw + pos, (d << 1) ^ (uint64_t)((int64_t)d >> 63));
                 prev = v;
             }
-            *rawlen = pos;
+            memcpy(w->raw + pos, w->ckpt, K * 16);
+            pos += K * 16;
+            ariel_put32(w->raw + pos, (uint32_t)K);
+            ariel_put32(w->raw + pos + 4, ARIEL_TIME_CHUNK);
+            *rawlen = pos + 8;
             dc->enc = ARIEL_ENC_DELTA;
+            dc->flags |= ARIEL_COLF_CKPT;
         } else if (def->type == STRM_T_INT && width > 1 && dc->min >= 0 &&
                    narrow_width(dc->max) < width) {
             /* small values in a wide column: less for zstd to chew and to store */
@@ -1617,6 +1630,12 @@ struct col_state {
      * all 0 and bl_total holds each block's decompressed size once known */
     bool inlen;
     size_t *bl_total;
+    /* TIME columns with checkpoints (ARIEL_COLF_CKPT): times is filled a chunk of tck_rows
+     * rows at a time (ensure_block), from the varints at tvar and the K checkpoints at tck */
+    const uint8_t *tvar, *tck;
+    uint64_t tvlen;
+    uint32_t tck_n, tck_rows;
+    uint8_t *tck_have;
     struct str_ring *ring; /* blocked strings: bl_have[b] is b's slot + 1 (0: not held) */
     /* ARIEL_ENC_STRDICT, read in place: row i's value is dictionary entry code(i) */
     const uint8_t *dcodes;
@@ -2035,10 +2054,71 @@ static int ensure_str_rows(struct ariel_segment *g, struct ariel_scan_ctx *c, in
     return pb->blk == b + 1 && pb->done < need ? stream_block(g, c, col, dst, need, total) : 0;
 }
 
+/*
+ * A DELTA column with checkpoints (ARIEL_COLF_CKPT, raw: its decompressed bytes) set up so
+ * that time_chunk decodes a chunk of rows when one is first read. The checkpoints are checked
+ * here: in order, inside the varints, the first at 0.
+ */
+static int time_ckpt_setup(struct ariel_segment *g, struct ariel_scan_ctx *c, int col,
+                           const uint8_t *raw, uint64_t rawsize)
+{
+    struct col_state *s = &c->st[col];
+    uint64_t n = g->rows;
+    if (rawsize < 8) return corrupt(g, col, "bad checkpoints");
+    uint64_t K = ariel_get32(raw + rawsize - 8), CR = ariel_get32(raw + rawsize - 4);
+    if (CR == 0 || K != (n + CR - 1) / CR || K * 16 + 8 > rawsize)
+        return corrupt(g, col, "bad checkpoints");
+    uint64_t V = rawsize - 8 - K * 16, last = 0;
+    const uint8_t *ck = raw + V;
+    for (uint64_t k = 0; k < K; k++) {
+        uint64_t off = ariel_get64(ck + k * 16);
+        if (off < last || off > V || (k == 0 && (off != 0 || ariel_get64(ck + 8) != 0)))
+            return corrupt(g, col, "bad checkpoints");
+        last = off;
+    }
+    if (scratch(&c->aux[col], &c->auxcap[col], n * 8 + 1) ||
+        scratch(&c->bmeta[col], &c->bmetacap[col], K + 1))
+        return STRM_ERR_NOMEM;
+    s->times = (int64_t *)(void *)c->aux[col];
+    s->tvar = raw;
+    s->tvlen = V;
+    s->tck = ck;
+    s->tck_n = (uint32_t)K;
+    s->tck_rows = (uint32_t)CR;
+    s->tck_have = c->bmeta[col];
+    memset(s->tck_have, 0, K);
+    return 0;
+}
+
+/* Decodes chunk k of a checkpointed time column into its rows of times. */
+static int time_chunk(struct ariel_segment *g, struct ariel_scan_ctx *c, int col, uint64_t k)
+{
+    struct col_state *s = &c->st[col];
+    if (k >= s->tck_n) return corrupt(g, col, "row outside the checkpoints");
+    uint64_t from = k * s->tck_rows,
+             to = from + s->tck_rows < g->rows ? from + s->tck_rows : g->rows;
+    const uint8_t *p = s->tvar + ariel_get64(s->tck + k * 16);
+    const uint8_t *end =
+        s->tvar + (k + 1 < s->tck_n ? ariel_get64(s->tck + (k + 1) * 16) : s->tvlen);
+    uint64_t prev = ariel_get64(s->tck + k * 16 + 8);
+    for (uint64_t i = from; i < to; i++) {
+        uint64_t z;
+        size_t len = ariel_varint_get(p, end, &z);
+        if (!len) return corrupt(g, col, "truncated deltas");
+        p += len;
+        prev += (z >> 1) ^ (uint64_t)(-(int64_t)(z & 1));
+        s->times[i] = (int64_t)prev;
+    }
+    if (p != end) return corrupt(g, col, "trailing bytes");
+    s->tck_have[k] = 1;
+    return 0;
+}
+
 /* Makes the bytes of row i of a blocked column readable (a fixed-width block: all of it, once). */
 static int ensure_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int col, uint64_t i)
 {
     struct col_state *s = &c->st[col];
+    if (s->tck) return s->tck_have[i / s->tck_rows] ? 0 : time_chunk(g, c, col, i / s->tck_rows);
     if (!s->blocked) return 0;
     uint64_t b = i / s->bl_rows, n = g->rows;
     if (b >= s->bl_n) return corrupt(g, col, "row outside the blocks");
@@ -2139,6 +2219,7 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
             return 0;
         }
         if (dc->enc != ARIEL_ENC_DELTA) return corrupt(g, col, "unknown encoding");
+        if (dc->flags & ARIEL_COLF_CKPT) return time_ckpt_setup(g, c, col, raw, dc->rawsize);
         /* the deltas only decode in order: a search that keeps a few rows of a segment inside
          * its time range decodes up to the last of them (time_rows) */
         uint64_t lim = c->time_rows && c->time_rows < n ? c->time_rows : n;
@@ -2265,9 +2346,11 @@ static bool pred_holds(const struct ariel_scan_ctx *c, const struct ariel_pred *
     static const uint8_t zero16[16];
     struct strm_str str = {NULL, 0};
     uint8_t tmp[16];
-    if (type == STRM_T_IP) {
+    if (type == STRM_T_IP) { /* a constant size: the compare is inlined */
         val = s->present ? fixed_at(s, 16, i, tmp) : zero16;
-        len = 16;
+        for (int k = 0; k < p->nkeys; k++)
+            if (p->key_lens[k] == 16 && memcmp(p->keys[k], val, 16) == 0) return true;
+        return false;
     } else if (type == STRM_T_STR) {
         if (s->present && s->enc == ARIEL_ENC_CONST) {
             str.len = constlen;
@@ -2350,11 +2433,6 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
         }
         const struct col_state *ts = &c->st[STRM_COL_STARTTIME];
         for (uint64_t i = 0; i < g->rows; i++) {
-            if (!inside) {
-                int64_t t = ts->times ? ts->times[i] : ts->tconst;
-                if (t < tmin) continue;
-                if (t > tmax) break; /* rows are sorted by starttime */
-            }
             int out_m = -1; /* a filter that rules this row's block out */
             for (int m = 0; m < nmask && out_m < 0; m++)
                 if (!c->mask[m].ok[i / c->mask[m].R]) out_m = m;
@@ -2362,6 +2440,21 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
                 uint64_t R = c->mask[out_m].R;
                 i = (i / R + 1) * R - 1;
                 continue;
+            }
+            if (!inside && ts->tck && !ts->tck_have[i / ts->tck_rows]) {
+                /* a chunk whose last row (the next checkpoint's value) is before the range
+                 * is passed over undecoded */
+                uint64_t k = i / ts->tck_rows;
+                if (k + 1 < ts->tck_n && (int64_t)ariel_get64(ts->tck + (k + 1) * 16 + 8) < tmin) {
+                    i = (k + 1) * ts->tck_rows - 1;
+                    continue;
+                }
+                if ((rc = time_chunk(g, c, STRM_COL_STARTTIME, k)) != 0) goto out;
+            }
+            if (!inside) {
+                int64_t t = ts->times ? ts->times[i] : ts->tconst;
+                if (t < tmin) continue;
+                if (t > tmax) break; /* rows are sorted by starttime */
             }
             bool ok = true;
             for (int k = 0; k < npreds && ok; k++) {
@@ -2379,7 +2472,7 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
         if ((colmask & (1ull << col)) && (loaded & (1ull << col))) out_cols[ncols++] = col;
     int blk_cols[STRM_COL__COUNT], nblk = 0; /* blocked columns the rows read */
     for (int col = 0; col < STRM_COL__COUNT; col++)
-        if ((loaded & (1ull << col)) && c->st[col].blocked &&
+        if ((loaded & (1ull << col)) && (c->st[col].blocked || c->st[col].tck) &&
             ((colmask & (1ull << col)) || col == STRM_COL_PAYLOAD))
             blk_cols[nblk++] = col;
 
