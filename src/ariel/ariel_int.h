@@ -225,7 +225,9 @@ enum ariel_enc {
     ARIEL_ENC_TOKBLOOM = 10, /* an index blob: the payload's token Bloom filters per block */
     ARIEL_ENC_STRDICT = 12,  /* a string column of few distinct values: zstd(u32 d, u32 w,
                               * d x u32 length, the d values' bytes, n x w-byte codes (w 1 or
-                              * 2, little-endian) of each row's value) */
+                              * 2, little-endian) of each row's value); with
+                              * ARIEL_COLF_BLOCKS the codes are in blocks after the rest
+                              * (segment.c, encode_strdict_blocked) */
     ARIEL_ENC_STRBLOCKS = 9, /* a big string column in blocks, so that a search reads only the
                               * blocks of the rows it keeps: u32 rows per block R, u32 blocks
                               * B, u32 csize of the lengths, B x u32 csize of each block, then

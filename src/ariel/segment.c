@@ -805,9 +805,9 @@ static bool ipv4_only(const uint8_t *fx, uint32_t n)
     return true;
 }
 
-static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t *lens, size_t wr,
-                          const uint8_t *data, size_t total, struct ariel_seg_col *dc, uint32_t R,
-                          const void *cdict);
+static int encode_blocked(struct ariel_seg_writer *w, size_t at, uint32_t n, const uint8_t *lens,
+                          size_t wr, const uint8_t *data, size_t total, struct ariel_seg_col *dc,
+                          uint32_t R, const void *cdict);
 
 /*
  * Whether the payload of the segment being written (n rows) gets the dictionary: trains one
@@ -1107,7 +1107,7 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
             dc->reserved = w->dict_id;
             w->dict_segments++;
         }
-        return encode_blocked(w, n, w->raw, 0, w->raw + head, pos - head, dc, R, cd);
+        return encode_blocked(w, 0, n, w->raw, 0, w->raw + head, pos - head, dc, R, cd);
     }
     return 0;
 }
@@ -1160,22 +1160,22 @@ static size_t compress_inlen(struct ariel_seg_writer *w, uint8_t *dst, size_t ca
  * directory's checksum still covers the whole column (fsck reads everything).
  * lens: the n lengths (strings) or NULL (fixed width: wr bytes per row); data: the bytes.
  */
-static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t *lens, size_t wr,
-                          const uint8_t *data, size_t total, struct ariel_seg_col *dc, uint32_t R,
-                          const void *cdict)
+static int encode_blocked(struct ariel_seg_writer *w, size_t at, uint32_t n, const uint8_t *lens,
+                          size_t wr, const uint8_t *data, size_t total, struct ariel_seg_col *dc,
+                          uint32_t R, const void *cdict)
 {
     if (!R) R = lens ? w->strblock_rows : w->fixblock_rows;
     uint32_t nb = (n + R - 1) / R;
     size_t table = 12 + (size_t)nb * 12, lsize = lens ? (size_t)n * 4 : 0;
     size_t bound = table + (lens ? ZSTD_compressBound(lsize) : 0) + 8 + ZSTD_compressBound(total) +
                    (size_t)nb * 64;
-    if (grow(&w->comp, &w->compcap, bound)) return STRM_ERR_NOMEM;
-    uint8_t *out = w->comp;
+    if (grow(&w->comp, &w->compcap, at + bound)) return STRM_ERR_NOMEM;
+    uint8_t *out = w->comp + at; /* after the at bytes already there */
     size_t pos = table, P = 0;
     bool inlen = lens && R >= ARIEL_INLEN_MIN_ROWS;
     if (inlen) dc->flags |= ARIEL_COLF_INLEN;
     if (lens && !inlen) {
-        P = ZSTD_compress2(w->cctx, out + pos, w->compcap - pos, lens, lsize);
+        P = ZSTD_compress2(w->cctx, out + pos, w->compcap - at - pos, lens, lsize);
         if (ZSTD_isError(P)) return STRM_ERR_NOMEM;
         pos += P;
     }
@@ -1193,13 +1193,13 @@ static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t 
         }
         size_t cs;
         if (inlen) {
-            cs = compress_inlen(w, out + pos, w->compcap - pos, lens + (size_t)from * 4,
+            cs = compress_inlen(w, out + pos, w->compcap - at - pos, lens + (size_t)from * 4,
                                 (size_t)(to - from) * 4, data + boff, blen, cdict);
         } else {
-            cs = cdict ? ZSTD_compress_usingCDict(w->cctx_block, out + pos, w->compcap - pos,
+            cs = cdict ? ZSTD_compress_usingCDict(w->cctx_block, out + pos, w->compcap - at - pos,
                                                   data + boff, blen, cdict)
-                       : ZSTD_compress2(w->cctx_block, out + pos, w->compcap - pos, data + boff,
-                                        blen);
+                       : ZSTD_compress2(w->cctx_block, out + pos, w->compcap - at - pos,
+                                        data + boff, blen);
         }
         if (ZSTD_isError(cs)) return STRM_ERR_NOMEM;
         ariel_put32(out + 12 + (size_t)b * 4, (uint32_t)cs);
@@ -1211,7 +1211,7 @@ static int encode_blocked(struct ariel_seg_writer *w, uint32_t n, const uint8_t 
     ariel_put32(out + 4, nb);
     ariel_put32(out + 8, (uint32_t)P);
     ariel_put64(out + head - 8, XXH3_64bits(out, head - 8));
-    dc->csize = pos;
+    dc->csize = at + pos;
     return 0;
 }
 
@@ -1246,6 +1246,26 @@ static void dirent_put(uint8_t *p, const struct ariel_seg_col *c)
     ariel_put64(p + 40, (uint64_t)c->min);
     ariel_put64(p + 48, (uint64_t)c->max);
     ariel_put64(p + 56, c->reserved);
+}
+
+/*
+ * A dictionary-coded column (w->raw, rawlen bytes as ARIEL_ENC_STRDICT) with its codes in
+ * blocks (ARIEL_COLF_BLOCKS), so that a search reads the dictionary and only the codes of the
+ * blocks it keeps: u32 c, c bytes of zstd(u32 d, u32 w, d x u32 length, the values' bytes),
+ * u64 XXH3 of those c bytes, then the codes as a blocked fixed-width column of w bytes a row
+ * (encode_blocked).
+ */
+static int encode_strdict_blocked(struct ariel_seg_writer *w, uint32_t n, size_t rawlen,
+                                  struct ariel_seg_col *dc)
+{
+    size_t cw = ariel_get32(w->raw + 4), dlen = rawlen - (size_t)n * cw;
+    if (grow(&w->comp, &w->compcap, 4 + ZSTD_compressBound(dlen) + 8)) return STRM_ERR_NOMEM;
+    size_t cs = ZSTD_compress2(w->cctx, w->comp + 4, w->compcap - 4 - 8, w->raw, dlen);
+    if (ZSTD_isError(cs)) return STRM_ERR_NOMEM;
+    ariel_put32(w->comp, (uint32_t)cs);
+    ariel_put64(w->comp + 4 + cs, XXH3_64bits(w->comp + 4, cs));
+    dc->flags |= ARIEL_COLF_BLOCKS;
+    return encode_blocked(w, 4 + cs + 8, n, NULL, cw, w->raw + dlen, (size_t)n * cw, dc, 0, NULL);
 }
 
 int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct ariel_seg_meta *m,
@@ -1321,9 +1341,13 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
         } else if (col_width(colids[ci]) && cols[c].enc != ARIEL_ENC_DELTA &&
                    n > w->fixblock_rows && rawlen >= w->fixblock_min) {
             cols[c].flags |= ARIEL_COLF_BLOCKS;
-            if ((rc = encode_blocked(w, n, NULL, rawlen / n, w->raw, rawlen, &cols[c], 0, NULL)) !=
-                0)
+            if ((rc = encode_blocked(w, 0, n, NULL, rawlen / n, w->raw, rawlen, &cols[c], 0,
+                                     NULL)) != 0)
                 goto fail;
+            data = w->comp;
+        } else if (cols[c].enc == ARIEL_ENC_STRDICT && n > w->fixblock_rows &&
+                   (size_t)n * ariel_get32(w->raw + 4) >= w->fixblock_min) {
+            if ((rc = encode_strdict_blocked(w, n, rawlen, &cols[c])) != 0) goto fail;
             data = w->comp;
         } else {
             bound = ZSTD_compressBound(rawlen);
@@ -1642,6 +1666,7 @@ struct col_state {
     const uint8_t *dlens; /* u32 length per entry */
     const size_t *doff;   /* start of each entry in bytes */
     uint8_t dcw;          /* bytes per code */
+    uint32_t dn;          /* entries (blocked codes: checked as each block is read) */
 };
 
 /*
@@ -1733,6 +1758,8 @@ struct ariel_scan_ctx {
     struct part_block part[STRM_COL__COUNT]; /* blocked string columns */
     uint64_t time_rows; /* starttime decoded for the first time_rows rows only (0: all) */
     struct str_ring ring[STRM_COL__COUNT]; /* blocked string columns */
+    uint8_t *dbuf[STRM_COL__COUNT];        /* dictionaries of blocked codes */
+    size_t dbufcap[STRM_COL__COUNT];
 };
 
 int ariel_scan_ctx_batch(struct ariel_scan_ctx *c, ariel_batch_fn fn)
@@ -1770,6 +1797,7 @@ void ariel_scan_ctx_free(struct ariel_scan_ctx *c)
         free(c->part[i].z);
         for (int k = 0; k < STR_RING; k++)
             free(c->ring[i].buf[k]);
+        free(c->dbuf[i]);
     }
     free(c);
 }
@@ -1828,15 +1856,15 @@ static bool store_root(const char *path, char *out, size_t len)
  * and leaves the blocks to ensure_block.
  */
 static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, int col,
-                        const struct ariel_seg_col *dc)
+                        const struct ariel_seg_col *dc, int code_width)
 {
     struct col_state *s = &c->st[col];
     uint64_t n = g->rows;
     bool str = dc->enc == ARIEL_ENC_STRBLOCKS;
-    int wr = str ? 0 : fixed_raw_width(dc, col, n);
+    int wr = str ? 0 : code_width ? code_width : fixed_raw_width(dc, col, n);
     uint8_t h12[12];
     if (str ? (col_width(col) || strm_event_cols[col].type != STRM_T_STR || dc->rawsize < n * 4)
-            : (!wr || !col_width(col)))
+            : (!wr || (!col_width(col) && !code_width)))
         return corrupt(g, col, "bad blocked column");
     if (dc->csize < 20 || ariel_read_all(fd, h12, 12, dc->offset) != 0)
         return dc->csize < 20 ? corrupt(g, col, "bad block table") : STRM_ERR_IO;
@@ -2131,6 +2159,14 @@ static int ensure_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int c
     size_t len = (size_t)(to - from) * (size_t)s->wr; /* fixed width */
     size_t r = ZSTD_decompressDCtx(c->dctx, c->raw[col] + from * (uint64_t)s->wr, len, c->cbuf, zl);
     if (ZSTD_isError(r) || r != len) return corrupt(g, col, "block does not decompress");
+    if (s->dcodes) { /* dictionary codes: each checked once, so str_at needs no check */
+        uint32_t top = 0;
+        for (uint64_t k = from; k < to; k++) {
+            uint32_t code = dict_code(s, k);
+            top = code > top ? code : top;
+        }
+        if (top >= s->dn) return corrupt(g, col, "dictionary code out of range");
+    }
     s->bl_have[b] = 1;
     return 0;
 }
@@ -2176,6 +2212,63 @@ static int strdict_setup(struct ariel_segment *g, struct ariel_scan_ctx *c, int 
     return 0;
 }
 
+/*
+ * A dictionary-coded column with its codes in blocks (encode_strdict_blocked): the
+ * dictionary is read, checked and set up here, the codes as a blocked fixed-width column
+ * (ensure_block reads and checks a block of them when a row of it is read).
+ */
+static int load_strdict_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, int col,
+                                const struct ariel_seg_col *dc)
+{
+    struct col_state *s = &c->st[col];
+    uint64_t n = g->rows;
+    uint8_t h4[4];
+    if (dc->csize < 12) return corrupt(g, col, "bad dictionary");
+    if (ariel_read_all(fd, h4, 4, dc->offset) != 0) return STRM_ERR_IO;
+    uint64_t cs = ariel_get32(h4);
+    if (cs + 12 > dc->csize) return corrupt(g, col, "bad dictionary");
+    if (scratch(&c->cbuf, &c->ccap, cs + 8)) return STRM_ERR_NOMEM;
+    if (ariel_read_all(fd, c->cbuf, cs + 8, dc->offset + 4) != 0) return STRM_ERR_IO;
+    if (XXH3_64bits(c->cbuf, cs) != ariel_get64(c->cbuf + cs))
+        return corrupt(g, col, "dictionary checksum mismatch");
+    unsigned long long fs = ZSTD_getFrameContentSize(c->cbuf, cs);
+    if (fs == ZSTD_CONTENTSIZE_UNKNOWN || fs == ZSTD_CONTENTSIZE_ERROR || fs < 8 ||
+        fs > dc->rawsize)
+        return corrupt(g, col, "bad dictionary");
+    if (scratch(&c->dbuf[col], &c->dbufcap[col], fs + 1)) return STRM_ERR_NOMEM;
+    const uint8_t *d = c->dbuf[col];
+    size_t r = ZSTD_decompressDCtx(c->dctx, c->dbuf[col], fs, c->cbuf, cs);
+    if (ZSTD_isError(r) || r != fs) return corrupt(g, col, "dictionary does not decompress");
+    uint64_t nd = ariel_get32(d), cw = ariel_get32(d + 4);
+    if ((cw != 1 && cw != 2) || nd == 0 || nd > 65535 || 8 + nd * 4 > fs)
+        return corrupt(g, col, "bad dictionary");
+    if (scratch(&c->aux[col], &c->auxcap[col], nd * sizeof(size_t))) return STRM_ERR_NOMEM;
+    size_t *doff = (size_t *)(void *)c->aux[col];
+    uint64_t dbytes = 0;
+    for (uint64_t k = 0; k < nd; k++) {
+        doff[k] = (size_t)dbytes;
+        dbytes += ariel_get32(d + 8 + k * 4);
+    }
+    if (8 + nd * 4 + dbytes != fs || fs + n * cw != dc->rawsize)
+        return corrupt(g, col, "dictionary sizes do not add up");
+    struct ariel_seg_col codes = *dc; /* the rest: the codes, blocked */
+    codes.offset += 4 + cs + 8;
+    codes.csize -= 4 + cs + 8;
+    codes.rawsize = n * cw;
+    codes.enc = ARIEL_ENC_NARROW;
+    int rc = load_blocked(g, fd, c, col, &codes, (int)cw);
+    if (rc != 0) return rc;
+    s->enc = ARIEL_ENC_STR; /* read as a plain string column, through str_at */
+    s->base = NULL;
+    s->dcodes = c->raw[col];
+    s->dcw = (uint8_t)cw;
+    s->dn = (uint32_t)nd;
+    s->dlens = d + 8;
+    s->doff = doff;
+    s->bytes = (const char *)d + 8 + nd * 4;
+    return 0;
+}
+
 /* Reads, checks and decompresses column col into c->raw[col]; sets up c->st[col]. */
 static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, int col,
                     const struct col_state *payload)
@@ -2190,8 +2283,10 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
     dc = &g->cols[g->col_index[col]];
     if (dc->csize > SIZE_MAX / 2 || dc->rawsize > SIZE_MAX / 2)
         return corrupt(g, col, "impossible sizes");
+    if (dc->enc == ARIEL_ENC_STRDICT && (dc->flags & ARIEL_COLF_BLOCKS))
+        return load_strdict_blocked(g, fd, c, col, dc);
     if (dc->enc == ARIEL_ENC_STRBLOCKS || (dc->flags & ARIEL_COLF_BLOCKS))
-        return load_blocked(g, fd, c, col, dc);
+        return load_blocked(g, fd, c, col, dc, 0);
     if (scratch(&c->cbuf, &c->ccap, dc->csize + 1) ||
         scratch(&c->raw[col], &c->rawcap[col], dc->rawsize + 1))
         return STRM_ERR_NOMEM;
@@ -2272,7 +2367,7 @@ static int load_col(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, i
             if (off != UINT32_MAX) {
                 uint64_t plen;
                 if (!payload->present) return corrupt(g, col, "slice without payload");
-                if (payload->inlen) continue; /* its lengths come with its blocks: at use */
+                if (payload->blocked) continue; /* lengths or codes come with its blocks: at use */
                 plen = payload->enc == ARIEL_ENC_CONST
                            ? g->cols[g->col_index[STRM_COL_PAYLOAD]].rawsize
                        : payload->dcodes
@@ -2510,8 +2605,8 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
                         v.p = v.len ? s->bytes + s->offs[i] : NULL;
                     } else {
                         const struct col_state *ps = &c->st[STRM_COL_PAYLOAD];
-                        if (ps->inlen && (off > ariel_get32(ps->base + i * 4) ||
-                                          v.len > ariel_get32(ps->base + i * 4) - off)) {
+                        uint32_t plen = ps->blocked ? str_at(ps, i).len : UINT32_MAX;
+                        if (off > plen || v.len > plen - off) {
                             rc = corrupt(g, col, "slice outside payload");
                             goto out;
                         }

@@ -1591,6 +1591,7 @@ static void string_blocks_of(uint32_t rows_per_block)
     assert_true(cols[STRM_COL_PAYLOAD].segments_by_enc[ARIEL_ENC_STRBLOCKS] > 0);
     /* 13 host names: a dictionary, not blocks (string_dictionary) */
     assert_true(cols[STRM_COL_HOSTNAME].segments_by_enc[ARIEL_ENC_STRDICT] > 0);
+    assert_true(cols[STRM_COL_HOSTNAME].segments_blocked > 0); /* its codes in blocks */
     assert_string_equal(ariel_enc_name(ARIEL_ENC_STRBLOCKS), "strblocks");
     /* fixed-width columns in blocks too: plain, narrowed and IPv4 */
     assert_true(cols[STRM_COL_SOURCEIP].segments_blocked > 0);
