@@ -540,8 +540,8 @@ int ariel_seg_writer_init(struct ariel_seg_writer *w, int level, enum strm_table
     w->fixblock_min = 256u << 10;
     w->token_index = true;
     w->strblock_rows = 16384;
-    w->fixblock_rows = 16384;
-    w->tokblock_rows = 16384;
+    w->fixblock_rows = 4096;
+    w->tokblock_rows = 2048;
     w->dict_block = ARIEL_DICT_BLOCK;
     for (int k = 0; k < ARIEL_ROW_NSTR; k++)
         w->plane[k] = -1;
@@ -1663,10 +1663,11 @@ struct col_state {
     struct str_ring *ring; /* blocked strings: bl_have[b] is b's slot + 1 (0: not held) */
     /* ARIEL_ENC_STRDICT, read in place: row i's value is dictionary entry code(i) */
     const uint8_t *dcodes;
-    const uint8_t *dlens; /* u32 length per entry */
-    const size_t *doff;   /* start of each entry in bytes */
-    uint8_t dcw;          /* bytes per code */
-    uint32_t dn;          /* entries (blocked codes: checked as each block is read) */
+    const uint8_t *dlens;   /* u32 length per entry */
+    const size_t *doff;     /* start of each entry in bytes */
+    uint8_t dcw;            /* bytes per code */
+    uint32_t dn;            /* entries (blocked codes: checked as each block is read) */
+    const uint64_t *dmatch; /* an IN predicate on it: bit d set when entry d is a key */
 };
 
 /*
@@ -1760,6 +1761,8 @@ struct ariel_scan_ctx {
     struct str_ring ring[STRM_COL__COUNT]; /* blocked string columns */
     uint8_t *dbuf[STRM_COL__COUNT];        /* dictionaries of blocked codes */
     size_t dbufcap[STRM_COL__COUNT];
+    uint8_t *dm[STRM_COL__COUNT]; /* dmatch bitmaps */
+    size_t dmcap[STRM_COL__COUNT];
 };
 
 int ariel_scan_ctx_batch(struct ariel_scan_ctx *c, ariel_batch_fn fn)
@@ -1798,6 +1801,7 @@ void ariel_scan_ctx_free(struct ariel_scan_ctx *c)
         for (int k = 0; k < STR_RING; k++)
             free(c->ring[i].buf[k]);
         free(c->dbuf[i]);
+        free(c->dm[i]);
     }
     free(c);
 }
@@ -2196,6 +2200,7 @@ static int strdict_setup(struct ariel_segment *g, struct ariel_scan_ctx *c, int 
         return corrupt(g, col, "dictionary sizes do not add up");
     s->dcodes = raw + 8 + nd * 4 + dbytes;
     s->dcw = (uint8_t)cw;
+    s->dn = (uint32_t)nd;
     uint32_t top = 0; /* every code is checked once here, so str_at needs no check */
     for (uint64_t i = 0; i < n; i++) {
         uint32_t code = dict_code(s, i);
@@ -2447,6 +2452,10 @@ static bool pred_holds(const struct ariel_scan_ctx *c, const struct ariel_pred *
             if (p->key_lens[k] == 16 && memcmp(p->keys[k], val, 16) == 0) return true;
         return false;
     } else if (type == STRM_T_STR) {
+        if (s->dmatch) {
+            uint32_t code = dict_code(s, i);
+            return (s->dmatch[code / 64] >> (code % 64)) & 1;
+        }
         if (s->present && s->enc == ARIEL_ENC_CONST) {
             str.len = constlen;
             str.p = s->bytes;
@@ -2463,6 +2472,34 @@ static bool pred_holds(const struct ariel_scan_ctx *c, const struct ariel_pred *
     for (int k = 0; k < p->nkeys; k++)
         if (p->key_lens[k] == len && (len == 0 || memcmp(p->keys[k], val, len) == 0)) return true;
     return false;
+}
+
+/*
+ * For an IN predicate p on a dictionary-coded string column: marks the entries that are one
+ * of its keys (dmatch), so that each row's test is a bit; *none when no entry is.
+ */
+static int dict_match(struct ariel_scan_ctx *c, const struct ariel_pred *p, bool *none)
+{
+    struct col_state *s = &c->st[p->col];
+    if (!s->dcodes || strm_event_cols[p->col].type != STRM_T_STR) return 0;
+    size_t words = ((size_t)s->dn + 63) / 64;
+    if (scratch(&c->dm[p->col], &c->dmcap[p->col], words * 8)) return STRM_ERR_NOMEM;
+    uint64_t *m = (uint64_t *)(void *)c->dm[p->col];
+    memset(m, 0, words * 8);
+    bool any = false;
+    for (uint32_t d = 0; d < s->dn; d++) {
+        uint32_t len = ariel_get32(s->dlens + (size_t)d * 4);
+        for (int k = 0; k < p->nkeys; k++)
+            if (p->key_lens[k] == len &&
+                (len == 0 || memcmp(p->keys[k], s->bytes + s->doff[d], len) == 0)) {
+                m[d / 64] |= 1ull << (d % 64);
+                any = true;
+                break;
+            }
+    }
+    s->dmatch = m;
+    *none = !any;
+    return 0;
 }
 
 int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tmin, int64_t tmax,
@@ -2516,6 +2553,17 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
                     : 0;
         }
         if (pass == 1) break;
+        /* IN on a dictionary-coded column (the only one on it): the keys' codes, looked up
+         * once; none, no row */
+        bool none = false;
+        for (int k = 0; k < npreds && !none; k++) {
+            if (preds[k].kind != ARIEL_PRED_IN || !(pmask & (1ull << preds[k].col))) continue;
+            int same = 0;
+            for (int j = 0; j < npreds; j++)
+                same += preds[j].kind == ARIEL_PRED_IN && preds[j].col == preds[k].col;
+            if (same == 1 && (rc = dict_match(c, &preds[k], &none)) != 0) goto out;
+        }
+        if (none) goto out;
         /* the rows in the time range that meet every predicate */
         if (c->selcap < g->rows) { /* scratch: nothing to keep, so no realloc copy */
             free(c->sel);
