@@ -304,6 +304,9 @@ struct ariel_segment {
      * bloom_bad: unreadable, so the segment is never skipped by that index */
     uint8_t *_Atomic bloom[STRM_COL__COUNT];
     _Atomic bool bloom_bad[STRM_COL__COUNT];
+    /* the dictionaries of dictionary-coded columns with blocked codes, decoded and checked on
+     * first use (segment.c, load_strdict_blocked), kept like the Bloom blobs */
+    uint8_t *_Atomic sdict[STRM_COL__COUNT];
     int fd;             /* open from the load to the last reference: scans read through it */
     uint64_t *replaces; /* compacted segment: the ids it replaces (ARIEL_REPL_ID) */
     uint32_t nreplaces;

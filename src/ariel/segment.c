@@ -1459,8 +1459,10 @@ void ariel_seg_ref(struct ariel_segment *g)
 void ariel_seg_unref(struct ariel_segment *g)
 {
     if (!g || atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1) return;
-    for (int c = 0; c < STRM_COL__COUNT; c++)
+    for (int c = 0; c < STRM_COL__COUNT; c++) {
         free(atomic_load_explicit(&g->bloom[c], memory_order_relaxed));
+        free(atomic_load_explicit(&g->sdict[c], memory_order_relaxed));
+    }
     if (g->fd >= 0) close(g->fd);
     free(g->replaces);
     free(g->path);
@@ -2218,6 +2220,48 @@ static int strdict_setup(struct ariel_segment *g, struct ariel_scan_ctx *c, int 
 }
 
 /*
+ * Reads, checks and decodes the dictionary (cs bytes compressed) of a dictionary-coded column
+ * with blocked codes into a new blob (load_strdict_blocked says its layout).
+ */
+static int decode_sdict(struct ariel_segment *g, int fd, struct ariel_scan_ctx *c, int col,
+                        const struct ariel_seg_col *dc, uint64_t cs, uint8_t **out)
+{
+    if (scratch(&c->cbuf, &c->ccap, cs + 8)) return STRM_ERR_NOMEM;
+    if (ariel_read_all(fd, c->cbuf, cs + 8, dc->offset + 4) != 0) return STRM_ERR_IO;
+    if (XXH3_64bits(c->cbuf, cs) != ariel_get64(c->cbuf + cs))
+        return corrupt(g, col, "dictionary checksum mismatch");
+    unsigned long long fs = ZSTD_getFrameContentSize(c->cbuf, cs);
+    if (fs == ZSTD_CONTENTSIZE_UNKNOWN || fs == ZSTD_CONTENTSIZE_ERROR || fs < 8 ||
+        fs > dc->rawsize)
+        return corrupt(g, col, "bad dictionary");
+    /* the entries' count comes first in the frame: decoded into scratch, then laid out */
+    if (scratch(&c->dbuf[col], &c->dbufcap[col], fs + 1)) return STRM_ERR_NOMEM;
+    const uint8_t *d = c->dbuf[col];
+    size_t r = ZSTD_decompressDCtx(c->dctx, c->dbuf[col], fs, c->cbuf, cs);
+    if (ZSTD_isError(r) || r != fs) return corrupt(g, col, "dictionary does not decompress");
+    uint64_t nd = ariel_get32(d), cw = ariel_get32(d + 4);
+    if ((cw != 1 && cw != 2) || nd == 0 || nd > 65535 || 8 + nd * 4 > fs)
+        return corrupt(g, col, "bad dictionary");
+    uint8_t *blob = malloc(16 + nd * sizeof(size_t) + fs);
+    if (!blob) return STRM_ERR_NOMEM;
+    size_t *doff = (size_t *)(void *)(blob + 16);
+    uint64_t dbytes = 0;
+    for (uint64_t k = 0; k < nd; k++) {
+        doff[k] = (size_t)dbytes;
+        dbytes += ariel_get32(d + 8 + k * 4);
+    }
+    if (8 + nd * 4 + dbytes != fs) {
+        free(blob);
+        return corrupt(g, col, "dictionary sizes do not add up");
+    }
+    ariel_put64(blob, fs);
+    ariel_put64(blob + 8, nd);
+    memcpy(blob + 16 + nd * sizeof(size_t), d, fs);
+    *out = blob;
+    return 0;
+}
+
+/*
  * A dictionary-coded column with its codes in blocks (encode_strdict_blocked): the
  * dictionary is read, checked and set up here, the codes as a blocked fixed-width column
  * (ensure_block reads and checks a block of them when a row of it is read).
@@ -2232,30 +2276,23 @@ static int load_strdict_blocked(struct ariel_segment *g, int fd, struct ariel_sc
     if (ariel_read_all(fd, h4, 4, dc->offset) != 0) return STRM_ERR_IO;
     uint64_t cs = ariel_get32(h4);
     if (cs + 12 > dc->csize) return corrupt(g, col, "bad dictionary");
-    if (scratch(&c->cbuf, &c->ccap, cs + 8)) return STRM_ERR_NOMEM;
-    if (ariel_read_all(fd, c->cbuf, cs + 8, dc->offset + 4) != 0) return STRM_ERR_IO;
-    if (XXH3_64bits(c->cbuf, cs) != ariel_get64(c->cbuf + cs))
-        return corrupt(g, col, "dictionary checksum mismatch");
-    unsigned long long fs = ZSTD_getFrameContentSize(c->cbuf, cs);
-    if (fs == ZSTD_CONTENTSIZE_UNKNOWN || fs == ZSTD_CONTENTSIZE_ERROR || fs < 8 ||
-        fs > dc->rawsize)
-        return corrupt(g, col, "bad dictionary");
-    if (scratch(&c->dbuf[col], &c->dbufcap[col], fs + 1)) return STRM_ERR_NOMEM;
-    const uint8_t *d = c->dbuf[col];
-    size_t r = ZSTD_decompressDCtx(c->dctx, c->dbuf[col], fs, c->cbuf, cs);
-    if (ZSTD_isError(r) || r != fs) return corrupt(g, col, "dictionary does not decompress");
-    uint64_t nd = ariel_get32(d), cw = ariel_get32(d + 4);
-    if ((cw != 1 && cw != 2) || nd == 0 || nd > 65535 || 8 + nd * 4 > fs)
-        return corrupt(g, col, "bad dictionary");
-    if (scratch(&c->aux[col], &c->auxcap[col], nd * sizeof(size_t))) return STRM_ERR_NOMEM;
-    size_t *doff = (size_t *)(void *)c->aux[col];
-    uint64_t dbytes = 0;
-    for (uint64_t k = 0; k < nd; k++) {
-        doff[k] = (size_t)dbytes;
-        dbytes += ariel_get32(d + 8 + k * 4);
+    /* the decoded dictionary, kept in the segment: u64 size, u64 entries, the entries'
+     * starts (size_t each), then the dictionary's bytes */
+    uint8_t *blob = atomic_load_explicit(&g->sdict[col], memory_order_acquire);
+    if (!blob) {
+        int rc = decode_sdict(g, fd, c, col, dc, cs, &blob);
+        if (rc != 0) return rc;
+        uint8_t *expected = NULL;
+        if (!atomic_compare_exchange_strong(&g->sdict[col], &expected, blob)) {
+            free(blob); /* another scan decoded it first */
+            blob = expected;
+        }
     }
-    if (8 + nd * 4 + dbytes != fs || fs + n * cw != dc->rawsize)
-        return corrupt(g, col, "dictionary sizes do not add up");
+    uint64_t fs = ariel_get64(blob), nd = ariel_get64(blob + 8);
+    const size_t *doff = (const size_t *)(const void *)(blob + 16);
+    const uint8_t *d = blob + 16 + nd * sizeof(size_t);
+    uint64_t cw = ariel_get32(d + 4);
+    if (fs + n * cw != dc->rawsize) return corrupt(g, col, "dictionary sizes do not add up");
     struct ariel_seg_col codes = *dc; /* the rest: the codes, blocked */
     codes.offset += 4 + cs + 8;
     codes.csize -= 4 + cs + 8;
