@@ -76,6 +76,7 @@ struct aql_exec_ctl {
     _Atomic int phase; /* enum aql_phase */
     /* what the scans skipped (strm search --explain) */
     _Atomic uint32_t segments_in_range, skipped_minmax, skipped_index, skipped_order;
+    _Atomic uint64_t rows_skipped_index, rows_skipped_minmax;
     _Atomic uint32_t preds; /* conditions the scans could skip segments by */
 };
 enum { AQL_ERR_CANCELED = -100, AQL_ERR_TIMEOUT = -101, AQL_ERR_MEMORY = -102 };
@@ -111,6 +112,7 @@ struct aql_search_status {
     /* what the scans did: segments in the time window, skipped by min/max and by indexes,
      * and the number of WHERE conditions usable for skipping */
     uint32_t segments_in_range, skipped_minmax, skipped_index, skipped_order, conditions;
+    uint64_t rows_skipped_index, rows_skipped_minmax; /* in blocks of scanned segments */
     char error[256];
     char query[512]; /* the text (cut) */
 };

@@ -433,6 +433,8 @@ void aql_ctl_status(const struct aql_exec_ctl *ctl, struct aql_search_status *st
     st->skipped_minmax = atomic_load_explicit(&ctl->skipped_minmax, memory_order_relaxed);
     st->skipped_index = atomic_load_explicit(&ctl->skipped_index, memory_order_relaxed);
     st->skipped_order = atomic_load_explicit(&ctl->skipped_order, memory_order_relaxed);
+    st->rows_skipped_index = atomic_load_explicit(&ctl->rows_skipped_index, memory_order_relaxed);
+    st->rows_skipped_minmax = atomic_load_explicit(&ctl->rows_skipped_minmax, memory_order_relaxed);
     st->conditions = atomic_load_explicit(&ctl->preds, memory_order_relaxed);
 }
 
@@ -445,6 +447,11 @@ void aql_explain_write(const struct aql_search_status *st, FILE *out)
             "starttime LIMIT, %u scanned, plus the rows not yet in segments\n",
             st->segments_in_range, st->segments_in_range == 1 ? "" : "s", st->skipped_minmax,
             st->skipped_index, st->skipped_order, st->segments_in_range - skipped);
+    fprintf(out,
+            "# explain: in the scanned segments, %llu rows in blocks skipped by indexes (Bloom "
+            "filters, token index, dictionaries), %llu in blocks skipped by block min/max\n",
+            (unsigned long long)st->rows_skipped_index,
+            (unsigned long long)st->rows_skipped_minmax);
     fprintf(out, "# explain: %u WHERE condition%s usable to skip segments; %llu rows scanned\n",
             st->conditions, st->conditions == 1 ? "" : "s", (unsigned long long)st->rows_scanned);
 }

@@ -805,6 +805,10 @@ static void note_skips(const struct ariel_scan_opts *o)
     atomic_fetch_add_explicit(&ctl->skipped_minmax, o->skipped_minmax, memory_order_relaxed);
     atomic_fetch_add_explicit(&ctl->skipped_index, o->skipped_index, memory_order_relaxed);
     atomic_fetch_add_explicit(&ctl->skipped_order, o->skipped_order, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ctl->rows_skipped_index, o->rows_skipped_index,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&ctl->rows_skipped_minmax, o->rows_skipped_minmax,
+                              memory_order_relaxed);
 }
 
 #define GUARD_EVERY 4096 /* rows between checks of cancel, deadline and memory */

@@ -1362,6 +1362,7 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
     }
 
     o->segments_in_range = o->skipped_minmax = o->skipped_index = o->skipped_order = 0;
+    o->rows_skipped_index = o->rows_skipped_minmax = 0;
     /* reverse: the memtables (newest rows) first */
     if (o->reverse && last_part) {
         ctx_mem_done = true;
@@ -1401,6 +1402,7 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
             if (why) continue;
         }
         rc = ariel_seg_scan(g, ctx, tmin, tmax, colmask, o->preds, o->npreds, fn, arg, &stop);
+        ariel_scan_ctx_skips(ctx, &o->rows_skipped_index, &o->rows_skipped_minmax);
         if (rc == STRM_ERR_NOMEM) goto out;
         if (rc == STRM_ERR_CORRUPT) {
             o->skipped_damaged++;

@@ -165,6 +165,9 @@ struct ariel_scan_opts {
     void *karg;
     /* out: segments in the time range, and those skipped by min/max and by indexes */
     uint32_t segments_in_range, skipped_minmax, skipped_index, skipped_order;
+    /* out: rows of the scanned segments passed over in blocks that an index filter or the
+     * blocks' min/max ruled out (never decompressed) */
+    uint64_t rows_skipped_index, rows_skipped_minmax;
     /* out: segments in range skipped because they are damaged (checksum, format) or
      * unreadable (I/O error); each damaged segment is logged once per process */
     uint32_t skipped_damaged;

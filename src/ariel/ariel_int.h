@@ -208,6 +208,11 @@ void ariel_dict_forget(void);
  * reads: after the varints, K x (u64 offset of chunk k's first varint, i64 the value before
  * it), then u32 K and u32 rows per chunk (ARIEL_TIME_CHUNK). */
 #define ARIEL_COLF_CKPT 8u
+/* A blocked integer column (ARIEL_COLF_BLOCKS) whose prelude holds per-block statistics:
+ * B x (i64 min, i64 max, u32 nulls: rows whose value is 0), P = B x ARIEL_BSTAT_SIZE. A
+ * search skips the blocks a range condition rules out by them. */
+#define ARIEL_COLF_BSTATS 16u
+#define ARIEL_BSTAT_SIZE 20u
 #define ARIEL_TIME_CHUNK 1024u
 
 enum ariel_enc {
@@ -404,6 +409,9 @@ void ariel_seg_unref(struct ariel_segment *g); /* accepts NULL */
 
 struct ariel_scan_ctx;
 struct ariel_scan_ctx *ariel_scan_ctx_new(void);
+/* Adds the rows the scans of c passed over by index filters and by per-block min/max since
+ * the last call to *by_index and *by_minmax. */
+void ariel_scan_ctx_skips(struct ariel_scan_ctx *c, uint64_t *by_index, uint64_t *by_minmax);
 void ariel_scan_ctx_free(struct ariel_scan_ctx *c);
 /*
  * Calls fn for the segment's rows in [tmin, tmax] with the colmask columns; when fn returns

@@ -807,7 +807,7 @@ static bool ipv4_only(const uint8_t *fx, uint32_t n)
 
 static int encode_blocked(struct ariel_seg_writer *w, size_t at, uint32_t n, const uint8_t *lens,
                           size_t wr, const uint8_t *data, size_t total, struct ariel_seg_col *dc,
-                          uint32_t R, const void *cdict);
+                          uint32_t R, const void *cdict, bool stats);
 
 /*
  * Whether the payload of the segment being written (n rows) gets the dictionary: trains one
@@ -1107,7 +1107,7 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
             dc->reserved = w->dict_id;
             w->dict_segments++;
         }
-        return encode_blocked(w, 0, n, w->raw, 0, w->raw + head, pos - head, dc, R, cd);
+        return encode_blocked(w, 0, n, w->raw, 0, w->raw + head, pos - head, dc, R, cd, false);
     }
     return 0;
 }
@@ -1152,9 +1152,10 @@ static size_t compress_inlen(struct ariel_seg_writer *w, uint8_t *dst, size_t ca
  * values), so that a search reads and decompresses only the blocks of the rows it keeps:
  *
  *   u32 R, u32 B, u32 P, B x u32 block size, B x u64 XXH3 of each block,
- *   P bytes of prelude (strings: zstd of the n u32 lengths; fixed width and
- *   ARIEL_COLF_INLEN strings: none), u64 XXH3 of all the bytes above (the head), then the B
- *   blocks (zstd of R rows' bytes; ARIEL_COLF_INLEN: of their u32 lengths, then bytes).
+ *   P bytes of prelude (strings: zstd of the n u32 lengths; ARIEL_COLF_BSTATS integers:
+ *   B per-block min/max/nulls, uncompressed; else none), u64 XXH3 of all the bytes above (the
+ * head), then the B blocks (zstd of R rows' bytes; ARIEL_COLF_INLEN: of their u32 lengths, then
+ * bytes).
  *
  * A reader reads the head, checks it, and reads and checks each block when it needs it; the
  * directory's checksum still covers the whole column (fsck reads everything).
@@ -1162,17 +1163,36 @@ static size_t compress_inlen(struct ariel_seg_writer *w, uint8_t *dst, size_t ca
  */
 static int encode_blocked(struct ariel_seg_writer *w, size_t at, uint32_t n, const uint8_t *lens,
                           size_t wr, const uint8_t *data, size_t total, struct ariel_seg_col *dc,
-                          uint32_t R, const void *cdict)
+                          uint32_t R, const void *cdict, bool stats)
 {
     if (!R) R = lens ? w->strblock_rows : w->fixblock_rows;
     uint32_t nb = (n + R - 1) / R;
     size_t table = 12 + (size_t)nb * 12, lsize = lens ? (size_t)n * 4 : 0;
     size_t bound = table + (lens ? ZSTD_compressBound(lsize) : 0) + 8 + ZSTD_compressBound(total) +
-                   (size_t)nb * 64;
+                   (size_t)nb * 64 + (stats ? (size_t)nb * ARIEL_BSTAT_SIZE : 0);
     if (grow(&w->comp, &w->compcap, at + bound)) return STRM_ERR_NOMEM;
     uint8_t *out = w->comp + at; /* after the at bytes already there */
     size_t pos = table, P = 0;
     bool inlen = lens && R >= ARIEL_INLEN_MIN_ROWS;
+    if (stats) { /* per-block min, max and nulls of an integer column: the prelude */
+        for (uint32_t b = 0; b < nb; b++) {
+            uint32_t from = b * R, to = from + R < n ? from + R : n, zeros = 0;
+            int64_t mn = INT64_MAX, mx = INT64_MIN;
+            for (uint32_t i = from; i < to; i++) {
+                int64_t v = (int64_t)get_uint(data + (size_t)i * wr, (int)wr);
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
+                zeros += v == 0;
+            }
+            uint8_t *e = out + pos + (size_t)b * ARIEL_BSTAT_SIZE;
+            ariel_put64(e, (uint64_t)mn);
+            ariel_put64(e + 8, (uint64_t)mx);
+            ariel_put32(e + 16, zeros);
+        }
+        P = (size_t)nb * ARIEL_BSTAT_SIZE;
+        pos += P;
+        dc->flags |= ARIEL_COLF_BSTATS;
+    }
     if (inlen) dc->flags |= ARIEL_COLF_INLEN;
     if (lens && !inlen) {
         P = ZSTD_compress2(w->cctx, out + pos, w->compcap - at - pos, lens, lsize);
@@ -1265,7 +1285,8 @@ static int encode_strdict_blocked(struct ariel_seg_writer *w, uint32_t n, size_t
     ariel_put32(w->comp, (uint32_t)cs);
     ariel_put64(w->comp + 4 + cs, XXH3_64bits(w->comp + 4, cs));
     dc->flags |= ARIEL_COLF_BLOCKS;
-    return encode_blocked(w, 4 + cs + 8, n, NULL, cw, w->raw + dlen, (size_t)n * cw, dc, 0, NULL);
+    return encode_blocked(w, 4 + cs + 8, n, NULL, cw, w->raw + dlen, (size_t)n * cw, dc, 0, NULL,
+                          false);
 }
 
 int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct ariel_seg_meta *m,
@@ -1341,8 +1362,10 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
         } else if (col_width(colids[ci]) && cols[c].enc != ARIEL_ENC_DELTA &&
                    n > w->fixblock_rows && rawlen >= w->fixblock_min) {
             cols[c].flags |= ARIEL_COLF_BLOCKS;
-            if ((rc = encode_blocked(w, 0, n, NULL, rawlen / n, w->raw, rawlen, &cols[c], 0,
-                                     NULL)) != 0)
+            /* integers (at their stored width, unsigned but for 8 bytes): per-block stats */
+            bool stats = strm_event_cols[colids[ci]].type == STRM_T_INT && rawlen / n <= 8;
+            if ((rc = encode_blocked(w, 0, n, NULL, rawlen / n, w->raw, rawlen, &cols[c], 0, NULL,
+                                     stats)) != 0)
                 goto fail;
             data = w->comp;
         } else if (cols[c].enc == ARIEL_ENC_STRDICT && n > w->fixblock_rows &&
@@ -1656,6 +1679,7 @@ struct col_state {
      * all 0 and bl_total holds each block's decompressed size once known */
     bool inlen;
     size_t *bl_total;
+    const uint8_t *bl_stats; /* ARIEL_COLF_BSTATS: per block min, max, nulls */
     /* TIME columns with checkpoints (ARIEL_COLF_CKPT): times is filled a chunk of tck_rows
      * rows at a time (ensure_block), from the varints at tvar and the K checkpoints at tck */
     const uint8_t *tvar, *tck;
@@ -1752,8 +1776,10 @@ struct ariel_scan_ctx {
         uint8_t *ok; /* per block of a per-block filter: may hold what a predicate wants */
         size_t cap;
         uint32_t R;
+        bool minmax; /* from per-block min/max (else from an index) */
     } mask[ARIEL_SCAN_MASKS];
     int nmask;
+    uint64_t skip_rows[2];                /* rows passed over by an index [0] and by min/max [1] */
     const struct ariel_segment *mask_seg; /* the segment c->mask is for (NULL: none) */
     int fd;                               /* the segment being scanned (blocks are read from it) */
     uint8_t *bmeta[STRM_COL__COUNT];      /* blocked columns: block offsets, hashes, flags */
@@ -1773,6 +1799,13 @@ int ariel_scan_ctx_batch(struct ariel_scan_ctx *c, ariel_batch_fn fn)
     if (fn && !c->evbuf && !(c->evbuf = calloc(ARIEL_SCAN_BATCH, sizeof *c->evbuf)))
         return STRM_ERR_NOMEM;
     return 0;
+}
+
+void ariel_scan_ctx_skips(struct ariel_scan_ctx *c, uint64_t *by_index, uint64_t *by_minmax)
+{
+    *by_index += c->skip_rows[0];
+    *by_minmax += c->skip_rows[1];
+    c->skip_rows[0] = c->skip_rows[1] = 0;
 }
 
 struct ariel_scan_ctx *ariel_scan_ctx_new(void)
@@ -1886,12 +1919,15 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
         scratch(&c->raw[col], &c->rawcap[col], ring ? n * 4 + 1 : dc->rawsize + 1) ||
         scratch(&c->bmeta[col], &c->bmetacap[col],
                 ((size_t)nb + 1) * 8 + (size_t)nb * 8 + ((size_t)nb + 1) * 8 + 2 * (size_t)nb +
-                    (size_t)nb * sizeof(size_t)) ||
+                    (size_t)nb * sizeof(size_t) + (size_t)P) ||
         (str && scratch(&c->aux[col], &c->auxcap[col], n * sizeof(size_t))))
         return STRM_ERR_NOMEM;
     if (ariel_read_all(fd, c->cbuf, head, dc->offset) != 0) return STRM_ERR_IO;
     if (XXH3_64bits(c->cbuf, head - 8) != ariel_get64(c->cbuf + head - 8))
         return corrupt(g, col, "block table checksum mismatch");
+    bool bstats = !str && (dc->flags & ARIEL_COLF_BSTATS);
+    if (bstats && (P != (uint64_t)nb * ARIEL_BSTAT_SIZE || strm_event_cols[col].type != STRM_T_INT))
+        return corrupt(g, col, "bad block statistics");
     uint64_t *zoff = (uint64_t *)(void *)c->bmeta[col];
     uint64_t *hash = zoff + nb + 1;
     uint64_t pos = dc->offset + head;
@@ -1920,6 +1956,10 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     s->bl_total = s->bl_start + nb + 1;
     s->bl_have = (uint8_t *)(s->bl_total + nb);
     s->bl_offs = s->bl_have + nb;
+    if (bstats) {
+        memcpy(s->bl_offs + nb, c->cbuf + 12 + (size_t)nb * 12, P);
+        s->bl_stats = s->bl_offs + nb;
+    }
     memset(s->bl_have, 0, 2 * (size_t)nb);
     c->part[col].blk = 0;
     for (int k = 0; k < STR_RING; k++)
@@ -2539,6 +2579,34 @@ static int dict_match(struct ariel_scan_ctx *c, const struct ariel_pred *p, bool
     return 0;
 }
 
+/*
+ * For a range predicate p on a column with per-block statistics: a mask of the blocks whose
+ * min/max meet it (c->mask, one more); *none when no block does.
+ */
+static int minmax_mask(struct ariel_scan_ctx *c, const struct ariel_pred *p, bool *none)
+{
+    const struct col_state *s = &c->st[p->col];
+    int m = c->nmask;
+    if (c->mask[m].cap < s->bl_n) {
+        uint8_t *o = realloc(c->mask[m].ok, s->bl_n);
+        if (!o) return STRM_ERR_NOMEM;
+        c->mask[m].ok = o;
+        c->mask[m].cap = s->bl_n;
+    }
+    bool any = false;
+    for (uint32_t b = 0; b < s->bl_n; b++) {
+        const uint8_t *e = s->bl_stats + (size_t)b * ARIEL_BSTAT_SIZE;
+        int64_t mn = (int64_t)ariel_get64(e), mx = (int64_t)ariel_get64(e + 8);
+        c->mask[m].ok[b] = !(mx < p->lo || mn > p->hi);
+        any |= c->mask[m].ok[b];
+    }
+    c->mask[m].R = s->bl_rows;
+    c->mask[m].minmax = true;
+    c->nmask++;
+    *none = !any;
+    return 0;
+}
+
 int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tmin, int64_t tmax,
                    uint64_t colmask, const struct ariel_pred *preds, int npreds, ariel_row_fn fn,
                    void *arg, int *stop)
@@ -2591,8 +2659,17 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
         }
         if (pass == 1) break;
         /* IN on a dictionary-coded column (the only one on it): the keys' codes, looked up
-         * once; none, no row */
+         * once; none, no row. A range on a column with per-block min/max: the blocks it
+         * leaves (as the index filters' masks). */
         bool none = false;
+        for (int k = 0; k < npreds && !none; k++)
+            if (preds[k].kind == ARIEL_PRED_RANGE && (pmask & (1ull << preds[k].col)) &&
+                c->st[preds[k].col].bl_stats && c->nmask < ARIEL_SCAN_MASKS &&
+                (rc = minmax_mask(c, &preds[k], &none)) != 0)
+                goto out;
+        nmask = c->nmask;
+        if (none) c->skip_rows[1] += g->rows;
+        bool by_minmax = none;
         for (int k = 0; k < npreds && !none; k++) {
             if (preds[k].kind != ARIEL_PRED_IN || !(pmask & (1ull << preds[k].col))) continue;
             int same = 0;
@@ -2600,6 +2677,7 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
                 same += preds[j].kind == ARIEL_PRED_IN && preds[j].col == preds[k].col;
             if (same == 1 && (rc = dict_match(c, &preds[k], &none)) != 0) goto out;
         }
+        if (none && !by_minmax) c->skip_rows[0] += g->rows; /* the dictionary lacks the keys */
         if (none) goto out;
         /* the rows in the time range that meet every predicate */
         if (c->selcap < g->rows) { /* scratch: nothing to keep, so no realloc copy */
@@ -2617,8 +2695,9 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
             for (int m = 0; m < nmask && out_m < 0; m++)
                 if (!c->mask[m].ok[i / c->mask[m].R]) out_m = m;
             if (out_m >= 0) { /* on to its next block */
-                uint64_t R = c->mask[out_m].R;
-                i = (i / R + 1) * R - 1;
+                uint64_t R = c->mask[out_m].R, next = (i / R + 1) * R;
+                c->skip_rows[c->mask[out_m].minmax] += (next < g->rows ? next : g->rows) - i;
+                i = next - 1;
                 continue;
             }
             if (!inside && ts->tck && !ts->tck_have[i / ts->tck_rows]) {
@@ -2833,7 +2912,10 @@ static bool block_masks(struct ariel_segment *g, struct ariel_scan_ctx *c,
         some = false;
         for (uint64_t b = 0; b * R < g->rows && !some; b++)
             some = (*ok)[b];
-        if (slot) c->mask[c->nmask++].R = R;
+        if (slot) {
+            c->mask[c->nmask].minmax = false;
+            c->mask[c->nmask++].R = R;
+        }
     }
     free(spare);
     return some;

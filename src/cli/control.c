@@ -152,6 +152,9 @@ static void status_lines(FILE *m, const char *id, const struct aql_search_status
     if (ss->completed_ms) fprintf(m, "completed %lld\n", (long long)ss->completed_ms);
     fprintf(m, "segments_in_range %u\nskipped_minmax %u\nskipped_index %u\nskipped_order %u\n",
             ss->segments_in_range, ss->skipped_minmax, ss->skipped_index, ss->skipped_order);
+    fprintf(m, "rows_skipped_index %llu\nrows_skipped_minmax %llu\n",
+            (unsigned long long)ss->rows_skipped_index,
+            (unsigned long long)ss->rows_skipped_minmax);
     if (ss->error[0]) fprintf(m, "error %s\n", ss->error);
     fprintf(m, "query %s\n", ss->query);
 }
