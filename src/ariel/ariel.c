@@ -1395,6 +1395,7 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
             rc = STRM_ERR_NOMEM;
             goto out;
         }
+        ariel_scan_ctx_order(ctx, o->reverse, o->keep_segment, o->karg);
         if (o->npreds > 0) {
             int why = ariel_seg_excluded(g, ctx, o->preds, o->npreds);
             if (why == 1) o->skipped_minmax++;

@@ -412,6 +412,10 @@ struct ariel_scan_ctx *ariel_scan_ctx_new(void);
 /* Adds the rows the scans of c passed over by index filters and by per-block min/max since
  * the last call to *by_index and *by_minmax. */
 void ariel_scan_ctx_skips(struct ariel_scan_ctx *c, uint64_t *by_index, uint64_t *by_minmax);
+/* Scans with c hand a segment's rows out newest first (reverse) and stop reading a segment
+ * once keep (may be NULL) says the time range of its rows left cannot enter the result. */
+void ariel_scan_ctx_order(struct ariel_scan_ctx *c, bool reverse,
+                          bool (*keep)(int64_t min_time, int64_t max_time, void *karg), void *karg);
 void ariel_scan_ctx_free(struct ariel_scan_ctx *c);
 /*
  * Calls fn for the segment's rows in [tmin, tmax] with the colmask columns; when fn returns

@@ -1679,7 +1679,8 @@ struct col_state {
      * all 0 and bl_total holds each block's decompressed size once known */
     bool inlen;
     size_t *bl_total;
-    const uint8_t *bl_stats; /* ARIEL_COLF_BSTATS: per block min, max, nulls */
+    const uint8_t *bl_stats;          /* ARIEL_COLF_BSTATS: per block min, max, nulls */
+    uint64_t cur_b, cur_from, cur_to; /* the block ensure_block saw last (to 0: none) */
     /* TIME columns with checkpoints (ARIEL_COLF_CKPT): times is filled a chunk of tck_rows
      * rows at a time (ensure_block), from the varints at tvar and the K checkpoints at tck */
     const uint8_t *tvar, *tck;
@@ -1758,6 +1759,7 @@ static inline const uint8_t *fixed_at(const struct col_state *s, int width, uint
 }
 
 #define ARIEL_SCAN_MASKS 4
+#define ARIEL_MAX_PREDS 16 /* predicates whose block ends a scan tracks (more: per row) */
 
 struct ariel_scan_ctx {
     ZSTD_DCtx *dctx;
@@ -1779,7 +1781,12 @@ struct ariel_scan_ctx {
         bool minmax; /* from per-block min/max (else from an index) */
     } mask[ARIEL_SCAN_MASKS];
     int nmask;
-    uint64_t skip_rows[2];                /* rows passed over by an index [0] and by min/max [1] */
+    uint64_t skip_rows[2]; /* rows passed over by an index [0] and by min/max [1] */
+    /* ORDER BY starttime: rows handed out newest first (reverse), and keep (NULL: none) says
+     * whether rows of a time range can still enter the result (ariel_scan_ctx_order) */
+    bool reverse;
+    bool (*keep)(int64_t min_time, int64_t max_time, void *karg);
+    void *karg;
     const struct ariel_segment *mask_seg; /* the segment c->mask is for (NULL: none) */
     int fd;                               /* the segment being scanned (blocks are read from it) */
     uint8_t *bmeta[STRM_COL__COUNT];      /* blocked columns: block offsets, hashes, flags */
@@ -1799,6 +1806,14 @@ int ariel_scan_ctx_batch(struct ariel_scan_ctx *c, ariel_batch_fn fn)
     if (fn && !c->evbuf && !(c->evbuf = calloc(ARIEL_SCAN_BATCH, sizeof *c->evbuf)))
         return STRM_ERR_NOMEM;
     return 0;
+}
+
+void ariel_scan_ctx_order(struct ariel_scan_ctx *c, bool reverse,
+                          bool (*keep)(int64_t min_time, int64_t max_time, void *karg), void *karg)
+{
+    c->reverse = reverse;
+    c->keep = keep;
+    c->karg = karg;
 }
 
 void ariel_scan_ctx_skips(struct ariel_scan_ctx *c, uint64_t *by_index, uint64_t *by_minmax)
@@ -2189,14 +2204,48 @@ static int time_chunk(struct ariel_segment *g, struct ariel_scan_ctx *c, int col
 }
 
 /* Makes the bytes of row i of a blocked column readable (a fixed-width block: all of it, once). */
+/*
+ * After ensure_block(col, i): the rows from i up to this one are readable too, so a scan that
+ * goes up in rows calls ensure_block again only there (a row at a time for blocked strings,
+ * which are streamed; all for a column read whole).
+ */
+static inline uint64_t valid_until(const struct col_state *s, uint64_t i, uint64_t n)
+{
+    uint64_t R = s->tck ? s->tck_rows : s->blocked && s->wr ? s->bl_rows : 0;
+    if (R) {
+        uint64_t e = (i / R + 1) * R;
+        return e < n ? e : n;
+    }
+    return s->blocked ? i + 1 : n;
+}
+
+/* valid_until's other end: the first row of the range readable with row i. */
+static inline uint64_t valid_from(const struct col_state *s, uint64_t i)
+{
+    uint64_t R = s->tck ? s->tck_rows : s->blocked && s->wr ? s->bl_rows : 0;
+    if (R) return i / R * R;
+    return s->blocked ? i : 0;
+}
+
 static int ensure_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int col, uint64_t i)
 {
     struct col_state *s = &c->st[col];
     if (s->tck) return s->tck_have[i / s->tck_rows] ? 0 : time_chunk(g, c, col, i / s->tck_rows);
     if (!s->blocked) return 0;
-    uint64_t b = i / s->bl_rows, n = g->rows;
-    if (b >= s->bl_n) return corrupt(g, col, "row outside the blocks");
-    uint64_t from = b * s->bl_rows, to = from + s->bl_rows < n ? from + s->bl_rows : n;
+    uint64_t n = g->rows, b, from, to;
+    if (i >= s->cur_from && i < s->cur_to) { /* the block of the last call: no division */
+        b = s->cur_b;
+        from = s->cur_from;
+        to = s->cur_to;
+    } else {
+        b = i / s->bl_rows;
+        if (b >= s->bl_n) return corrupt(g, col, "row outside the blocks");
+        from = b * s->bl_rows;
+        to = from + s->bl_rows < n ? from + s->bl_rows : n;
+        s->cur_b = b;
+        s->cur_from = from;
+        s->cur_to = to;
+    }
     if (!s->wr) return ensure_str_rows(g, c, col, b, from, to, i);
     if (s->bl_have[b]) return 0;
     size_t zl;
@@ -2690,25 +2739,39 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
             c->selcap = (size_t)g->rows;
         }
         const struct col_state *ts = &c->st[STRM_COL_STARTTIME];
+        /* per-row work without divisions: each mask, time chunk and predicate column is
+         * looked at again only past the end of the block it was last looked at for */
+        uint64_t mask_end = 0, tck_end = 0, pred_end[ARIEL_MAX_PREDS];
+        for (int k = 0; k < npreds && k < ARIEL_MAX_PREDS; k++)
+            pred_end[k] = 0;
         for (uint64_t i = 0; i < g->rows; i++) {
-            int out_m = -1; /* a filter that rules this row's block out */
-            for (int m = 0; m < nmask && out_m < 0; m++)
-                if (!c->mask[m].ok[i / c->mask[m].R]) out_m = m;
-            if (out_m >= 0) { /* on to its next block */
-                uint64_t R = c->mask[out_m].R, next = (i / R + 1) * R;
-                c->skip_rows[c->mask[out_m].minmax] += (next < g->rows ? next : g->rows) - i;
-                i = next - 1;
-                continue;
-            }
-            if (!inside && ts->tck && !ts->tck_have[i / ts->tck_rows]) {
-                /* a chunk whose last row (the next checkpoint's value) is before the range
-                 * is passed over undecoded */
-                uint64_t k = i / ts->tck_rows;
-                if (k + 1 < ts->tck_n && (int64_t)ariel_get64(ts->tck + (k + 1) * 16 + 8) < tmin) {
-                    i = (k + 1) * ts->tck_rows - 1;
+            if (i >= mask_end) {
+                int out_m = -1; /* a filter that rules this row's block out */
+                uint64_t end = g->rows;
+                for (int m = 0; m < nmask && out_m < 0; m++) {
+                    uint64_t R = c->mask[m].R, b = i / R;
+                    if (!c->mask[m].ok[b]) out_m = m;
+                    end = (b + 1) * R < end ? (b + 1) * R : end;
+                }
+                if (out_m >= 0) { /* on to its next block */
+                    uint64_t R = c->mask[out_m].R, next = (i / R + 1) * R;
+                    c->skip_rows[c->mask[out_m].minmax] += (next < g->rows ? next : g->rows) - i;
+                    i = next - 1;
                     continue;
                 }
-                if ((rc = time_chunk(g, c, STRM_COL_STARTTIME, k)) != 0) goto out;
+                mask_end = end;
+            }
+            if (!inside && ts->tck && i >= tck_end) {
+                uint64_t k = i / ts->tck_rows;
+                tck_end = (k + 1) * ts->tck_rows;
+                /* a chunk whose last row (the next checkpoint's value) is before the range
+                 * is passed over undecoded */
+                if (k + 1 < ts->tck_n && (int64_t)ariel_get64(ts->tck + (k + 1) * 16 + 8) < tmin) {
+                    i = tck_end - 1;
+                    continue;
+                }
+                if (!ts->tck_have[k] && (rc = time_chunk(g, c, STRM_COL_STARTTIME, k)) != 0)
+                    goto out;
             }
             if (!inside) {
                 int64_t t = ts->times ? ts->times[i] : ts->tconst;
@@ -2717,10 +2780,13 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
             }
             bool ok = true;
             for (int k = 0; k < npreds && ok; k++) {
-                if (preds[k].kind == ARIEL_PRED_TOKENS || !(pmask & (1ull << preds[k].col)))
-                    continue;
-                if ((rc = ensure_block(g, c, preds[k].col, i)) != 0) goto out;
-                ok = pred_holds(c, &preds[k], i, constlen[preds[k].col]);
+                int pc = preds[k].col;
+                if (preds[k].kind == ARIEL_PRED_TOKENS || !(pmask & (1ull << pc))) continue;
+                if (k >= ARIEL_MAX_PREDS || i >= pred_end[k]) {
+                    if ((rc = ensure_block(g, c, pc, i)) != 0) goto out;
+                    if (k < ARIEL_MAX_PREDS) pred_end[k] = valid_until(&c->st[pc], i, g->rows);
+                }
+                ok = pred_holds(c, &preds[k], i, constlen[pc]);
             }
             if (ok) c->sel[nsel++] = (uint32_t)i;
         }
@@ -2740,10 +2806,25 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
     if (c->batch_fn)
         for (size_t b = 0; b < ARIEL_SCAN_BATCH; b++)
             memset(&c->evbuf[b], 0, sizeof c->evbuf[b]);
-    for (uint64_t si = 0; si < nsel; si++) {
-        uint64_t i = c->sel[si];
+    /* the rows [blk_lo, blk_hi) of each blocked column are readable (a range a block wide) */
+    uint64_t blk_lo[STRM_COL__COUNT] = {0}, blk_hi[STRM_COL__COUNT] = {0};
+    for (uint64_t s0 = 0; s0 < nsel; s0++) {
+        /* newest first for ORDER BY starttime DESC; with an order, the rest of the segment
+         * is read only while its time range can still beat the rows kept (c->keep) */
+        uint64_t si = c->reverse ? nsel - 1 - s0 : s0, i = c->sel[si];
+        if (c->keep && s0 > 0 && (s0 % ARIEL_SCAN_BATCH) == 0) {
+            if ((rc = ensure_block(g, c, STRM_COL_STARTTIME, i)) != 0) goto out;
+            const struct col_state *ts = &c->st[STRM_COL_STARTTIME];
+            int64_t t = ts->times ? ts->times[i] : ts->tconst;
+            if (!c->keep(c->reverse ? g->min_time : t, c->reverse ? t : g->max_time, c->karg))
+                break;
+        }
         for (int k = 0; k < nblk; k++)
-            if ((rc = ensure_block(g, c, blk_cols[k], i)) != 0) goto out;
+            if (i >= blk_hi[k] || i < blk_lo[k]) {
+                if ((rc = ensure_block(g, c, blk_cols[k], i)) != 0) goto out;
+                blk_hi[k] = valid_until(&c->st[blk_cols[k]], i, g->rows);
+                blk_lo[k] = valid_from(&c->st[blk_cols[k]], i);
+            }
         struct strm_event *e = c->batch_fn ? &c->evbuf[nb] : &ev;
         for (int k = 0; k < ncols; k++) {
             int col = out_cols[k];
