@@ -1334,6 +1334,13 @@ void ariel_snapshot_release(struct ariel_snapshot *sn)
     free(sn);
 }
 
+static _Atomic uint64_t part_align = ARIEL_PART_ALIGN;
+
+void ariel_set_part_align(uint32_t rows)
+{
+    atomic_store(&part_align, rows ? rows : ARIEL_PART_ALIGN);
+}
+
 int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
 {
     int64_t tmin = o->tmin, tmax = o->tmax;
@@ -1353,12 +1360,17 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
     uint64_t n = sn->n, nimm = sn->nimm;
     int nparts = o->nparts > 0 ? o->nparts : 1, part = o->nparts > 0 ? o->part : 0;
     bool last_part = part == nparts - 1;
-    size_t in_range = 0, from = 0, to = SIZE_MAX, seen = 0;
+    /* parts: the rows of the segments in range, in scan order, cut in nparts runs of about
+     * equal size at multiples of ARIEL_PART_ALIGN rows (whole blocks of every column but
+     * the payload's); a segment may be shared, each part reading its own rows */
+    uint64_t in_rows = 0, from = 0, to = UINT64_MAX, base = 0;
+    uint64_t align = atomic_load_explicit(&part_align, memory_order_relaxed);
     if (nparts > 1) {
         for (size_t i = 0; i < l->n; i++)
-            if (l->v[i]->max_time >= tmin && l->v[i]->min_time <= tmax) in_range++;
-        from = in_range * (size_t)part / (size_t)nparts;
-        to = in_range * (size_t)(part + 1) / (size_t)nparts;
+            if (l->v[i]->max_time >= tmin && l->v[i]->min_time <= tmax) in_rows += l->v[i]->rows;
+        from = in_rows * (uint64_t)part / (uint64_t)nparts / align * align;
+        to = last_part ? UINT64_MAX
+                       : in_rows * (uint64_t)(part + 1) / (uint64_t)nparts / align * align;
     }
 
     o->segments_in_range = o->skipped_minmax = o->skipped_index = o->skipped_order = 0;
@@ -1384,11 +1396,14 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
         size_t i = o->reverse ? l->n - 1 - i0 : i0;
         struct ariel_segment *g = l->v[i];
         if (g->max_time < tmin || g->min_time > tmax) continue;
-        size_t k = seen++;
-        if (k < from || k >= to) continue;
-        o->segments_in_range++;
+        uint64_t lo = base > from ? 0 : from - base;
+        uint64_t hi = to <= base ? 0 : to - base < g->rows ? to - base : g->rows;
+        bool owner = base >= from && base < to; /* counted by the part with its first row */
+        base += g->rows;
+        if (lo >= hi) continue;
+        if (owner) o->segments_in_range++;
         if (o->keep_segment && !o->keep_segment(g->min_time, g->max_time, o->karg)) {
-            o->skipped_order++;
+            if (owner) o->skipped_order++;
             continue;
         }
         if (!ctx && (!(ctx = ariel_scan_ctx_new()) || ariel_scan_ctx_batch(ctx, o->batch_fn))) {
@@ -1396,10 +1411,11 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
             goto out;
         }
         ariel_scan_ctx_order(ctx, o->reverse, o->keep_segment, o->karg);
+        ariel_scan_ctx_rows(ctx, lo, hi);
         if (o->npreds > 0) {
             int why = ariel_seg_excluded(g, ctx, o->preds, o->npreds);
-            if (why == 1) o->skipped_minmax++;
-            if (why == 2) o->skipped_index++;
+            if (why == 1 && owner) o->skipped_minmax++;
+            if (why == 2 && owner) o->skipped_index++;
             if (why) continue;
         }
         rc = ariel_seg_scan(g, ctx, tmin, tmax, colmask, o->preds, o->npreds, fn, arg, &stop);

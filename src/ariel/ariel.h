@@ -174,6 +174,8 @@ struct ariel_scan_opts {
     uint32_t skipped_unreadable;
 };
 int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o);
+/* Tests: parallel parts cut at multiples of rows (0: the default, whole blocks). */
+void ariel_set_part_align(uint32_t rows);
 
 /* A consistent view of the store for several scans; release it when they are done. */
 struct ariel_snapshot;

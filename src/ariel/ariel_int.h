@@ -414,6 +414,9 @@ struct ariel_scan_ctx *ariel_scan_ctx_new(void);
 void ariel_scan_ctx_skips(struct ariel_scan_ctx *c, uint64_t *by_index, uint64_t *by_minmax);
 /* Scans with c hand a segment's rows out newest first (reverse) and stop reading a segment
  * once keep (may be NULL) says the time range of its rows left cannot enter the result. */
+/* The next scan with c reads rows lo..hi-1 of its segment only (a part of a parallel scan). */
+void ariel_scan_ctx_rows(struct ariel_scan_ctx *c, uint64_t lo, uint64_t hi);
+#define ARIEL_PART_ALIGN 16384u
 void ariel_scan_ctx_order(struct ariel_scan_ctx *c, bool reverse,
                           bool (*keep)(int64_t min_time, int64_t max_time, void *karg), void *karg);
 void ariel_scan_ctx_free(struct ariel_scan_ctx *c);

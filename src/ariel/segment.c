@@ -1787,6 +1787,7 @@ struct ariel_scan_ctx {
     bool reverse;
     bool (*keep)(int64_t min_time, int64_t max_time, void *karg);
     void *karg;
+    uint64_t row_lo, row_hi; /* the next scan's rows (ariel_scan_ctx_rows; hi 0: all) */
     const struct ariel_segment *mask_seg; /* the segment c->mask is for (NULL: none) */
     int fd;                               /* the segment being scanned (blocks are read from it) */
     uint8_t *bmeta[STRM_COL__COUNT];      /* blocked columns: block offsets, hashes, flags */
@@ -1806,6 +1807,12 @@ int ariel_scan_ctx_batch(struct ariel_scan_ctx *c, ariel_batch_fn fn)
     if (fn && !c->evbuf && !(c->evbuf = calloc(ARIEL_SCAN_BATCH, sizeof *c->evbuf)))
         return STRM_ERR_NOMEM;
     return 0;
+}
+
+void ariel_scan_ctx_rows(struct ariel_scan_ctx *c, uint64_t lo, uint64_t hi)
+{
+    c->row_lo = lo;
+    c->row_hi = hi;
 }
 
 void ariel_scan_ctx_order(struct ariel_scan_ctx *c, bool reverse,
@@ -2667,6 +2674,9 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
     uint32_t constlen[STRM_COL__COUNT];
     uint64_t nsel = 0;
 
+    /* the rows to read: all, or those ariel_scan_ctx_rows set for this scan only */
+    uint64_t row_lo = c->row_lo, row_hi = c->row_hi && c->row_hi < g->rows ? c->row_hi : g->rows;
+    c->row_lo = c->row_hi = 0;
     if (atomic_load_explicit(&g->bad, memory_order_relaxed)) return STRM_ERR_CORRUPT;
     if (need & (1ull << STRM_COL_MESSAGE) && g->col_index[STRM_COL_MESSAGE] >= 0 &&
         g->cols[g->col_index[STRM_COL_MESSAGE]].enc == ARIEL_ENC_MSGSLICE)
@@ -2744,7 +2754,7 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
         uint64_t mask_end = 0, tck_end = 0, pred_end[ARIEL_MAX_PREDS];
         for (int k = 0; k < npreds && k < ARIEL_MAX_PREDS; k++)
             pred_end[k] = 0;
-        for (uint64_t i = 0; i < g->rows; i++) {
+        for (uint64_t i = row_lo; i < row_hi; i++) {
             if (i >= mask_end) {
                 int out_m = -1; /* a filter that rules this row's block out */
                 uint64_t end = g->rows;

@@ -1232,9 +1232,11 @@ static void exec_parallel_matches_serial(void **state)
         aql_result_free(r);
         /* 2..5 threads, then one thread without the flat group table, and with it handing
          * over to the ordinary groups after 3 groups */
-        for (int t = 2; t <= 7; t++) {
-            aql_set_threads(t <= 5 ? t : 1);
+        for (int t = 2; t <= 9; t++) {
+            aql_set_threads(t <= 5 ? t : t >= 8 ? t - 5 : 1);
             aql_set_fast_groups(t == 6 ? 0 : t == 7 ? 3 : 1u << 18);
+            /* 3 and 4 threads again, the parts cut inside segments (every 16 rows) */
+            ariel_set_part_align(t >= 8 ? 16 : 0);
             r = run(f, qs[i]);
             m = open_memstream(&got, &len);
             aql_result_write(r, AQL_FORMAT_CSV, m);
@@ -1249,6 +1251,7 @@ static void exec_parallel_matches_serial(void **state)
     }
     aql_set_threads(0);
     aql_set_fast_groups(1u << 18);
+    ariel_set_part_align(0);
 }
 
 static void exec_after_flush(void **state)
