@@ -1758,6 +1758,83 @@ static inline const uint8_t *fixed_at(const struct col_state *s, int width, uint
     return tmp;
 }
 
+/* fixed_at's value of row i written to dst (width bytes), with constant-size moves: the
+ * per-row step of every scan that hands out fixed-width columns. */
+static inline void put_fixed(char *dst, const struct col_state *s, int width, uint64_t i)
+{
+    if (s->base) {
+        const uint8_t *p = s->base + s->stride * i;
+        switch (width) {
+        case 1:
+            *dst = (char)*p;
+            return;
+        case 2:
+            memcpy(dst, p, 2);
+            return;
+        case 4:
+            memcpy(dst, p, 4);
+            return;
+        case 8:
+            memcpy(dst, p, 8);
+            return;
+        case 16:
+            memcpy(dst, p, 16);
+            return;
+        default:
+            memcpy(dst, p, (size_t)width);
+            return;
+        }
+    }
+    const uint8_t *r = s->raw + i * (uint64_t)s->wr;
+    if (s->enc == ARIEL_ENC_NARROW) {
+        uint64_t v = 0;
+        switch (s->wr) { /* little-endian: the low bytes */
+        case 1:
+            v = *r;
+            break;
+        case 2:
+            memcpy(&v, r, 2);
+            break;
+        case 4:
+            memcpy(&v, r, 4);
+            break;
+        default:
+            memcpy(&v, r, (size_t)(s->wr < 8 ? s->wr : 8));
+            break;
+        }
+        switch (width) {
+        case 2:
+            memcpy(dst, &v, 2);
+            return;
+        case 4:
+            memcpy(dst, &v, 4);
+            return;
+        case 8:
+            memcpy(dst, &v, 8);
+            return;
+        default: {
+            uint8_t tmp[16];
+            memcpy(dst, fixed_at(s, width, i, tmp), (size_t)width);
+            return;
+        }
+        }
+    }
+    if (width != 16) { /* IPV4 is only used for 16-byte columns */
+        uint8_t tmp[16];
+        memcpy(dst, fixed_at(s, width, i, tmp), (size_t)width);
+        return;
+    }
+    uint32_t a;
+    memcpy(&a, r, 4);
+    uint64_t lo = 0, hi = 0; /* IPv4-mapped; 0.0.0.0 reads as null (all zero) */
+    if (a) {
+        lo = 0;
+        hi = 0xffffull << 16 | (uint64_t)a << 32;
+    }
+    memcpy(dst, &lo, 8);
+    memcpy(dst + 8, &hi, 8);
+}
+
 #define ARIEL_SCAN_MASKS 4
 #define ARIEL_MAX_PREDS 16 /* predicates whose block ends a scan tracks (more: per row) */
 
@@ -2846,8 +2923,7 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
                 int64_t v = s->times ? s->times[i] : s->tconst;
                 memcpy(dst, &v, 8);
             } else if (width) {
-                uint8_t tmp[16];
-                memcpy(dst, fixed_at(s, width, i, tmp), (size_t)width);
+                put_fixed(dst, s, width, i);
             } else {
                 struct strm_str v;
                 if (s->enc == ARIEL_ENC_CONST) {
