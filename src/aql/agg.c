@@ -1114,6 +1114,29 @@ struct part_job {
 
 static size_t group_mem(void *arg);
 
+/* The rows the store counted (count_only) into the one group's COUNT(*)s. */
+static void add_counted(struct gctx *c, uint64_t n)
+{
+    if (!n || c->ngroups == 0) return;
+    for (size_t k = 0; k < c->q->naggs; k++)
+        gst(c, c->groups[0], k)->n += n;
+}
+
+/*
+ * Whether the store may count the rows itself (ariel_scan_opts.count_only): only COUNT(*)s,
+ * no GROUP BY, no column outside them, and WHERE said exactly by the scan's predicates.
+ */
+static bool count_only_query(const struct aql_query *q)
+{
+    const struct aql_scan_plan *pl = aql_plan;
+    if (!pl || pl->inexact || q->ngroups || !q->naggs) return false;
+    for (size_t k = 0; k < q->naggs; k++)
+        if (q->aggs[k]->u.agg.fn != AQL_AGG_COUNT || q->aggs[k]->l) return false;
+    for (size_t i = 0; i < q->nitems + q->nkeys; i++)
+        if (out_expr(q, i)->kind != AQL_N_AGG) return false;
+    return true;
+}
+
 static void *part_main(void *arg)
 {
     struct part_job *j = arg;
@@ -1122,6 +1145,7 @@ static void *part_main(void *arg)
     aql_now_ms = j->now;
     j->rc = aql_scan_batch(j->store, j->tmin, j->tmax, j->colmask, cb_group_batch, j->c, group_mem,
                            j->snap, j->part, j->nparts);
+    add_counted(j->c, aql_counted);
     if (j->rc >= 0 && !j->c->err) (void)fast_flush(j->c);
     aql_scratch_reset();
     return NULL;
@@ -1148,6 +1172,8 @@ static size_t group_mem(void *arg)
 int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64_t tmin,
                      int64_t tmax, uint64_t colmask, struct aql_result *r, struct aql_error *err)
 {
+    const struct aql_scan_plan *saved_plan = aql_plan; /* restored on every return */
+    struct aql_scan_plan counting;
     struct gctx c;
     gctx_init(&c, q);
     int rc = 0;
@@ -1166,6 +1192,13 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
         rc = c.err;
         goto fail;
     }
+    /* COUNT(*) alone: the store counts (a copy of the plan says so; its preds still point at
+     * the keys of the original, which outlives this call) */
+    if (count_only_query(q)) {
+        counting = *aql_plan;
+        counting.count_only = true;
+        aql_plan = &counting;
+    }
     /* The scan: in parallel over contiguous runs of segments of one snapshot when there
      * are enough rows, each part into groups of its own, merged in part order. */
     nparts = agg_threads > 0 ? agg_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -1183,6 +1216,7 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
     }
     if (nparts == 1 && tmin <= tmax) {
         rc = aql_scan_batch(store, tmin, tmax, colmask, cb_group_batch, &c, group_mem, NULL, 0, 0);
+        add_counted(&c, aql_counted);
         if (rc >= 0 && !c.err) (void)fast_flush(&c);
     } else if (nparts > 1) {
         for (int k = 0; k < nparts; k++) {
@@ -1228,6 +1262,7 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
     }
     ariel_snapshot_release(snap);
     snap = NULL;
+    aql_plan = saved_plan;
     if (c.err) {
         rc = c.err;
         goto fail;
@@ -1282,6 +1317,7 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
     free(row);
     return 0;
 fail:
+    aql_plan = saved_plan;
     if (err) {
         err->pos = 0;
         if (c.errmsg[0])

@@ -269,7 +269,14 @@ struct aql_scan_plan {
     bool reverse;
     bool (*keep_segment)(int64_t min_time, int64_t max_time, void *karg);
     void *karg;
+    /* conditions of WHERE that preds do not express exactly (0: a row meets WHERE if and
+     * only if it meets every pred) */
+    int inexact;
+    /* COUNT(*) alone: segments' rows meeting the preds are counted by the store, not handed
+     * out (ariel_scan_opts.count_only); the count is in aql_counted after aql_scan_batch */
+    bool count_only;
 };
+extern _Thread_local uint64_t aql_counted;
 extern _Thread_local const struct aql_scan_plan *aql_plan;
 /*
  * ariel_scan under aql_ctl: every few thousand rows checks cancel, deadline and, through

@@ -617,10 +617,11 @@ _Thread_local const struct aql_scan_plan *aql_plan;
 
 /* ---------------------------------------------------------------- segment skipping */
 
-static void plan_add_keys(struct aql_scan_plan *pl, int col, const struct aql_node *const *lits,
+/* Each returns whether it added a predicate. */
+static bool plan_add_keys(struct aql_scan_plan *pl, int col, const struct aql_node *const *lits,
                           int n)
 {
-    if (pl->npreds == AQL_MAX_PREDS || pl->nkeys + n > AQL_MAX_PRED_KEYS || n == 0) return;
+    if (pl->npreds == AQL_MAX_PREDS || pl->nkeys + n > AQL_MAX_PRED_KEYS || n == 0) return false;
     struct ariel_pred *p = &pl->preds[pl->npreds];
     p->col = col;
     p->kind = ARIEL_PRED_IN;
@@ -636,19 +637,22 @@ static void plan_add_keys(struct aql_scan_plan *pl, int col, const struct aql_no
             pl->keys[pl->nkeys] = v->u.s.p;
             pl->key_lens[pl->nkeys] = v->u.s.len;
         } else {
-            return; /* a value the index does not hold (null, empty): no skipping */
+            pl->nkeys -= p->nkeys;
+            return false; /* a value the index does not hold (null, empty): no skipping */
         }
         pl->nkeys++;
         p->nkeys++;
     }
     pl->npreds++;
+    return true;
 }
 
-static void plan_add_range(struct aql_scan_plan *pl, int col, int64_t lo, int64_t hi)
+static bool plan_add_range(struct aql_scan_plan *pl, int col, int64_t lo, int64_t hi)
 {
-    if (pl->npreds == AQL_MAX_PREDS || lo > hi) return;
+    if (pl->npreds == AQL_MAX_PREDS || lo > hi) return false;
     pl->preds[pl->npreds++] =
         (struct ariel_pred){.col = col, .kind = ARIEL_PRED_RANGE, .lo = lo, .hi = hi};
+    return true;
 }
 
 /* The keys pl->keys[first..] as one TOKENS predicate on the payload (none: nothing). */
@@ -709,7 +713,11 @@ static void plan_add_like(struct aql_scan_plan *pl, const struct aql_like *lk)
     plan_tokens(pl, first);
 }
 
-/* Conditions of the top-level AND chain of WHERE that hold for every matching row. */
+/*
+ * Conditions of the top-level AND chain of WHERE that hold for every matching row; counts in
+ * pl->inexact the conditions they do not express exactly (the token index's words are
+ * necessary, not sufficient; an IN of numbers becomes their range).
+ */
 static void plan_where(const struct aql_node *n, struct aql_scan_plan *pl)
 {
     if (!n) return;
@@ -718,6 +726,7 @@ static void plan_where(const struct aql_node *n, struct aql_scan_plan *pl)
         plan_where(n->r, pl);
         return;
     }
+    pl->inexact++; /* taken back below by a condition expressed exactly */
     if (n->kind == AQL_N_TEXT) {
         plan_add_words(pl, n);
         return;
@@ -741,32 +750,35 @@ static void plan_where(const struct aql_node *n, struct aql_scan_plan *pl)
         }
         if (c->kind != AQL_N_COL || v->kind != AQL_N_LIT) return;
         const struct strm_col_def *d = &strm_event_cols[c->u.col];
+        bool exact = false;
         if ((d->type == STRM_T_IP || d->type == STRM_T_STR) && op == AQL_OP_EQ &&
             ariel_col_bloomed(c->u.col)) {
-            plan_add_keys(pl, c->u.col, &v, 1);
+            exact = plan_add_keys(pl, c->u.col, &v, 1) &&
+                    (v->u.lit.type == AQL_T_IP) == (d->type == STRM_T_IP);
         } else if ((d->type == STRM_T_INT && !d->enum_names) || d->type == STRM_T_TIME) {
             if (v->u.lit.type != AQL_T_INT && v->u.lit.type != AQL_T_TIME) return;
             int64_t x = v->u.lit.u.i;
             switch (op) {
             case AQL_OP_EQ:
-                plan_add_range(pl, c->u.col, x, x);
+                exact = plan_add_range(pl, c->u.col, x, x);
                 break;
             case AQL_OP_LT:
-                if (x > INT64_MIN) plan_add_range(pl, c->u.col, INT64_MIN, x - 1);
+                if (x > INT64_MIN) exact = plan_add_range(pl, c->u.col, INT64_MIN, x - 1);
                 break;
             case AQL_OP_LE:
-                plan_add_range(pl, c->u.col, INT64_MIN, x);
+                exact = plan_add_range(pl, c->u.col, INT64_MIN, x);
                 break;
             case AQL_OP_GT:
-                if (x < INT64_MAX) plan_add_range(pl, c->u.col, x + 1, INT64_MAX);
+                if (x < INT64_MAX) exact = plan_add_range(pl, c->u.col, x + 1, INT64_MAX);
                 break;
             case AQL_OP_GE:
-                plan_add_range(pl, c->u.col, x, INT64_MAX);
+                exact = plan_add_range(pl, c->u.col, x, INT64_MAX);
                 break;
             default:
                 break;
             }
         }
+        if (exact) pl->inexact--;
         return;
     }
     if (n->kind == AQL_N_IN && !n->u.pred.negated && n->l->kind == AQL_N_COL) {
@@ -788,11 +800,16 @@ static void plan_where(const struct aql_node *n, struct aql_scan_plan *pl)
         }
         int col = n->l->u.col;
         const struct strm_col_def *d = &strm_event_cols[col];
-        if ((d->type == STRM_T_IP || d->type == STRM_T_STR) && ariel_col_bloomed(col))
-            plan_add_keys(pl, col, lits, k);
-        else if (((d->type == STRM_T_INT && !d->enum_names) || d->type == STRM_T_TIME) && k &&
-                 all_int)
-            plan_add_range(pl, col, lo, hi);
+        bool same_type = true; /* every literal of the column's kind (else no exact keys) */
+        for (int i = 0; i < k; i++)
+            same_type &= (lits[i]->u.lit.type == AQL_T_IP) == (d->type == STRM_T_IP) &&
+                         (lits[i]->u.lit.type == AQL_T_STR) == (d->type == STRM_T_STR);
+        if ((d->type == STRM_T_IP || d->type == STRM_T_STR) && ariel_col_bloomed(col)) {
+            if (plan_add_keys(pl, col, lits, k) && same_type) pl->inexact--;
+        } else if (((d->type == STRM_T_INT && !d->enum_names) || d->type == STRM_T_TIME) && k &&
+                   all_int) {
+            if (plan_add_range(pl, col, lo, hi) && lo == hi) pl->inexact--;
+        }
     }
 }
 
@@ -882,6 +899,8 @@ static int guard_batch(const struct strm_event *ev, size_t n, void *arg)
     return g->batch_fn(ev, n, g->arg);
 }
 
+_Thread_local uint64_t aql_counted;
+
 int aql_scan_batch(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64_t colmask,
                    ariel_batch_fn fn, void *arg, size_t (*mem)(void *arg),
                    struct ariel_snapshot *snap, int part, int nparts)
@@ -895,11 +914,15 @@ int aql_scan_batch(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64
                                 .part = part,
                                 .nparts = nparts,
                                 .preds = pl ? pl->preds : NULL,
-                                .npreds = pl ? pl->npreds : 0};
+                                .npreds = pl ? pl->npreds : 0,
+                                .count_only = pl && pl->count_only};
+    aql_counted = 0;
     if (!ctl) {
         o.batch_fn = fn;
         o.arg = arg;
-        return ariel_scan_ex(store, &o);
+        int rc = ariel_scan_ex(store, &o);
+        aql_counted = o.counted;
+        return rc;
     }
     struct scan_guard g = {.batch_fn = fn, .arg = arg, .mem = mem, .ctl = ctl};
     if (part == 0) /* the estimate covers all parts */
@@ -909,6 +932,8 @@ int aql_scan_batch(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64
     o.batch_fn = guard_batch;
     o.arg = &g;
     int rc = ariel_scan_ex(store, &o);
+    aql_counted = o.counted;
+    atomic_fetch_add_explicit(&ctl->rows_scanned, o.counted, memory_order_relaxed);
     note_skips(&o);
     if (!g.why && rc >= 0) guard_check(&g);
     return g.why ? g.why : rc;

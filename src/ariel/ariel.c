@@ -1375,6 +1375,7 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
 
     o->segments_in_range = o->skipped_minmax = o->skipped_index = o->skipped_order = 0;
     o->rows_skipped_index = o->rows_skipped_minmax = 0;
+    o->counted = 0;
     /* reverse: the memtables (newest rows) first */
     if (o->reverse && last_part) {
         ctx_mem_done = true;
@@ -1412,6 +1413,7 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
         }
         ariel_scan_ctx_order(ctx, o->reverse, o->keep_segment, o->karg);
         ariel_scan_ctx_rows(ctx, lo, hi);
+        ariel_scan_ctx_count(ctx, o->count_only);
         if (o->npreds > 0) {
             int why = ariel_seg_excluded(g, ctx, o->preds, o->npreds);
             if (why == 1 && owner) o->skipped_minmax++;
@@ -1420,6 +1422,7 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
         }
         rc = ariel_seg_scan(g, ctx, tmin, tmax, colmask, o->preds, o->npreds, fn, arg, &stop);
         ariel_scan_ctx_skips(ctx, &o->rows_skipped_index, &o->rows_skipped_minmax);
+        o->counted += ariel_scan_ctx_counted(ctx);
         if (rc == STRM_ERR_NOMEM) goto out;
         if (rc == STRM_ERR_CORRUPT) {
             o->skipped_damaged++;

@@ -168,6 +168,11 @@ struct ariel_scan_opts {
     /* out: rows of the scanned segments passed over in blocks that an index filter or the
      * blocks' min/max ruled out (never decompressed) */
     uint64_t rows_skipped_index, rows_skipped_minmax;
+    /* count_only: the rows of segments that meet the time range and every predicate are
+     * counted into counted, not handed out (the predicates must say all the caller asks);
+     * rows not yet in segments still go to fn/batch_fn */
+    bool count_only;
+    uint64_t counted;
     /* out: segments in range skipped because they are damaged (checksum, format) or
      * unreadable (I/O error); each damaged segment is logged once per process */
     uint32_t skipped_damaged;

@@ -416,6 +416,10 @@ void ariel_scan_ctx_skips(struct ariel_scan_ctx *c, uint64_t *by_index, uint64_t
  * once keep (may be NULL) says the time range of its rows left cannot enter the result. */
 /* The next scan with c reads rows lo..hi-1 of its segment only (a part of a parallel scan). */
 void ariel_scan_ctx_rows(struct ariel_scan_ctx *c, uint64_t lo, uint64_t hi);
+/* Scans with c count the rows they would hand out (count_only), returned and reset by
+ * ariel_scan_ctx_counted. */
+void ariel_scan_ctx_count(struct ariel_scan_ctx *c, bool count_only);
+uint64_t ariel_scan_ctx_counted(struct ariel_scan_ctx *c);
 #define ARIEL_PART_ALIGN 16384u
 void ariel_scan_ctx_order(struct ariel_scan_ctx *c, bool reverse,
                           bool (*keep)(int64_t min_time, int64_t max_time, void *karg), void *karg);

@@ -1865,6 +1865,8 @@ struct ariel_scan_ctx {
     bool (*keep)(int64_t min_time, int64_t max_time, void *karg);
     void *karg;
     uint64_t row_lo, row_hi; /* the next scan's rows (ariel_scan_ctx_rows; hi 0: all) */
+    bool count_only;         /* ariel_scan_ctx_count */
+    uint64_t counted;
     const struct ariel_segment *mask_seg; /* the segment c->mask is for (NULL: none) */
     int fd;                               /* the segment being scanned (blocks are read from it) */
     uint8_t *bmeta[STRM_COL__COUNT];      /* blocked columns: block offsets, hashes, flags */
@@ -1884,6 +1886,18 @@ int ariel_scan_ctx_batch(struct ariel_scan_ctx *c, ariel_batch_fn fn)
     if (fn && !c->evbuf && !(c->evbuf = calloc(ARIEL_SCAN_BATCH, sizeof *c->evbuf)))
         return STRM_ERR_NOMEM;
     return 0;
+}
+
+void ariel_scan_ctx_count(struct ariel_scan_ctx *c, bool count_only)
+{
+    c->count_only = count_only;
+}
+
+uint64_t ariel_scan_ctx_counted(struct ariel_scan_ctx *c)
+{
+    uint64_t n = c->counted;
+    c->counted = 0;
+    return n;
 }
 
 void ariel_scan_ctx_rows(struct ariel_scan_ctx *c, uint64_t lo, uint64_t hi)
@@ -2825,6 +2839,10 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
             }
             c->selcap = (size_t)g->rows;
         }
+        if (c->count_only && inside && nmask == 0 && pmask == 0) { /* every row */
+            c->counted += row_hi > row_lo ? row_hi - row_lo : 0;
+            goto out;
+        }
         const struct col_state *ts = &c->st[STRM_COL_STARTTIME];
         /* per-row work without divisions: each mask, time chunk and predicate column is
          * looked at again only past the end of the block it was last looked at for */
@@ -2878,6 +2896,10 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
             if (ok) c->sel[nsel++] = (uint32_t)i;
         }
         if (nsel == 0) goto out; /* nothing else of this segment is read */
+        if (c->count_only) {     /* the rows are the answer: none is read further */
+            c->counted += nsel;
+            goto out;
+        }
         if (inside && !(loaded & (1ull << STRM_COL_STARTTIME))) c->time_rows = c->sel[nsel - 1] + 1;
     }
     for (int col = 0; col < STRM_COL__COUNT; col++)
