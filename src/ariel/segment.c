@@ -2754,6 +2754,40 @@ static int minmax_mask(struct ariel_scan_ctx *c, const struct ariel_pred *p, boo
     return 0;
 }
 
+/*
+ * The first row of the segment whose starttime (checkpointed, loaded) is >= t (> t when
+ * strict), in *row (g->rows: none): the chunk from the checkpoints, then within it.
+ */
+static int time_bound(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t t, bool strict,
+                      uint64_t *row)
+{
+    const struct col_state *s = &c->st[STRM_COL_STARTTIME];
+    uint64_t lo = 0, hi = s->tck_n; /* the first chunk whose last value passes t */
+    while (lo < hi) {
+        uint64_t k = lo + (hi - lo) / 2;
+        int64_t last =
+            k + 1 < s->tck_n ? (int64_t)ariel_get64(s->tck + (k + 1) * 16 + 8) : g->max_time;
+        if (strict ? last > t : last >= t)
+            hi = k;
+        else
+            lo = k + 1;
+    }
+    *row = g->rows;
+    if (lo == s->tck_n) return 0;
+    if (!s->tck_have[lo]) {
+        int rc = time_chunk(g, c, STRM_COL_STARTTIME, lo);
+        if (rc != 0) return rc;
+    }
+    uint64_t from = lo * s->tck_rows,
+             to = from + s->tck_rows < g->rows ? from + s->tck_rows : g->rows;
+    for (uint64_t i = from; i < to; i++)
+        if (strict ? s->times[i] > t : s->times[i] >= t) {
+            *row = i;
+            return 0;
+        }
+    return 0;
+}
+
 int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tmin, int64_t tmax,
                    uint64_t colmask, const struct ariel_pred *preds, int npreds, ariel_row_fn fn,
                    void *arg, int *stop)
@@ -2839,9 +2873,23 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
             }
             c->selcap = (size_t)g->rows;
         }
-        if (c->count_only && inside && nmask == 0 && pmask == 0) { /* every row */
-            c->counted += row_hi > row_lo ? row_hi - row_lo : 0;
-            goto out;
+        if (c->count_only && nmask == 0 && pmask == 0) {
+            /* every row of the range: found by its ends (rows are sorted by starttime) */
+            uint64_t lo = row_lo, hi = row_hi;
+            const struct col_state *ts = &c->st[STRM_COL_STARTTIME];
+            if (!inside && ts->tck) {
+                uint64_t a, b;
+                if ((rc = time_bound(g, c, tmin, false, &a)) != 0 ||
+                    (tmax < INT64_MAX && (rc = time_bound(g, c, tmax, true, &b)) != 0))
+                    goto out;
+                if (tmax == INT64_MAX) b = g->rows;
+                lo = a > lo ? a : lo;
+                hi = b < hi ? b : hi;
+            }
+            if (inside || ts->tck) {
+                c->counted += hi > lo ? hi - lo : 0;
+                goto out;
+            }
         }
         const struct col_state *ts = &c->st[STRM_COL_STARTTIME];
         /* per-row work without divisions: each mask, time chunk and predicate column is
