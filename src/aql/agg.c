@@ -228,6 +228,8 @@ struct gctx {
     int err;
     char errmsg[160];
     struct fastgroups fast; /* GROUP BY one fixed-width column (fast_setup) */
+    int vec_sumcol;         /* cb_group_vec: the column the SUMs read (-1: none) */
+    struct strm_event *vev; /* vec_as_events' events */
 };
 
 static void gctx_init(struct gctx *c, const struct aql_query *q)
@@ -863,8 +865,114 @@ static int cb_group_batch(const struct strm_event *ev, size_t n, void *arg)
     return 0;
 }
 
+/* The int value of a vector entry of an integer column of the given width (as aql_eval
+ * reads the column: unsigned below 8 bytes). */
+static inline int64_t vec_int(const uint8_t *p, int width)
+{
+    switch (width) {
+    case 1:
+        return *p;
+    case 2: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    case 4: {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    default: {
+        int64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    }
+}
+
+/* Vectors as events (only the key's and the SUM column's fields set), for the ordinary path. */
+static int vec_as_events(struct gctx *c, const struct ariel_vec *v)
+{
+    const struct aql_query *q = c->q;
+    int kc = c->fast.col, sc = c->vec_sumcol;
+    if (!c->vev && !(c->vev = calloc(ARIEL_SCAN_BATCH, sizeof *c->vev))) {
+        c->err = STRM_ERR_NOMEM;
+        return 2;
+    }
+    (void)q;
+    for (size_t i0 = 0; i0 < v->n; i0 += ARIEL_SCAN_BATCH) {
+        size_t m = v->n - i0 < ARIEL_SCAN_BATCH ? v->n - i0 : ARIEL_SCAN_BATCH;
+        for (size_t j = 0; j < m; j++) {
+            size_t kw = strm_event_cols[kc].width;
+            memcpy((char *)&c->vev[j] + strm_event_cols[kc].offset, v->v[0] + (i0 + j) * kw, kw);
+            if (sc >= 0) {
+                size_t sw = strm_event_cols[sc].width;
+                memcpy((char *)&c->vev[j] + strm_event_cols[sc].offset, v->v[1] + (i0 + j) * sw,
+                       sw);
+            }
+        }
+        int rc = cb_group_batch(c->vev, m, c);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/*
+ * Column vectors into the flat table (key, and the one column the SUMs read): as fast_batch,
+ * without events or WHERE (the scan's predicates said it all); past the table's limit, as
+ * events to the ordinary groups.
+ */
+static int cb_group_vec(const struct ariel_vec *v, void *arg)
+{
+    struct gctx *c = arg;
+    struct fastgroups *f = &c->fast;
+    if (!f->on || f->n + v->n > fast_max_groups) return vec_as_events(c, v);
+    size_t words = f->stride / 8;
+    int kw = f->width, sw = c->vec_sumcol >= 0 ? strm_event_cols[c->vec_sumcol].width : 0;
+    while ((f->n + v->n) * 2 > f->cap)
+        if (fast_grow(f) != 0) {
+            c->err = STRM_ERR_NOMEM;
+            return 2;
+        }
+    for (size_t i0 = 0; i0 < v->n; i0 += 64) {
+        size_t m = v->n - i0 < 64 ? v->n - i0 : 64;
+        uint64_t k[64][2], h[64];
+        for (size_t i = 0; i < m; i++) {
+            k[i][0] = k[i][1] = 0;
+            memcpy(k[i], v->v[0] + (i0 + i) * (size_t)kw, (size_t)kw);
+            h[i] = fast_hash(k[i][0], k[i][1]);
+            __builtin_prefetch(f->slot + (h[i] & (f->cap - 1)) * words);
+        }
+        for (size_t i = 0; i < m; i++) {
+            size_t j = h[i] & (f->cap - 1);
+            uint64_t *sl;
+            for (;;) {
+                sl = f->slot + j * words;
+                if (!sl[2]) {
+                    sl[0] = k[i][0];
+                    sl[1] = k[i][1];
+                    sl[2] = ++f->n;
+                    break;
+                }
+                if (sl[0] == k[i][0] && sl[1] == k[i][1]) break;
+                j = (j + 1) & (f->cap - 1);
+            }
+            for (int a = 0; a < f->naggs; a++) {
+                sl[3 + 2 * a]++;
+                if (!f->sumarg[a]) continue;
+                int64_t sum = (int64_t)sl[4 + 2 * a];
+                if ((c->err = sum_add(c, &sum, vec_int(v->v[1] + (i0 + i) * (size_t)sw, sw))) != 0)
+                    return 2;
+                sl[4 + 2 * a] = (uint64_t)sum;
+            }
+        }
+    }
+    return 0;
+}
+
 static void gctx_free(struct gctx *c)
 {
+    free(c->vev);
     /* only MIN/MAX/FIRST/LAST (string copies), UNIQUECOUNT and DISTINCTCOUNT own memory
      * outside the arena */
     for (size_t i = 0; c->owns && i < c->ngroups; i++) {
@@ -1114,6 +1222,19 @@ struct part_job {
 
 static size_t group_mem(void *arg);
 
+/* Whether the flat table's SUMs all read one column (*col; -1: no SUM): vectors can carry it. */
+static bool vec_sum_col(const struct gctx *c, int *col)
+{
+    *col = -1;
+    for (int a = 0; a < c->fast.naggs; a++) {
+        const struct aql_node *e = c->fast.sumarg[a];
+        if (!e) continue;
+        if (e->kind != AQL_N_COL || (*col >= 0 && *col != e->u.col)) return false;
+        *col = e->u.col;
+    }
+    return true;
+}
+
 /* The rows the store counted (count_only) into the one group's COUNT(*)s. */
 static void add_counted(struct gctx *c, uint64_t n)
 {
@@ -1193,12 +1314,22 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
         goto fail;
     }
     /* COUNT(*) alone: the store counts (a copy of the plan says so; its preds still point at
-     * the keys of the original, which outlives this call) */
+     * the keys of the original, which outlives this call). The flat table with WHERE said
+     * by the preds: the store hands out column vectors. */
+    int sumcol = -1;
     if (count_only_query(q)) {
         counting = *aql_plan;
         counting.count_only = true;
         aql_plan = &counting;
+    } else if (c.fast.on && aql_plan && !aql_plan->inexact && vec_sum_col(&c, &sumcol)) {
+        counting = *aql_plan;
+        counting.vec_fn = cb_group_vec;
+        counting.vec_cols[0] = c.fast.col;
+        counting.vec_cols[1] = sumcol;
+        counting.nvec = sumcol >= 0 ? 2 : 1;
+        aql_plan = &counting;
     }
+    c.vec_sumcol = sumcol;
     /* The scan: in parallel over contiguous runs of segments of one snapshot when there
      * are enough rows, each part into groups of its own, merged in part order. */
     nparts = agg_threads > 0 ? agg_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -1212,6 +1343,7 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
     if (nparts > 1 && (!more || !jobs || !snap)) nparts = 1;
     for (int k = 1; k < nparts; k++) {
         gctx_init(&more[k - 1], q);
+        more[k - 1].vec_sumcol = sumcol;
         if (q->ngroups == 0 && !group_new(&more[k - 1], 0, NULL, 0, NULL)) nparts = k;
     }
     if (nparts == 1 && tmin <= tmax) {

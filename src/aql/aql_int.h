@@ -275,6 +275,9 @@ struct aql_scan_plan {
     /* COUNT(*) alone: segments' rows meeting the preds are counted by the store, not handed
      * out (ariel_scan_opts.count_only); the count is in aql_counted after aql_scan_batch */
     bool count_only;
+    /* the flat GROUP BY table fed column vectors (ariel_scan_opts.vec_fn; NULL: events) */
+    ariel_vec_fn vec_fn;
+    int vec_cols[2], nvec;
 };
 extern _Thread_local uint64_t aql_counted;
 extern _Thread_local const struct aql_scan_plan *aql_plan;

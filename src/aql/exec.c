@@ -833,6 +833,7 @@ static void note_skips(const struct ariel_scan_opts *o)
 struct scan_guard {
     ariel_row_fn fn;
     ariel_batch_fn batch_fn;
+    ariel_vec_fn vec_fn;
     void *arg;
     size_t (*mem)(void *);
     struct aql_exec_ctl *ctl;
@@ -901,6 +902,14 @@ static int guard_batch(const struct strm_event *ev, size_t n, void *arg)
 
 _Thread_local uint64_t aql_counted;
 
+static int guard_vec(const struct ariel_vec *v, void *arg)
+{
+    struct scan_guard *g = arg;
+    g->n += (uint32_t)v->n;
+    if (g->n >= GUARD_EVERY && guard_check(g)) return 3;
+    return g->vec_fn(v, g->arg);
+}
+
 int aql_scan_batch(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64_t colmask,
                    ariel_batch_fn fn, void *arg, size_t (*mem)(void *arg),
                    struct ariel_snapshot *snap, int part, int nparts)
@@ -916,9 +925,15 @@ int aql_scan_batch(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64
                                 .preds = pl ? pl->preds : NULL,
                                 .npreds = pl ? pl->npreds : 0,
                                 .count_only = pl && pl->count_only};
+    if (pl && pl->vec_fn) {
+        o.nvec = pl->nvec;
+        o.vec_cols[0] = pl->vec_cols[0];
+        o.vec_cols[1] = pl->vec_cols[1];
+    }
     aql_counted = 0;
     if (!ctl) {
         o.batch_fn = fn;
+        o.vec_fn = pl ? pl->vec_fn : NULL;
         o.arg = arg;
         int rc = ariel_scan_ex(store, &o);
         aql_counted = o.counted;
@@ -930,6 +945,10 @@ int aql_scan_batch(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64
                                   memory_order_relaxed);
     if (guard_check(&g)) return g.why;
     o.batch_fn = guard_batch;
+    if (pl && pl->vec_fn) {
+        g.vec_fn = pl->vec_fn;
+        o.vec_fn = guard_vec;
+    }
     o.arg = &g;
     int rc = ariel_scan_ex(store, &o);
     aql_counted = o.counted;

@@ -143,6 +143,16 @@ struct ariel_pred {
 typedef int (*ariel_batch_fn)(const struct strm_event *ev, size_t n, void *arg);
 #define ARIEL_SCAN_BATCH 32
 
+/* Column vectors (ariel_scan_opts.vec_fn): n rows' values of the columns vec_cols asks for,
+ * each v[k] n values at the column's width in struct strm_event (integers as there,
+ * addresses 16 bytes). */
+struct ariel_vec {
+    size_t n;
+    const uint8_t *v[2];
+};
+typedef int (*ariel_vec_fn)(const struct ariel_vec *v, void *arg);
+#define ARIEL_VEC_ROWS 256
+
 /* ariel_scan with a report of what it could not read, e.g. for "N segments skipped". */
 struct ariel_scan_opts {
     int64_t tmin, tmax;
@@ -156,6 +166,11 @@ struct ariel_scan_opts {
      * part also the memtables. snap NULL: a snapshot of its own; nparts 0: everything. */
     struct ariel_snapshot *snap;
     int part, nparts;
+    /* vec_fn: the rows of segments (that meet the predicates: they must say all the caller
+     * asks) as vectors of columns vec_cols[0..nvec), not as events; rows not yet in
+     * segments still go to fn/batch_fn. colmask must hold those columns. */
+    ariel_vec_fn vec_fn;
+    int vec_cols[2], nvec;
     const struct ariel_pred *preds; /* may be NULL */
     int npreds;
     /* reverse: newest first (memtables, then segments from the last); keep_segment (may be

@@ -419,6 +419,8 @@ void ariel_scan_ctx_rows(struct ariel_scan_ctx *c, uint64_t lo, uint64_t hi);
 /* Scans with c count the rows they would hand out (count_only), returned and reset by
  * ariel_scan_ctx_counted. */
 void ariel_scan_ctx_count(struct ariel_scan_ctx *c, bool count_only);
+/* Scans with c hand rows out as vectors of cols[0..n) to fn (NULL: as events). */
+void ariel_scan_ctx_vec(struct ariel_scan_ctx *c, ariel_vec_fn fn, const int *cols, int n);
 uint64_t ariel_scan_ctx_counted(struct ariel_scan_ctx *c);
 #define ARIEL_PART_ALIGN 16384u
 void ariel_scan_ctx_order(struct ariel_scan_ctx *c, bool reverse,

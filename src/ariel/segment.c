@@ -1867,6 +1867,9 @@ struct ariel_scan_ctx {
     uint64_t row_lo, row_hi; /* the next scan's rows (ariel_scan_ctx_rows; hi 0: all) */
     bool count_only;         /* ariel_scan_ctx_count */
     uint64_t counted;
+    ariel_vec_fn vec_fn; /* ariel_scan_ctx_vec */
+    int vec_cols[2], nvec;
+    uint8_t *vbuf[2];                     /* ARIEL_VEC_ROWS values of 16 bytes at most */
     const struct ariel_segment *mask_seg; /* the segment c->mask is for (NULL: none) */
     int fd;                               /* the segment being scanned (blocks are read from it) */
     uint8_t *bmeta[STRM_COL__COUNT];      /* blocked columns: block offsets, hashes, flags */
@@ -1886,6 +1889,21 @@ int ariel_scan_ctx_batch(struct ariel_scan_ctx *c, ariel_batch_fn fn)
     if (fn && !c->evbuf && !(c->evbuf = calloc(ARIEL_SCAN_BATCH, sizeof *c->evbuf)))
         return STRM_ERR_NOMEM;
     return 0;
+}
+
+void ariel_scan_ctx_vec(struct ariel_scan_ctx *c, ariel_vec_fn fn, const int *cols, int n)
+{
+    c->vec_fn = NULL;
+    if (!fn || n < 1 || n > 2) return;
+    for (int k = 0; k < n; k++) {
+        if (cols[k] < 0 || cols[k] >= STRM_COL__COUNT || !col_width(cols[k]) ||
+            strm_event_cols[cols[k]].type == STRM_T_TIME)
+            return;
+        if (!c->vbuf[k] && !(c->vbuf[k] = malloc(ARIEL_VEC_ROWS * 16))) return; /* as events */
+        c->vec_cols[k] = cols[k];
+    }
+    c->nvec = n;
+    c->vec_fn = fn;
 }
 
 void ariel_scan_ctx_count(struct ariel_scan_ctx *c, bool count_only)
@@ -1949,6 +1967,7 @@ void ariel_scan_ctx_free(struct ariel_scan_ctx *c)
         for (int k = 0; k < STR_RING; k++)
             free(c->ring[i].buf[k]);
         free(c->dbuf[i]);
+        if (i < 2) free(c->vbuf[i]);
         free(c->dm[i]);
     }
     free(c);
@@ -2788,6 +2807,44 @@ static int time_bound(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t
     return 0;
 }
 
+/*
+ * The selected rows (c->sel[0..nsel)) of the vector columns as vectors of up to
+ * ARIEL_VEC_ROWS values to c->vec_fn: no event is built.
+ */
+static int vec_out(struct ariel_segment *g, struct ariel_scan_ctx *c, uint64_t nsel, void *arg,
+                   int *stop)
+{
+    uint64_t lo[2] = {0, 0}, hi[2] = {0, 0};
+    int width[2];
+    for (int k = 0; k < c->nvec; k++)
+        width[k] = col_width(c->vec_cols[k]);
+    struct ariel_vec v = {0, {c->vbuf[0], c->vbuf[1]}};
+    for (uint64_t si = 0; si < nsel; si++) {
+        uint64_t i = c->sel[si];
+        for (int k = 0; k < c->nvec; k++) {
+            const struct col_state *s = &c->st[c->vec_cols[k]];
+            char *dst = (char *)c->vbuf[k] + v.n * (size_t)width[k];
+            if (!s->present) {
+                memset(dst, 0, (size_t)width[k]);
+                continue;
+            }
+            if (i >= hi[k] || i < lo[k]) {
+                int rc = ensure_block(g, c, c->vec_cols[k], i);
+                if (rc != 0) return rc;
+                hi[k] = valid_until(s, i, g->rows);
+                lo[k] = valid_from(s, i);
+            }
+            put_fixed(dst, s, width[k], i);
+        }
+        if (++v.n == ARIEL_VEC_ROWS) {
+            if ((*stop = c->vec_fn(&v, arg)) != 0) return 0;
+            v.n = 0;
+        }
+    }
+    if (v.n) *stop = c->vec_fn(&v, arg);
+    return 0;
+}
+
 int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tmin, int64_t tmax,
                    uint64_t colmask, const struct ariel_pred *preds, int npreds, ariel_row_fn fn,
                    void *arg, int *stop)
@@ -2965,6 +3022,10 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
             memset(&c->evbuf[b], 0, sizeof c->evbuf[b]);
     /* the rows [blk_lo, blk_hi) of each blocked column are readable (a range a block wide) */
     uint64_t blk_lo[STRM_COL__COUNT] = {0}, blk_hi[STRM_COL__COUNT] = {0};
+    if (c->vec_fn) { /* as column vectors */
+        rc = vec_out(g, c, nsel, arg, stop);
+        goto out;
+    }
     for (uint64_t s0 = 0; s0 < nsel; s0++) {
         /* newest first for ORDER BY starttime DESC; with an order, the rest of the segment
          * is read only while its time range can still beat the rows kept (c->keep) */
