@@ -341,6 +341,23 @@ static int64_t hll_estimate(const uint8_t *reg)
     return (int64_t)llround(e);
 }
 
+/* UNIQUECOUNT's (exact) or DISTINCTCOUNT's (HyperLogLog) step for a value v (not NULL). */
+static int distinct_add(struct gctx *c, struct agg_state *s, enum aql_agg fn,
+                        const struct aql_value *v)
+{
+    c->kb.len = 0;
+    int rc = kb_value(&c->kb, v);
+    if (rc) return rc;
+    if (fn == AQL_AGG_UNIQUECOUNT) return uset_add(c, &s->set, c->kb.p, c->kb.len);
+    if (!s->hll && !(s->hll = calloc(HLL_M, 1))) return STRM_ERR_NOMEM;
+    uint64_t h = hash_bytes(c->kb.p, c->kb.len);
+    unsigned idx = (unsigned)(h >> (64 - HLL_P));
+    uint64_t w = (h << HLL_P) | (1ull << (HLL_P - 1));
+    uint8_t rank = (uint8_t)(__builtin_clzll(w) + 1);
+    if (rank > s->hll[idx]) s->hll[idx] = rank;
+    return 0;
+}
+
 static int state_update(struct gctx *c, const struct aql_node *a, struct agg_state *s,
                         const struct strm_event *ev)
 {
@@ -385,19 +402,8 @@ static int state_update(struct gctx *c, const struct aql_node *a, struct agg_sta
     case AQL_AGG_LAST:
         return state_set_value(s, &v);
     case AQL_AGG_UNIQUECOUNT:
-    case AQL_AGG_DISTINCTCOUNT: {
-        c->kb.len = 0;
-        int rc = kb_value(&c->kb, &v);
-        if (rc) return rc;
-        if (fn == AQL_AGG_UNIQUECOUNT) return uset_add(c, &s->set, c->kb.p, c->kb.len);
-        if (!s->hll && !(s->hll = calloc(HLL_M, 1))) return STRM_ERR_NOMEM;
-        uint64_t h = hash_bytes(c->kb.p, c->kb.len);
-        unsigned idx = (unsigned)(h >> (64 - HLL_P));
-        uint64_t w = (h << HLL_P) | (1ull << (HLL_P - 1));
-        uint8_t rank = (uint8_t)(__builtin_clzll(w) + 1);
-        if (rank > s->hll[idx]) s->hll[idx] = rank;
-        return 0;
-    }
+    case AQL_AGG_DISTINCTCOUNT:
+        return distinct_add(c, s, fn, &v);
     }
     return 0;
 }
@@ -1235,6 +1241,46 @@ static bool vec_sum_col(const struct gctx *c, int *col)
     return true;
 }
 
+/*
+ * Whether the query is UNIQUECOUNT/DISTINCTCOUNT of one string column alone (no GROUP BY,
+ * nothing outside them): the store may hand out each value of a segment once (*col).
+ */
+static bool distinct_query(const struct aql_query *q, int *col)
+{
+    *col = -1;
+    if (q->ngroups || !q->naggs) return false;
+    for (size_t k = 0; k < q->naggs; k++) {
+        const struct aql_node *a = q->aggs[k];
+        int fn = a->u.agg.fn;
+        if ((fn != AQL_AGG_UNIQUECOUNT && fn != AQL_AGG_DISTINCTCOUNT) || !a->l ||
+            a->l->kind != AQL_N_COL || strm_event_cols[a->l->u.col].type != STRM_T_STR ||
+            (*col >= 0 && *col != a->l->u.col))
+            return false;
+        *col = a->l->u.col;
+    }
+    for (size_t i = 0; i < q->nitems + q->nkeys; i++)
+        if (out_expr(q, i)->kind != AQL_N_AGG) return false;
+    return true;
+}
+
+/* Distinct values from the store (distinct_query) into the one group's aggregates. */
+static int cb_group_distinct(const struct strm_str *v, size_t n, void *arg)
+{
+    struct gctx *c = arg;
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i].len || !v[i].p) continue; /* NULL, as eval_col reads an empty string */
+        struct aql_value x = {.type = AQL_T_STR};
+        x.u.s = v[i];
+        for (size_t k = 0; k < c->q->naggs; k++) {
+            struct agg_state *s = gst(c, c->groups[0], k);
+            s->n++;
+            if ((c->err = distinct_add(c, s, (enum aql_agg)c->q->aggs[k]->u.agg.fn, &x)) != 0)
+                return 2;
+        }
+    }
+    return 0;
+}
+
 /* The rows the store counted (count_only) into the one group's COUNT(*)s. */
 static void add_counted(struct gctx *c, uint64_t n)
 {
@@ -1316,10 +1362,15 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
     /* COUNT(*) alone: the store counts (a copy of the plan says so; its preds still point at
      * the keys of the original, which outlives this call). The flat table with WHERE said
      * by the preds: the store hands out column vectors. */
-    int sumcol = -1;
+    int sumcol = -1, dcol;
     if (count_only_query(q)) {
         counting = *aql_plan;
         counting.count_only = true;
+        aql_plan = &counting;
+    } else if (aql_plan && !aql_plan->inexact && distinct_query(q, &dcol)) {
+        counting = *aql_plan;
+        counting.distinct_fn = cb_group_distinct;
+        counting.distinct_col = dcol;
         aql_plan = &counting;
     } else if (c.fast.on && aql_plan && !aql_plan->inexact && vec_sum_col(&c, &sumcol)) {
         counting = *aql_plan;

@@ -278,6 +278,9 @@ struct aql_scan_plan {
     /* the flat GROUP BY table fed column vectors (ariel_scan_opts.vec_fn; NULL: events) */
     ariel_vec_fn vec_fn;
     int vec_cols[2], nvec;
+    /* UNIQUECOUNT/DISTINCTCOUNT of one string column: its distinct values per segment */
+    ariel_distinct_fn distinct_fn;
+    int distinct_col;
 };
 extern _Thread_local uint64_t aql_counted;
 extern _Thread_local const struct aql_scan_plan *aql_plan;

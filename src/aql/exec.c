@@ -834,6 +834,7 @@ struct scan_guard {
     ariel_row_fn fn;
     ariel_batch_fn batch_fn;
     ariel_vec_fn vec_fn;
+    ariel_distinct_fn distinct_fn;
     void *arg;
     size_t (*mem)(void *);
     struct aql_exec_ctl *ctl;
@@ -902,6 +903,14 @@ static int guard_batch(const struct strm_event *ev, size_t n, void *arg)
 
 _Thread_local uint64_t aql_counted;
 
+static int guard_distinct(const struct strm_str *v, size_t n, void *arg)
+{
+    struct scan_guard *g = arg;
+    g->n += (uint32_t)n;
+    if (g->n >= GUARD_EVERY && guard_check(g)) return 3;
+    return g->distinct_fn(v, n, g->arg);
+}
+
 static int guard_vec(const struct ariel_vec *v, void *arg)
 {
     struct scan_guard *g = arg;
@@ -925,6 +934,7 @@ int aql_scan_batch(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64
                                 .preds = pl ? pl->preds : NULL,
                                 .npreds = pl ? pl->npreds : 0,
                                 .count_only = pl && pl->count_only};
+    if (pl && pl->distinct_fn) o.distinct_col = pl->distinct_col;
     if (pl && pl->vec_fn) {
         o.nvec = pl->nvec;
         o.vec_cols[0] = pl->vec_cols[0];
@@ -934,6 +944,7 @@ int aql_scan_batch(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64
     if (!ctl) {
         o.batch_fn = fn;
         o.vec_fn = pl ? pl->vec_fn : NULL;
+        o.distinct_fn = pl ? pl->distinct_fn : NULL;
         o.arg = arg;
         int rc = ariel_scan_ex(store, &o);
         aql_counted = o.counted;
@@ -948,6 +959,10 @@ int aql_scan_batch(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64
     if (pl && pl->vec_fn) {
         g.vec_fn = pl->vec_fn;
         o.vec_fn = guard_vec;
+    }
+    if (pl && pl->distinct_fn) {
+        g.distinct_fn = pl->distinct_fn;
+        o.distinct_fn = guard_distinct;
     }
     o.arg = &g;
     int rc = ariel_scan_ex(store, &o);

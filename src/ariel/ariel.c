@@ -1415,6 +1415,7 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
         ariel_scan_ctx_rows(ctx, lo, hi);
         ariel_scan_ctx_count(ctx, o->count_only);
         ariel_scan_ctx_vec(ctx, o->vec_fn, o->vec_cols, o->nvec);
+        ariel_scan_ctx_distinct(ctx, o->distinct_fn, o->distinct_col);
         if (o->npreds > 0) {
             int why = ariel_seg_excluded(g, ctx, o->preds, o->npreds);
             if (why == 1 && owner) o->skipped_minmax++;

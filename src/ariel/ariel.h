@@ -151,6 +151,8 @@ struct ariel_vec {
     const uint8_t *v[2];
 };
 typedef int (*ariel_vec_fn)(const struct ariel_vec *v, void *arg);
+/* Distinct values (ariel_scan_opts.distinct_fn): n strings, each at least once per segment. */
+typedef int (*ariel_distinct_fn)(const struct strm_str *v, size_t n, void *arg);
 #define ARIEL_VEC_ROWS 256
 
 /* ariel_scan with a report of what it could not read, e.g. for "N segments skipped". */
@@ -171,6 +173,11 @@ struct ariel_scan_opts {
      * segments still go to fn/batch_fn. colmask must hold those columns. */
     ariel_vec_fn vec_fn;
     int vec_cols[2], nvec;
+    /* distinct_fn: instead, the values of string column distinct_col in the segments' rows
+     * that meet the predicates, each value of a segment at least once and not necessarily
+     * more (a dictionary-coded column: once); rows not yet in segments go to fn/batch_fn */
+    ariel_distinct_fn distinct_fn;
+    int distinct_col;
     const struct ariel_pred *preds; /* may be NULL */
     int npreds;
     /* reverse: newest first (memtables, then segments from the last); keep_segment (may be

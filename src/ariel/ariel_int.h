@@ -421,6 +421,8 @@ void ariel_scan_ctx_rows(struct ariel_scan_ctx *c, uint64_t lo, uint64_t hi);
 void ariel_scan_ctx_count(struct ariel_scan_ctx *c, bool count_only);
 /* Scans with c hand rows out as vectors of cols[0..n) to fn (NULL: as events). */
 void ariel_scan_ctx_vec(struct ariel_scan_ctx *c, ariel_vec_fn fn, const int *cols, int n);
+/* Scans with c hand out the distinct values of string column col to fn (NULL: rows). */
+void ariel_scan_ctx_distinct(struct ariel_scan_ctx *c, ariel_distinct_fn fn, int col);
 uint64_t ariel_scan_ctx_counted(struct ariel_scan_ctx *c);
 #define ARIEL_PART_ALIGN 16384u
 void ariel_scan_ctx_order(struct ariel_scan_ctx *c, bool reverse,

@@ -1869,7 +1869,11 @@ struct ariel_scan_ctx {
     uint64_t counted;
     ariel_vec_fn vec_fn; /* ariel_scan_ctx_vec */
     int vec_cols[2], nvec;
-    uint8_t *vbuf[2];                     /* ARIEL_VEC_ROWS values of 16 bytes at most */
+    uint8_t *vbuf[2];              /* ARIEL_VEC_ROWS values of 16 bytes at most */
+    ariel_distinct_fn distinct_fn; /* ariel_scan_ctx_distinct */
+    int distinct_col;
+    uint64_t *dseen; /* dictionary entries seen in this segment */
+    size_t dseencap;
     const struct ariel_segment *mask_seg; /* the segment c->mask is for (NULL: none) */
     int fd;                               /* the segment being scanned (blocks are read from it) */
     uint8_t *bmeta[STRM_COL__COUNT];      /* blocked columns: block offsets, hashes, flags */
@@ -1904,6 +1908,14 @@ void ariel_scan_ctx_vec(struct ariel_scan_ctx *c, ariel_vec_fn fn, const int *co
     }
     c->nvec = n;
     c->vec_fn = fn;
+}
+
+void ariel_scan_ctx_distinct(struct ariel_scan_ctx *c, ariel_distinct_fn fn, int col)
+{
+    bool ok = fn && col >= 0 && col < STRM_COL__COUNT && strm_event_cols[col].type == STRM_T_STR &&
+              col != STRM_COL_MESSAGE; /* a slice of the payload: read as rows */
+    c->distinct_fn = ok ? fn : NULL;
+    c->distinct_col = col;
 }
 
 void ariel_scan_ctx_count(struct ariel_scan_ctx *c, bool count_only)
@@ -1967,6 +1979,7 @@ void ariel_scan_ctx_free(struct ariel_scan_ctx *c)
         for (int k = 0; k < STR_RING; k++)
             free(c->ring[i].buf[k]);
         free(c->dbuf[i]);
+        if (i == 0) free(c->dseen);
         if (i < 2) free(c->vbuf[i]);
         free(c->dm[i]);
     }
@@ -2811,6 +2824,69 @@ static int time_bound(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t
  * The selected rows (c->sel[0..nsel)) of the vector columns as vectors of up to
  * ARIEL_VEC_ROWS values to c->vec_fn: no event is built.
  */
+/*
+ * The values of c->distinct_col in the selected rows to c->distinct_fn in batches: of a
+ * dictionary-coded column each entry some row has, once; else every row's value.
+ */
+static int distinct_out(struct ariel_segment *g, struct ariel_scan_ctx *c, uint64_t nsel, void *arg,
+                        int *stop)
+{
+    int col = c->distinct_col;
+    const struct col_state *s = &c->st[col];
+    struct strm_str v[ARIEL_VEC_ROWS];
+    size_t nv = 0;
+    if (!s->present) return 0; /* every value empty */
+    uint64_t lo = 0, hi = 0;
+    uint64_t *seen = NULL;
+    if (s->dcodes) {
+        size_t words = ((size_t)s->dn + 63) / 64;
+        if (c->dseencap < words) {
+            uint64_t *n = realloc(c->dseen, words * sizeof *n);
+            if (!n) return STRM_ERR_NOMEM;
+            c->dseen = n;
+            c->dseencap = words;
+        }
+        seen = c->dseen;
+        memset(seen, 0, words * sizeof *seen);
+    }
+    for (uint64_t si = 0; si < nsel; si++) {
+        uint64_t i = c->sel[si];
+        if (i >= hi || i < lo) {
+            int rc = ensure_block(g, c, col, i);
+            if (rc != 0) return rc;
+            hi = valid_until(s, i, g->rows);
+            lo = valid_from(s, i);
+        }
+        if (seen) {
+            uint32_t code = dict_code(s, i);
+            seen[code / 64] |= 1ull << (code % 64);
+            continue;
+        }
+        if (s->enc == ARIEL_ENC_CONST) {
+            v[nv].len = (uint32_t)g->cols[g->col_index[col]].rawsize;
+            v[nv].p = s->bytes;
+        } else {
+            v[nv] = str_at(s, i);
+        }
+        /* a batch of blocked strings must stay readable: no more than the scan's batches */
+        if (++nv == ARIEL_SCAN_BATCH) {
+            if ((*stop = c->distinct_fn(v, nv, arg)) != 0) return 0;
+            nv = 0;
+        }
+    }
+    for (uint32_t d = 0; seen && d < s->dn; d++) {
+        if (!(seen[d / 64] >> (d % 64) & 1)) continue;
+        v[nv].len = ariel_get32(s->dlens + (size_t)d * 4);
+        v[nv].p = v[nv].len ? s->bytes + s->doff[d] : NULL;
+        if (++nv == ARIEL_VEC_ROWS) {
+            if ((*stop = c->distinct_fn(v, nv, arg)) != 0) return 0;
+            nv = 0;
+        }
+    }
+    if (nv) *stop = c->distinct_fn(v, nv, arg);
+    return 0;
+}
+
 static int vec_out(struct ariel_segment *g, struct ariel_scan_ctx *c, uint64_t nsel, void *arg,
                    int *stop)
 {
@@ -3024,6 +3100,10 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
     uint64_t blk_lo[STRM_COL__COUNT] = {0}, blk_hi[STRM_COL__COUNT] = {0};
     if (c->vec_fn) { /* as column vectors */
         rc = vec_out(g, c, nsel, arg, stop);
+        goto out;
+    }
+    if (c->distinct_fn) { /* distinct values of a string column */
+        rc = distinct_out(g, c, nsel, arg, stop);
         goto out;
     }
     for (uint64_t s0 = 0; s0 < nsel; s0++) {
