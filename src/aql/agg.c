@@ -944,8 +944,14 @@ static int cb_group_vec(const struct ariel_vec *v, void *arg)
         size_t m = v->n - i0 < 64 ? v->n - i0 : 64;
         uint64_t k[64][2], h[64];
         for (size_t i = 0; i < m; i++) {
+            const uint8_t *p = v->v[0] + (i0 + i) * (size_t)kw;
             k[i][0] = k[i][1] = 0;
-            memcpy(k[i], v->v[0] + (i0 + i) * (size_t)kw, (size_t)kw);
+            if (kw == 16) /* constant sizes: no memcpy call per row */
+                memcpy(k[i], p, 16);
+            else if (kw == 8)
+                memcpy(k[i], p, 8);
+            else
+                k[i][0] = (uint64_t)vec_int(p, kw);
             h[i] = fast_hash(k[i][0], k[i][1]);
             __builtin_prefetch(f->slot + (h[i] & (f->cap - 1)) * words);
         }

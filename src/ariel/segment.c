@@ -2949,6 +2949,9 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
         if (preds[k].kind == ARIEL_PRED_TOKENS) continue;
         if (col < 0 || col >= STRM_COL__COUNT || col == STRM_COL_MESSAGE || col == STRM_COL_PAYLOAD)
             continue;
+        if (preds[k].kind == ARIEL_PRED_RANGE && col == STRM_COL_STARTTIME && preds[k].lo <= tmin &&
+            preds[k].hi >= tmax)
+            continue; /* the scan's time range says it already */
         pmask |= 1ull << col;
     }
     fd = g->fd; /* held from the load: still valid after compaction or retention unlinks */
