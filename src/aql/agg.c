@@ -643,6 +643,23 @@ static int fast_grow(struct fastgroups *f)
     return 0;
 }
 
+/* The slot of key k (hash h) in the flat table, taken for it (arrival order, from 1) if new. */
+static inline uint64_t *fast_slot(struct fastgroups *f, const uint64_t k[2], uint64_t h)
+{
+    size_t words = f->stride / 8, j = h & (f->cap - 1);
+    for (;;) {
+        uint64_t *sl = f->slot + j * words;
+        if (!sl[2]) {
+            sl[0] = k[0];
+            sl[1] = k[1];
+            sl[2] = ++f->n;
+            return sl;
+        }
+        if (sl[0] == k[0] && sl[1] == k[1]) return sl;
+        j = (j + 1) & (f->cap - 1);
+    }
+}
+
 /*
  * Folds the rows of a batch that pass WHERE into the table: first every row's key and hash,
  * prefetching its slot, then the probes, so the cache misses of a batch overlap (with a
@@ -674,19 +691,7 @@ static int fast_batch(struct gctx *c, const struct strm_event *ev, size_t n)
     }
     for (size_t i = 0; i < n; i++) {
         if (!keep[i]) continue;
-        size_t j = h[i] & (f->cap - 1);
-        uint64_t *sl;
-        for (;;) {
-            sl = f->slot + j * words;
-            if (!sl[2]) {
-                sl[0] = k[i][0];
-                sl[1] = k[i][1];
-                sl[2] = ++f->n; /* arrival order, from 1 */
-                break;
-            }
-            if (sl[0] == k[i][0] && sl[1] == k[i][1]) break;
-            j = (j + 1) & (f->cap - 1);
-        }
+        uint64_t *sl = fast_slot(f, k[i], h[i]);
         for (int a = 0; a < f->naggs; a++) {
             sl[3 + 2 * a]++;
             if (!f->sumarg[a]) continue;
@@ -871,31 +876,6 @@ static int cb_group_batch(const struct strm_event *ev, size_t n, void *arg)
     return 0;
 }
 
-/* The int value of a vector entry of an integer column of the given width (as aql_eval
- * reads the column: unsigned below 8 bytes). */
-static inline int64_t vec_int(const uint8_t *p, int width)
-{
-    switch (width) {
-    case 1:
-        return *p;
-    case 2: {
-        uint16_t v;
-        memcpy(&v, p, 2);
-        return v;
-    }
-    case 4: {
-        uint32_t v;
-        memcpy(&v, p, 4);
-        return v;
-    }
-    default: {
-        int64_t v;
-        memcpy(&v, p, 8);
-        return v;
-    }
-    }
-}
-
 /* Vectors as events (only the key's and the SUM column's fields set), for the ordinary path. */
 static int vec_as_events(struct gctx *c, const struct ariel_vec *v)
 {
@@ -951,29 +931,18 @@ static int cb_group_vec(const struct ariel_vec *v, void *arg)
             else if (kw == 8)
                 memcpy(k[i], p, 8);
             else
-                k[i][0] = (uint64_t)vec_int(p, kw);
+                k[i][0] = (uint64_t)aql_int_at(p, kw);
             h[i] = fast_hash(k[i][0], k[i][1]);
             __builtin_prefetch(f->slot + (h[i] & (f->cap - 1)) * words);
         }
         for (size_t i = 0; i < m; i++) {
-            size_t j = h[i] & (f->cap - 1);
-            uint64_t *sl;
-            for (;;) {
-                sl = f->slot + j * words;
-                if (!sl[2]) {
-                    sl[0] = k[i][0];
-                    sl[1] = k[i][1];
-                    sl[2] = ++f->n;
-                    break;
-                }
-                if (sl[0] == k[i][0] && sl[1] == k[i][1]) break;
-                j = (j + 1) & (f->cap - 1);
-            }
+            uint64_t *sl = fast_slot(f, k[i], h[i]);
             for (int a = 0; a < f->naggs; a++) {
                 sl[3 + 2 * a]++;
                 if (!f->sumarg[a]) continue;
                 int64_t sum = (int64_t)sl[4 + 2 * a];
-                if ((c->err = sum_add(c, &sum, vec_int(v->v[1] + (i0 + i) * (size_t)sw, sw))) != 0)
+                if ((c->err = sum_add(c, &sum, aql_int_at(v->v[1] + (i0 + i) * (size_t)sw, sw))) !=
+                    0)
                     return 2;
                 sl[4 + 2 * a] = (uint64_t)sum;
             }

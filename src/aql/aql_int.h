@@ -16,6 +16,8 @@
 
 #include "aql/aql.h"
 
+#include <string.h>
+
 /* ---------------------------------------------------------------- lexer */
 
 enum aql_tok_kind {
@@ -284,6 +286,31 @@ struct aql_scan_plan {
 };
 extern _Thread_local uint64_t aql_counted;
 extern _Thread_local const struct aql_scan_plan *aql_plan;
+
+/* An integer column's value stored at p in width bytes, as AQL reads it: unsigned below 8
+ * bytes, signed at 8. */
+static inline int64_t aql_int_at(const void *p, int width)
+{
+    switch (width) {
+    case 1:
+        return *(const uint8_t *)p;
+    case 2: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    case 4: {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    default: {
+        int64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    }
+}
 /*
  * ariel_scan under aql_ctl: every few thousand rows checks cancel, deadline and, through
  * mem(arg) (may be NULL), the memory the search holds. Returns the scan's result, or

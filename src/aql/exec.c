@@ -42,26 +42,7 @@ static bool in_cidr(const struct strm_ip *ip, const struct strm_ip *net, unsigne
 static inline int64_t col_int(const struct strm_event *ev, int col)
 {
     const struct strm_col_def *d = &strm_event_cols[col];
-    const char *p = (const char *)ev + d->offset;
-    switch (d->width) {
-    case 1:
-        return *(const uint8_t *)p;
-    case 2: {
-        uint16_t v;
-        memcpy(&v, p, 2);
-        return v;
-    }
-    case 4: {
-        uint32_t v;
-        memcpy(&v, p, 4);
-        return v;
-    }
-    default: {
-        int64_t v;
-        memcpy(&v, p, 8);
-        return v;
-    }
-    }
+    return aql_int_at((const char *)ev + d->offset, d->width);
 }
 
 static void eval_col(int col, const struct strm_event *ev, struct aql_value *out)
