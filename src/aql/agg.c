@@ -1293,6 +1293,16 @@ static void *part_main(void *arg)
     return NULL;
 }
 
+int aql_parts(struct ariel_store *store, int64_t tmin, int64_t tmax)
+{
+    int n = agg_threads > 0 ? agg_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (n > 8) n = 8;
+    if (n < 1 || tmin > tmax ||
+        (agg_threads <= 0 && ariel_estimate_rows(store, tmin, tmax) < PARALLEL_MIN_ROWS))
+        n = 1;
+    return n;
+}
+
 /* Frees the later parts: their remaining groups (not merged: after an error), tables and
  * arenas (which held adopted groups and merged strings: freed only now). */
 static void parts_free(struct gctx *more, int nparts)
@@ -1356,13 +1366,9 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
         aql_plan = &counting;
     }
     c.vec_sumcol = sumcol;
-    /* The scan: in parallel over contiguous runs of segments of one snapshot when there
-     * are enough rows, each part into groups of its own, merged in part order. */
-    nparts = agg_threads > 0 ? agg_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (nparts > 8) nparts = 8;
-    if (nparts < 1 || tmin > tmax ||
-        (agg_threads <= 0 && ariel_estimate_rows(store, tmin, tmax) < PARALLEL_MIN_ROWS))
-        nparts = 1;
+    /* The scan: in parallel over contiguous runs of rows of one snapshot when there are
+     * enough rows, each part into groups of its own, merged in part order. */
+    nparts = aql_parts(store, tmin, tmax);
     more = nparts > 1 ? calloc((size_t)nparts - 1, sizeof *more) : NULL;
     jobs = nparts > 1 ? calloc((size_t)nparts, sizeof *jobs) : NULL;
     snap = nparts > 1 ? ariel_snapshot_take(store) : NULL;

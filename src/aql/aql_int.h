@@ -391,6 +391,9 @@ int aql_like_compile(struct aql_like *lk, const char *pat, size_t len, bool ci,
                      struct strm_arena *a);
 
 /* Runs a grouped query (agg.c) over [tmin, tmax] into r (stride nitems + nkeys). */
+/* How many parallel parts a scan of [tmin, tmax] takes (1: serial): the cores (or
+ * aql_set_threads), when the window holds enough rows. */
+int aql_parts(struct ariel_store *store, int64_t tmin, int64_t tmax);
 int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64_t tmin,
                      int64_t tmax, uint64_t colmask, struct aql_result *r, struct aql_error *err);
 

@@ -21,6 +21,7 @@
  * top-level `starttime <op> literal` conjuncts of WHERE so the store can skip segments.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1289,6 +1290,108 @@ static size_t collect_mem(void *arg)
     return result_mem(c->res);
 }
 
+struct collect_job {
+    struct exec_ctx *c;
+    struct ariel_store *store;
+    struct ariel_snapshot *snap;
+    int part, nparts;
+    int64_t tmin, tmax, now;
+    uint64_t colmask;
+    struct aql_exec_ctl *ctl;
+    const struct aql_scan_plan *plan;
+    int rc;
+    pthread_t thread;
+};
+
+static int cb_collect_batch(const struct strm_event *ev, size_t n, void *arg)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = cb_collect(&ev[i], arg);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static void *collect_main(void *arg)
+{
+    struct collect_job *j = arg;
+    aql_ctl = j->ctl;
+    aql_plan = j->plan;
+    aql_now_ms = j->now;
+    j->rc = aql_scan_batch(j->store, j->tmin, j->tmax, j->colmask, cb_collect_batch, j->c,
+                           collect_mem, j->snap, j->part, j->nparts);
+    aql_scratch_reset();
+    return NULL;
+}
+
+/*
+ * The rows of a search without aggregates or LIMIT, in nparts parallel parts of one snapshot
+ * (each into a result of its own, the later ones then appended to c's in part order, which
+ * is the order one scan gives). Returns the first part's error, or 0.
+ */
+static int collect_parallel(struct ariel_store *store, int64_t tmin, int64_t tmax, uint64_t colmask,
+                            struct exec_ctx *c, int nparts)
+{
+    const struct aql_query *q = c->q;
+    struct collect_job *jobs = calloc((size_t)nparts, sizeof *jobs);
+    struct exec_ctx *more = calloc((size_t)nparts, sizeof *more);
+    struct ariel_snapshot *snap = jobs && more ? ariel_snapshot_take(store) : NULL;
+    int rc = 0, started = 1;
+    if (!snap) {
+        free(jobs);
+        free(more);
+        return aql_scan(store, tmin, tmax, colmask, cb_collect, c, collect_mem);
+    }
+    for (int k = 0; k < nparts; k++) {
+        struct exec_ctx *pc = c;
+        if (k > 0) {
+            pc = &more[k];
+            *pc = (struct exec_ctx){.q = q, .stride = c->stride};
+            pc->res = aql_result_new(q, c->stride);
+            pc->row = calloc(c->stride ? c->stride : 1, sizeof *pc->row);
+            if (!pc->res || !pc->row) pc->err = STRM_ERR_NOMEM;
+        }
+        jobs[k] = (struct collect_job){.c = pc,
+                                       .store = store,
+                                       .snap = snap,
+                                       .part = k,
+                                       .nparts = nparts,
+                                       .tmin = tmin,
+                                       .tmax = tmax,
+                                       .now = aql_now_ms,
+                                       .colmask = colmask,
+                                       .ctl = aql_ctl,
+                                       .plan = aql_plan};
+    }
+    for (; started < nparts; started++)
+        if (jobs[started].c->err ||
+            pthread_create(&jobs[started].thread, NULL, collect_main, &jobs[started]) != 0)
+            break;
+    for (int k = started; k < nparts; k++) /* no thread (or no memory): scanned here */
+        if (!jobs[k].c->err) collect_main(&jobs[k]);
+    collect_main(&jobs[0]);
+    for (int k = 1; k < started; k++)
+        pthread_join(jobs[k].thread, NULL);
+    for (int k = 0; k < nparts && rc == 0; k++) {
+        if (jobs[k].c->err) c->err = jobs[k].c->err;
+        if (jobs[k].c->err || jobs[k].rc < 0) rc = jobs[k].c->err ? jobs[k].c->err : jobs[k].rc;
+    }
+    for (int k = 1; k < nparts; k++) {
+        struct aql_result *pr = more[k].res;
+        for (size_t i = 0; rc == 0 && pr && i < pr->nrows; i++)
+            if (!aql_result_append(c->res, pr->cells + i * pr->stride)) {
+                c->err = STRM_ERR_NOMEM;
+                rc = STRM_ERR_NOMEM;
+            }
+        aql_result_free(pr);
+        free(more[k].row);
+    }
+    ariel_snapshot_release(snap);
+    free(jobs);
+    free(more);
+    return rc;
+}
+
 /* A scan that stopped: the engine's own reasons say why, other errors say what failed. */
 static int scan_fail(struct aql_error *err, int rc)
 {
@@ -1544,7 +1647,10 @@ static int exec_query(const struct aql_query *q, const struct aql_stores *st, in
                 goto fail;
             }
     } else {
-        if (q->limit != 0 && !empty_window)
+        int nparts = q->limit < 0 && !empty_window ? aql_parts(store, tmin, tmax) : 1;
+        if (nparts > 1)
+            rc = collect_parallel(store, tmin, tmax, colmask, &c, nparts);
+        else if (q->limit != 0 && !empty_window)
             rc = aql_scan(store, tmin, tmax, colmask, cb_collect, &c, collect_mem);
         if (rc < 0 || c.err) {
             rc = scan_fail(err, c.err ? c.err : rc);

@@ -1209,6 +1209,9 @@ static void exec_parallel_matches_serial(void **state)
         "LAST 1 DAYS",
         "SELECT COUNT(*) FROM events WHERE qid > 5000 LAST 1 DAYS",
         "SELECT username, AVG(qid) FROM events WHERE severity < 5 GROUP BY username LAST 1 DAYS",
+        /* rows, not groups: the parts' rows in the order of one scan */
+        "SELECT qid, username, sourceip FROM events WHERE qid > 5000 LAST 1 DAYS",
+        "SELECT starttime, qid, username FROM events LAST 1 DAYS",
     };
     /* the latest / oldest rows: newest segments first, the others skipped */
     struct aql_result *lr = run(f, "SELECT qid FROM events ORDER BY starttime DESC LIMIT 5 "
