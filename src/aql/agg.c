@@ -190,11 +190,20 @@ struct gslot {
  * scan goes the ordinary way: with millions of groups (a flow store's source addresses) the
  * flat table would cost as much memory again as the groups it becomes. */
 #define FAST_MAX_GROUPS (1u << 18)
+/* ... unless the rows fold well: while the groups are under a sixteenth of the rows folded
+ * (more than 16 rows a group: a source address column, not a flow store's unique pairs),
+ * up to FAST_CAP_GROUPS. On 50M events (314k source addresses) the top 10 took 0.69 s
+ * against 1.39 s handed over; 5M flows with 1.87M source addresses are faster handed over
+ * (0.37 s against 0.85 s kept to 2^20). */
+#define FAST_ROWS_PER_GROUP 16
+#define FAST_CAP_GROUPS (1u << 21)
 static size_t fast_max_groups = FAST_MAX_GROUPS;
+static bool fast_by_rows = true; /* the rule above; off while a test sets the limit */
 
 void aql_set_fast_groups(size_t n)
 {
     fast_max_groups = n;
+    fast_by_rows = n == FAST_MAX_GROUPS;
 }
 
 struct fastgroups {
@@ -207,7 +216,16 @@ struct fastgroups {
     size_t stride;  /* bytes per slot: key[2], arrival + 1, then n and sum per aggregate */
     uint64_t *slot; /* cap slots of stride bytes */
     size_t cap, n;
+    uint64_t rows; /* folded into it */
 };
+
+/* Whether n more rows (at most n new groups) stay in the flat table. */
+static bool fast_keeps(const struct fastgroups *f, size_t n)
+{
+    if (f->n + n <= fast_max_groups) return true;
+    return fast_by_rows && f->n + n <= FAST_CAP_GROUPS &&
+           (uint64_t)f->n * FAST_ROWS_PER_GROUP < f->rows;
+}
 
 struct gctx;
 static void fast_setup(struct gctx *c);
@@ -673,6 +691,7 @@ static int fast_batch(struct gctx *c, const struct strm_event *ev, size_t n)
     uint64_t k[ARIEL_SCAN_BATCH][2], h[ARIEL_SCAN_BATCH];
     bool keep[ARIEL_SCAN_BATCH];
     if (n > ARIEL_SCAN_BATCH) return 2; /* cannot happen: the store's batches are no larger */
+    f->rows += n;
     while ((f->n + n) * 2 > f->cap)
         if (fast_grow(f) != 0) {
             c->err = STRM_ERR_NOMEM;
@@ -834,7 +853,7 @@ static int cb_group_batch(const struct strm_event *ev, size_t n, void *arg)
     struct gctx *c = arg;
     const struct aql_query *q = c->q;
     if (c->fast.on) {
-        if (c->fast.n + n <= fast_max_groups) return fast_batch(c, ev, n);
+        if (fast_keeps(&c->fast, n)) return fast_batch(c, ev, n);
         if (fast_flush(c)) return 2;
         c->fast.on = false;
     }
@@ -912,7 +931,8 @@ static int cb_group_vec(const struct ariel_vec *v, void *arg)
 {
     struct gctx *c = arg;
     struct fastgroups *f = &c->fast;
-    if (!f->on || f->n + v->n > fast_max_groups) return vec_as_events(c, v);
+    if (!f->on || !fast_keeps(f, v->n)) return vec_as_events(c, v);
+    f->rows += v->n;
     size_t words = f->stride / 8;
     int kw = f->width, sw = c->vec_sumcol >= 0 ? strm_event_cols[c->vec_sumcol].width : 0;
     while ((f->n + v->n) * 2 > f->cap)
