@@ -3009,23 +3009,25 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
             }
             c->selcap = (size_t)g->rows;
         }
-        if (c->count_only && nmask == 0 && pmask == 0) {
+        bool by_ends = false; /* the rows are the time range's, found by its ends */
+        if (nmask == 0 && pmask == 0 && (inside || c->st[STRM_COL_STARTTIME].tck)) {
             /* every row of the range: found by its ends (rows are sorted by starttime) */
             uint64_t lo = row_lo, hi = row_hi;
-            const struct col_state *ts = &c->st[STRM_COL_STARTTIME];
-            if (!inside && ts->tck) {
-                uint64_t a, b;
+            if (!inside) {
+                uint64_t a, b = g->rows;
                 if ((rc = time_bound(g, c, tmin, false, &a)) != 0 ||
                     (tmax < INT64_MAX && (rc = time_bound(g, c, tmax, true, &b)) != 0))
                     goto out;
-                if (tmax == INT64_MAX) b = g->rows;
                 lo = a > lo ? a : lo;
                 hi = b < hi ? b : hi;
             }
-            if (inside || ts->tck) {
+            if (c->count_only) {
                 c->counted += hi > lo ? hi - lo : 0;
                 goto out;
             }
+            for (uint64_t i = lo; i < hi; i++)
+                c->sel[nsel++] = (uint32_t)i;
+            by_ends = true;
         }
         const struct col_state *ts = &c->st[STRM_COL_STARTTIME];
         /* per-row work without divisions: each mask, time chunk and predicate column is
@@ -3033,7 +3035,7 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
         uint64_t mask_end = 0, tck_end = 0, pred_end[ARIEL_MAX_PREDS];
         for (int k = 0; k < npreds && k < ARIEL_MAX_PREDS; k++)
             pred_end[k] = 0;
-        for (uint64_t i = row_lo; i < row_hi; i++) {
+        for (uint64_t i = by_ends ? row_hi : row_lo; i < row_hi; i++) {
             if (i >= mask_end) {
                 int out_m = -1; /* a filter that rules this row's block out */
                 uint64_t end = g->rows;
