@@ -1208,19 +1208,6 @@ void aql_set_threads(int n)
 /* Below this many rows a query is scanned by one thread: threads cost more than they save. */
 #define PARALLEL_MIN_ROWS 200000
 
-struct part_job {
-    struct gctx *c;
-    struct ariel_store *store;
-    struct ariel_snapshot *snap;
-    int part, nparts;
-    int64_t tmin, tmax, now;
-    uint64_t colmask;
-    struct aql_exec_ctl *ctl;
-    const struct aql_scan_plan *plan;
-    int rc;
-    pthread_t thread;
-};
-
 static size_t group_mem(void *arg);
 
 /* Whether the flat table's SUMs all read one column (*col; -1: no SUM): vectors can carry it. */
@@ -1299,18 +1286,12 @@ static bool count_only_query(const struct aql_query *q)
     return true;
 }
 
-static void *part_main(void *arg)
+/* A part's end, in its thread: the store's count, then its flat table as groups. */
+static void part_after(void *ctx, int rc, uint64_t counted)
 {
-    struct part_job *j = arg;
-    aql_ctl = j->ctl;
-    aql_plan = j->plan;
-    aql_now_ms = j->now;
-    j->rc = aql_scan_batch(j->store, j->tmin, j->tmax, j->colmask, cb_group_batch, j->c, group_mem,
-                           j->snap, j->part, j->nparts);
-    add_counted(j->c, aql_counted);
-    if (j->rc >= 0 && !j->c->err) (void)fast_flush(j->c);
-    aql_scratch_reset();
-    return NULL;
+    struct gctx *c = ctx;
+    add_counted(c, counted);
+    if (rc >= 0 && !c->err) (void)fast_flush(c);
 }
 
 int aql_parts(struct ariel_store *store, int64_t tmin, int64_t tmax)
@@ -1350,8 +1331,8 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
     gctx_init(&c, q);
     int rc = 0;
     struct gctx *more = NULL;
-    struct part_job *jobs = NULL;
-    struct ariel_snapshot *snap = NULL;
+    void **ctxs = NULL; /* each part's groups */
+    int *prc = NULL;    /* each part's scan result */
     int nparts = 1;
     size_t nout = q->nitems + q->nkeys;
     struct aql_value *aggv = calloc(q->naggs ? q->naggs : 1, sizeof *aggv);
@@ -1390,9 +1371,9 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
      * enough rows, each part into groups of its own, merged in part order. */
     nparts = aql_parts(store, tmin, tmax);
     more = nparts > 1 ? calloc((size_t)nparts - 1, sizeof *more) : NULL;
-    jobs = nparts > 1 ? calloc((size_t)nparts, sizeof *jobs) : NULL;
-    snap = nparts > 1 ? ariel_snapshot_take(store) : NULL;
-    if (nparts > 1 && (!more || !jobs || !snap)) nparts = 1;
+    ctxs = nparts > 1 ? calloc((size_t)nparts, sizeof *ctxs) : NULL;
+    prc = nparts > 1 ? calloc((size_t)nparts, sizeof *prc) : NULL;
+    if (nparts > 1 && (!more || !ctxs || !prc)) nparts = 1;
     for (int k = 1; k < nparts; k++) {
         gctx_init(&more[k - 1], q);
         more[k - 1].vec_sumcol = sumcol;
@@ -1403,36 +1384,18 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
         add_counted(&c, aql_counted);
         if (rc >= 0 && !c.err) (void)fast_flush(&c);
     } else if (nparts > 1) {
-        for (int k = 0; k < nparts; k++) {
-            jobs[k] = (struct part_job){.c = k ? &more[k - 1] : &c,
-                                        .store = store,
-                                        .snap = snap,
-                                        .part = k,
-                                        .nparts = nparts,
-                                        .tmin = tmin,
-                                        .tmax = tmax,
-                                        .now = aql_now_ms,
-                                        .colmask = colmask,
-                                        .ctl = aql_ctl,
-                                        .plan = aql_plan};
-        }
-        int started = 1;
-        for (; started < nparts; started++)
-            if (pthread_create(&jobs[started].thread, NULL, part_main, &jobs[started]) != 0) break;
-        if (started < nparts) { /* no thread: this one scans the rest */
-            for (int k = started; k < nparts; k++)
-                part_main(&jobs[k]);
-        }
-        part_main(&jobs[0]);
-        for (int k = 1; k < started; k++)
-            pthread_join(jobs[k].thread, NULL);
+        for (int k = 0; k < nparts; k++)
+            ctxs[k] = k ? &more[k - 1] : &c;
+        if (aql_run_parts(store, nparts, tmin, tmax, colmask, cb_group_batch, ctxs, group_mem,
+                          part_after, NULL, prc) != 0)
+            c.err = STRM_ERR_NOMEM;
         for (int k = 0; k < nparts && !c.err; k++) {
-            struct gctx *pc = jobs[k].c;
+            struct gctx *pc = ctxs[k];
             if (pc->err) {
                 c.err = pc->err;
                 if (pc != &c) snprintf(c.errmsg, sizeof c.errmsg, "%s", pc->errmsg);
-            } else if (jobs[k].rc < 0 && rc == 0) {
-                rc = jobs[k].rc;
+            } else if (prc[k] < 0 && rc == 0) {
+                rc = prc[k];
             }
         }
         for (int k = 1; k < nparts && rc == 0 && !c.err; k++) {
@@ -1444,8 +1407,6 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
             }
         }
     }
-    ariel_snapshot_release(snap);
-    snap = NULL;
     aql_plan = saved_plan;
     if (c.err) {
         rc = c.err;
@@ -1496,7 +1457,8 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
     if (rc) goto fail;
     gctx_free(&c);
     parts_free(more, nparts);
-    free(jobs);
+    free(ctxs);
+    free(prc);
     free(aggv);
     free(row);
     return 0;
@@ -1509,10 +1471,10 @@ fail:
         else
             snprintf(err->msg, sizeof err->msg, "query: %s", strm_err_str(rc));
     }
-    ariel_snapshot_release(snap);
     gctx_free(&c);
     parts_free(more, nparts);
-    free(jobs);
+    free(ctxs);
+    free(prc);
     free(aggv);
     free(row);
     return rc ? rc : STRM_ERR_NOMEM;

@@ -394,6 +394,17 @@ int aql_like_compile(struct aql_like *lk, const char *pat, size_t len, bool ci,
 /* How many parallel parts a scan of [tmin, tmax] takes (1: serial): the cores (or
  * aql_set_threads), when the window holds enough rows. */
 int aql_parts(struct ariel_store *store, int64_t tmin, int64_t tmax);
+/*
+ * Runs the nparts parts of a parallel scan of [tmin, tmax] over one snapshot of store:
+ * each part k calls aql_scan_batch with fn, ctx[k] and mem, then after(ctx[k], rc,
+ * counted) (may be NULL) in its own thread; part 0 runs in the caller's thread, and so do
+ * the parts no thread could be started for (those whose ctx skip says so are not run).
+ * rc[k] gets each part's scan result. Returns 0, or STRM_ERR_NOMEM without a snapshot.
+ */
+int aql_run_parts(struct ariel_store *store, int nparts, int64_t tmin, int64_t tmax,
+                  uint64_t colmask, ariel_batch_fn fn, void *const *ctx, size_t (*mem)(void *),
+                  void (*after)(void *ctx, int rc, uint64_t counted), bool (*skip)(void *ctx),
+                  int *rc);
 int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64_t tmin,
                      int64_t tmax, uint64_t colmask, struct aql_result *r, struct aql_error *err);
 

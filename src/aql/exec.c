@@ -1290,8 +1290,8 @@ static size_t collect_mem(void *arg)
     return result_mem(c->res);
 }
 
-struct collect_job {
-    struct exec_ctx *c;
+struct part_job {
+    void *ctx;
     struct ariel_store *store;
     struct ariel_snapshot *snap;
     int part, nparts;
@@ -1299,9 +1299,68 @@ struct collect_job {
     uint64_t colmask;
     struct aql_exec_ctl *ctl;
     const struct aql_scan_plan *plan;
+    ariel_batch_fn fn;
+    size_t (*mem)(void *);
+    void (*after)(void *ctx, int rc, uint64_t counted);
     int rc;
     pthread_t thread;
 };
+
+static void *part_main(void *arg)
+{
+    struct part_job *j = arg;
+    aql_ctl = j->ctl;
+    aql_plan = j->plan;
+    aql_now_ms = j->now;
+    j->rc = aql_scan_batch(j->store, j->tmin, j->tmax, j->colmask, j->fn, j->ctx, j->mem, j->snap,
+                           j->part, j->nparts);
+    if (j->after) j->after(j->ctx, j->rc, aql_counted);
+    aql_scratch_reset();
+    return NULL;
+}
+
+int aql_run_parts(struct ariel_store *store, int nparts, int64_t tmin, int64_t tmax,
+                  uint64_t colmask, ariel_batch_fn fn, void *const *ctx, size_t (*mem)(void *),
+                  void (*after)(void *ctx, int rc, uint64_t counted), bool (*skip)(void *ctx),
+                  int *rc)
+{
+    struct part_job *jobs = calloc((size_t)nparts, sizeof *jobs);
+    struct ariel_snapshot *snap = jobs ? ariel_snapshot_take(store) : NULL;
+    if (!snap) {
+        free(jobs);
+        return STRM_ERR_NOMEM;
+    }
+    for (int k = 0; k < nparts; k++)
+        jobs[k] = (struct part_job){.ctx = ctx[k],
+                                    .store = store,
+                                    .snap = snap,
+                                    .part = k,
+                                    .nparts = nparts,
+                                    .tmin = tmin,
+                                    .tmax = tmax,
+                                    .now = aql_now_ms,
+                                    .colmask = colmask,
+                                    .ctl = aql_ctl,
+                                    .plan = aql_plan,
+                                    .fn = fn,
+                                    .mem = mem,
+                                    .after = after};
+    int started = 1;
+    for (; started < nparts; started++)
+        if ((skip && skip(ctx[started])) ||
+            pthread_create(&jobs[started].thread, NULL, part_main, &jobs[started]) != 0)
+            break;
+    for (int k = started; k < nparts; k++) /* no thread: scanned here */
+        if (!skip || !skip(ctx[k])) part_main(&jobs[k]);
+    part_main(&jobs[0]);
+    for (int k = 1; k < started; k++)
+        pthread_join(jobs[k].thread, NULL);
+    for (int k = 0; k < nparts; k++)
+        rc[k] = jobs[k].rc;
+    ariel_snapshot_release(snap);
+    free(jobs);
+    return 0;
+}
 
 static int cb_collect_batch(const struct strm_event *ev, size_t n, void *arg)
 {
@@ -1312,16 +1371,9 @@ static int cb_collect_batch(const struct strm_event *ev, size_t n, void *arg)
     return 0;
 }
 
-static void *collect_main(void *arg)
+static bool collect_skip(void *ctx)
 {
-    struct collect_job *j = arg;
-    aql_ctl = j->ctl;
-    aql_plan = j->plan;
-    aql_now_ms = j->now;
-    j->rc = aql_scan_batch(j->store, j->tmin, j->tmax, j->colmask, cb_collect_batch, j->c,
-                           collect_mem, j->snap, j->part, j->nparts);
-    aql_scratch_reset();
-    return NULL;
+    return ((struct exec_ctx *)ctx)->err != 0; /* no memory for its result */
 }
 
 /*
@@ -1333,62 +1385,49 @@ static int collect_parallel(struct ariel_store *store, int64_t tmin, int64_t tma
                             struct exec_ctx *c, int nparts)
 {
     const struct aql_query *q = c->q;
-    struct collect_job *jobs = calloc((size_t)nparts, sizeof *jobs);
     struct exec_ctx *more = calloc((size_t)nparts, sizeof *more);
-    struct ariel_snapshot *snap = jobs && more ? ariel_snapshot_take(store) : NULL;
-    int rc = 0, started = 1;
-    if (!snap) {
-        free(jobs);
-        free(more);
-        return aql_scan(store, tmin, tmax, colmask, cb_collect, c, collect_mem);
+    void **ctx = calloc((size_t)nparts, sizeof *ctx);
+    int *prc = calloc((size_t)nparts, sizeof *prc);
+    int rc = 0;
+    if (!more || !ctx || !prc) {
+        rc = STRM_ERR_NOMEM;
+        goto out;
     }
-    for (int k = 0; k < nparts; k++) {
-        struct exec_ctx *pc = c;
-        if (k > 0) {
-            pc = &more[k];
-            *pc = (struct exec_ctx){.q = q, .stride = c->stride};
-            pc->res = aql_result_new(q, c->stride);
-            pc->row = calloc(c->stride ? c->stride : 1, sizeof *pc->row);
-            if (!pc->res || !pc->row) pc->err = STRM_ERR_NOMEM;
-        }
-        jobs[k] = (struct collect_job){.c = pc,
-                                       .store = store,
-                                       .snap = snap,
-                                       .part = k,
-                                       .nparts = nparts,
-                                       .tmin = tmin,
-                                       .tmax = tmax,
-                                       .now = aql_now_ms,
-                                       .colmask = colmask,
-                                       .ctl = aql_ctl,
-                                       .plan = aql_plan};
-    }
-    for (; started < nparts; started++)
-        if (jobs[started].c->err ||
-            pthread_create(&jobs[started].thread, NULL, collect_main, &jobs[started]) != 0)
-            break;
-    for (int k = started; k < nparts; k++) /* no thread (or no memory): scanned here */
-        if (!jobs[k].c->err) collect_main(&jobs[k]);
-    collect_main(&jobs[0]);
-    for (int k = 1; k < started; k++)
-        pthread_join(jobs[k].thread, NULL);
-    for (int k = 0; k < nparts && rc == 0; k++) {
-        if (jobs[k].c->err) c->err = jobs[k].c->err;
-        if (jobs[k].c->err || jobs[k].rc < 0) rc = jobs[k].c->err ? jobs[k].c->err : jobs[k].rc;
-    }
+    ctx[0] = c;
     for (int k = 1; k < nparts; k++) {
+        struct exec_ctx *pc = &more[k];
+        *pc = (struct exec_ctx){.q = q, .stride = c->stride};
+        pc->res = aql_result_new(q, c->stride);
+        pc->row = calloc(c->stride ? c->stride : 1, sizeof *pc->row);
+        if (!pc->res || !pc->row) pc->err = STRM_ERR_NOMEM;
+        ctx[k] = pc;
+    }
+    if ((rc = aql_run_parts(store, nparts, tmin, tmax, colmask, cb_collect_batch, ctx, collect_mem,
+                            NULL, collect_skip, prc)) != 0)
+        goto out;
+    for (int k = 0; k < nparts && rc == 0; k++) {
+        struct exec_ctx *pc = ctx[k];
+        if (pc->err) c->err = pc->err;
+        if (pc->err || prc[k] < 0) rc = pc->err ? pc->err : prc[k];
+    }
+    for (int k = 1; k < nparts; k++) { /* the later parts' rows, in part order */
         struct aql_result *pr = more[k].res;
         for (size_t i = 0; rc == 0 && pr && i < pr->nrows; i++)
             if (!aql_result_append(c->res, pr->cells + i * pr->stride)) {
                 c->err = STRM_ERR_NOMEM;
                 rc = STRM_ERR_NOMEM;
             }
-        aql_result_free(pr);
+    }
+out:
+    for (int k = 1; more && k < nparts; k++) {
+        aql_result_free(more[k].res);
         free(more[k].row);
     }
-    ariel_snapshot_release(snap);
-    free(jobs);
     free(more);
+    free(ctx);
+    free(prc);
+    if (rc == STRM_ERR_NOMEM && !c->err) /* no snapshot or no room: one scan instead */
+        return aql_scan(store, tmin, tmax, colmask, cb_collect, c, collect_mem);
     return rc;
 }
 
