@@ -1810,7 +1810,7 @@ static void block_minmax_matches_brute_force(void **state)
         seed = seed * 6364136223846793005ull + 1442695040888963407ull;
         ev->starttime = 1700000000000 + i;
         ev->qid = (uint32_t)(i / 500) * 100 + (uint32_t)(seed >> 58); /* a band per block */
-        ev->destinationport = (uint16_t)(seed >> 40);                  /* anywhere */
+        ev->destinationport = (uint16_t)(seed >> 40);                 /* anywhere */
         ev->eventcount = 1;
     }
     assert_int_equal(ariel_append(s, bt), 0);
@@ -1818,9 +1818,8 @@ static void block_minmax_matches_brute_force(void **state)
     assert_int_equal(ariel_flush(s), 0);
     for (int k = 0; k < 200; k++) {
         seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        struct range_probe full = {.qlo = (int64_t)(seed >> 52) % 4200 - 100,
-                                   .plo = 0,
-                                   .phi = 65535};
+        struct range_probe full = {
+            .qlo = (int64_t)(seed >> 52) % 4200 - 100, .plo = 0, .phi = 65535};
         full.qhi = full.qlo + (int64_t)(seed >> 20 & 511);
         if (k % 4 == 3) { /* on the port too (no block can be ruled out by it) */
             full.plo = (int64_t)(seed >> 30 & 0x7fff);
@@ -1833,11 +1832,8 @@ static void block_minmax_matches_brute_force(void **state)
              .kind = ARIEL_PRED_RANGE,
              .lo = full.plo,
              .hi = full.phi}};
-        struct ariel_scan_opts a = {.tmin = INT64_MIN,
-                                    .tmax = INT64_MAX,
-                                    .colmask = ~0ull,
-                                    .fn = range_row,
-                                    .arg = &full};
+        struct ariel_scan_opts a = {
+            .tmin = INT64_MIN, .tmax = INT64_MAX, .colmask = ~0ull, .fn = range_row, .arg = &full};
         struct ariel_scan_opts b = a;
         b.arg = &fast;
         b.preds = p;
