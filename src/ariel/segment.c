@@ -1881,9 +1881,7 @@ struct ariel_scan_ctx {
     struct part_block part[STRM_COL__COUNT]; /* blocked string columns */
     uint64_t time_rows; /* starttime decoded for the first time_rows rows only (0: all) */
     struct str_ring ring[STRM_COL__COUNT]; /* blocked string columns */
-    uint8_t *dbuf[STRM_COL__COUNT];        /* dictionaries of blocked codes */
-    size_t dbufcap[STRM_COL__COUNT];
-    uint8_t *dm[STRM_COL__COUNT]; /* dmatch bitmaps */
+    uint8_t *dm[STRM_COL__COUNT];          /* dmatch bitmaps */
     size_t dmcap[STRM_COL__COUNT];
 };
 
@@ -1978,7 +1976,6 @@ void ariel_scan_ctx_free(struct ariel_scan_ctx *c)
         free(c->part[i].z);
         for (int k = 0; k < STR_RING; k++)
             free(c->ring[i].buf[k]);
-        free(c->dbuf[i]);
         if (i == 0) free(c->dseen);
         if (i < 2) free(c->vbuf[i]);
         free(c->dm[i]);
@@ -2396,6 +2393,19 @@ static int ensure_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int c
     return 0;
 }
 
+/* ensure_block for row i unless [*lo, *hi) holds it (readable already); then the rows
+ * readable with it: a scan calls it for every row, and reads a block once. */
+static inline int ensure_range(struct ariel_segment *g, struct ariel_scan_ctx *c, int col,
+                               uint64_t i, uint64_t *lo, uint64_t *hi)
+{
+    if (i < *hi && i >= *lo) return 0;
+    int rc = ensure_block(g, c, col, i);
+    if (rc != 0) return rc;
+    *hi = valid_until(&c->st[col], i, g->rows);
+    *lo = valid_from(&c->st[col], i);
+    return 0;
+}
+
 /*
  * A dictionary-coded string column (ARIEL_ENC_STRDICT, raw: its decompressed bytes) set up
  * to be read in place: str_at looks each row's code up in the dictionary, so no per-row
@@ -2453,21 +2463,31 @@ static int decode_sdict(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     if (fs == ZSTD_CONTENTSIZE_UNKNOWN || fs == ZSTD_CONTENTSIZE_ERROR || fs < 8 ||
         fs > dc->rawsize)
         return corrupt(g, col, "bad dictionary");
-    /* the entries' count comes first in the frame: decoded into scratch, then laid out */
-    if (scratch(&c->dbuf[col], &c->dbufcap[col], fs + 1)) return STRM_ERR_NOMEM;
-    const uint8_t *d = c->dbuf[col];
-    size_t r = ZSTD_decompressDCtx(c->dctx, c->dbuf[col], fs, c->cbuf, cs);
-    if (ZSTD_isError(r) || r != fs) return corrupt(g, col, "dictionary does not decompress");
-    uint64_t nd = ariel_get32(d), cw = ariel_get32(d + 4);
-    if ((cw != 1 && cw != 2) || nd == 0 || nd > 65535 || 8 + nd * 4 > fs)
-        return corrupt(g, col, "bad dictionary");
-    uint8_t *blob = malloc(16 + nd * sizeof(size_t) + fs);
+    /* decompressed in place; the entries' starts go after it once their count is known */
+    size_t at = 16 + ((size_t)fs + 7) / 8 * 8;
+    uint8_t *blob = malloc(at);
     if (!blob) return STRM_ERR_NOMEM;
-    size_t *doff = (size_t *)(void *)(blob + 16);
+    size_t r = ZSTD_decompressDCtx(c->dctx, blob + 16, fs, c->cbuf, cs);
+    if (ZSTD_isError(r) || r != fs) {
+        free(blob);
+        return corrupt(g, col, "dictionary does not decompress");
+    }
+    uint64_t nd = ariel_get32(blob + 16), cw = ariel_get32(blob + 20);
+    if ((cw != 1 && cw != 2) || nd == 0 || nd > 65535 || 8 + nd * 4 > fs) {
+        free(blob);
+        return corrupt(g, col, "bad dictionary");
+    }
+    uint8_t *grown = realloc(blob, at + nd * sizeof(size_t));
+    if (!grown) {
+        free(blob);
+        return STRM_ERR_NOMEM;
+    }
+    blob = grown;
+    size_t *doff = (size_t *)(void *)(blob + at);
     uint64_t dbytes = 0;
     for (uint64_t k = 0; k < nd; k++) {
         doff[k] = (size_t)dbytes;
-        dbytes += ariel_get32(d + 8 + k * 4);
+        dbytes += ariel_get32(blob + 16 + 8 + k * 4);
     }
     if (8 + nd * 4 + dbytes != fs) {
         free(blob);
@@ -2475,7 +2495,6 @@ static int decode_sdict(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     }
     ariel_put64(blob, fs);
     ariel_put64(blob + 8, nd);
-    memcpy(blob + 16 + nd * sizeof(size_t), d, fs);
     *out = blob;
     return 0;
 }
@@ -2495,8 +2514,8 @@ static int load_strdict_blocked(struct ariel_segment *g, int fd, struct ariel_sc
     if (ariel_read_all(fd, h4, 4, dc->offset) != 0) return STRM_ERR_IO;
     uint64_t cs = ariel_get32(h4);
     if (cs + 12 > dc->csize) return corrupt(g, col, "bad dictionary");
-    /* the decoded dictionary, kept in the segment: u64 size, u64 entries, the entries'
-     * starts (size_t each), then the dictionary's bytes */
+    /* the decoded dictionary, kept in the segment: u64 size, u64 entries, the dictionary's
+     * bytes (padded to 8), then the entries' starts (size_t each) */
     uint8_t *blob = atomic_load_explicit(&g->sdict[col], memory_order_acquire);
     if (!blob) {
         int rc = decode_sdict(g, fd, c, col, dc, cs, &blob);
@@ -2508,8 +2527,8 @@ static int load_strdict_blocked(struct ariel_segment *g, int fd, struct ariel_sc
         }
     }
     uint64_t fs = ariel_get64(blob), nd = ariel_get64(blob + 8);
-    const size_t *doff = (const size_t *)(const void *)(blob + 16);
-    const uint8_t *d = blob + 16 + nd * sizeof(size_t);
+    const uint8_t *d = blob + 16;
+    const size_t *doff = (const size_t *)(const void *)(blob + 16 + ((size_t)fs + 7) / 8 * 8);
     uint64_t cw = ariel_get32(d + 4);
     if (fs + n * cw != dc->rawsize) return corrupt(g, col, "dictionary sizes do not add up");
     struct ariel_seg_col codes = *dc; /* the rest: the codes, blocked */
@@ -2851,12 +2870,8 @@ static int distinct_out(struct ariel_segment *g, struct ariel_scan_ctx *c, uint6
     }
     for (uint64_t si = 0; si < nsel; si++) {
         uint64_t i = c->sel[si];
-        if (i >= hi || i < lo) {
-            int rc = ensure_block(g, c, col, i);
-            if (rc != 0) return rc;
-            hi = valid_until(s, i, g->rows);
-            lo = valid_from(s, i);
-        }
+        int rc = ensure_range(g, c, col, i, &lo, &hi);
+        if (rc != 0) return rc;
         if (seen) {
             uint32_t code = dict_code(s, i);
             seen[code / 64] |= 1ull << (code % 64);
@@ -2904,12 +2919,8 @@ static int vec_out(struct ariel_segment *g, struct ariel_scan_ctx *c, uint64_t n
                 memset(dst, 0, (size_t)width[k]);
                 continue;
             }
-            if (i >= hi[k] || i < lo[k]) {
-                int rc = ensure_block(g, c, c->vec_cols[k], i);
-                if (rc != 0) return rc;
-                hi[k] = valid_until(s, i, g->rows);
-                lo[k] = valid_from(s, i);
-            }
+            int rc = ensure_range(g, c, c->vec_cols[k], i, &lo[k], &hi[k]);
+            if (rc != 0) return rc;
             put_fixed(dst, s, width[k], i);
         }
         if (++v.n == ARIEL_VEC_ROWS) {
@@ -3123,11 +3134,7 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
                 break;
         }
         for (int k = 0; k < nblk; k++)
-            if (i >= blk_hi[k] || i < blk_lo[k]) {
-                if ((rc = ensure_block(g, c, blk_cols[k], i)) != 0) goto out;
-                blk_hi[k] = valid_until(&c->st[blk_cols[k]], i, g->rows);
-                blk_lo[k] = valid_from(&c->st[blk_cols[k]], i);
-            }
+            if ((rc = ensure_range(g, c, blk_cols[k], i, &blk_lo[k], &blk_hi[k])) != 0) goto out;
         struct strm_event *e = c->batch_fn ? &c->evbuf[nb] : &ev;
         for (int k = 0; k < ncols; k++) {
             int col = out_cols[k];
