@@ -152,6 +152,35 @@ static int grow(uint8_t **p, size_t *cap, size_t need)
     return 0;
 }
 
+/* A field of w bytes copied with a constant-size move for the widths columns have (no
+ * memcpy call per row in the writer's and the scans' per-row loops). */
+static inline void copy_width(void *dst, const void *src, size_t w)
+{
+    switch (w) {
+    case 1:
+        memcpy(dst, src, 1);
+        return;
+    case 2:
+        memcpy(dst, src, 2);
+        return;
+    case 4:
+        memcpy(dst, src, 4);
+        return;
+    case 6:
+        memcpy(dst, src, 6);
+        return;
+    case 8:
+        memcpy(dst, src, 8);
+        return;
+    case 16:
+        memcpy(dst, src, 16);
+        return;
+    default:
+        memcpy(dst, src, w);
+        return;
+    }
+}
+
 static uint64_t get_uint(const uint8_t *p, int width)
 {
     uint64_t v = 0;
@@ -689,30 +718,7 @@ static int split_rows(struct ariel_seg_writer *w, const uint8_t *const *rows, co
                 memset(dst, 0, fw[k]);
                 continue;
             }
-            const uint8_t *src = row + fo[k];
-            switch (fw[k]) {
-            case 1:
-                *dst = *src;
-                break;
-            case 2:
-                memcpy(dst, src, 2);
-                break;
-            case 4:
-                memcpy(dst, src, 4);
-                break;
-            case 6:
-                memcpy(dst, src, 6);
-                break;
-            case 8:
-                memcpy(dst, src, 8);
-                break;
-            case 16:
-                memcpy(dst, src, 16);
-                break;
-            default:
-                memcpy(dst, src, fw[k]);
-                break;
-            }
+            copy_width(dst, row + fo[k], fw[k]);
         }
         /* the strings and the sequence range in the same pass, while the row is in cache */
         struct strm_str s[ARIEL_ROW_NSTR];
@@ -1763,27 +1769,8 @@ static inline const uint8_t *fixed_at(const struct col_state *s, int width, uint
 static inline void put_fixed(char *dst, const struct col_state *s, int width, uint64_t i)
 {
     if (s->base) {
-        const uint8_t *p = s->base + s->stride * i;
-        switch (width) {
-        case 1:
-            *dst = (char)*p;
-            return;
-        case 2:
-            memcpy(dst, p, 2);
-            return;
-        case 4:
-            memcpy(dst, p, 4);
-            return;
-        case 8:
-            memcpy(dst, p, 8);
-            return;
-        case 16:
-            memcpy(dst, p, 16);
-            return;
-        default:
-            memcpy(dst, p, (size_t)width);
-            return;
-        }
+        copy_width(dst, s->base + s->stride * i, (size_t)width);
+        return;
     }
     const uint8_t *r = s->raw + i * (uint64_t)s->wr;
     if (s->enc == ARIEL_ENC_NARROW) {
