@@ -154,11 +154,25 @@ struct ariel_store {
  * memtable while the next one fills): fresh memory would be faulted in and zeroed by the
  * kernel, page by page, which cost a quarter of the CPU at full ingest. Process-wide,
  * bounded; only chunks of the standard size.
+ *
+ * At full ingest the flusher falls behind the writer, so a memtable grows well past
+ * segment_rows while the one before it is written (to 560k and 700k rows of about 530 bytes
+ * in a 2 M event burst of the DSM mix with the default 262144): the pool is filled at open
+ * with what such a burst needs (mt_pool_prewarm). A longer burst adds chunks, up to
+ * MT_POOL_MAX; mt_pool_trim gives those back once they stayed unused for a whole trim
+ * interval, down to the pre-warmed count.
  */
-#define MT_POOL_MAX 64 /* 256 MiB */
+#define MT_POOL_MAX 256 /* 1 GiB, or the pre-warmed count when that is more */
+#define MT_POOL_TRIM_MS 60000
+#define MT_ROW_BYTES 512       /* a memtable row of the DSM mix, rounded (530 measured) */
+#define MT_PREWARM_AUTO_MB 640 /* at most, and at most 1/16 of the machine's memory */
 static pthread_mutex_t mt_pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mt_chunk *mt_pool;
 static int mt_pool_n;
+static int mt_pool_keep = MT_POOL_MAX; /* pooled at most; trimmed down to mt_pool_warm */
+static int mt_pool_warm;               /* the pre-warmed count */
+static int mt_pool_low;                /* the fewest chunks in the pool since the last trim */
+static int64_t mt_pool_trim_ms;
 
 /* A fresh chunk: on transparent huge pages where the kernel allows them on request. */
 static struct mt_chunk *chunk_fresh(size_t cap)
@@ -170,20 +184,34 @@ static struct mt_chunk *chunk_fresh(size_t cap)
 }
 
 /*
- * Fills the pool once per process, touching every page, so the first memtables do not pay
- * page faults during ingest (a short burst of 2 M events otherwise faults in ~300 MiB): the
- * chunks two memtables of segment_rows rows of about 400 bytes need, at most MT_POOL_MAX.
+ * Fills the pool once per process, touching every page, so that memtables do not pay page
+ * faults during ingest. prealloc_mb > 0: that much; 0: what a burst needs with segment_rows
+ * (five memtables' worth of segment_rows rows, see above), at most MT_PREWARM_AUTO_MB and
+ * 1/16 of the machine's memory; < 0: nothing.
  */
-static void mt_pool_prewarm(int segment_rows)
+static void mt_pool_prewarm(int segment_rows, int prealloc_mb)
 {
     static bool done;
     pthread_mutex_lock(&mt_pool_lock);
     bool first = !done;
     done = true;
     pthread_mutex_unlock(&mt_pool_lock);
-    if (!first) return;
-    uint64_t want = 2 * (((uint64_t)segment_rows * 400 + MT_CHUNK - 1) / MT_CHUNK);
-    if (want > MT_POOL_MAX) want = MT_POOL_MAX;
+    if (!first || prealloc_mb < 0) return;
+    uint64_t bytes = (uint64_t)prealloc_mb << 20;
+    if (prealloc_mb == 0) {
+        long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+        uint64_t cap = (uint64_t)MT_PREWARM_AUTO_MB << 20;
+        if (pages > 0 && psz > 0 && (uint64_t)pages * (uint64_t)psz / 16 < cap)
+            cap = (uint64_t)pages * (uint64_t)psz / 16;
+        bytes = 5 * (uint64_t)segment_rows * MT_ROW_BYTES;
+        if (bytes > cap) bytes = cap;
+    }
+    uint64_t want = (bytes + MT_CHUNK - 1) / MT_CHUNK;
+    if (want > 1u << 20) want = 1u << 20; /* 4 TiB: a typo, not a plan */
+    pthread_mutex_lock(&mt_pool_lock);
+    mt_pool_warm = (int)want;
+    if (mt_pool_warm > mt_pool_keep) mt_pool_keep = mt_pool_warm;
+    pthread_mutex_unlock(&mt_pool_lock);
     for (uint64_t i = 0; i < want; i++) {
         struct mt_chunk *c = chunk_fresh(MT_CHUNK);
         if (!c) break;
@@ -205,6 +233,7 @@ static struct mt_chunk *chunk_alloc(size_t cap)
         if ((c = mt_pool) != NULL) {
             mt_pool = atomic_load_explicit(&c->next, memory_order_relaxed);
             mt_pool_n--;
+            if (mt_pool_n < mt_pool_low) mt_pool_low = mt_pool_n;
         }
         pthread_mutex_unlock(&mt_pool_lock);
     }
@@ -215,7 +244,7 @@ static void chunk_free(struct mt_chunk *c)
 {
     if (c->cap == MT_CHUNK) {
         pthread_mutex_lock(&mt_pool_lock);
-        if (mt_pool_n < MT_POOL_MAX) {
+        if (mt_pool_n < mt_pool_keep) {
             atomic_store_explicit(&c->next, mt_pool, memory_order_relaxed);
             mt_pool = c;
             mt_pool_n++;
@@ -224,6 +253,31 @@ static void chunk_free(struct mt_chunk *c)
         pthread_mutex_unlock(&mt_pool_lock);
     }
     free(c);
+}
+
+/* Frees the pooled chunks no memtable took in the last MT_POOL_TRIM_MS (see above). */
+static void mt_pool_trim(int64_t now_ms)
+{
+    struct mt_chunk *gone = NULL;
+    pthread_mutex_lock(&mt_pool_lock);
+    if (now_ms - mt_pool_trim_ms >= MT_POOL_TRIM_MS) {
+        int excess = mt_pool_low - mt_pool_warm;
+        while (excess-- > 0 && mt_pool) {
+            struct mt_chunk *c = mt_pool;
+            mt_pool = atomic_load_explicit(&c->next, memory_order_relaxed);
+            mt_pool_n--;
+            atomic_store_explicit(&c->next, gone, memory_order_relaxed);
+            gone = c;
+        }
+        mt_pool_low = mt_pool_n;
+        mt_pool_trim_ms = now_ms;
+    }
+    pthread_mutex_unlock(&mt_pool_lock);
+    while (gone) {
+        struct mt_chunk *nx = atomic_load_explicit(&gone->next, memory_order_relaxed);
+        free(gone);
+        gone = nx;
+    }
 }
 
 static struct ariel_memtable *mt_new(void)
@@ -934,6 +988,7 @@ int ariel_tick(struct ariel_store *s)
     int64_t now = strm_mono_ms();
     int rc = 0;
     if (s->read_only) return 0;
+    mt_pool_trim(now);
     if (s->fsync == STRM_FSYNC_INTERVAL && s->wal.pending &&
         now - s->wal.last_sync_ms >= s->fsync_interval_ms)
         rc = ariel_wal_sync(&s->wal);
@@ -1999,7 +2054,7 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
                      "%s: no room for the disk-full reserve: a full disk may stall "
                      "ingest until space is freed",
                      s->root);
-        mt_pool_prewarm(s->segment_rows);
+        mt_pool_prewarm(s->segment_rows, opt->memtable_prealloc_mb);
     }
     rc = writer_setup(&s->sw, opt, s->table);
     /* the compactor's own writer, set up as the flusher's (sw) */

@@ -65,6 +65,11 @@ struct ariel_options {
     bool no_compaction;
     int compact_min_segments;
     int compact_interval_ms;
+    /* Memory for memtables, touched at the first writable open of the process and kept for
+     * reuse, so that ingest does not pay page faults (storage.memtable_prealloc_mb): MiB;
+     * 0 sizes it from segment_rows (at most 640 MiB and 1/16 of the machine's memory);
+     * < 0: none. */
+    int memtable_prealloc_mb;
 };
 #define ARIEL_MAX_BUCKETS 10
 

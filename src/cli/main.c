@@ -164,6 +164,7 @@ int cli_open_table(const struct strm_config *cfg, enum strm_table table, bool re
         .no_compaction = !cfg->compaction,
         .no_payload_dict = !cfg->payload_dictionary,
         .compact_min_segments = cfg->compaction_min_segments,
+        .memtable_prealloc_mb = cfg->memtable_prealloc_mb,
         .stats = stats,
         .retention_days = cfg->retention_days,
         .max_disk_percent = cfg->max_disk_percent,

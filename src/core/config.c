@@ -173,6 +173,7 @@ static const struct key keys[] = {
     {"storage.compaction", K_BOOL, OFF(compaction), 0, 0, 0},
     {"storage.payload_dictionary", K_BOOL, OFF(payload_dictionary), 0, 0, 0},
     {"storage.compaction_min_segments", K_INT, OFF(compaction_min_segments), 0, 2, 1000},
+    {"storage.memtable_prealloc_mb", K_INT, OFF(memtable_prealloc_mb), 0, -1, 1048576},
     {"storage.retention_days", K_INT, OFF(retention_days), 0, 0, 36500},
     {"storage.max_disk_percent", K_INT, OFF(max_disk_percent), 0, 1, 100},
     {"storage.retention_buckets", K_BUCKETS, 0, 0, 0, 0},

@@ -501,6 +501,7 @@ struct strm_config {
     bool compaction;             /* merge the small segments of an hour partition (background) */
     bool payload_dictionary;     /* payload blocks of ~128 KiB with a trained zstd dictionary */
     int compaction_min_segments; /* small segments of one partition that start a merge */
+    int memtable_prealloc_mb;    /* memtable memory touched at start (0: from segment_rows) */
     int retention_days;          /* segments older than this are deleted; 0 = keep forever */
     struct strm_retention_bucket buckets[STRM_MAX_BUCKETS]; /* storage.retention_buckets */
     int n_buckets;

@@ -190,7 +190,11 @@ class Strm:
                            "  tcp: %s\n"
                            "  tls: []\n"
                            "storage:\n"
-                           "  fsync: %s\n" % (self.data_dir, udp_list, tcp_list, fsync)) + extra
+                           "  fsync: %s\n"
+                           # the default touches up to 640 MiB at start (docs/storage.md);
+                           # tests start hundreds of instances
+                           "  memtable_prealloc_mb: 64\n" % (self.data_dir, udp_list, tcp_list,
+                                                               fsync)) + extra
             # Transport and durability tests count messages one by one: coalescing (which
             # folds repeats into one row) is off unless a test sets it.
             if "coalescing:" not in extra:
