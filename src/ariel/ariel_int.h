@@ -358,6 +358,9 @@ struct ariel_seg_writer {
     uint8_t *fixed;
     size_t fixed_rows;
     size_t colstart[STRM_COL__COUNT];
+    /* min and max of each INT/TIME column's values in w->fixed (split_rows takes them while
+     * it copies, encode_col uses them) */
+    int64_t fmin[STRM_COL__COUNT], fmax[STRM_COL__COUNT];
     uint64_t *tokh; /* token hashes of one block (token index) */
     size_t tokcap;
     uint64_t *tokbm; /* token-byte bitmap of one payload */

@@ -676,6 +676,52 @@ int ariel_seg_writer_reserve(struct ariel_seg_writer *w, uint32_t n)
     return 0;
 }
 
+/*
+ * Min, max and zero count of the integers from..to-1 of wr bytes each (unsigned, but for 8
+ * bytes), one typed loop per width: a flush of the flows table computes these for about 20
+ * columns of every row, and a memcpy call per value was 7% of its CPU.
+ */
+static void block_stats(const uint8_t *data, size_t wr, uint32_t from, uint32_t to, int64_t *mn,
+                        int64_t *mx, uint32_t *zeros)
+{
+    int64_t lo = *mn, hi = *mx;
+    uint32_t z = 0;
+#define BSTATS(T)                                                                                  \
+    for (uint32_t i = from; i < to; i++) {                                                         \
+        T x;                                                                                       \
+        memcpy(&x, data + (size_t)i * sizeof x, sizeof x);                                         \
+        int64_t v = (int64_t)x;                                                                    \
+        lo = v < lo ? v : lo;                                                                      \
+        hi = v > hi ? v : hi;                                                                      \
+        z += v == 0;                                                                               \
+    }
+    switch (wr) {
+    case 1:
+        BSTATS(uint8_t)
+        break;
+    case 2:
+        BSTATS(uint16_t)
+        break;
+    case 4:
+        BSTATS(uint32_t)
+        break;
+    case 8:
+        BSTATS(uint64_t)
+        break;
+    default:
+        for (uint32_t i = from; i < to; i++) {
+            int64_t v = (int64_t)get_uint(data + (size_t)i * wr, (int)wr);
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+            z += v == 0;
+        }
+    }
+#undef BSTATS
+    *mn = lo;
+    *mx = hi;
+    *zeros = z;
+}
+
 #define SPLIT_TILE 128 /* rows */
 
 /* A row's strings located (w->strs, w->slices), its sequence number taken into the range. */
@@ -729,9 +775,15 @@ static int split_rows(struct ariel_seg_writer *w, const uint8_t *const *rows, co
         w->fixed_rows = n;
     }
     size_t start = 0;
+    int64_t lo[STRM_COL__COUNT], hi[STRM_COL__COUNT];
+    bool num[STRM_COL__COUNT];
     for (int k = 0; k < nf; k++) {
         w->colstart[fcols[k]] = start;
         start += (size_t)n * fw[k];
+        lo[k] = INT64_MAX;
+        hi[k] = INT64_MIN;
+        num[k] = strm_event_cols[fcols[k]].type == STRM_T_TIME ||
+                 strm_event_cols[fcols[k]].type == STRM_T_INT;
     }
     /*
      * Tiles of SPLIT_TILE rows (they stay in the cache): the fixed-width fields column by
@@ -747,49 +799,75 @@ static int split_rows(struct ariel_seg_writer *w, const uint8_t *const *rows, co
         for (int k = 0; k < nf; k++) {
             uint8_t *col = w->fixed + w->colstart[fcols[k]];
             size_t W = fw[k], off = foff[lay][k];
-            if (mixed) {
+            if (mixed || off == SIZE_MAX) {
                 for (uint32_t i = t0; i < t1; i++) {
-                    size_t o = foff[ariel_row_compact(rows[i])][k];
+                    size_t o = mixed ? foff[ariel_row_compact(rows[i])][k] : off;
                     if (o == SIZE_MAX) /* not in the compact flow layout: zero */
                         memset(col + (size_t)i * W, 0, W);
                     else
                         copy_width(col + (size_t)i * W, rows[i] + o, W);
                 }
+                if (num[k]) {
+                    uint32_t zeros;
+                    block_stats(col, W, t0, t1, &lo[k], &hi[k], &zeros);
+                }
                 continue;
             }
-            if (off == SIZE_MAX) {
-                memset(col + (size_t)t0 * W, 0, (size_t)(t1 - t0) * W);
-                continue;
-            }
-#define SPLIT_COPY(CW)                                                                             \
+            /* numbers: their min and max on the way (unsigned, but for 8 bytes) */
+#define SPLIT_COPY(T)                                                                              \
+    {                                                                                              \
+        int64_t l = lo[k], h = hi[k];                                                              \
+        for (uint32_t i = t0; i < t1; i++) {                                                       \
+            T x;                                                                                   \
+            memcpy(&x, rows[i] + off, sizeof x);                                                   \
+            memcpy(col + (size_t)i * sizeof x, &x, sizeof x);                                      \
+            l = (int64_t)x < l ? (int64_t)x : l;                                                   \
+            h = (int64_t)x > h ? (int64_t)x : h;                                                   \
+        }                                                                                          \
+        lo[k] = l;                                                                                 \
+        hi[k] = h;                                                                                 \
+    }
+#define SPLIT_MOVE(CW)                                                                             \
     for (uint32_t i = t0; i < t1; i++)                                                             \
         memcpy(col + (size_t)i * (CW), rows[i] + off, (CW));
             switch (W) {
             case 1:
-                SPLIT_COPY(1)
+                SPLIT_COPY(uint8_t)
                 break;
             case 2:
-                SPLIT_COPY(2)
+                SPLIT_COPY(uint16_t)
                 break;
             case 4:
-                SPLIT_COPY(4)
+                SPLIT_COPY(uint32_t)
                 break;
             case 6:
-                SPLIT_COPY(6)
+                SPLIT_MOVE(6)
                 break;
             case 8:
-                SPLIT_COPY(8)
+                if (num[k])
+                    SPLIT_COPY(uint64_t)
+                else
+                    SPLIT_MOVE(8)
                 break;
             case 16:
-                SPLIT_COPY(16)
+                SPLIT_MOVE(16)
                 break;
             default:
-                SPLIT_COPY(W)
+                SPLIT_MOVE(W)
+                if (num[k]) {
+                    uint32_t zeros;
+                    block_stats(col, W, t0, t1, &lo[k], &hi[k], &zeros);
+                }
             }
 #undef SPLIT_COPY
+#undef SPLIT_MOVE
         }
         for (uint32_t i = t0; i < t1; i++)
             split_strs(w, rows[i], lens[i], i, min_seq, max_seq);
+    }
+    for (int k = 0; k < nf; k++) {
+        w->fmin[fcols[k]] = lo[k];
+        w->fmax[fcols[k]] = hi[k];
     }
     return 0;
 }
@@ -1005,31 +1083,7 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
     dc->id = (uint16_t)col;
     dc->type = (uint8_t)def->type;
     if (def->type == STRM_T_TIME || def->type == STRM_T_INT) {
-        int64_t mn = INT64_MAX, mx = INT64_MIN;
-#define MINMAX(T)                                                                                  \
-    for (uint32_t i = 0; i < n; i++) {                                                             \
-        T x;                                                                                       \
-        memcpy(&x, fx + (size_t)i * sizeof x, sizeof x);                                           \
-        int64_t v = (int64_t)x;                                                                    \
-        mn = v < mn ? v : mn;                                                                      \
-        mx = v > mx ? v : mx;                                                                      \
-    }
-        if (def->type == STRM_T_TIME || width == 8) {
-            MINMAX(uint64_t)
-        } else if (width == 4) {
-            MINMAX(uint32_t)
-        } else if (width == 2) {
-            MINMAX(uint16_t)
-        } else if (width == 1) {
-            MINMAX(uint8_t)
-        } else {
-            for (uint32_t i = 0; i < n; i++) {
-                int64_t v = (int64_t)get_uint(fx + (size_t)i * (size_t)width, width);
-                mn = v < mn ? v : mn;
-                mx = v > mx ? v : mx;
-            }
-        }
-#undef MINMAX
+        int64_t mn = w->fmin[col], mx = w->fmax[col]; /* taken by split_rows */
         dc->min = mn;
         dc->max = mx;
         is_const = mn == mx;
@@ -1219,52 +1273,6 @@ static size_t compress_inlen(struct ariel_seg_writer *w, uint8_t *dst, size_t ca
  * directory's checksum still covers the whole column (fsck reads everything).
  * lens: the n lengths (strings) or NULL (fixed width: wr bytes per row); data: the bytes.
  */
-/*
- * Min, max and zero count of the integers from..to-1 of wr bytes each (unsigned, but for 8
- * bytes), one typed loop per width: a flush of the flows table computes these for about 20
- * columns of every row, and a memcpy call per value was 7% of its CPU.
- */
-static void block_stats(const uint8_t *data, size_t wr, uint32_t from, uint32_t to, int64_t *mn,
-                        int64_t *mx, uint32_t *zeros)
-{
-    int64_t lo = *mn, hi = *mx;
-    uint32_t z = 0;
-#define BSTATS(T)                                                                                  \
-    for (uint32_t i = from; i < to; i++) {                                                         \
-        T x;                                                                                       \
-        memcpy(&x, data + (size_t)i * sizeof x, sizeof x);                                         \
-        int64_t v = (int64_t)x;                                                                    \
-        lo = v < lo ? v : lo;                                                                      \
-        hi = v > hi ? v : hi;                                                                      \
-        z += v == 0;                                                                               \
-    }
-    switch (wr) {
-    case 1:
-        BSTATS(uint8_t)
-        break;
-    case 2:
-        BSTATS(uint16_t)
-        break;
-    case 4:
-        BSTATS(uint32_t)
-        break;
-    case 8:
-        BSTATS(uint64_t)
-        break;
-    default:
-        for (uint32_t i = from; i < to; i++) {
-            int64_t v = (int64_t)get_uint(data + (size_t)i * wr, (int)wr);
-            lo = v < lo ? v : lo;
-            hi = v > hi ? v : hi;
-            z += v == 0;
-        }
-    }
-#undef BSTATS
-    *mn = lo;
-    *mx = hi;
-    *zeros = z;
-}
-
 static int encode_blocked(struct ariel_seg_writer *w, size_t at, uint32_t n, const uint8_t *lens,
                           size_t wr, const uint8_t *data, size_t total, struct ariel_seg_col *dc,
                           uint32_t R, const void *cdict, bool stats)
