@@ -989,7 +989,7 @@ int ariel_tick(struct ariel_store *s)
     int rc = 0;
     if (s->read_only) return 0;
     mt_pool_trim(now);
-    if (s->fsync == STRM_FSYNC_INTERVAL && s->wal.pending &&
+    if (s->fsync == STRM_FSYNC_INTERVAL && !s->wal.syncer && s->wal.pending &&
         now - s->wal.last_sync_ms >= s->fsync_interval_ms)
         rc = ariel_wal_sync(&s->wal);
     if (s->mt->rows > 0 && now - s->mt->born_ms >= (int64_t)s->segment_max_age_s * 1000)
@@ -2089,6 +2089,10 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
         } else if (s->compaction) {
             LOG_WARN(ARIEL_COMP, "no compactor thread: small segments are not merged");
         }
+        /* interval fsyncs off the appending thread: it never waits for the disk */
+        if (s->fsync == STRM_FSYNC_INTERVAL &&
+            ariel_wal_syncer_start(&s->wal, s->fsync_interval_ms) != 0)
+            LOG_WARN(ARIEL_COMP, "no WAL syncer thread: the writer fsyncs the WAL itself");
     }
     *out = s;
     return 0;

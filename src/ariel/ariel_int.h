@@ -117,6 +117,23 @@ struct ariel_wal {
     int64_t last_sync_ms;
     enum strm_fsync_policy policy;
     int last_errno; /* the error already logged; 0 after a success */
+    /*
+     * The interval policy's syncer thread (ariel_wal_syncer_start): it fsyncs the written
+     * files every interval, so that the appending thread never waits for the disk. sl
+     * guards sync_fd (a dup of the current file's fd), the retired fds (files rolled or
+     * dropped since the last round: synced, then closed) and sstop.
+     */
+    bool syncer;
+    pthread_t syncer_tid;
+    pthread_mutex_t sl;
+    pthread_cond_t scv;
+    bool sstop;
+    int sync_fd;
+    _Atomic bool dirty; /* written since the syncer last took sync_fd */
+    int retired[8];
+    int nretired;
+    int interval_ms;
+    int sync_errno; /* the syncer's error already logged */
 };
 
 struct ariel_wal_piece {
@@ -140,8 +157,11 @@ void ariel_wal_drop_before(struct ariel_wal *w, uint64_t seq);
  */
 int ariel_wal_append(struct ariel_wal *w, uint64_t first_seq, uint32_t rows,
                      const struct ariel_wal_piece *pieces, int npieces, bool *seq_burnt);
-/* fsync if data is pending (interval policy). */
+/* fsync if data is pending (interval policy, without the syncer thread). */
 int ariel_wal_sync(struct ariel_wal *w);
+/* Starts the interval policy's syncer thread (see struct ariel_wal); 0 or an error (then the
+ * writer's ariel_tick fsyncs, as before). Stopped by ariel_wal_close. */
+int ariel_wal_syncer_start(struct ariel_wal *w, int interval_ms);
 /* After a flush: closes the current file and deletes every WAL file (all are covered). */
 void ariel_wal_drop_all(struct ariel_wal *w);
 void ariel_wal_close(struct ariel_wal *w);

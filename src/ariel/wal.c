@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #define XXH_INLINE_ALL /* static state type, and inlined hashing on the hot path */
 #include <xxhash.h>
@@ -41,6 +42,7 @@ void ariel_wal_init(struct ariel_wal *w, const char *root, enum strm_fsync_polic
     memset(w, 0, sizeof *w);
     snprintf(w->dir, sizeof w->dir, "%s/wal", root);
     w->fd = -1;
+    w->sync_fd = -1;
     w->policy = policy;
     w->bytes_total = existing_bytes;
     w->last_sync_ms = strm_mono_ms();
@@ -61,6 +63,13 @@ static int wal_open_new(struct ariel_wal *w, uint64_t first_seq)
     if (w->fd < 0 || fstat(w->fd, &st) != 0) goto fail;
     w->size = (uint64_t)st.st_size;
     if (w->policy != STRM_FSYNC_NEVER && ariel_fsync_dir(w->dir) != 0) goto fail;
+    if (w->syncer) { /* the syncer's own handle on the file (the writer may close its own) */
+        int d = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
+        if (d < 0) goto fail;
+        pthread_mutex_lock(&w->sl);
+        w->sync_fd = d;
+        pthread_mutex_unlock(&w->sl);
+    }
     return 0;
 fail:
     wal_log_error(w, "cannot create WAL file", errno);
@@ -69,10 +78,39 @@ fail:
     return STRM_ERR_IO;
 }
 
+/*
+ * Hands the syncer's handle on the current file over to its next round (sync: fsync it
+ * first, then close; else just close). Returns false when the retired list is full: the
+ * caller then syncs itself.
+ */
+static bool syncer_retire(struct ariel_wal *w, bool sync)
+{
+    bool ok = true;
+    pthread_mutex_lock(&w->sl);
+    if (w->sync_fd >= 0) {
+        if (!sync) {
+            close(w->sync_fd);
+        } else if (w->nretired < (int)(sizeof w->retired / sizeof w->retired[0])) {
+            w->retired[w->nretired++] = w->sync_fd;
+            pthread_cond_signal(&w->scv);
+        } else {
+            close(w->sync_fd);
+            ok = false;
+        }
+        w->sync_fd = -1;
+    } else {
+        ok = !sync;
+    }
+    atomic_store(&w->dirty, false);
+    pthread_mutex_unlock(&w->sl);
+    return ok;
+}
+
 static void wal_close_file(struct ariel_wal *w)
 {
     if (w->fd < 0) return;
-    if (w->pending && w->policy != STRM_FSYNC_NEVER && fdatasync(w->fd) != 0)
+    bool handed = w->syncer && syncer_retire(w, w->pending);
+    if (!handed && w->pending && w->policy != STRM_FSYNC_NEVER && fdatasync(w->fd) != 0)
         wal_log_error(w, "fsync of WAL file", errno);
     close(w->fd);
     w->fd = -1;
@@ -159,6 +197,7 @@ int ariel_wal_append(struct ariel_wal *w, uint64_t first_seq, uint32_t rows,
         w->last_sync_ms = strm_mono_ms();
     } else {
         w->pending = true;
+        if (w->syncer) atomic_store_explicit(&w->dirty, true, memory_order_release);
     }
     w->size += sizeof hdr + len;
     w->bytes_total += sizeof hdr + len;
@@ -177,6 +216,111 @@ undo:
 out:
     if (iov != stack_iov) free(iov);
     return rc;
+}
+
+/*
+ * One round of the syncer: fsyncs the retired files and, when written since the last round,
+ * the current one. The fds are taken under sl and synced outside it, so the writer only ever
+ * waits for a few list operations.
+ */
+static void syncer_round(struct ariel_wal *w)
+{
+    int fds[sizeof w->retired / sizeof w->retired[0] + 1], nfd = 0, nold;
+    pthread_mutex_lock(&w->sl);
+    for (int i = 0; i < w->nretired; i++)
+        fds[nfd++] = w->retired[i];
+    nold = nfd;
+    w->nretired = 0;
+    if (w->sync_fd >= 0 && atomic_exchange(&w->dirty, false)) {
+        int d = fcntl(w->sync_fd, F_DUPFD_CLOEXEC, 0);
+        if (d >= 0)
+            fds[nfd++] = d;
+        else
+            atomic_store(&w->dirty, true); /* no fd to spare: the next round */
+    }
+    pthread_mutex_unlock(&w->sl);
+    for (int i = 0; i < nfd; i++) {
+        if (fdatasync(fds[i]) != 0) {
+            int e = errno;
+            if (e != w->sync_errno)
+                LOG_ERROR(ARIEL_COMP, "fsync of WAL file in %s: %s", w->dir, strerror(e));
+            w->sync_errno = e;
+            if (i >= nold) atomic_store(&w->dirty, true); /* the current file: again */
+        } else {
+            w->sync_errno = 0;
+        }
+        close(fds[i]);
+    }
+}
+
+static void *syncer_main(void *arg)
+{
+    struct ariel_wal *w = arg;
+    pthread_mutex_lock(&w->sl);
+    while (!w->sstop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += w->interval_ms / 1000;
+        ts.tv_nsec += (long)(w->interval_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        /* woken early only to stop, or when the retired list fills */
+        while (!w->sstop && w->nretired < (int)(sizeof w->retired / sizeof w->retired[0]) / 2 &&
+               pthread_cond_timedwait(&w->scv, &w->sl, &ts) == 0)
+            ;
+        if (w->sstop) break;
+        pthread_mutex_unlock(&w->sl);
+        syncer_round(w);
+        pthread_mutex_lock(&w->sl);
+    }
+    pthread_mutex_unlock(&w->sl);
+    return NULL;
+}
+
+int ariel_wal_syncer_start(struct ariel_wal *w, int interval_ms)
+{
+    pthread_condattr_t ca;
+    if (w->syncer || w->policy != STRM_FSYNC_INTERVAL) return 0;
+    w->interval_ms = interval_ms > 0 ? interval_ms : 1000;
+    if (pthread_mutex_init(&w->sl, NULL) != 0) return STRM_ERR_NOMEM;
+    if (pthread_condattr_init(&ca) != 0 || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+        pthread_cond_init(&w->scv, &ca) != 0) {
+        pthread_mutex_destroy(&w->sl);
+        return STRM_ERR_NOMEM;
+    }
+    pthread_condattr_destroy(&ca);
+    if (w->fd >= 0 && (w->sync_fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0)) < 0) goto fail;
+    atomic_store(&w->dirty, w->pending);
+    w->syncer = true;
+    if (pthread_create(&w->syncer_tid, NULL, syncer_main, w) != 0) goto fail;
+    pthread_setname_np(w->syncer_tid, "ariel-wal-sync");
+    return 0;
+fail:
+    w->syncer = false;
+    if (w->sync_fd >= 0) close(w->sync_fd);
+    w->sync_fd = -1;
+    pthread_cond_destroy(&w->scv);
+    pthread_mutex_destroy(&w->sl);
+    return STRM_ERR_IO;
+}
+
+/* Stops the syncer after a last round (what it was handed is synced). */
+static void syncer_stop(struct ariel_wal *w)
+{
+    if (!w->syncer) return;
+    pthread_mutex_lock(&w->sl);
+    w->sstop = true;
+    pthread_cond_signal(&w->scv);
+    pthread_mutex_unlock(&w->sl);
+    pthread_join(w->syncer_tid, NULL);
+    syncer_round(w);
+    if (w->sync_fd >= 0) close(w->sync_fd);
+    w->sync_fd = -1;
+    w->syncer = false;
+    pthread_cond_destroy(&w->scv);
+    pthread_mutex_destroy(&w->sl);
 }
 
 int ariel_wal_sync(struct ariel_wal *w)
@@ -202,6 +346,7 @@ void ariel_wal_drop_all(struct ariel_wal *w)
     DIR *d;
     struct dirent *de;
     char p[PATH_MAX + 300];
+    if (w->syncer) (void)syncer_retire(w, false); /* the files go: nothing to sync */
     if (w->fd >= 0) close(w->fd);
     w->fd = -1;
     w->pending = false;
@@ -251,6 +396,7 @@ void ariel_wal_drop_before(struct ariel_wal *w, uint64_t seq)
 void ariel_wal_close(struct ariel_wal *w)
 {
     wal_close_file(w);
+    syncer_stop(w);
 }
 
 static int cmp_names(const void *a, const void *b)
