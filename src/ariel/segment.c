@@ -559,6 +559,8 @@ const char *ariel_table_dir(enum strm_table table)
     return table == STRM_TABLE_FLOWS ? "flows" : "events";
 }
 
+#define ARIEL_FLOWS_LEVEL (-3) /* zstd's fast mode, acceleration 3 */
+
 int ariel_seg_writer_init(struct ariel_seg_writer *w, int level, enum strm_table table)
 {
     memset(w, 0, sizeof *w);
@@ -598,10 +600,15 @@ int ariel_seg_writer_init(struct ariel_seg_writer *w, int level, enum strm_table
         ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_hashLog, 17)))
         return STRM_ERR_INVAL;
     /* Blocks are small (a few hundred KiB): zstd's parameters for their size are cheaper to
-     * set up per block than the big window's tables, and lose little. */
+     * set up per block than the big window's tables, and lose little. The flows table's
+     * blocks (numbers, nearly all of it) take zstd's fast mode: a flow collector must keep
+     * up with its exporters, and at 4 M flows/s the segment writer was the bottleneck
+     * (flush 0.30 -> 0.25 us per row on the 2-core bench machine, 20 -> 24 bytes per flow
+     * on disk; docs/storage.md). */
     w->cctx_block = ZSTD_createCCtx();
     if (!w->cctx_block ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx_block, ZSTD_c_compressionLevel, level)))
+        ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx_block, ZSTD_c_compressionLevel,
+                                            table == STRM_TABLE_FLOWS ? ARIEL_FLOWS_LEVEL : level)))
         return STRM_ERR_NOMEM;
     return 0;
 }
