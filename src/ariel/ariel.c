@@ -145,6 +145,9 @@ struct ariel_store {
     _Atomic bool compactor_stop;
     struct ariel_seg_writer cw;
     bool cw_ready;
+    /* a second writer for the flush's helper thread (flush_memtable: pieces in parallel) */
+    struct ariel_seg_writer sw2;
+    bool sw2_ready;
 };
 
 /* ---------------------------------------------------------------- memtable */
@@ -621,6 +624,47 @@ static int64_t hour_of(int64_t t)
  * is s->mt, called by the writer while no imm exists) it swaps in a fresh memtable and drops
  * the whole WAL, which then holds nothing else.
  */
+/*
+ * The segments of one flush ("pieces": the rows of one hour and bucket, cut into runs of at
+ * most segment_rows rows), written by the flushing thread and, when there are two or more,
+ * by a helper thread with the second writer at the same time: a memtable that grew past
+ * segment_rows because the flusher fell behind is written in half the time when a core is
+ * free (the end of a file intake, a pause in a burst).
+ */
+struct flush_job {
+    struct ariel_store *s;
+    const struct ariel_seg_meta *m;
+    const uint8_t *const *rows;
+    const uint32_t *lens;
+    const uint32_t *from; /* piece k: rows from[k] .. from[k + 1] - 1 */
+    const uint32_t *bucket;
+    uint32_t npieces;
+    _Atomic uint32_t next;
+    struct ariel_segment **made;
+    int *rcs;
+};
+
+static void flush_pieces(struct flush_job *j, struct ariel_seg_writer *w)
+{
+    for (;;) {
+        uint32_t k = atomic_fetch_add(&j->next, 1);
+        if (k >= j->npieces) return;
+        struct ariel_seg_meta m = *j->m;
+        m.id = m.group_first + k;
+        m.bucket = j->bucket[k];
+        j->rcs[k] = ariel_seg_write(w, j->s->root, &m, j->rows + j->from[k], j->lens + j->from[k],
+                                    j->from[k + 1] - j->from[k], &j->made[k]);
+        if (j->rcs[k] != 0) return; /* the flush fails: no more pieces from this thread */
+    }
+}
+
+static void *flush_helper(void *arg)
+{
+    struct flush_job *j = arg;
+    flush_pieces(j, &j->s->sw2);
+    return NULL;
+}
+
 static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool background)
 {
     struct ariel_memtable *fresh = NULL;
@@ -629,6 +673,8 @@ static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool
     const uint8_t **rows = NULL, **srows = NULL;
     uint32_t *lens = NULL, *slens = NULL, n, i = 0, ngroups = 0, done = 0;
     struct ariel_segment **made = NULL;
+    uint32_t *pfrom = NULL, *pbucket = NULL;
+    int *prc = NULL;
     bool sorted = true;
     int rc = STRM_ERR_NOMEM;
     uint64_t group_first;
@@ -678,14 +724,36 @@ static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool
         }
     }
     if (!sorted) qsort(keys, n, sizeof *keys, key_cmp);
+    /* pieces: runs of one hour and bucket, cut at segment_rows rows (in equal parts) */
+    uint32_t seg_max = s->segment_rows > 0 ? (uint32_t)s->segment_rows : UINT32_MAX;
     for (i = 0; i < n; i++) {
         srows[i] = rows[keys[i].idx];
         slens[i] = lens[keys[i].idx];
-        if (i == 0 || hour_of(keys[i].t) != hour_of(keys[i - 1].t) ||
-            keys[i].bucket != keys[i - 1].bucket)
-            ngroups++;
     }
-    if (!(made = calloc(ngroups, sizeof *made))) goto fail;
+    for (int pass = 0; pass < 2; pass++) {
+        ngroups = 0;
+        for (uint32_t from = 0; from < n;) {
+            uint32_t to = from + 1;
+            while (to < n && hour_of(keys[to].t) == hour_of(keys[from].t) &&
+                   keys[to].bucket == keys[from].bucket)
+                to++;
+            uint32_t len = to - from, parts = (len + seg_max - 1) / seg_max;
+            for (uint32_t p = 0; p < parts; p++, ngroups++)
+                if (pass) {
+                    pfrom[ngroups] = from + (uint32_t)((uint64_t)len * p / parts);
+                    pbucket[ngroups] = keys[from].bucket;
+                }
+            from = to;
+        }
+        if (pass) {
+            pfrom[ngroups] = n;
+        } else if (!(made = calloc(ngroups, sizeof *made)) ||
+                   !(pfrom = malloc(sizeof *pfrom * (ngroups + 1))) ||
+                   !(pbucket = malloc(sizeof *pbucket * ngroups)) ||
+                   !(prc = calloc(ngroups, sizeof *prc))) {
+            goto fail;
+        }
+    }
 
     group_first = atomic_fetch_add(&s->next_seg_id, ngroups);
     struct ariel_seg_meta m = {
@@ -694,18 +762,38 @@ static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool
         .seq_lo = ariel_row_seq(rows[0]),
         .seq_hi = ariel_row_seq(rows[n - 1]),
     };
-    for (uint32_t from = 0; from < n; done++) {
-        uint32_t to = from + 1;
-        while (to < n && hour_of(keys[to].t) == hour_of(keys[from].t) &&
-               keys[to].bucket == keys[from].bucket)
-            to++;
-        m.id = m.group_first + done;
-        m.bucket = keys[from].bucket;
-        if ((rc = ariel_seg_write(&s->sw, s->root, &m, srows + from, slens + from, to - from,
-                                  &made[done])) != 0)
-            goto fail;
-        from = to;
+    struct flush_job job = {.s = s,
+                            .m = &m,
+                            .rows = srows,
+                            .lens = slens,
+                            .from = pfrom,
+                            .bucket = pbucket,
+                            .npieces = ngroups,
+                            .made = made,
+                            .rcs = prc};
+    atomic_init(&job.next, 0);
+    pthread_t helper;
+    /* the helper compresses payloads with the flushing writer's dictionary; a flush before
+     * that one is trained (the store's first) goes alone, so a store keeps one dictionary */
+    bool helped = ngroups >= 2 && s->sw2_ready && (!s->sw.payload_dict || s->sw.cdict);
+    if (helped) {
+        s->sw2.cdict = s->sw.cdict;
+        s->sw2.dict_id = s->sw.dict_id;
+        s->sw2.dict_borrowed = true;
+        s->sw.dict_frozen = true;
+        helped = pthread_create(&helper, NULL, flush_helper, &job) == 0;
     }
+    flush_pieces(&job, &s->sw);
+    if (helped) pthread_join(helper, NULL);
+    s->sw.dict_frozen = false;
+    s->sw2.cdict = NULL;
+    s->sw2.dict_borrowed = false;
+    done = ngroups; /* on failure, the fail path deletes every segment that was made */
+    for (uint32_t k = 0; k < ngroups; k++)
+        if (prc[k] != 0 || !made[k]) { /* failed, or not written after another failed */
+            rc = prc[k] != 0 ? prc[k] : STRM_ERR_IO;
+            goto fail;
+        }
     /* Built under the lock: retention (writer thread) may replace s->segs meanwhile. */
     pthread_mutex_lock(&s->lock);
     if (!(nl = list_with(s->segs, made, ngroups))) {
@@ -741,6 +829,7 @@ static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool
 fail:
     /* Undo the published part of the group: otherwise the next flush would duplicate it. */
     for (uint32_t k = 0; made && k < done; k++) {
+        if (!made[k]) continue;
         if (unlink(made[k]->path) != 0)
             LOG_WARN(ARIEL_COMP, "cannot delete segment %s of a failed flush: %s", made[k]->path,
                      strerror(errno));
@@ -752,6 +841,9 @@ fail:
               strm_err_str(rc));
 out:
     free(made);
+    free(pfrom);
+    free(pbucket);
+    free(prc);
     return rc;
 }
 
@@ -2061,6 +2153,9 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
     if (rc == 0 && s->compaction && !s->read_only &&
         (rc = writer_setup(&s->cw, opt, s->table)) == 0)
         s->cw_ready = true;
+    /* its buffers grow when first used: only a flush that has pieces to share pays them */
+    if (rc == 0 && !s->read_only && (rc = writer_setup(&s->sw2, opt, s->table)) == 0)
+        s->sw2_ready = true;
     if (rc != 0 || (!s->read_only &&
                     (rc = ariel_seg_writer_reserve(&s->sw, (uint32_t)s->segment_rows)) != 0)) {
         snprintf(err, errlen, "ariel: out of memory");
@@ -2100,6 +2195,7 @@ fail:
     if (s->lock_fd >= 0) close(s->lock_fd);
     ariel_seg_writer_free(&s->sw);
     if (s->cw_ready) ariel_seg_writer_free(&s->cw);
+    if (s->sw2_ready) ariel_seg_writer_free(&s->sw2);
     pthread_cond_destroy(&s->flush_cv);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->compact_cv);
@@ -2145,6 +2241,7 @@ void ariel_close(struct ariel_store *s)
     free(s->fl_lens);
     ariel_seg_writer_free(&s->sw);
     if (s->cw_ready) ariel_seg_writer_free(&s->cw);
+    if (s->sw2_ready) ariel_seg_writer_free(&s->sw2);
     if (s->lock_fd >= 0) close(s->lock_fd);
     pthread_cond_destroy(&s->flush_cv);
     pthread_mutex_destroy(&s->lock);

@@ -403,6 +403,9 @@ struct ariel_seg_writer {
      * with cdict (a ZSTD_CDict; NULL: none yet or none possible); payload_dict false: never */
     bool payload_dict;
     void *cdict;
+    /* a flush's helper writer uses the flushing writer's dictionary (borrowed: never trained
+     * or freed here), which keeps it meanwhile (frozen: no retraining) */
+    bool dict_borrowed, dict_frozen;
     uint32_t dict_id, dict_segments;
     size_t dict_block;
     int64_t dict_retry_ms; /* after a failed training: not before */

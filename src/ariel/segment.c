@@ -628,7 +628,7 @@ void ariel_seg_writer_free(struct ariel_seg_writer *w)
     free(w->dslot);
     free(w->dvals);
     free(w->dcodes);
-    ZSTD_freeCDict(w->cdict);
+    if (!w->dict_borrowed) ZSTD_freeCDict(w->cdict);
     memset(w, 0, sizeof *w);
 }
 
@@ -967,7 +967,8 @@ static int encode_blocked(struct ariel_seg_writer *w, size_t at, uint32_t n, con
 static bool payload_dict_ready(struct ariel_seg_writer *w, uint32_t n)
 {
     if (!w->payload_dict || !w->root) return false;
-    if (w->cdict && w->dict_segments < ARIEL_DICT_RETRAIN) return true;
+    if (w->dict_borrowed) return w->cdict != NULL;
+    if (w->cdict && (w->dict_segments < ARIEL_DICT_RETRAIN || w->dict_frozen)) return true;
     if (strm_mono_ms() < w->dict_retry_ms) return w->cdict != NULL;
     uint32_t step = n / 20000 + 1, m = 0;
     struct strm_str *smp = malloc(sizeof *smp * (n / step + 1));

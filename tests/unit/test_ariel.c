@@ -477,6 +477,37 @@ static void wal_syncer_interval(void **state)
     rm_dir(dir);
 }
 
+/*
+ * A memtable far past segment_rows (here: 5000 rows replayed from the WAL into a store of
+ * 700-row segments) is written as pieces of at most segment_rows rows, by the flushing
+ * thread and the helper thread at once: every row once, each piece its own segment, and
+ * the pieces of one flush form one group (a reopen keeps them all).
+ */
+static void flush_pieces_parallel(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    uint32_t r1[] = {0, 5000, 250};
+    in_child(child_append, dir, r1); /* segment_rows 1 << 20: all 5000 rows stay in the WAL */
+    struct ariel_options o = opts(dir);
+    o.segment_rows = 700;
+    o.no_compaction = true;
+    o.no_payload_dict = true; /* a store's first flush trains the dictionary alone */
+    struct ariel_store *s = open_store(&o);
+    struct ariel_info info;
+    ariel_info_get(s, &info);
+    assert_int_equal(info.rows_memtable, 5000);
+    ariel_close(s); /* the final flush */
+    s = open_store(&o);
+    ariel_info_get(s, &info);
+    assert_int_equal(info.rows_memtable, 0);
+    assert_int_equal(info.rows_segments, 5000);
+    assert_true(info.segments >= 8); /* per hour of the rows, pieces of at most 700 */
+    assert_exactly(s, 5000);
+    ariel_close(s);
+    rm_dir(dir);
+}
+
 static void wal_replay_exactly_once(void **state)
 {
     char *dir = make_dir();
@@ -2317,6 +2348,7 @@ int main(void)
         cmocka_unit_test(flush_then_reopen_exactly_once),
         cmocka_unit_test(wal_replay_exactly_once),
         cmocka_unit_test(wal_syncer_interval),
+        cmocka_unit_test(flush_pieces_parallel),
         cmocka_unit_test(torn_wal_tail),
         cmocka_unit_test(corrupt_segment_skipped),
         cmocka_unit_test(read_only_beside_writer),
