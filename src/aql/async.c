@@ -304,14 +304,7 @@ int aql_search_wait(struct aql_searches *m, const char *id, int timeout_ms)
             rc = STRM_ERR_BUSY;
             break;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = strm_deadline(CLOCK_REALTIME, left);
         pthread_cond_timedwait(&m->changed, &m->lock, &ts);
     }
     pthread_mutex_unlock(&m->lock);

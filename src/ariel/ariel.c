@@ -909,13 +909,7 @@ static bool wait_imm_done(struct ariel_store *s, int64_t max_ms)
     int64_t until = strm_mono_ms() + max_ms;
     pthread_mutex_lock(&s->lock);
     while (s->imm && s->flusher_started && strm_mono_ms() < until) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = strm_deadline(CLOCK_REALTIME, 100);
         pthread_cond_timedwait(&s->flush_cv, &s->lock, &ts);
     }
     bool done = s->imm == NULL;
@@ -1372,14 +1366,7 @@ static void *compactor_main(void *arg)
         LOG_DEBUG(ARIEL_COMP, "compactor: cannot lower priority: %s", strerror(errno));
     pthread_mutex_lock(&s->lock);
     while (!atomic_load(&s->compactor_stop)) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += s->compact_interval_ms / 1000;
-        ts.tv_nsec += (long)(s->compact_interval_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = strm_deadline(CLOCK_REALTIME, s->compact_interval_ms);
         pthread_cond_timedwait(&s->compact_cv, &s->lock, &ts);
         if (atomic_load(&s->compactor_stop)) break;
         pthread_mutex_unlock(&s->lock);

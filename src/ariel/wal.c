@@ -258,14 +258,7 @@ static void *syncer_main(void *arg)
     struct ariel_wal *w = arg;
     pthread_mutex_lock(&w->sl);
     while (!w->sstop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += w->interval_ms / 1000;
-        ts.tv_nsec += (long)(w->interval_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = strm_deadline(CLOCK_MONOTONIC, w->interval_ms);
         /* woken early only to stop, or when the retired list fills */
         while (!w->sstop && w->nretired < (int)(sizeof w->retired / sizeof w->retired[0]) / 2 &&
                pthread_cond_timedwait(&w->scv, &w->sl, &ts) == 0)

@@ -65,6 +65,8 @@ const char *strm_protocol_name(unsigned proto);
 
 int64_t strm_now_ms(void);  /* wall clock, ms since the epoch */
 int64_t strm_mono_ms(void); /* monotonic clock, ms */
+/* The time ms milliseconds from now on clock clk: a deadline for pthread_cond_timedwait. */
+struct timespec strm_deadline(clockid_t clk, int64_t ms);
 
 /* ---------------------------------------------------------------- event record */
 

@@ -77,15 +77,7 @@ int strm_queue_try_push(struct strm_queue *q, struct strm_batch *b)
 struct strm_batch *strm_queue_pop(struct strm_queue *q, int timeout_ms)
 {
     struct timespec deadline;
-    if (timeout_ms >= 0) {
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_sec += timeout_ms / 1000;
-        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-    }
+    if (timeout_ms >= 0) deadline = strm_deadline(CLOCK_MONOTONIC, timeout_ms);
     pthread_mutex_lock(&q->lock);
     while (!q->head && !q->closed) {
         if (timeout_ms < 0) {
