@@ -209,6 +209,7 @@ undo:
     /* Cut the partial record off so the file stays a clean sequence of records. */
     if (ftruncate(w->fd, (off_t)w->size) != 0) {
         wal_log_error(w, "cannot cut back WAL file", errno);
+        if (w->syncer) (void)syncer_retire(w, w->pending); /* what came before: still synced */
         close(w->fd);
         w->fd = -1;
         *seq_burnt = true;
