@@ -30,6 +30,7 @@
 #include <pcre2.h>
 
 #include "aql/aql_int.h"
+#include "core/strsearch.h"
 
 #define AQL_DEFAULT_WINDOW_MS (5 * 60 * 1000)
 
@@ -518,7 +519,7 @@ static const unsigned char *seg_find(const unsigned char *s, size_t n, const cha
 {
     if (m == 0) return s;
     if (m > n) return NULL;
-    if (!fold) return memmem(s, n, lit, m);
+    if (!fold) return strm_memmem(s, n, lit, m);
     unsigned char first = (unsigned char)lit[0];
     for (size_t i = 0; i + m <= n; i++)
         if (fold[s[i]] == first && seg_eq(s + i, lit, m, fold)) return s + i;

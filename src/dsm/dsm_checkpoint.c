@@ -183,7 +183,7 @@ static bool cp_field(const char *k, size_t kl, const char *v, size_t vl, void *a
 
 static bool has(struct strm_str s, const char *lit)
 {
-    return s.p && s.len && dsm_memmem(s.p, s.len, lit, strlen(lit)) != NULL;
+    return s.p && s.len && strm_memmem(s.p, s.len, lit, strlen(lit)) != NULL;
 }
 
 static bool is(struct strm_str s, const char *lit)
@@ -316,7 +316,7 @@ static bool cp_parse(struct strm_event *ev, struct strm_arena *arena, const stru
        "CEF:0|..." for a tag. */
     {
         size_t lim = len < 128 ? len : 128;
-        const char *c = dsm_memmem(pl, lim, "CEF:", 4);
+        const char *c = strm_memmem(pl, lim, "CEF:", 4);
         if (c) {
             struct dsm_cef h;
             if (!dsm_cef_header(c, len - (size_t)(c - pl), &h) || h.vendor.len != 11 ||

@@ -193,7 +193,7 @@ static const struct dsm_qid_map asa_map[] = {
 static inline const char *afind(const char *p, const char *e, const char *lit, size_t n)
 {
     if (p >= e) return NULL;
-    return dsm_memmem(p, (size_t)(e - p), lit, n);
+    return strm_memmem(p, (size_t)(e - p), lit, n);
 }
 #define AFIND(p, e, lit) afind(p, e, lit, sizeof(lit) - 1)
 

@@ -122,7 +122,7 @@ static const struct dsm_qid_map ios_map[] = {
 static inline const char *ifind(const char *p, const char *e, const char *lit, size_t n)
 {
     if (p >= e) return NULL;
-    return dsm_memmem(p, (size_t)(e - p), lit, n);
+    return strm_memmem(p, (size_t)(e - p), lit, n);
 }
 #define IFIND(p, e, lit) ifind(p, e, lit, sizeof(lit) - 1)
 

@@ -334,8 +334,8 @@ static bool fgt_parse(struct strm_event *ev, struct strm_arena *arena, const str
     size_t len = ev->message.len;
     if (!m || len < 40) return false;
     size_t lim = len < 300 ? len : 300;
-    const char *lg = dsm_memmem(m, lim, "logid=", 6);
-    if (!lg || !dsm_memmem(m, lim, "devid=", 6)) return false;
+    const char *lg = strm_memmem(m, lim, "logid=", 6);
+    if (!lg || !strm_memmem(m, lim, "devid=", 6)) return false;
     /* the kv scan writes into ev directly: make sure this is a FortiOS logid first */
     const char *lv = lg + 6;
     if (lv < m + len && *lv == '"') lv++;

@@ -167,7 +167,7 @@ static inline bool is_tag_char(char c)
 static inline const char *jfind(const char *p, const char *e, const char *lit, size_t n)
 {
     if (p >= e) return NULL;
-    return dsm_memmem(p, (size_t)(e - p), lit, n);
+    return strm_memmem(p, (size_t)(e - p), lit, n);
 }
 #define JFIND(p, e, lit) jfind(p, e, lit, sizeof(lit) - 1)
 

@@ -506,7 +506,7 @@ static inline bool pfx(const char *p, size_t n, const char *lit)
 
 static inline const char *find(const char *p, size_t n, const char *lit)
 {
-    return p ? dsm_memmem(p, n, lit, strlen(lit)) : NULL;
+    return p ? strm_memmem(p, n, lit, strlen(lit)) : NULL;
 }
 
 static inline bool has(const char *p, size_t n, const char *lit)
@@ -589,7 +589,7 @@ static bool lx_kv(const char *p, size_t n, const char *key, const char **v, size
     size_t k = strlen(key);
     const char *e = p + n, *s = p;
     while (s < e) {
-        const char *f = dsm_memmem(s, (size_t)(e - s), key, k);
+        const char *f = strm_memmem(s, (size_t)(e - s), key, k);
         if (!f) return false;
         if ((f == p || f[-1] == ' ' || f[-1] == '\t' || f[-1] == ',' || f[-1] == '\'') &&
             f + k < e + 1) {

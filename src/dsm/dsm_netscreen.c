@@ -108,7 +108,7 @@ static const struct {
 static inline const char *nfind(const char *p, const char *e, const char *lit, size_t n)
 {
     if (p >= e) return NULL;
-    return dsm_memmem(p, (size_t)(e - p), lit, n);
+    return strm_memmem(p, (size_t)(e - p), lit, n);
 }
 #define NFIND(p, e, lit) nfind(p, e, lit, sizeof(lit) - 1)
 
@@ -313,7 +313,7 @@ static bool ns_parse(struct strm_event *ev, struct strm_arena *arena, const stru
     if (!m || ev->message.len < 40) return false;
     const char *e = m + ev->message.len;
     size_t lim = ev->message.len < 96 ? ev->message.len : 96;
-    const char *nd = dsm_memmem(m, lim, "NetScreen device_id=", 20);
+    const char *nd = strm_memmem(m, lim, "NetScreen device_id=", 20);
     if (!nd) return false;
     /* [vsys]system-level-NNNNN(type): */
     const char *sys = NFIND(nd, e, "]system-");

@@ -211,7 +211,7 @@ static bool pan_is_time(const char *p, size_t n)
 static const char *pan_find(struct pan_f f, const char *lit)
 {
     if (!f.p || !f.n) return NULL;
-    return dsm_memmem(f.p, f.n, lit, strlen(lit));
+    return strm_memmem(f.p, f.n, lit, strlen(lit));
 }
 
 static void set_user(struct strm_event *ev, struct strm_arena *arena, struct pan_f f)
@@ -258,16 +258,16 @@ static uint32_t pan_qid(struct pan_f type, struct pan_f sub, struct pan_f action
         !eq(action, "continue") && !eq(action, "override"))
         q = Q_THREAT_URL_BLOCK;
     if (q == Q_SYSTEM_AUTH_OK &&
-        (starts(extra, "auth-fail") || dsm_memmem(extra.p, extra.n, "fail", 4)))
+        (starts(extra, "auth-fail") || strm_memmem(extra.p, extra.n, "fail", 4)))
         q = Q_SYSTEM_AUTH_FAIL;
     if (q == Q_GP_OK) {
-        if (dsm_memmem(extra.p, extra.n, "logout", 6) ||
-            dsm_memmem(extra.p, extra.n, "disconnect", 10))
+        if (strm_memmem(extra.p, extra.n, "logout", 6) ||
+            strm_memmem(extra.p, extra.n, "disconnect", 10))
             q = Q_GP_LOGOUT;
         else if (eq(action, "failure"))
             q = Q_GP_FAIL;
     }
-    if (q == Q_AUTH_OK && dsm_memmem(extra.p, extra.n, "fail", 4)) q = Q_AUTH_FAIL;
+    if (q == Q_AUTH_OK && strm_memmem(extra.p, extra.n, "fail", 4)) q = Q_AUTH_FAIL;
     if (!q && eq(type, "SYSTEM")) q = Q_SYSTEM_OTHER;
     return q ? DSM_QID(T, q) : DSM_QID_UNKNOWN(T);
 }
@@ -573,7 +573,7 @@ static bool pan_parse(struct strm_event *ev, struct strm_arena *arena, const str
     const char *pl = ev->payload.p;
     if (pl && ev->payload.len > 40) {
         size_t lim = ev->payload.len < 96 ? ev->payload.len : 96;
-        const char *lf = dsm_memmem(pl, lim, "LEEF:", 5);
+        const char *lf = strm_memmem(pl, lim, "LEEF:", 5);
         if (lf) return pan_leef(ev, arena, ctx, lf, ev->payload.len - (size_t)(lf - pl));
     }
     /* CSV: "<digits>,yyyy/mm/dd hh:mm:ss,<serial>,<TYPE>," */

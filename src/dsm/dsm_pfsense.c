@@ -161,8 +161,8 @@ static bool pf_filterlog(struct strm_event *ev, struct strm_arena *arena, const 
 static bool pf_login(struct strm_event *ev, struct strm_arena *arena, const char *p, const char *e)
 {
     size_t len = (size_t)(e - p);
-    bool ok = dsm_memmem(p, len, "Successful login for user '", 27) != NULL;
-    bool fail = !ok && (dsm_memmem(p, len, "authentication error for ", 25) != NULL);
+    bool ok = strm_memmem(p, len, "Successful login for user '", 27) != NULL;
+    bool fail = !ok && (strm_memmem(p, len, "authentication error for ", 25) != NULL);
     if (!ok && !fail) return false;
     const char *u = memchr(p, '\'', len);
     struct strm_str user = {NULL, 0};
@@ -173,10 +173,10 @@ static bool pf_login(struct strm_event *ev, struct strm_arena *arena, const char
             user.len = (uint32_t)(b - u - 1);
         }
     }
-    const char *fr = dsm_memmem(p, len, "from: ", 6);
+    const char *fr = strm_memmem(p, len, "from: ", 6);
     size_t skip = 6;
     if (!fr) {
-        fr = dsm_memmem(p, len, " from ", 6);
+        fr = strm_memmem(p, len, " from ", 6);
         skip = 6;
     }
     if (user.len) dsm_set_str(&ev->username, arena, user.p, user.len);

@@ -183,7 +183,7 @@ static bool is(struct strm_str s, const char *lit)
 
 static bool has(struct strm_str s, const char *lit)
 {
-    return s.p && s.len && dsm_memmem(s.p, s.len, lit, strlen(lit)) != NULL;
+    return s.p && s.len && strm_memmem(s.p, s.len, lit, strlen(lit)) != NULL;
 }
 
 static uint32_t so_qid_sfos(const struct so_state *st)
@@ -243,7 +243,7 @@ static bool so_parse(struct strm_event *ev, struct strm_arena *arena, const stru
     size_t lim = len < 400 ? len : 400;
     bool sfos = false, utm = false;
     int64_t utm_time = 0;
-    if (dsm_memmem(m, lim, "log_type=", 9) && dsm_memmem(m, lim, "log_id=", 7)) {
+    if (strm_memmem(m, lim, "log_type=", 9) && strm_memmem(m, lim, "log_id=", 7)) {
         sfos = true;
     } else {
         /* UTM: the message starts with id="; when the syslog parser did not understand the
@@ -256,13 +256,13 @@ static bool so_parse(struct strm_event *ev, struct strm_arena *arena, const stru
             buf[10] = ' ';
             int64_t ms;
             if (dsm_parse_time(DSM_TIME_YMD_HMS, buf, 19, ctx->tz_min, &ms)) utm_time = ms;
-            const char *c = dsm_memmem(m, len < 120 ? len : 120, ": id=\"", 6);
+            const char *c = strm_memmem(m, len < 120 ? len : 120, ": id=\"", 6);
             id = c ? c + 2 : m;
         }
         size_t rest = len - (size_t)(id - m);
         if (rest > 8 && memcmp(id, "id=\"", 4) == 0 &&
-            dsm_memmem(id, rest < 400 ? rest : 400, " sys=\"", 6) &&
-            dsm_memmem(id, rest < 400 ? rest : 400, " sub=\"", 6)) {
+            strm_memmem(id, rest < 400 ? rest : 400, " sys=\"", 6) &&
+            strm_memmem(id, rest < 400 ? rest : 400, " sub=\"", 6)) {
             utm = true;
             m = id;
             len = rest;

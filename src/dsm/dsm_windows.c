@@ -606,7 +606,7 @@ static void win_text(struct win *w, const char *p, size_t n)
             win_label_value(w, sec, label, label_len, s, sl);
             label = NULL;
         } else {
-            const char *c = dsm_memmem(s, sl, ": ", 2);
+            const char *c = strm_memmem(s, sl, ": ", 2);
             if (c && c > s && (size_t)(c - s) < 40)
                 win_label_value(w, sec, s, (size_t)(c - s), c + 2, (size_t)(se - c - 2));
         }
@@ -726,7 +726,7 @@ static void win_kv(struct win *w, const char *p, size_t n, char sep)
 {
     const char *e = p + n;
     const char *msg = NULL;
-    for (const char *s = p, *f; (f = dsm_memmem(s, (size_t)(e - s), "Message=", 8)); s = f + 1) {
+    for (const char *s = p, *f; (f = strm_memmem(s, (size_t)(e - s), "Message=", 8)); s = f + 1) {
         if (f == p || f[-1] == sep) {
             msg = f;
             break;
@@ -1142,29 +1142,29 @@ static bool windows_parse(struct strm_event *ev, struct strm_arena *arena,
         win_kv(&w, m, n, '\t');
         ok = w.eid != NULL;
     } else if (m[0] == '{') {
-        const char *hit = dsm_memmem(m, n, "\"EventID\"", 9);
+        const char *hit = strm_memmem(m, n, "\"EventID\"", 9);
         if (!hit) return false;
-        if (!dsm_memmem(m, n, "\"SourceName\"", 12) && !dsm_memmem(m, n, "\"Channel\"", 9))
+        if (!strm_memmem(m, n, "\"SourceName\"", 12) && !strm_memmem(m, n, "\"Channel\"", 9))
             return false;
         ok = win_json(&w, m, n, arena);
     } else {
         /* Snare without syslog header: "host<D>MSWinEventLog<D>..." */
         size_t lim = n < 300 ? n : 300;
-        const char *sn = dsm_memmem(m, lim, "MSWinEventLog", 13);
+        const char *sn = strm_memmem(m, lim, "MSWinEventLog", 13);
         if (sn && sn > m && sn + 13 < m + n &&
             (sn[-1] == '\t' || sn[-1] == ' ' || sn[-1] == sn[13])) {
             for (const char *h = m; h < sn - 1; h++)
                 if (*h == ' ' || *h == '\t') return false; /* one hostname token before it */
             ok = win_snare(&w, sn, (size_t)(m + n - sn));
-        } else if ((sn = dsm_memmem(m, n < 160 ? n : 160, ": {\"", 4)) != NULL) {
+        } else if ((sn = strm_memmem(m, n < 160 ? n : 160, ": {\"", 4)) != NULL) {
             /* a tag the syslog header could not take (spaces in the source name) */
             const char *j = sn + 2;
             size_t jn = (size_t)(m + n - j);
-            if (!dsm_memmem(j, jn, "\"EventID\"", 9)) return false;
+            if (!strm_memmem(j, jn, "\"EventID\"", 9)) return false;
             ok = win_json(&w, j, jn, arena);
         } else {
             size_t klim = n < 1024 ? n : 1024;
-            const char *k = dsm_memmem(m, klim, "EventID=", 8);
+            const char *k = strm_memmem(m, klim, "EventID=", 8);
             if (!k && ev->appname.len == 35 &&
                 memcmp(ev->appname.p, "Microsoft-Windows-Security-Auditing", 35) == 0) {
                 win_rendered(&w, m, n);
@@ -1174,7 +1174,8 @@ static bool windows_parse(struct strm_event *ev, struct strm_arena *arena,
             if (!k || (k != m && k[-1] != ' ' && k[-1] != '\t' && k[-1] != ',')) return false;
             bool ms_app =
                 ev->appname.len > 18 && pfx(ev->appname.p, ev->appname.len, "Microsoft-Windows-");
-            if (!ms_app && !dsm_memmem(m, n, "SourceName=", 11) && !dsm_memmem(m, n, "Channel=", 8))
+            if (!ms_app && !strm_memmem(m, n, "SourceName=", 11) &&
+                !strm_memmem(m, n, "Channel=", 8))
                 return false;
             char sep = ' ';
             if (memchr(m, '\t', klim)) sep = '\t';

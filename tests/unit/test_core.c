@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/strsearch.h"
 
 static void arena_pointers_stay_valid(void **state)
 {
@@ -185,13 +186,37 @@ static void schema_lookup_and_access(void **state)
     assert_int_equal(strm_event_get_str(&ev, STRM_COL_USERNAME).len, 3);
 }
 
+/* strm_memmem against glibc's memmem: random haystacks and needles over a small alphabet
+ * (so that anchors match often and partial matches abound), needles cut from the haystack
+ * or made up, every length 0..40 around the SSE2 stride; the first match, or none. */
+static void memmem_matches_libc(void **state)
+{
+    (void)state;
+    static const char abc[] = "aAF rxe=";
+    unsigned seed = 12345;
+    char hay[200], nd[48];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(rand_r(&seed) % 120), m = (size_t)(rand_r(&seed) % 41);
+        for (size_t i = 0; i < n; i++)
+            hay[i] = abc[rand_r(&seed) % (sizeof abc - 1)];
+        if (m <= n && n && rand_r(&seed) % 2) {
+            memcpy(nd, hay + rand_r(&seed) % (n - m + 1), m);
+        } else {
+            for (size_t i = 0; i < m; i++)
+                nd[i] = abc[rand_r(&seed) % (sizeof abc - 1)];
+        }
+        const void *want = memmem(hay, n, nd, m), *got = strm_memmem(hay, n, nd, m);
+        if (want != got) fail_msg("round %d: n %zu m %zu: %p, libc %p", round, n, m, got, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(arena_pointers_stay_valid),  cmocka_unit_test(batch_fills_to_capacity),
         cmocka_unit_test(queue_is_fifo_and_bounded),  cmocka_unit_test(queue_pop_times_out),
         cmocka_unit_test(queue_threads_lose_nothing), cmocka_unit_test(ip_parse_and_format),
-        cmocka_unit_test(schema_lookup_and_access),
+        cmocka_unit_test(schema_lookup_and_access),   cmocka_unit_test(memmem_matches_libc),
     };
     cmocka_set_message_output(CM_OUTPUT_TAP);
     return cmocka_run_group_tests(tests, NULL, NULL);
