@@ -206,6 +206,8 @@ void aql_set_fast_groups(size_t n)
     fast_by_rows = n == FAST_MAX_GROUPS;
 }
 
+#define FAST_DENSE_GROUPS 2048 /* up to: group keys of 1-2 bytes found by their bits */
+
 struct fastgroups {
     bool on;
     int col;    /* the GROUP BY column */
@@ -216,6 +218,9 @@ struct fastgroups {
     size_t stride;  /* bytes per slot: key[2], arrival + 1, then n and sum per aggregate */
     uint64_t *slot; /* cap slots of stride bytes */
     size_t cap, n;
+    /* keys of 1 or 2 bytes (category, ports, protocol...): their slot index + 1 by the key's
+     * bits, so that a row finds its group without hashing; cleared when the slots move */
+    uint32_t *dense;
     uint64_t rows; /* folded into it */
 };
 
@@ -658,6 +663,7 @@ static int fast_grow(struct fastgroups *f)
     free(f->slot);
     f->slot = ns;
     f->cap = ncap;
+    if (f->dense) memset(f->dense, 0, sizeof *f->dense << 16); /* the slots moved */
     return 0;
 }
 
@@ -760,6 +766,8 @@ static int fast_flush(struct gctx *c)
 out:
     free(f->slot);
     f->slot = NULL;
+    free(f->dense);
+    f->dense = NULL;
     f->cap = f->n = 0;
     return c->err ? 2 : 0;
 }
@@ -922,6 +930,20 @@ static int vec_as_events(struct gctx *c, const struct ariel_vec *v)
     return 0;
 }
 
+/* Row i of the vectors into its slot: the counts, and the SUMs of its value in v->v[1]. */
+static inline int vec_slot_add(struct gctx *c, struct fastgroups *f, uint64_t *sl,
+                               const struct ariel_vec *v, size_t i, int sw)
+{
+    for (int a = 0; a < f->naggs; a++) {
+        sl[3 + 2 * a]++;
+        if (!f->sumarg[a]) continue;
+        int64_t sum = (int64_t)sl[4 + 2 * a];
+        if ((c->err = sum_add(c, &sum, aql_int_at(v->v[1] + i * (size_t)sw, sw))) != 0) return 2;
+        sl[4 + 2 * a] = (uint64_t)sum;
+    }
+    return 0;
+}
+
 /*
  * Column vectors into the flat table (key, and the one column the SUMs read): as fast_batch,
  * without events or WHERE (the scan's predicates said it all); past the table's limit, as
@@ -940,6 +962,28 @@ static int cb_group_vec(const struct ariel_vec *v, void *arg)
             c->err = STRM_ERR_NOMEM;
             return 2;
         }
+    /* few groups: by the key's bits (many, as ports can be: hashed in batches with their
+     * slots prefetched is faster than the 256 KiB index, so it is dropped) */
+    if (kw <= 2 && f->n >= FAST_DENSE_GROUPS) {
+        free(f->dense);
+        f->dense = NULL;
+    } else if (kw <= 2 && (f->dense || (f->dense = calloc(1u << 16, sizeof *f->dense)))) {
+        for (size_t i = 0; i < v->n; i++) {
+            const uint8_t *p = v->v[0] + i * (size_t)kw;
+            uint32_t bits = kw == 1 ? p[0] : (uint32_t)p[0] | (uint32_t)p[1] << 8;
+            uint32_t idx = f->dense[bits];
+            uint64_t *sl;
+            if (idx) {
+                sl = f->slot + (size_t)(idx - 1) * words;
+            } else {
+                uint64_t k[2] = {(uint64_t)aql_int_at(p, kw), 0};
+                sl = fast_slot(f, k, fast_hash(k[0], k[1]));
+                f->dense[bits] = (uint32_t)((size_t)(sl - f->slot) / words) + 1;
+            }
+            if (vec_slot_add(c, f, sl, v, i, sw)) return 2;
+        }
+        return 0;
+    }
     for (size_t i0 = 0; i0 < v->n; i0 += 64) {
         size_t m = v->n - i0 < 64 ? v->n - i0 : 64;
         uint64_t k[64][2], h[64];
@@ -955,18 +999,8 @@ static int cb_group_vec(const struct ariel_vec *v, void *arg)
             h[i] = fast_hash(k[i][0], k[i][1]);
             __builtin_prefetch(f->slot + (h[i] & (f->cap - 1)) * words);
         }
-        for (size_t i = 0; i < m; i++) {
-            uint64_t *sl = fast_slot(f, k[i], h[i]);
-            for (int a = 0; a < f->naggs; a++) {
-                sl[3 + 2 * a]++;
-                if (!f->sumarg[a]) continue;
-                int64_t sum = (int64_t)sl[4 + 2 * a];
-                if ((c->err = sum_add(c, &sum, aql_int_at(v->v[1] + (i0 + i) * (size_t)sw, sw))) !=
-                    0)
-                    return 2;
-                sl[4 + 2 * a] = (uint64_t)sum;
-            }
-        }
+        for (size_t i = 0; i < m; i++)
+            if (vec_slot_add(c, f, fast_slot(f, k[i], h[i]), v, i0 + i, sw)) return 2;
     }
     return 0;
 }
@@ -989,6 +1023,7 @@ static void gctx_free(struct gctx *c)
     free(c->groups);
     free(c->table);
     free(c->fast.slot);
+    free(c->fast.dense);
     free(c->kb.p);
     free(c->bk.p);
     strm_arena_free(&c->arena);
