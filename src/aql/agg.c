@@ -964,7 +964,9 @@ static int cb_group_vec(const struct ariel_vec *v, void *arg)
         }
     /* few groups: by the key's bits (many, as ports can be: hashed in batches with their
      * slots prefetched is faster than the 256 KiB index, so it is dropped) */
-    if (kw <= 2 && f->n >= FAST_DENSE_GROUPS) {
+    size_t dense_max =
+        fast_max_groups < 2 * FAST_DENSE_GROUPS ? fast_max_groups / 2 : FAST_DENSE_GROUPS;
+    if (kw <= 2 && f->n >= dense_max) { /* (a test's small table: the hand-over early) */
         free(f->dense);
         f->dense = NULL;
     } else if (kw <= 2 && (f->dense || (f->dense = calloc(1u << 16, sizeof *f->dense)))) {
