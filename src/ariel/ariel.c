@@ -931,13 +931,15 @@ static void maybe_flush(struct ariel_store *s, bool full)
         return;
     }
     if (busy) {
-        /* The flusher is behind: let the memtable grow to four segments' worth, then wait
-         * (backpressure: the pipeline and TCP senders slow down; memory stays bounded). A
-         * flow row takes a third of an event row's memory (163 bytes against about 530):
-         * the flows table gets three times the rows for the same memory, which lets a flow
-         * collector take an exporter's burst while the segment writer catches up. */
-        uint64_t cap = 4 * (uint64_t)s->segment_rows * (s->table == STRM_TABLE_FLOWS ? 3 : 1);
-        if (!full || s->mt->rows < cap) return;
+        /* The flusher is behind: let the memtable grow to four segments' worth of memory
+         * (4 x segment_rows rows of MT_ROW_BYTES, the DSM mix's row), then wait
+         * (backpressure: the pipeline and TCP senders slow down; memory stays bounded).
+         * Smaller rows get more rows for that memory: a flow row (163 bytes) about 12 x
+         * segment_rows, which lets a flow collector take an exporter's burst while the
+         * segment writer catches up. Never fewer than 4 x segment_rows rows, nor more than
+         * 16 x (the flush's per-row arrays). */
+        uint64_t rows = s->mt->rows, seg4 = 4 * (uint64_t)s->segment_rows;
+        if (!full || rows < seg4 || (s->mt->bytes < seg4 * MT_ROW_BYTES && rows < 4 * seg4)) return;
         int64_t t0 = strm_mono_ms();
         while (!wait_imm_done(s, 10000))
             LOG_WARN(ARIEL_COMP, "ingest paused: the segment writer is %lld s behind",
