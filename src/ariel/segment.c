@@ -1880,6 +1880,27 @@ static inline const uint8_t *fixed_at(const struct col_state *s, int width, uint
     return tmp;
 }
 
+/* A narrow-encoded value of wr bytes, zero-extended (little-endian: the low bytes). */
+static inline uint64_t narrow_value(const uint8_t *r, int wr)
+{
+    uint64_t v = 0;
+    switch (wr) {
+    case 1:
+        v = *r;
+        break;
+    case 2:
+        memcpy(&v, r, 2);
+        break;
+    case 4:
+        memcpy(&v, r, 4);
+        break;
+    default:
+        memcpy(&v, r, (size_t)(wr < 8 ? wr : 8));
+        break;
+    }
+    return v;
+}
+
 /* fixed_at's value of row i written to dst (width bytes), with constant-size moves: the
  * per-row step of every scan that hands out fixed-width columns. */
 static inline void put_fixed(char *dst, const struct col_state *s, int width, uint64_t i)
@@ -1890,21 +1911,7 @@ static inline void put_fixed(char *dst, const struct col_state *s, int width, ui
     }
     const uint8_t *r = s->raw + i * (uint64_t)s->wr;
     if (s->enc == ARIEL_ENC_NARROW) {
-        uint64_t v = 0;
-        switch (s->wr) { /* little-endian: the low bytes */
-        case 1:
-            v = *r;
-            break;
-        case 2:
-            memcpy(&v, r, 2);
-            break;
-        case 4:
-            memcpy(&v, r, 4);
-            break;
-        default:
-            memcpy(&v, r, (size_t)(s->wr < 8 ? s->wr : 8));
-            break;
-        }
+        uint64_t v = narrow_value(r, s->wr);
         switch (width) {
         case 2:
             memcpy(dst, &v, 2);
@@ -3039,15 +3046,8 @@ static void put_fixed_run(char *dst, const struct col_state *s, int width, const
     }
     if (!s->base && s->enc == ARIEL_ENC_NARROW && (width == 2 || width == 4 || width == 8) &&
         (s->wr == 1 || s->wr == 2 || s->wr == 4) && s->wr <= width) {
-        const uint8_t *r = s->raw;
-        for (uint64_t j = 0; j < n; j++) { /* little-endian: the low bytes, zero above */
-            uint64_t v = 0;
-            if (s->wr == 1)
-                v = r[sel[j]];
-            else if (s->wr == 2)
-                memcpy(&v, r + 2 * sel[j], 2);
-            else
-                memcpy(&v, r + 4 * sel[j], 4);
+        for (uint64_t j = 0; j < n; j++) {
+            uint64_t v = narrow_value(s->raw + (size_t)sel[j] * (size_t)s->wr, s->wr);
             memcpy(dst + j * (size_t)width, &v, (size_t)width);
         }
         return;
