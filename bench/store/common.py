@@ -624,6 +624,7 @@ log:
     gen = build_gen(d)
     tsv = os.path.join(d, "flows.tsv")
     n = strm_export_tsv(scfg, gen, tsv, lo, hi, "flows", FLOW_COLS)
+    ch.query("DROP TABLE IF EXISTS flows")  # a load that stopped half-way is done again
     ch.query(CH_FLOWS)
     secs = ch.load_tsv("flows", tsv)
     chrows = int(ch.query("SELECT count() FROM flows").strip())

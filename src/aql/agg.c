@@ -206,8 +206,6 @@ void aql_set_fast_groups(size_t n)
     fast_by_rows = n == FAST_MAX_GROUPS;
 }
 
-#define FAST_DENSE_GROUPS 2048 /* up to: group keys of 1-2 bytes found by their bits */
-
 struct fastgroups {
     bool on;
     int col;    /* the GROUP BY column */
@@ -218,9 +216,13 @@ struct fastgroups {
     size_t stride;  /* bytes per slot: key[2], arrival + 1, then n and sum per aggregate */
     uint64_t *slot; /* cap slots of stride bytes */
     size_t cap, n;
-    /* keys of 1 or 2 bytes (category, ports, protocol...): their slot index + 1 by the key's
-     * bits, so that a row finds its group without hashing; cleared when the slots move */
-    uint32_t *dense;
+    /* keys of 1 or 2 bytes (category, ports, protocol...): instead of the slots, a table
+     * indexed by the key's bits, per key its row count then a sum per aggregate (dw words),
+     * and the keys in arrival order; a row finds its group without a hash or a probe, and
+     * 64k ports of one SUM take 1 MiB, a fifth of the hashed slots at half load */
+    uint64_t *direct;
+    uint16_t *dorder; /* direct's keys in arrival order (n of them) */
+    size_t dw;
     uint64_t rows; /* folded into it */
 };
 
@@ -663,7 +665,6 @@ static int fast_grow(struct fastgroups *f)
     free(f->slot);
     f->slot = ns;
     f->cap = ncap;
-    if (f->dense) memset(f->dense, 0, sizeof *f->dense << 16); /* the slots moved */
     return 0;
 }
 
@@ -684,6 +685,74 @@ static inline uint64_t *fast_slot(struct fastgroups *f, const uint64_t k[2], uin
     }
 }
 
+/* The direct table of a 1- or 2-byte key (fastgroups.direct), zeroed. */
+static int direct_init(struct fastgroups *f)
+{
+    size_t keys = (size_t)1 << (8 * f->width);
+    f->dw = 1 + (size_t)f->naggs;
+    /* written before read, as the slots (fast_grow) */
+    f->direct = malloc(keys * f->dw * sizeof *f->direct);
+    f->dorder = malloc(keys * sizeof *f->dorder);
+    if (!f->direct || !f->dorder) {
+        free(f->direct);
+        free(f->dorder);
+        f->direct = NULL;
+        f->dorder = NULL;
+        return STRM_ERR_NOMEM;
+    }
+    explicit_bzero(f->direct, keys * f->dw * sizeof *f->direct);
+    return 0;
+}
+
+/* The key bits of a 1- or 2-byte key (the raw bytes, little-endian). */
+static inline uint32_t direct_bits(const uint8_t *p, int width)
+{
+    return width == 1 ? p[0] : (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+/* Key bits's entry in the direct table, counted as a group on first sight. */
+static inline uint64_t *direct_entry(struct fastgroups *f, uint32_t bits)
+{
+    uint64_t *d = f->direct + (size_t)bits * f->dw;
+    if (!d[0]) f->dorder[f->n++] = (uint16_t)bits;
+    return d;
+}
+
+/* One more row of an entry: its count, and v added to the SUMs (which all read one column:
+ * the vectors carry one). */
+static inline int direct_add(struct gctx *c, const struct fastgroups *f, uint64_t *d, int64_t v)
+{
+    d[0]++;
+    for (int a = 0; a < f->naggs; a++) {
+        if (!f->sumarg[a]) continue;
+        int64_t sum = (int64_t)d[1 + a];
+        if ((c->err = sum_add(c, &sum, v)) != 0) return 2;
+        d[1 + a] = (uint64_t)sum;
+    }
+    return 0;
+}
+
+/* Part p's direct table added into c's (the keys new to c after c's, in p's order). */
+static int direct_merge(struct gctx *c, struct gctx *p)
+{
+    struct fastgroups *f = &c->fast, *g = &p->fast;
+    if (!g->direct) return 0;
+    if (!f->direct && direct_init(f) != 0) return c->err = STRM_ERR_NOMEM;
+    for (size_t i = 0; i < g->n; i++) {
+        const uint64_t *s = g->direct + (size_t)g->dorder[i] * g->dw;
+        uint64_t *d = direct_entry(f, g->dorder[i]);
+        d[0] += s[0];
+        for (int a = 0; a < f->naggs; a++) {
+            if (!f->sumarg[a]) continue;
+            int64_t sum = (int64_t)d[1 + a];
+            if ((c->err = sum_add(c, &sum, (int64_t)s[1 + a])) != 0) return c->err;
+            d[1 + a] = (uint64_t)sum;
+        }
+    }
+    f->rows += g->rows;
+    return 0;
+}
+
 /*
  * Folds the rows of a batch that pass WHERE into the table: first every row's key and hash,
  * prefetching its slot, then the probes, so the cache misses of a batch overlap (with a
@@ -698,6 +767,29 @@ static int fast_batch(struct gctx *c, const struct strm_event *ev, size_t n)
     bool keep[ARIEL_SCAN_BATCH];
     if (n > ARIEL_SCAN_BATCH) return 2; /* cannot happen: the store's batches are no larger */
     f->rows += n;
+    if (f->width <= 2) {
+        if (!f->direct && direct_init(f) != 0) {
+            c->err = STRM_ERR_NOMEM;
+            return 2;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (q->where) {
+                aql_scratch_reset();
+                if (aql_eval_cond(q->where, &ev[i]) <= 0) continue;
+            }
+            uint64_t *d = direct_entry(f, direct_bits((const uint8_t *)&ev[i] + f->off, f->width));
+            d[0]++;
+            for (int a = 0; a < f->naggs; a++) { /* (the SUMs may read different columns) */
+                if (!f->sumarg[a]) continue;
+                struct aql_value x;
+                aql_eval(f->sumarg[a], &ev[i], &x);
+                int64_t sum = (int64_t)d[1 + a];
+                if ((c->err = sum_add(c, &sum, x.u.i)) != 0) return 2;
+                d[1 + a] = (uint64_t)sum;
+            }
+        }
+        return 0;
+    }
     while ((f->n + n) * 2 > f->cap)
         if (fast_grow(f) != 0) {
             c->err = STRM_ERR_NOMEM;
@@ -738,6 +830,24 @@ static int fast_flush(struct gctx *c)
     struct fastgroups *f = &c->fast;
     size_t words = f->stride / 8, m = 0;
     if (!f->on || !f->n) goto out;
+    struct strm_event ev;
+    memset(&ev, 0, sizeof ev);
+    if (f->direct) {
+        for (size_t i = 0; i < f->n && !c->err; i++) {
+            uint16_t bits = f->dorder[i];
+            const uint64_t *d = f->direct + (size_t)bits * f->dw;
+            memcpy((char *)&ev + f->off, &bits, (size_t)f->width); /* little-endian */
+            aql_scratch_reset();
+            struct group *g = group_find(c, &ev);
+            if (!g) break;
+            for (int a = 0; a < f->naggs; a++) {
+                struct agg_state *st = gst(c, g, (size_t)a);
+                st->n += d[0];
+                if (f->sumarg[a] && !c->err) c->err = sum_add(c, &st->isum, (int64_t)d[1 + a]);
+            }
+        }
+        goto out;
+    }
     uint64_t **order = malloc(f->n * sizeof *order);
     if (!order) {
         c->err = STRM_ERR_NOMEM;
@@ -746,8 +856,6 @@ static int fast_flush(struct gctx *c)
     for (size_t i = 0; i < f->cap; i++) /* arrival numbers are 1..n: no sort needed */
         if (f->slot[i * words + 2]) order[f->slot[i * words + 2] - 1] = f->slot + i * words;
     m = f->n;
-    struct strm_event ev;
-    memset(&ev, 0, sizeof ev);
     for (size_t i = 0; i < m && !c->err; i++) {
         const uint64_t *sl = order[i];
         memcpy((char *)&ev + f->off, sl, (size_t)f->width);
@@ -766,8 +874,10 @@ static int fast_flush(struct gctx *c)
 out:
     free(f->slot);
     f->slot = NULL;
-    free(f->dense);
-    f->dense = NULL;
+    free(f->direct);
+    f->direct = NULL;
+    free(f->dorder);
+    f->dorder = NULL;
     f->cap = f->n = 0;
     return c->err ? 2 : 0;
 }
@@ -957,35 +1067,28 @@ static int cb_group_vec(const struct ariel_vec *v, void *arg)
     f->rows += v->n;
     size_t words = f->stride / 8;
     int kw = f->width, sw = c->vec_sumcol >= 0 ? strm_event_cols[c->vec_sumcol].width : 0;
+    if (kw <= 2) {
+        if (!f->direct && direct_init(f) != 0) {
+            c->err = STRM_ERR_NOMEM;
+            return 2;
+        }
+        /* many keys (ports) miss the cache: the entry of a row some rows ahead is asked for */
+        enum { AHEAD = 16 };
+        for (size_t i = 0; i < v->n; i++) {
+            if (i + AHEAD < v->n)
+                __builtin_prefetch(f->direct +
+                                   direct_bits(v->v[0] + (i + AHEAD) * (size_t)kw, kw) * f->dw);
+            uint64_t *d = direct_entry(f, direct_bits(v->v[0] + i * (size_t)kw, kw));
+            int64_t x = sw ? aql_int_at(v->v[1] + i * (size_t)sw, sw) : 0;
+            if (direct_add(c, f, d, x)) return 2;
+        }
+        return 0;
+    }
     while ((f->n + v->n) * 2 > f->cap)
         if (fast_grow(f) != 0) {
             c->err = STRM_ERR_NOMEM;
             return 2;
         }
-    /* few groups: by the key's bits (many, as ports can be: hashed in batches with their
-     * slots prefetched is faster than the 256 KiB index, so it is dropped) */
-    size_t dense_max =
-        fast_max_groups < 2 * FAST_DENSE_GROUPS ? fast_max_groups / 2 : FAST_DENSE_GROUPS;
-    if (kw <= 2 && f->n >= dense_max) { /* (a test's small table: the hand-over early) */
-        free(f->dense);
-        f->dense = NULL;
-    } else if (kw <= 2 && (f->dense || (f->dense = calloc(1u << 16, sizeof *f->dense)))) {
-        for (size_t i = 0; i < v->n; i++) {
-            const uint8_t *p = v->v[0] + i * (size_t)kw;
-            uint32_t bits = kw == 1 ? p[0] : (uint32_t)p[0] | (uint32_t)p[1] << 8;
-            uint32_t idx = f->dense[bits];
-            uint64_t *sl;
-            if (idx) {
-                sl = f->slot + (size_t)(idx - 1) * words;
-            } else {
-                uint64_t k[2] = {(uint64_t)aql_int_at(p, kw), 0};
-                sl = fast_slot(f, k, fast_hash(k[0], k[1]));
-                f->dense[bits] = (uint32_t)((size_t)(sl - f->slot) / words) + 1;
-            }
-            if (vec_slot_add(c, f, sl, v, i, sw)) return 2;
-        }
-        return 0;
-    }
     for (size_t i0 = 0; i0 < v->n; i0 += 64) {
         size_t m = v->n - i0 < 64 ? v->n - i0 : 64;
         uint64_t k[64][2], h[64];
@@ -1025,7 +1128,8 @@ static void gctx_free(struct gctx *c)
     free(c->groups);
     free(c->table);
     free(c->fast.slot);
-    free(c->fast.dense);
+    free(c->fast.direct);
+    free(c->fast.dorder);
     free(c->kb.p);
     free(c->bk.p);
     strm_arena_free(&c->arena);
@@ -1328,7 +1432,8 @@ static void part_after(void *ctx, int rc, uint64_t counted)
 {
     struct gctx *c = ctx;
     add_counted(c, counted);
-    if (rc >= 0 && !c->err) (void)fast_flush(c);
+    /* a direct table is added into the first part's after the scan, and becomes groups once */
+    if (rc >= 0 && !c->err && !c->fast.direct) (void)fast_flush(c);
 }
 
 int aql_parts(struct ariel_store *store, int64_t tmin, int64_t tmax)
@@ -1435,6 +1540,17 @@ int aql_exec_grouped(const struct aql_query *q, struct ariel_store *store, int64
                 rc = prc[k];
             }
         }
+        for (int k = 1; k < nparts && rc == 0 && !c.err; k++) {
+            struct gctx *pc = &more[k - 1];
+            if (!pc->fast.direct) continue;
+            if (c.fast.on) {
+                (void)direct_merge(&c, pc); /* an error in c.err and c.errmsg */
+            } else if (fast_flush(pc)) {    /* c handed over: as groups, merged below */
+                c.err = pc->err;
+                snprintf(c.errmsg, sizeof c.errmsg, "%s", pc->errmsg);
+            }
+        }
+        if (rc == 0 && !c.err) (void)fast_flush(&c);
         for (int k = 1; k < nparts && rc == 0 && !c.err; k++) {
             int mrc = gctx_merge(&c, &more[k - 1]);
             if (mrc) {

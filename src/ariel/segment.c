@@ -3046,11 +3046,46 @@ static void put_fixed_run(char *dst, const struct col_state *s, int width, const
     }
     if (!s->base && s->enc == ARIEL_ENC_NARROW && (width == 2 || width == 4 || width == 8) &&
         (s->wr == 1 || s->wr == 2 || s->wr == 4) && s->wr <= width) {
-        for (uint64_t j = 0; j < n; j++) {
-            uint64_t v = narrow_value(s->raw + (size_t)sel[j] * (size_t)s->wr, s->wr);
-            memcpy(dst + j * (size_t)width, &v, (size_t)width);
+        /* zero-extended, with the sizes known to the compiler (a run of consecutive rows, as
+         * a scan without a filter gives, in a loop it can vectorize) */
+        bool dense = sel[n - 1] - sel[0] == n - 1;
+        const uint8_t *raw = s->raw, *from = s->raw + (size_t)sel[0] * (size_t)s->wr;
+#define WIDEN(TR, TW)                                                                              \
+    if (dense) {                                                                                   \
+        for (uint64_t j = 0; j < n; j++) {                                                         \
+            TR x;                                                                                  \
+            memcpy(&x, from + j * sizeof x, sizeof x);                                             \
+            TW y = x;                                                                              \
+            memcpy(dst + j * sizeof y, &y, sizeof y);                                              \
+        }                                                                                          \
+    } else {                                                                                       \
+        for (uint64_t j = 0; j < n; j++) {                                                         \
+            TR x;                                                                                  \
+            memcpy(&x, raw + (size_t)sel[j] * sizeof x, sizeof x);                                 \
+            TW y = x;                                                                              \
+            memcpy(dst + j * sizeof y, &y, sizeof y);                                              \
+        }                                                                                          \
+    }                                                                                              \
+    return;
+        switch (s->wr * 16 + width) {
+        case 1 * 16 + 2:
+            WIDEN(uint8_t, uint16_t)
+        case 1 * 16 + 4:
+            WIDEN(uint8_t, uint32_t)
+        case 1 * 16 + 8:
+            WIDEN(uint8_t, uint64_t)
+        case 2 * 16 + 2:
+            WIDEN(uint16_t, uint16_t)
+        case 2 * 16 + 4:
+            WIDEN(uint16_t, uint32_t)
+        case 2 * 16 + 8:
+            WIDEN(uint16_t, uint64_t)
+        case 4 * 16 + 4:
+            WIDEN(uint32_t, uint32_t)
+        default:
+            WIDEN(uint32_t, uint64_t)
         }
-        return;
+#undef WIDEN
     }
 #undef RUN
     for (uint64_t j = 0; j < n; j++)
