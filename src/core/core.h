@@ -531,8 +531,11 @@ struct strm_config {
     int n_networks;
     /* Compiled by strm_networks_compile (the config loader does it): networks sorted by
      * address, then prefix; network_parent[i] is the index of the smallest network holding
-     * networks[i], or -1. While n_networks_compiled != n_networks lookups scan linearly. */
+     * networks[i], or -1; network_w[i] is its address as two host-order words (a flow's
+     * two lookups compare against them). While n_networks_compiled != n_networks lookups
+     * scan linearly. */
     int16_t network_parent[STRM_MAX_NETWORKS];
+    uint64_t network_w[STRM_MAX_NETWORKS][2];
     int n_networks_compiled;
 };
 

@@ -33,24 +33,21 @@ static inline void ip_words(const struct strm_ip *ip, uint64_t w[2])
     w[1] = __builtin_bswap64(b);
 }
 
+/* True when address words a lie inside net words n / prefix (over the 128-bit form). */
+static inline bool in_net_w(const uint64_t a[2], const uint64_t n[2], unsigned prefix)
+{
+    uint64_t mhi = prefix >= 64 ? ~0ull : prefix ? ~0ull << (64 - prefix) : 0;
+    uint64_t mlo = prefix <= 64 ? 0 : prefix >= 128 ? ~0ull : ~0ull << (128 - prefix);
+    return ((a[0] ^ n[0]) & mhi) == 0 && ((a[1] ^ n[1]) & mlo) == 0;
+}
+
 /* True when ip lies inside net/prefix (prefix over the 128-bit form). */
 static bool in_net(const struct strm_ip *ip, const struct strm_ip *net, unsigned prefix)
 {
     uint64_t a[2], n[2];
     ip_words(ip, a);
     ip_words(net, n);
-    uint64_t mhi = prefix >= 64 ? ~0ull : prefix ? ~0ull << (64 - prefix) : 0;
-    uint64_t mlo = prefix <= 64 ? 0 : prefix >= 128 ? ~0ull : ~0ull << (128 - prefix);
-    return ((a[0] ^ n[0]) & mhi) == 0 && ((a[1] ^ n[1]) & mlo) == 0;
-}
-
-/* a <= b over the 128-bit form */
-static bool ip_le(const struct strm_ip *a, const struct strm_ip *b)
-{
-    uint64_t x[2], y[2];
-    ip_words(a, x);
-    ip_words(b, y);
-    return x[0] < y[0] || (x[0] == y[0] && x[1] <= y[1]);
+    return in_net_w(a, n, prefix);
 }
 
 static int net_cmp(const void *a, const void *b)
@@ -91,6 +88,7 @@ int strm_networks_compile(struct strm_config *cfg, char *err, size_t errlen)
             depth--;
         }
         cfg->network_parent[i] = depth > 0 ? stack[depth - 1] : -1;
+        ip_words(&cur->addr, cfg->network_w[i]);
         /* Nesting is at most 129 deep (prefixes 0..128 strictly growing). */
         if (depth < (int)(sizeof(stack) / sizeof(stack[0]))) stack[depth++] = (int16_t)i;
     }
@@ -113,17 +111,20 @@ const struct strm_network *strm_network_find(const struct strm_config *cfg,
         return best;
     }
     /* The last entry whose address is <= ip (ties: the longest prefix, sorted last). */
+    uint64_t a[2];
+    ip_words(ip, a);
+    const uint64_t(*w)[2] = cfg->network_w;
     int lo = 0, hi = n;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
-        if (ip_le(&nets[mid].addr, ip))
+        if (w[mid][0] < a[0] || (w[mid][0] == a[0] && w[mid][1] <= a[1]))
             lo = mid + 1;
         else
             hi = mid;
     }
     int i = lo - 1;
     while (i >= 0) {
-        if (in_net(ip, &nets[i].addr, nets[i].prefix)) return &nets[i];
+        if (in_net_w(a, w[i], nets[i].prefix)) return &nets[i];
         i = cfg->network_parent[i];
     }
     return NULL;
