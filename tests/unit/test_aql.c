@@ -868,6 +868,8 @@ static int store_setup(void **state)
         const char *u = users[i % 5];
         ev->username = strm_arena_strdup(&b->arena, u, strlen(u));
         strm_ip_from_v4(&ev->sourceip, (10u << 24) | (uint32_t)i);
+        ev->sourceport = (uint16_t)(i % 300);
+        ev->destinationport = (uint16_t)((uint32_t)i * 7919u); /* all over 0..65535 */
     }
     int rc = ariel_append(f->store, b);
     strm_batch_free(b);
@@ -1209,6 +1211,14 @@ static void exec_parallel_matches_serial(void **state)
         "LAST 1 DAYS",
         "SELECT COUNT(*) FROM events WHERE qid > 5000 LAST 1 DAYS",
         "SELECT username, AVG(qid) FROM events WHERE severity < 5 GROUP BY username LAST 1 DAYS",
+        /* 2-byte keys: the table indexed by the key's bits (vectors; events for two SUM
+         * columns and for WHERE), its parts added in part order */
+        "SELECT destinationport, COUNT(*), SUM(qid) FROM events GROUP BY destinationport "
+        "LAST 1 DAYS",
+        "SELECT sourceport, SUM(qid), SUM(destinationport), COUNT(*) FROM events "
+        "GROUP BY sourceport LAST 1 DAYS",
+        "SELECT sourceport, SUM(qid) AS s FROM events WHERE STRLEN(username) > 3 "
+        "GROUP BY sourceport ORDER BY s DESC LIMIT 5 LAST 1 DAYS",
         /* rows, not groups: the parts' rows in the order of one scan */
         "SELECT qid, username, sourceip FROM events WHERE qid > 5000 LAST 1 DAYS",
         "SELECT starttime, qid, username FROM events LAST 1 DAYS",
@@ -1251,6 +1261,23 @@ static void exec_parallel_matches_serial(void **state)
             free(got);
         }
         free(want);
+    }
+    /* and the 2-byte keys' sums are right: port 7 is rows 7, 307, 607 and 907; the 1000
+     * rows have 1000 destination ports (7919 is odd: i * 7919 mod 65536 differs for each),
+     * the first of them 0 as the 3 older rows' */
+    for (int t = 1; t <= 2; t++) {
+        aql_set_threads(t);
+        struct aql_result *r = run(f, "SELECT sourceport, SUM(qid), COUNT(*) FROM events "
+                                      "GROUP BY sourceport ORDER BY sourceport LAST 1 DAYS");
+        assert_int_equal(aql_result_rows(r), 300);
+        assert_int_equal(cell_int(r, 7, 0), 7);
+        assert_int_equal(cell_int(r, 7, 1), 7 + 307 + 607 + 907);
+        assert_int_equal(cell_int(r, 7, 2), 4);
+        aql_result_free(r);
+        r = run(f, "SELECT destinationport, COUNT(*) FROM events GROUP BY destinationport "
+                   "LAST 1 DAYS");
+        assert_int_equal(aql_result_rows(r), NROWS);
+        aql_result_free(r);
     }
     aql_set_threads(0);
     aql_set_fast_groups(1u << 18);
