@@ -44,7 +44,7 @@ struct ariel_options {
     int bucket_days[10];
     /* A string column of a segment with at least strblock_min_bytes bytes is stored in
      * blocks of strblock_rows rows, a fixed-width one from 256 KiB in blocks of 4096 rows,
-     * and the token index has a filter per 2048 rows (0: these defaults, 1 MiB and 16384
+     * and the token index has a filter per 1024 rows (0: these defaults, 1 MiB and 16384
      * rows; tests set less, and strblock_rows then sets all three block sizes). Smaller
      * string blocks cost zstd dearly on log text: 512 KiB blocks of the DSM mix's payloads
      * compress 7.96x at 788 MB/s, 4 MiB ones 15.2x at 1270 MB/s. */
