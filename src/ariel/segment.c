@@ -2835,6 +2835,22 @@ static bool pred_holds(const struct ariel_scan_ctx *c, const struct ariel_pred *
     static const uint8_t zero16[16];
     struct strm_str str = {NULL, 0};
     uint8_t tmp[16];
+    if (type == STRM_T_IP && s->present && !s->base && s->enc != ARIEL_ENC_NARROW) {
+        /* stored as IPv4, 4 bytes (0: null): the row against each key's IPv4 form, without
+         * widening it to 16 bytes (a needle search tests every row of its candidate blocks) */
+        uint32_t a;
+        memcpy(&a, s->raw + i * (uint64_t)s->wr, 4);
+        for (int k = 0; k < p->nkeys; k++) {
+            uint64_t k0, k1;
+            if (p->key_lens[k] != 16) continue;
+            memcpy(&k0, p->keys[k], 8);
+            memcpy(&k1, (const uint8_t *)p->keys[k] + 8, 8);
+            if (k0 != 0) continue; /* not IPv4-mapped: no such row */
+            if (k1 == 0 ? a == 0 : (uint32_t)k1 == 0xffff0000u && a && (uint32_t)(k1 >> 32) == a)
+                return true;
+        }
+        return false;
+    }
     if (type == STRM_T_IP) { /* a constant size: the compare is inlined */
         val = s->present ? fixed_at(s, 16, i, tmp) : zero16;
         for (int k = 0; k < p->nkeys; k++)
