@@ -2269,6 +2269,7 @@ static int read_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int col
 /* Slack decompressed past the row asked for: a scan of every row takes ~16 steps a block. */
 #define PART_STEPS 16
 #define PART_STEP_MIN 4096
+#define WHOLE_FRAME_MAX (192u << 10) /* frames up to this size: decoded in one call */
 
 /*
  * Decompresses the block being streamed (c->part[col]) into dst, a block of total bytes, as
@@ -2278,6 +2279,18 @@ static int stream_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int c
                         size_t need, size_t total)
 {
     struct part_block *pb = &c->part[col];
+    if (pb->done == 0 && pb->in.pos == 0 && total <= WHOLE_FRAME_MAX) {
+        /* zstd decodes a block (up to 128 KiB) whole however little of it is asked for, and
+         * a stream copies it out of its window: a frame of about that size (a payload block
+         * with the dictionary) is decoded in one go, straight into dst */
+        size_t r = ZSTD_decompressDCtx(pb->ds, dst, total, pb->in.src, pb->zlen);
+        if (ZSTD_isError(r) || r != total) return corrupt(g, col, "block does not decompress");
+        pb->in.pos = pb->zlen;
+        pb->done = total;
+        if (!c->st[col].ring) c->st[col].bl_have[pb->blk - 1] = 1;
+        pb->blk = 0;
+        return 0;
+    }
     size_t step = total / PART_STEPS > PART_STEP_MIN ? total / PART_STEPS : PART_STEP_MIN;
     size_t want = need + step < total ? need + step : total;
     ZSTD_outBuffer out = {dst, want, pb->done};
