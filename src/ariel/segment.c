@@ -2912,9 +2912,8 @@ static int dict_match(struct ariel_scan_ctx *c, const struct ariel_pred *p, bool
         uint32_t len = ariel_get32(s->dlens + (size_t)d * 4);
         const char *e = s->bytes + s->doff[d];
         for (int k = 0; k < p->nkeys; k++)
-            if (p->key_lens[k] == len &&
-                (len == 0 || (((const char *)p->keys[k])[0] == e[0] &&
-                              memcmp(p->keys[k], e, len) == 0))) {
+            if (p->key_lens[k] == len && (len == 0 || (((const char *)p->keys[k])[0] == e[0] &&
+                                                       memcmp(p->keys[k], e, len) == 0))) {
                 m[d / 64] |= 1ull << (d % 64);
                 any = true;
                 break;

@@ -1215,6 +1215,7 @@ static void exec_parallel_matches_serial(void **state)
          * columns and for WHERE), its parts added in part order */
         "SELECT destinationport, COUNT(*), SUM(qid) FROM events GROUP BY destinationport "
         "LAST 1 DAYS",
+        "SELECT destinationport, SUM(qid) FROM events GROUP BY destinationport LAST 1 DAYS",
         "SELECT sourceport, SUM(qid), SUM(destinationport), COUNT(*) FROM events "
         "GROUP BY sourceport LAST 1 DAYS",
         "SELECT sourceport, SUM(qid) AS s FROM events WHERE STRLEN(username) > 3 "
@@ -1273,6 +1274,11 @@ static void exec_parallel_matches_serial(void **state)
         assert_int_equal(cell_int(r, 7, 0), 7);
         assert_int_equal(cell_int(r, 7, 1), 7 + 307 + 607 + 907);
         assert_int_equal(cell_int(r, 7, 2), 4);
+        aql_result_free(r);
+        r = run(f, "SELECT sourceport, SUM(qid) FROM events GROUP BY sourceport "
+                   "ORDER BY sourceport LAST 1 DAYS"); /* one SUM: its own loop */
+        assert_int_equal(cell_int(r, 7, 1), 7 + 307 + 607 + 907);
+        assert_int_equal(cell_int(r, 0, 1), 0 + 300 + 600 + 900 + 900000 + 900001 + 900002);
         aql_result_free(r);
         r = run(f, "SELECT destinationport, COUNT(*) FROM events GROUP BY destinationport "
                    "LAST 1 DAYS");
