@@ -40,6 +40,8 @@ void aql_query_free(struct aql_query *q); /* accepts NULL */
 bool aql_query_matches(const struct aql_query *q, const struct strm_event *ev);
 /* The table the query reads (FROM events | flows): the caller runs it on that store. */
 enum strm_table aql_query_table(const struct aql_query *q);
+/* Whether q or one of its subqueries reads table t. */
+bool aql_query_uses_table(const struct aql_query *q, enum strm_table t);
 
 /*
  * Runs q against store; now_ms anchors LAST n MINUTES. On error fills err (pos 0) and returns

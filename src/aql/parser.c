@@ -1484,6 +1484,14 @@ enum strm_table aql_query_table(const struct aql_query *q)
     return q->table;
 }
 
+bool aql_query_uses_table(const struct aql_query *q, enum strm_table t)
+{
+    if (q->table == t) return true;
+    for (size_t i = 0; i < q->nsubs; i++)
+        if (aql_query_uses_table(q->subs[i]->u.sub.q, t)) return true;
+    return false;
+}
+
 int aql_parse(const char *text, struct aql_query **out, struct aql_error *err)
 {
     struct aql_error dummy;

@@ -270,6 +270,14 @@ static void test_select_names_and_mask(void **state)
     assert_string_equal(q->items[q->nitems - 1].name, "b");
     assert_true(q->colmask & (1ull << STRM_COL_APPLICATIONDETAIL));
     assert_false(q->colmask & (1ull << STRM_COL_QID));
+    assert_true(aql_query_uses_table(q, STRM_TABLE_FLOWS));
+    assert_false(aql_query_uses_table(q, STRM_TABLE_EVENTS)); /* `strm search` opens flows only */
+    aql_query_free(q);
+    /* a subquery (nested) on the other table: both are read */
+    q = parse_ok("SELECT COUNT(*) FROM flows WHERE sourceip IN (SELECT sourceip FROM flows "
+                 "WHERE destinationip IN (SELECT sourceip FROM events))");
+    assert_true(aql_query_uses_table(q, STRM_TABLE_FLOWS));
+    assert_true(aql_query_uses_table(q, STRM_TABLE_EVENTS));
     aql_query_free(q);
 }
 
