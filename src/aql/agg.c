@@ -1074,6 +1074,20 @@ static int cb_group_vec(const struct ariel_vec *v, void *arg)
         }
         /* many keys (ports) miss the cache: the entry of a row some rows ahead is asked for */
         enum { AHEAD = 16 };
+        bool counts = true; /* COUNTs only: a row is one increment */
+        for (int a = 0; a < f->naggs; a++)
+            counts &= !f->sumarg[a];
+        if (counts) {
+            const uint8_t *kp = v->v[0];
+            size_t dw = f->dw;
+            bool ahead = f->n > 4096; /* few keys stay in the cache: nothing to ask ahead */
+            for (size_t i = 0; i < v->n; i++) {
+                if (ahead && i + AHEAD < v->n)
+                    __builtin_prefetch(f->direct + direct_bits(kp + (i + AHEAD) * kw, kw) * dw);
+                direct_entry(f, direct_bits(kp + i * kw, kw))[0]++;
+            }
+            return 0;
+        }
         if (f->naggs == 1 && f->sumarg[0] && kw == 2 && (sw == 4 || sw == 8)) {
             /* the shape of "bytes by port": one SUM, its width known to the loop */
             const uint8_t *kp = v->v[0], *sp = v->v[1];
