@@ -174,6 +174,9 @@ size_t ariel_row_off(int col, bool compact)
 
 size_t ariel_row_bound(const struct strm_event *ev)
 {
+    if (ev->flags & STRM_EV_FLOW) /* the compact flow layout: one string */
+        return ARIEL_ROW_COMPACT_FIXED + 10 +
+               (ev->flow.applicationdetail.p ? ev->flow.applicationdetail.len : 0);
     size_t n = ARIEL_ROW_FIXED + ARIEL_ROW_FLOW_FIXED + 10 * ARIEL_ROW_NSTR;
     for (int k = 0; k < ARIEL_ROW_NSTR; k++)
         n += ev_str(ev, k)->p ? ev_str(ev, k)->len : 0;
