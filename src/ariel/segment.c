@@ -1821,6 +1821,9 @@ struct col_state {
     uint8_t dcw;            /* bytes per code */
     uint32_t dn;            /* entries (blocked codes: checked as each block is read) */
     const uint64_t *dmatch; /* an IN predicate on it: bit d set when entry d is a key */
+    int32_t dm_one;         /* with dmatch: the one entry that is a key, or -1 */
+    const uint16_t *dhash;  /* entry + 1 by hash of its value (open addressing), or NULL */
+    uint32_t dhmask;        /* dhash's slots - 1 */
 };
 
 /*
@@ -2620,6 +2623,27 @@ static int decode_sdict(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
         free(blob);
         return corrupt(g, col, "dictionary sizes do not add up");
     }
+    /* then a hash table of the entries (u16 entry + 1 per slot, at most 3/4 full), so that
+     * username = '...' finds its entry without comparing tens of thousands of names */
+    size_t slots = 64;
+    while (slots * 3 < nd * 4)
+        slots *= 2;
+    size_t hat = at + nd * sizeof(size_t);
+    if (!(grown = realloc(blob, hat + slots * 2))) {
+        free(blob);
+        return STRM_ERR_NOMEM;
+    }
+    blob = grown;
+    doff = (size_t *)(void *)(blob + at);
+    uint16_t *h = (uint16_t *)(void *)(blob + hat);
+    memset(h, 0, slots * 2);
+    const uint8_t *vals = blob + 16 + 8 + nd * 4;
+    for (uint64_t k = 0; k < nd; k++) {
+        size_t x = (size_t)XXH3_64bits(vals + doff[k], ariel_get32(blob + 16 + 8 + k * 4));
+        while (h[x & (slots - 1)])
+            x++;
+        h[x & (slots - 1)] = (uint16_t)(k + 1);
+    }
     ariel_put64(blob, fs);
     ariel_put64(blob + 8, nd);
     *out = blob;
@@ -2642,7 +2666,7 @@ static int load_strdict_blocked(struct ariel_segment *g, int fd, struct ariel_sc
     uint64_t cs = ariel_get32(h4);
     if (cs + 12 > dc->csize) return corrupt(g, col, "bad dictionary");
     /* the decoded dictionary, kept in the segment: u64 size, u64 entries, the dictionary's
-     * bytes (padded to 8), then the entries' starts (size_t each) */
+     * bytes (padded to 8), the entries' starts (size_t each), then their hash table */
     uint8_t *blob = atomic_load_explicit(&g->sdict[col], memory_order_acquire);
     if (!blob) {
         int rc = decode_sdict(g, fd, c, col, dc, cs, &blob);
@@ -2673,6 +2697,11 @@ static int load_strdict_blocked(struct ariel_segment *g, int fd, struct ariel_sc
     s->dlens = d + 8;
     s->doff = doff;
     s->bytes = (const char *)d + 8 + nd * 4;
+    size_t slots = 64;
+    while (slots * 3 < nd * 4)
+        slots *= 2;
+    s->dhash = (const uint16_t *)(const void *)(doff + nd);
+    s->dhmask = (uint32_t)(slots - 1);
     return 0;
 }
 
@@ -2893,6 +2922,59 @@ static bool pred_holds(const struct ariel_scan_ctx *c, const struct ariel_pred *
 }
 
 /*
+ * Rows from..to-1 (their block of p's column readable) that meet p, appended to sel at nsel;
+ * returns the new count. The loops a needle search spends its filtering in: a dictionary
+ * code or an IPv4 address against the keys, a row at a time without a branch.
+ */
+static uint64_t sel_run(const struct ariel_scan_ctx *c, const struct ariel_pred *p, uint64_t from,
+                        uint64_t to, uint32_t *sel, uint64_t nsel, uint32_t constlen)
+{
+    const struct col_state *s = &c->st[p->col];
+    int type = strm_event_cols[p->col].type;
+    if (p->kind == ARIEL_PRED_IN && type == STRM_T_STR && s->dmatch && s->dm_one >= 0) {
+        uint32_t want = (uint32_t)s->dm_one;
+        if (s->dcw == 2) {
+            for (uint64_t i = from; i < to; i++) {
+                sel[nsel] = (uint32_t)i;
+                nsel += ((uint32_t)s->dcodes[2 * i] | (uint32_t)s->dcodes[2 * i + 1] << 8) == want;
+            }
+        } else {
+            for (uint64_t i = from; i < to; i++) {
+                sel[nsel] = (uint32_t)i;
+                nsel += s->dcodes[i] == want;
+            }
+        }
+        return nsel;
+    }
+    if (p->kind == ARIEL_PRED_IN && type == STRM_T_IP && p->nkeys == 1 && p->key_lens[0] == 16 &&
+        s->present && !s->base && s->enc != ARIEL_ENC_NARROW && s->wr == 4) {
+        /* as pred_holds: only an IPv4-mapped key other than ::ffff:0.0.0.0 (null) can
+         * match, and :: matches null (0) */
+        uint64_t k0, k1;
+        memcpy(&k0, p->keys[0], 8);
+        memcpy(&k1, (const uint8_t *)p->keys[0] + 8, 8);
+        uint32_t want;
+        if (k0 != 0) return nsel;
+        if (k1 == 0)
+            want = 0;
+        else if ((uint32_t)k1 == 0xffff0000u && (uint32_t)(k1 >> 32) != 0)
+            want = (uint32_t)(k1 >> 32);
+        else
+            return nsel;
+        for (uint64_t i = from; i < to; i++) {
+            uint32_t a;
+            memcpy(&a, s->raw + i * 4, 4);
+            sel[nsel] = (uint32_t)i;
+            nsel += a == want;
+        }
+        return nsel;
+    }
+    for (uint64_t i = from; i < to; i++)
+        if (pred_holds(c, p, i, constlen)) sel[nsel++] = (uint32_t)i;
+    return nsel;
+}
+
+/*
  * For an IN predicate p on a dictionary-coded string column: marks the entries that are one
  * of its keys (dmatch), so that each row's test is a bit; *none when no entry is.
  */
@@ -2905,6 +2987,30 @@ static int dict_match(struct ariel_scan_ctx *c, const struct ariel_pred *p, bool
     uint64_t *m = (uint64_t *)(void *)c->dm[p->col];
     memset(m, 0, words * 8);
     bool any = false;
+    int found = 0;
+    s->dm_one = -1;
+    if (s->dhash) { /* each key's entry by its hash */
+        for (int k = 0; k < p->nkeys; k++) {
+            uint32_t len = p->key_lens[k];
+            for (size_t x = (size_t)XXH3_64bits(p->keys[k], len);; x++) {
+                uint32_t e = s->dhash[x & s->dhmask];
+                if (e == 0) break;
+                uint32_t d = e - 1;
+                if (ariel_get32(s->dlens + (size_t)d * 4) == len &&
+                    (len == 0 || memcmp(p->keys[k], s->bytes + s->doff[d], len) == 0)) {
+                    if (!(m[d / 64] >> (d % 64) & 1)) found++;
+                    m[d / 64] |= 1ull << (d % 64);
+                    s->dm_one = (int32_t)d;
+                    any = true;
+                    break;
+                }
+            }
+        }
+        if (found != 1) s->dm_one = -1;
+        s->dmatch = m;
+        *none = !any;
+        return 0;
+    }
     /* a segment's user names are tens of thousands: the length, then the first byte, before
      * a memcmp call (that call per entry of the key's length was most of a needle search's
      * own time) */
@@ -2915,10 +3021,13 @@ static int dict_match(struct ariel_scan_ctx *c, const struct ariel_pred *p, bool
             if (p->key_lens[k] == len && (len == 0 || (((const char *)p->keys[k])[0] == e[0] &&
                                                        memcmp(p->keys[k], e, len) == 0))) {
                 m[d / 64] |= 1ull << (d % 64);
+                found++;
+                s->dm_one = (int32_t)d;
                 any = true;
                 break;
             }
     }
+    if (found != 1) s->dm_one = -1;
     s->dmatch = m;
     *none = !any;
     return 0;
@@ -3278,6 +3387,15 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
             by_ends = true;
         }
         const struct col_state *ts = &c->st[STRM_COL_STARTTIME];
+        /* a segment inside the time range with one predicate to test row by row: its rows
+         * are tested a block at a time (sel_run) */
+        int fast = -1, ntest = 0;
+        for (int k = 0; k < npreds; k++)
+            if (preds[k].kind != ARIEL_PRED_TOKENS && (pmask & (1ull << preds[k].col))) {
+                fast = k;
+                ntest++;
+            }
+        if (!inside || ntest != 1) fast = -1;
         /* per-row work without divisions: each mask, time chunk and predicate column is
          * looked at again only past the end of the block it was last looked at for */
         uint64_t mask_end = 0, tck_end = 0, pred_end[ARIEL_MAX_PREDS];
@@ -3299,6 +3417,16 @@ int ariel_seg_scan(struct ariel_segment *g, struct ariel_scan_ctx *c, int64_t tm
                     continue;
                 }
                 mask_end = end;
+            }
+            if (fast >= 0) { /* the rest of the block, in one go */
+                int pc = preds[fast].col;
+                if ((rc = ensure_block(g, c, pc, i)) != 0) goto out;
+                uint64_t end = valid_until(&c->st[pc], i, g->rows);
+                end = end < mask_end ? end : mask_end;
+                end = end < row_hi ? end : row_hi;
+                nsel = sel_run(c, &preds[fast], i, end, c->sel, nsel, constlen[pc]);
+                i = end - 1;
+                continue;
             }
             if (!inside && ts->tck && i >= tck_end) {
                 uint64_t k = i / ts->tck_rows;

@@ -2083,11 +2083,14 @@ static int dict_row(const struct strm_event *ev, void *arg)
     return 0;
 }
 
-static void string_dictionary(void **state)
+static void string_dictionary_of(bool blocked)
 {
-    (void)state;
     char *dir = make_dir();
     struct ariel_options o = opts(dir);
+    if (blocked) { /* the codes in blocks of 1024 rows, the dictionary decoded and hashed */
+        o.strblock_min_bytes = 1;
+        o.strblock_rows = 1024;
+    }
     struct ariel_store *s = open_store(&o);
     struct strm_batch *b = strm_batch_new(500);
     const uint32_t n = 20000;
@@ -2126,8 +2129,42 @@ static void string_dictionary(void **state)
     assert_int_equal(fast.hits, full.hits);
     assert_int_equal(fast.rows, full.hits);
     assert_int_equal(fast.bad, 0);
+    if (blocked) assert_true(cols[STRM_COL_USERNAME].segments_blocked > 0);
+    /* several keys, one of them no entry, one the empty value (the rows without a user) */
+    for (int round = 0; round < 3; round++) {
+        const void *keys[3] = {"user-777", "nobody", "user-3"};
+        uint32_t lens[3] = {8, 6, 6};
+        if (round == 1) lens[1] = 0;
+        int nk = round == 2 ? 1 : 3;
+        if (round == 2) keys[0] = "user-0"; /* only in rows that have no user: none */
+        if (round == 2) lens[0] = 6;
+        struct ariel_pred pred = {.col = STRM_COL_USERNAME,
+                                  .kind = ARIEL_PRED_IN,
+                                  .keys = keys,
+                                  .key_lens = lens,
+                                  .nkeys = nk};
+        struct dict_seen got = {0};
+        struct ariel_scan_opts q = {.tmin = INT64_MIN,
+                                    .tmax = INT64_MAX,
+                                    .colmask = ALL_COLS,
+                                    .fn = dict_row,
+                                    .arg = &got,
+                                    .preds = &pred,
+                                    .npreds = 1};
+        assert_int_equal(ariel_scan_ex(s, &q), 0);
+        assert_int_equal(got.bad, 0);
+        uint64_t want = round == 0 ? 40 : round == 1 ? 20 + n / 10 + 20 : 0;
+        assert_int_equal(got.rows, want);
+    }
     ariel_close(s);
     rm_dir(dir);
+}
+
+static void string_dictionary(void **state)
+{
+    (void)state;
+    string_dictionary_of(false);
+    string_dictionary_of(true);
 }
 
 /*
