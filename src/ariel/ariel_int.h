@@ -233,6 +233,12 @@ void ariel_dict_forget(void);
  * search skips the blocks a range condition rules out by them. */
 #define ARIEL_COLF_BSTATS 16u
 #define ARIEL_BSTAT_SIZE 20u
+/* The blocks of a blocked fixed-width column that zstd would shrink by less than
+ * ARIEL_RAWBLK_GAIN times are stored as they are: with this flag, a block whose stored size is
+ * its rows' raw size is raw (the writer never stores a zstd frame of that size). Readers from
+ * before the flag report such blocks as damaged. */
+#define ARIEL_COLF_RAWBLK 32u
+#define ARIEL_RAWBLK_GAIN 2u
 #define ARIEL_TIME_CHUNK 1024u
 
 enum ariel_enc {

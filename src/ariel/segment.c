@@ -1348,11 +1348,18 @@ static int encode_blocked(struct ariel_seg_writer *w, size_t at, uint32_t n, con
                                         data + boff, blen);
         }
         if (ZSTD_isError(cs)) return STRM_ERR_NOMEM;
+        if (!lens && !cdict && cs > blen / ARIEL_RAWBLK_GAIN) {
+            /* zstd saves less than half: the values as they are (addresses, ports), which a
+             * needle search reads without decoding 16 KiB per row it keeps */
+            memcpy(out + pos, data + boff, blen);
+            cs = blen;
+        }
         ariel_put32(out + 12 + (size_t)b * 4, (uint32_t)cs);
         ariel_put64(out + 12 + (size_t)nb * 4 + (size_t)b * 8, XXH3_64bits(out + pos, cs));
         pos += cs;
         boff += blen;
     }
+    if (!lens && !cdict) dc->flags |= ARIEL_COLF_RAWBLK;
     ariel_put32(out, R);
     ariel_put32(out + 4, nb);
     ariel_put32(out + 8, (uint32_t)P);
@@ -1789,7 +1796,8 @@ struct col_state {
     /* ARIEL_ENC_STRBLOCKS (read as ARIEL_ENC_STR: lengths and offs complete, bytes filled
      * in a block at a time by ensure_block) */
     bool blocked;
-    int wr; /* fixed-width columns: bytes per row as stored (FIXED, NARROW, IPV4) */
+    bool rawblk; /* ARIEL_COLF_RAWBLK: a block as big as its rows' values is them, raw */
+    int wr;      /* fixed-width columns: bytes per row as stored (FIXED, NARROW, IPV4) */
     uint32_t bl_rows, bl_n;
     uint64_t *bl_zoff; /* bl_n + 1 file offsets of the blocks */
     uint64_t *bl_hash; /* XXH3 of each block's stored bytes */
@@ -2207,6 +2215,7 @@ static int load_blocked(struct ariel_segment *g, int fd, struct ariel_scan_ctx *
     s->enc = str ? ARIEL_ENC_STR : dc->enc;
     s->present = true;
     s->blocked = true;
+    s->rawblk = !str && (dc->flags & ARIEL_COLF_RAWBLK);
     s->bl_rows = R;
     s->bl_n = nb;
     s->bl_zoff = zoff;
@@ -2505,12 +2514,23 @@ static int ensure_block(struct ariel_segment *g, struct ariel_scan_ctx *c, int c
     }
     if (!s->wr) return ensure_str_rows(g, c, col, b, from, to, i);
     if (s->bl_have[b]) return 0;
-    size_t zl;
-    int rc = read_block(g, c, col, b, &c->cbuf, &c->ccap, &zl);
-    if (rc != 0) return rc;
     size_t len = (size_t)(to - from) * (size_t)s->wr; /* fixed width */
-    size_t r = ZSTD_decompressDCtx(c->dctx, c->raw[col] + from * (uint64_t)s->wr, len, c->cbuf, zl);
-    if (ZSTD_isError(r) || r != len) return corrupt(g, col, "block does not decompress");
+    uint8_t *dst = c->raw[col] + from * (uint64_t)s->wr;
+    if (s->rawblk && s->bl_zoff[b + 1] - s->bl_zoff[b] == len) { /* stored raw: read in place */
+        if (ariel_read_all(c->fd, dst, len, s->bl_zoff[b]) != 0) {
+            LOG_WARN(ARIEL_COMP, "segment %s: cannot read column %s: %s", g->path,
+                     strm_event_cols[col].name, strerror(errno));
+            return STRM_ERR_IO;
+        }
+        if (XXH3_64bits(dst, len) != s->bl_hash[b])
+            return corrupt(g, col, "block checksum mismatch");
+    } else {
+        size_t zl;
+        int rc = read_block(g, c, col, b, &c->cbuf, &c->ccap, &zl);
+        if (rc != 0) return rc;
+        size_t r = ZSTD_decompressDCtx(c->dctx, dst, len, c->cbuf, zl);
+        if (ZSTD_isError(r) || r != len) return corrupt(g, col, "block does not decompress");
+    }
     if (s->dcodes) { /* dictionary codes: each checked once, so str_at needs no check */
         uint32_t top = 0;
         for (uint64_t k = from; k < to; k++) {
