@@ -1278,6 +1278,11 @@ static size_t compress_inlen(struct ariel_seg_writer *w, uint8_t *dst, size_t ca
     return r;
 }
 
+/* After RAW_PROBE_AFTER blocks in a row stored raw, encode_blocked tries zstd on only one
+ * block in RAW_PROBE_EVERY, until one of them compresses. */
+#define RAW_PROBE_AFTER 4u
+#define RAW_PROBE_EVERY 8u
+
 /*
  * A column in blocks of R rows (ARIEL_ENC_STRBLOCKS, or ARIEL_COLF_BLOCKS for fixed-width
  * values), so that a search reads and decompresses only the blocks of the rows it keeps:
@@ -1328,6 +1333,8 @@ static int encode_blocked(struct ariel_seg_writer *w, size_t at, uint32_t n, con
     size_t head = pos + 8;
     pos = head;
     size_t boff = 0;
+    bool may_raw = !lens && !cdict;
+    uint32_t raw_run = 0; /* blocks stored raw in a row */
     for (uint32_t b = 0; b < nb; b++) {
         uint32_t from = b * R, to = from + R < n ? from + R : n;
         size_t blen = 0;
@@ -1338,7 +1345,15 @@ static int encode_blocked(struct ariel_seg_writer *w, size_t at, uint32_t n, con
             blen = (size_t)(to - from) * wr;
         }
         size_t cs;
-        if (inlen) {
+        bool untried =
+            may_raw && raw_run >= RAW_PROBE_AFTER && (raw_run - RAW_PROBE_AFTER) % RAW_PROBE_EVERY;
+        if (untried) {
+            /* the last blocks would not halve: this one is stored raw untried (a flow
+             * collector's writer spent a third of its time compressing such columns) */
+            memcpy(out + pos, data + boff, blen);
+            cs = blen;
+            raw_run++;
+        } else if (inlen) {
             cs = compress_inlen(w, out + pos, w->compcap - at - pos, lens + (size_t)from * 4,
                                 (size_t)(to - from) * 4, data + boff, blen, cdict);
         } else {
@@ -1347,12 +1362,15 @@ static int encode_blocked(struct ariel_seg_writer *w, size_t at, uint32_t n, con
                        : ZSTD_compress2(w->cctx_block, out + pos, w->compcap - at - pos,
                                         data + boff, blen);
         }
-        if (ZSTD_isError(cs)) return STRM_ERR_NOMEM;
-        if (!lens && !cdict && cs > blen / ARIEL_RAWBLK_GAIN) {
+        if (!untried && ZSTD_isError(cs)) return STRM_ERR_NOMEM;
+        if (!untried && may_raw && cs > blen / ARIEL_RAWBLK_GAIN) {
             /* zstd saves less than half: the values as they are (addresses, ports), which a
              * needle search reads without decoding 16 KiB per row it keeps */
             memcpy(out + pos, data + boff, blen);
             cs = blen;
+            raw_run++;
+        } else if (!untried) {
+            raw_run = 0;
         }
         ariel_put32(out + 12 + (size_t)b * 4, (uint32_t)cs);
         ariel_put64(out + 12 + (size_t)nb * 4 + (size_t)b * 8, XXH3_64bits(out + pos, cs));

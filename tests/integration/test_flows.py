@@ -523,6 +523,17 @@ def ingest_section(t, ctx):
     app_checks(t, rows, "ingest --pcap: ")
     direction_checks(t, s, rows, "ingest --pcap: ", "flowtype = 'Packet'")
     ctx["ingest_rows"] = rows
+    # the flows store is one of the two that store info and fsck look at
+    r = s.cli("store", "info", "--table", "flows", timeout=30)
+    m = re.search(r"^rows +(\d+)$", r.stdout, re.M)
+    t.ok(r.returncode == 0 and "table             flows" in r.stdout and m and
+         int(m.group(1)) == len(rows) and re.search(r"^sourcebytes .*\d", r.stdout, re.M),
+         "store info --table flows: every flow record and the flow columns",
+         diag=r.stdout[-1500:] + r.stderr[-500:])
+    r = s.cli("fsck", timeout=60)
+    t.ok(r.returncode == 0 and re.search(r"^flows: segments \d+ checked, 0 damaged", r.stdout,
+                                         re.M) and "events: segments" in r.stdout,
+         "fsck checks the flows store too", diag=r.stdout[-1500:] + r.stderr[-500:])
 
 
 def live_capture_section(t, ctx):
