@@ -91,12 +91,18 @@ static int store_fsck(const struct strm_config *cfg, bool repair)
     char dir[4200], err[1024];
     struct ariel_fsck_result r;
     bool damaged = false;
+    int checked = 0;
     for (int t = 0; t < 2; t++) { /* the events store, then the flows store */
         enum strm_table table = t == 0 ? STRM_TABLE_EVENTS : STRM_TABLE_FLOWS;
         struct stat sb;
         cli_table_dir(cfg, table, dir, sizeof dir);
-        if (table == STRM_TABLE_FLOWS && stat(dir, &sb) != 0 && errno == ENOENT)
-            continue; /* no flow was ever stored */
+        if (stat(dir, &sb) != 0 && errno == ENOENT) {
+            if (t == 0 || checked) continue; /* that table never got a row (ingest --pcap) */
+            fprintf(stderr, "strm: fsck: no store in %s (neither ariel/ nor flows/)\n",
+                    cfg->data_dir);
+            return EXIT_FAIL;
+        }
+        checked++;
         int rc = ariel_fsck(dir, repair, fsck_report, NULL, &r, err, sizeof err);
         if (rc != 0) {
             fprintf(stderr, "strm: fsck: %s\n", err);

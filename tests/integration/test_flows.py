@@ -531,9 +531,10 @@ def ingest_section(t, ctx):
          "store info --table flows: every flow record and the flow columns",
          diag=r.stdout[-1500:] + r.stderr[-500:])
     r = s.cli("fsck", timeout=60)
-    t.ok(r.returncode == 0 and re.search(r"^flows: segments \d+ checked, 0 damaged", r.stdout,
-                                         re.M) and "events: segments" in r.stdout,
-         "fsck checks the flows store too", diag=r.stdout[-1500:] + r.stderr[-500:])
+    m = re.search(r"^flows: segments (\d+) checked, 0 damaged", r.stdout, re.M)
+    t.ok(r.returncode == 0 and m and int(m.group(1)) >= 1,
+         "fsck checks the flows store (ingest --pcap stored no events: no events store)",
+         diag=r.stdout[-1500:] + r.stderr[-500:])
 
 
 def live_capture_section(t, ctx):
