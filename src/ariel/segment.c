@@ -3016,6 +3016,13 @@ static uint64_t sel_run(const struct ariel_scan_ctx *c, const struct ariel_pred 
  * For an IN predicate p on a dictionary-coded string column: marks the entries that are one
  * of its keys (dmatch), so that each row's test is a bit; *none when no entry is.
  */
+static inline void dm_mark(struct col_state *s, uint64_t *m, uint32_t d, int *found)
+{
+    if (!(m[d / 64] >> (d % 64) & 1)) (*found)++;
+    m[d / 64] |= 1ull << (d % 64);
+    s->dm_one = (int32_t)d;
+}
+
 static int dict_match(struct ariel_scan_ctx *c, const struct ariel_pred *p, bool *none)
 {
     struct col_state *s = &c->st[p->col];
@@ -3024,8 +3031,7 @@ static int dict_match(struct ariel_scan_ctx *c, const struct ariel_pred *p, bool
     if (scratch(&c->dm[p->col], &c->dmcap[p->col], words * 8)) return STRM_ERR_NOMEM;
     uint64_t *m = (uint64_t *)(void *)c->dm[p->col];
     memset(m, 0, words * 8);
-    bool any = false;
-    int found = 0;
+    int found = 0; /* entries that are a key */
     s->dm_one = -1;
     if (s->dhash) { /* each key's entry by its hash */
         for (int k = 0; k < p->nkeys; k++) {
@@ -3033,41 +3039,31 @@ static int dict_match(struct ariel_scan_ctx *c, const struct ariel_pred *p, bool
             for (size_t x = (size_t)XXH3_64bits(p->keys[k], len);; x++) {
                 uint32_t e = s->dhash[x & s->dhmask];
                 if (e == 0) break;
-                uint32_t d = e - 1;
-                if (ariel_get32(s->dlens + (size_t)d * 4) == len &&
-                    (len == 0 || memcmp(p->keys[k], s->bytes + s->doff[d], len) == 0)) {
-                    if (!(m[d / 64] >> (d % 64) & 1)) found++;
-                    m[d / 64] |= 1ull << (d % 64);
-                    s->dm_one = (int32_t)d;
-                    any = true;
+                if (ariel_get32(s->dlens + (size_t)(e - 1) * 4) == len &&
+                    (len == 0 || memcmp(p->keys[k], s->bytes + s->doff[e - 1], len) == 0)) {
+                    dm_mark(s, m, e - 1, &found);
                     break;
                 }
             }
         }
-        if (found != 1) s->dm_one = -1;
-        s->dmatch = m;
-        *none = !any;
-        return 0;
-    }
-    /* a segment's user names are tens of thousands: the length, then the first byte, before
-     * a memcmp call (that call per entry of the key's length was most of a needle search's
-     * own time) */
-    for (uint32_t d = 0; d < s->dn; d++) {
-        uint32_t len = ariel_get32(s->dlens + (size_t)d * 4);
-        const char *e = s->bytes + s->doff[d];
-        for (int k = 0; k < p->nkeys; k++)
-            if (p->key_lens[k] == len && (len == 0 || (((const char *)p->keys[k])[0] == e[0] &&
-                                                       memcmp(p->keys[k], e, len) == 0))) {
-                m[d / 64] |= 1ull << (d % 64);
-                found++;
-                s->dm_one = (int32_t)d;
-                any = true;
-                break;
-            }
+    } else {
+        /* a segment's user names are tens of thousands: the length, then the first byte,
+         * before a memcmp call (that call per entry of the key's length was most of a needle
+         * search's own time) */
+        for (uint32_t d = 0; d < s->dn; d++) {
+            uint32_t len = ariel_get32(s->dlens + (size_t)d * 4);
+            const char *e = s->bytes + s->doff[d];
+            for (int k = 0; k < p->nkeys; k++)
+                if (p->key_lens[k] == len && (len == 0 || (((const char *)p->keys[k])[0] == e[0] &&
+                                                           memcmp(p->keys[k], e, len) == 0))) {
+                    dm_mark(s, m, d, &found);
+                    break;
+                }
+        }
     }
     if (found != 1) s->dm_one = -1;
     s->dmatch = m;
-    *none = !any;
+    *none = found == 0;
     return 0;
 }
 
