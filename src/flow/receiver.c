@@ -239,8 +239,12 @@ static int housekeeping(struct rx_thread *t, int64_t *next_flush, int64_t *next_
     int64_t now = strm_mono_ms();
     if (now >= *next_flush) {
         t->r->f.flush(t->sink);
-        t->unflushed = false;
         *next_flush = now + RX_FLUSH_MS;
+        /* records handed on to be stored: the counters with them (as the idle flush does),
+         * so that stats never lag the stored records (a search could see rows that the
+         * exporter's records counter did not count yet, for up to RX_SNAP_MS) */
+        if (t->unflushed) snapshot(t);
+        t->unflushed = false;
     }
     if (now >= *next_tick) {
         if (t->nf) nf_tick(t->nf, strm_now_ms());
