@@ -160,14 +160,13 @@ struct ariel_store {
  * kernel, page by page, which cost a quarter of the CPU at full ingest. Process-wide,
  * bounded; only chunks of the standard size.
  *
- * At full ingest the flusher falls behind the writer, so a memtable grows well past
- * segment_rows while the one before it is written, up to maybe_flush's bound (4 x
- * segment_rows rows of MT_ROW_BYTES) while the one before it, as big, is written: the pool
- * is filled at open with that much (mt_pool_prewarm: 9 memtables of segment_rows rows, the
- * two at the bound and a chunk's rounding). With 5, a 4 M-event burst of the DSM mix faulted
- * in fresh memory for a seventh of its CPU. A longer burst adds chunks, up to MT_POOL_MAX;
- * mt_pool_trim gives those back once they stayed unused for a whole trim interval, down to
- * the pre-warmed count.
+ * At full ingest the flusher falls behind the writer: a memtable grows up to maybe_flush's
+ * bound (4 x segment_rows rows of MT_ROW_BYTES) while the one before it, as big, is written.
+ * The pool is filled at open with that much (mt_pool_prewarm: 9 memtables of segment_rows
+ * rows, the two at the bound and a chunk's rounding). With 5, a 4 M-event burst of the DSM
+ * mix faulted in fresh memory for a seventh of its CPU. A longer burst adds chunks, up to
+ * MT_POOL_MAX; mt_pool_trim gives those back once they stayed unused for a whole trim interval,
+ * down to the pre-warmed count.
  */
 #define MT_POOL_MAX 320 /* 1.25 GiB, or the pre-warmed count when that is more */
 #define MT_POOL_TRIM_MS 60000
@@ -194,8 +193,8 @@ static struct mt_chunk *chunk_fresh(size_t cap)
 /*
  * Fills the pool once per process, touching every page, so that memtables do not pay page
  * faults during ingest. prealloc_mb > 0: that much; 0: what a burst needs with segment_rows
- * (MT_PREWARM_MEMTABLES memtables of segment_rows rows, see above), at most MT_PREWARM_AUTO_MB and
- * 1/16 of the machine's memory; < 0: nothing.
+ * (MT_PREWARM_MEMTABLES memtables of segment_rows rows, see above), at most
+ * MT_PREWARM_AUTO_MB and 1/16 of the machine's memory; < 0: nothing.
  */
 static void mt_pool_prewarm(int segment_rows, int prealloc_mb)
 {

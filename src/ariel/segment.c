@@ -3012,10 +3012,7 @@ static uint64_t sel_run(const struct ariel_scan_ctx *c, const struct ariel_pred 
     return nsel;
 }
 
-/*
- * For an IN predicate p on a dictionary-coded string column: marks the entries that are one
- * of its keys (dmatch), so that each row's test is a bit; *none when no entry is.
- */
+/* dict_match: entry d is a key (counted in *found once). */
 static inline void dm_mark(struct col_state *s, uint64_t *m, uint32_t d, int *found)
 {
     if (!(m[d / 64] >> (d % 64) & 1)) (*found)++;
@@ -3023,6 +3020,10 @@ static inline void dm_mark(struct col_state *s, uint64_t *m, uint32_t d, int *fo
     s->dm_one = (int32_t)d;
 }
 
+/*
+ * For an IN predicate p on a dictionary-coded string column: marks the entries that are one
+ * of its keys (dmatch), so that each row's test is a bit; *none when no entry is.
+ */
 static int dict_match(struct ariel_scan_ctx *c, const struct ariel_pred *p, bool *none)
 {
     struct col_state *s = &c->st[p->col];
