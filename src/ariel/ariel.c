@@ -792,6 +792,8 @@ static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool
         s->sw2.dict_borrowed = true;
         s->sw.dict_frozen = true;
         helped = pthread_create(&helper, NULL, flush_helper, &job) == 0;
+        /* named for top and perf; it has the flusher's nice (threads inherit it) */
+        if (helped) pthread_setname_np(helper, "ariel-flush2");
     }
     flush_pieces(&job, &s->sw);
     if (helped) pthread_join(helper, NULL);
