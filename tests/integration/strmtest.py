@@ -191,7 +191,7 @@ class Strm:
                            "  tls: []\n"
                            "storage:\n"
                            "  fsync: %s\n"
-                           # the default touches up to 640 MiB at start (docs/storage.md);
+                           # the default touches up to 1152 MiB at start (docs/storage.md);
                            # tests start hundreds of instances
                            "  memtable_prealloc_mb: 64\n" % (self.data_dir, udp_list, tcp_list,
                                                                fsync)) + extra
