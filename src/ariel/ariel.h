@@ -67,7 +67,7 @@ struct ariel_options {
     int compact_interval_ms;
     /* Memory for memtables, touched at the first writable open of the process and kept for
      * reuse, so that ingest does not pay page faults (storage.memtable_prealloc_mb): MiB;
-     * 0 sizes it from segment_rows (at most 640 MiB and 1/16 of the machine's memory);
+     * 0 sizes it from segment_rows (at most 1152 MiB and 1/16 of the machine's memory);
      * < 0: none. */
     int memtable_prealloc_mb;
 };
