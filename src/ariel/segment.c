@@ -2898,6 +2898,25 @@ static int64_t int_at(const struct ariel_scan_ctx *c, int col, uint64_t i)
     return (int64_t)get_uint(fixed_at(s, col_width(col), i, tmp), col_width(col));
 }
 
+/*
+ * A 16-byte address key as an IPV4 column stores it (0: null): the key :: matches the null
+ * rows; an IPv4-mapped key other than ::ffff:0.0.0.0 its address; any other key no row.
+ */
+static inline bool ipv4_key(const void *key, uint32_t len, uint32_t *want)
+{
+    uint64_t k0, k1;
+    if (len != 16) return false;
+    memcpy(&k0, key, 8);
+    memcpy(&k1, (const uint8_t *)key + 8, 8);
+    if (k0 != 0) return false;
+    if (k1 == 0) {
+        *want = 0;
+        return true;
+    }
+    *want = (uint32_t)(k1 >> 32);
+    return (uint32_t)k1 == 0xffff0000u && *want != 0;
+}
+
 /* Row i meets predicate p (its column loaded). */
 static bool pred_holds(const struct ariel_scan_ctx *c, const struct ariel_pred *p, uint64_t i,
                        uint32_t constlen)
@@ -2918,17 +2937,10 @@ static bool pred_holds(const struct ariel_scan_ctx *c, const struct ariel_pred *
     if (type == STRM_T_IP && s->present && !s->base && s->enc != ARIEL_ENC_NARROW) {
         /* stored as IPv4, 4 bytes (0: null): the row against each key's IPv4 form, without
          * widening it to 16 bytes (a needle search tests every row of its candidate blocks) */
-        uint32_t a;
+        uint32_t a, want;
         memcpy(&a, s->raw + i * (uint64_t)s->wr, 4);
-        for (int k = 0; k < p->nkeys; k++) {
-            uint64_t k0, k1;
-            if (p->key_lens[k] != 16) continue;
-            memcpy(&k0, p->keys[k], 8);
-            memcpy(&k1, (const uint8_t *)p->keys[k] + 8, 8);
-            if (k0 != 0) continue; /* not IPv4-mapped: no such row */
-            if (k1 == 0 ? a == 0 : (uint32_t)k1 == 0xffff0000u && a && (uint32_t)(k1 >> 32) == a)
-                return true;
-        }
+        for (int k = 0; k < p->nkeys; k++)
+            if (ipv4_key(p->keys[k], p->key_lens[k], &want) && a == want) return true;
         return false;
     }
     if (type == STRM_T_IP) { /* a constant size: the compare is inlined */
@@ -2984,21 +2996,10 @@ static uint64_t sel_run(const struct ariel_scan_ctx *c, const struct ariel_pred 
         }
         return nsel;
     }
-    if (p->kind == ARIEL_PRED_IN && type == STRM_T_IP && p->nkeys == 1 && p->key_lens[0] == 16 &&
-        s->present && !s->base && s->enc != ARIEL_ENC_NARROW && s->wr == 4) {
-        /* as pred_holds: only an IPv4-mapped key other than ::ffff:0.0.0.0 (null) can
-         * match, and :: matches null (0) */
-        uint64_t k0, k1;
-        memcpy(&k0, p->keys[0], 8);
-        memcpy(&k1, (const uint8_t *)p->keys[0] + 8, 8);
+    if (p->kind == ARIEL_PRED_IN && type == STRM_T_IP && p->nkeys == 1 && s->present && !s->base &&
+        s->enc != ARIEL_ENC_NARROW && s->wr == 4) {
         uint32_t want;
-        if (k0 != 0) return nsel;
-        if (k1 == 0)
-            want = 0;
-        else if ((uint32_t)k1 == 0xffff0000u && (uint32_t)(k1 >> 32) != 0)
-            want = (uint32_t)(k1 >> 32);
-        else
-            return nsel;
+        if (!ipv4_key(p->keys[0], p->key_lens[0], &want)) return nsel; /* no row can match */
         for (uint64_t i = from; i < to; i++) {
             uint32_t a;
             memcpy(&a, s->raw + i * 4, 4);
