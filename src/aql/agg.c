@@ -718,17 +718,22 @@ static inline uint64_t *direct_entry(struct fastgroups *f, uint32_t bits)
     return d;
 }
 
+/* v added to aggregate a's sum in entry d (an overflow: the error in c). */
+static inline int direct_sum(struct gctx *c, uint64_t *d, int a, int64_t v)
+{
+    int64_t sum = (int64_t)d[1 + a];
+    if ((c->err = sum_add(c, &sum, v)) != 0) return 2;
+    d[1 + a] = (uint64_t)sum;
+    return 0;
+}
+
 /* One more row of an entry: its count, and v added to the SUMs (which all read one column:
  * the vectors carry one). */
 static inline int direct_add(struct gctx *c, const struct fastgroups *f, uint64_t *d, int64_t v)
 {
     d[0]++;
-    for (int a = 0; a < f->naggs; a++) {
-        if (!f->sumarg[a]) continue;
-        int64_t sum = (int64_t)d[1 + a];
-        if ((c->err = sum_add(c, &sum, v)) != 0) return 2;
-        d[1 + a] = (uint64_t)sum;
-    }
+    for (int a = 0; a < f->naggs; a++)
+        if (f->sumarg[a] && direct_sum(c, d, a, v)) return 2;
     return 0;
 }
 
@@ -742,12 +747,8 @@ static int direct_merge(struct gctx *c, struct gctx *p)
         const uint64_t *s = g->direct + (size_t)g->dorder[i] * g->dw;
         uint64_t *d = direct_entry(f, g->dorder[i]);
         d[0] += s[0];
-        for (int a = 0; a < f->naggs; a++) {
-            if (!f->sumarg[a]) continue;
-            int64_t sum = (int64_t)d[1 + a];
-            if ((c->err = sum_add(c, &sum, (int64_t)s[1 + a])) != 0) return c->err;
-            d[1 + a] = (uint64_t)sum;
-        }
+        for (int a = 0; a < f->naggs; a++)
+            if (f->sumarg[a] && direct_sum(c, d, a, (int64_t)s[1 + a])) return c->err;
     }
     f->rows += g->rows;
     return 0;
@@ -783,9 +784,7 @@ static int fast_batch(struct gctx *c, const struct strm_event *ev, size_t n)
                 if (!f->sumarg[a]) continue;
                 struct aql_value x;
                 aql_eval(f->sumarg[a], &ev[i], &x);
-                int64_t sum = (int64_t)d[1 + a];
-                if ((c->err = sum_add(c, &sum, x.u.i)) != 0) return 2;
-                d[1 + a] = (uint64_t)sum;
+                if (direct_sum(c, d, a, x.u.i)) return 2;
             }
         }
         return 0;
