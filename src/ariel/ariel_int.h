@@ -106,12 +106,16 @@ size_t ariel_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v);
 #define ARIEL_WAL_HDR 32
 #define ARIEL_WAL_ROLL (64u << 20)
 #define ARIEL_WAL_MAX_RECORD (1u << 30)
+/* Covered WAL files kept for reuse (wal.c: overwriting a cached file costs the appending
+ * thread far less than growing a new one), at most ARIEL_WAL_ROLL-odd bytes each. */
+#define ARIEL_WAL_SPARES 8
 
 struct ariel_wal {
     char dir[PATH_MAX]; /* <root>/wal */
     char path[PATH_MAX + 32];
     int fd; /* -1 until the first append after open or flush */
     uint64_t size;
+    uint64_t reused_len;  /* the current file was a spare this long: its stale tail */
     uint64_t bytes_total; /* bytes in all WAL files, for ariel_info */
     bool pending;         /* written but not fsync'd */
     int64_t last_sync_ms;
@@ -134,6 +138,10 @@ struct ariel_wal {
     int nretired;
     int interval_ms;
     int sync_errno; /* the syncer's error already logged */
+    /* covered files renamed <dir>/free-<n>.log, the next to be reused first */
+    int nspare;
+    uint64_t spare_id[ARIEL_WAL_SPARES];
+    uint64_t next_spare_id;
 };
 
 struct ariel_wal_piece {
@@ -146,8 +154,9 @@ void ariel_wal_init(struct ariel_wal *w, const char *root, enum strm_fsync_polic
 /* Closes the current file (fsync per policy): the next append starts a new one. */
 void ariel_wal_roll(struct ariel_wal *w);
 /*
- * Deletes the WAL files whose records all lie below seq: files named with a first seq below
- * seq, other than the open one (the writer rolled a new file where seq begins).
+ * Retires the WAL files whose records all lie below seq: files named with a first seq below
+ * seq, other than the open one (the writer rolled a new file where seq begins). Up to
+ * ARIEL_WAL_SPARES of them are kept as spares for reuse, the rest deleted.
  */
 void ariel_wal_drop_before(struct ariel_wal *w, uint64_t seq);
 /*
@@ -162,7 +171,8 @@ int ariel_wal_sync(struct ariel_wal *w);
 /* Starts the interval policy's syncer thread (see struct ariel_wal); 0 or an error (then the
  * writer's ariel_tick fsyncs, as before). Stopped by ariel_wal_close. */
 int ariel_wal_syncer_start(struct ariel_wal *w, int interval_ms);
-/* After a flush: closes the current file and deletes every WAL file (all are covered). */
+/* After a flush: closes the current file and deletes every WAL file (all are covered) and
+ * every spare. */
 void ariel_wal_drop_all(struct ariel_wal *w);
 void ariel_wal_close(struct ariel_wal *w);
 

@@ -10,6 +10,20 @@
  * checksum = XXH3_64bits over the header bytes after it (first_seq, rows, reserved) followed
  * by the len row bytes, so a torn or half-written record never passes. A record is written
  * with one pwritev at the file's known size; a file rolls to a new one at ARIEL_WAL_ROLL bytes.
+ * The records of one file are consecutive: the first starts at the file name's seq and each
+ * next one where the one before ended.
+ *
+ * Reuse. A file whose records are all in segments is renamed <dir>/free-<n>.log (up to
+ * ARIEL_WAL_SPARES of them; the rest are deleted), and the next new file is such a spare,
+ * renamed to its wal- name and overwritten from offset 0. Writing over pages that are in the
+ * page cache and blocks that are allocated costs the appending thread about half what
+ * growing a fresh file does (page allocation, ext4 delayed-allocation reservations), and
+ * deleting a 64 MiB file is saved too. Until the new records reach its end, such a file
+ * holds the old records after the new: a record whose first_seq is not the expected next one
+ * (the old ones are all lower) ends the file's valid data, as a torn record does, but
+ * silently; the writer cuts the old tail off when it rolls or closes the file, recovery when
+ * it finds one after a crash. A read-only reader that meets such a tail, or a bad record,
+ * in a file whose name is gone meanwhile was overtaken by a reuse and starts over.
  *
  * Invariants:
  *  - a record that ariel_wal_append reported as written is complete in the file; one it
@@ -36,6 +50,41 @@
 #define XXH_INLINE_ALL /* static state type, and inlined hashing on the hot path */
 #include <xxhash.h>
 
+static bool is_spare_name(const char *n)
+{
+    size_t l = strlen(n);
+    return l == 5 + 16 + 4 && strncmp(n, "free-", 5) == 0 && strcmp(n + 21, ".log") == 0;
+}
+
+static void spare_path(const struct ariel_wal *w, uint64_t id, char *p, size_t len)
+{
+    snprintf(p, len, "%s/free-%016" PRIx64 ".log", w->dir, id);
+}
+
+/* Deletes the spares: the ones listed, and with all, any other free- file in the directory
+ * (left by a process that ended without closing the store). */
+static void spares_delete(struct ariel_wal *w, bool all)
+{
+    char p[PATH_MAX + 300];
+    for (int i = 0; i < w->nspare; i++) {
+        spare_path(w, w->spare_id[i], p, sizeof p);
+        if (unlink(p) != 0 && errno != ENOENT)
+            LOG_WARN(ARIEL_COMP, "cannot delete spare WAL file %s: %s", p, strerror(errno));
+    }
+    w->nspare = 0;
+    if (!all) return;
+    DIR *d = opendir(w->dir);
+    struct dirent *de;
+    if (!d) return;
+    while ((de = readdir(d))) {
+        if (!is_spare_name(de->d_name)) continue;
+        snprintf(p, sizeof p, "%s/%s", w->dir, de->d_name);
+        if (unlink(p) != 0 && errno != ENOENT)
+            LOG_WARN(ARIEL_COMP, "cannot delete spare WAL file %s: %s", p, strerror(errno));
+    }
+    closedir(d);
+}
+
 void ariel_wal_init(struct ariel_wal *w, const char *root, enum strm_fsync_policy policy,
                     uint64_t existing_bytes)
 {
@@ -46,6 +95,7 @@ void ariel_wal_init(struct ariel_wal *w, const char *root, enum strm_fsync_polic
     w->policy = policy;
     w->bytes_total = existing_bytes;
     w->last_sync_ms = strm_mono_ms();
+    spares_delete(w, true);
 }
 
 static void wal_log_error(struct ariel_wal *w, const char *what, int err)
@@ -55,13 +105,39 @@ static void wal_log_error(struct ariel_wal *w, const char *what, int err)
     w->last_errno = err;
 }
 
+/* Renames the most recently retired spare (the likeliest to be cached) to w->path and opens
+ * it; -1 when there is none or that failed (the spare is then deleted). */
+static int spare_take(struct ariel_wal *w)
+{
+    char p[PATH_MAX + 300];
+    while (w->nspare > 0) {
+        spare_path(w, w->spare_id[--w->nspare], p, sizeof p);
+        if (rename(p, w->path) == 0) {
+            int fd = open(w->path, O_WRONLY | O_CLOEXEC);
+            if (fd >= 0) return fd;
+            (void)unlink(w->path);
+        } else {
+            (void)unlink(p);
+        }
+    }
+    return -1;
+}
+
 static int wal_open_new(struct ariel_wal *w, uint64_t first_seq)
 {
     struct stat st;
+    bool reused = false;
     snprintf(w->path, sizeof w->path, "%s/wal-%016" PRIx64 ".log", w->dir, first_seq);
-    w->fd = open(w->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    /* a file of that name holds records up to first_seq (a first append that failed and was
+     * cut back): appended to. Else a spare, else a new file. */
+    w->fd = open(w->path, O_WRONLY | O_CLOEXEC);
+    if (w->fd < 0 && errno == ENOENT) {
+        reused = (w->fd = spare_take(w)) >= 0;
+        if (!reused) w->fd = open(w->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    }
     if (w->fd < 0 || fstat(w->fd, &st) != 0) goto fail;
-    w->size = (uint64_t)st.st_size;
+    w->size = reused ? 0 : (uint64_t)st.st_size;
+    w->reused_len = reused ? (uint64_t)st.st_size : 0;
     if (w->policy != STRM_FSYNC_NEVER && ariel_fsync_dir(w->dir) != 0) goto fail;
     if (w->syncer) { /* the syncer's own handle on the file (the writer may close its own) */
         int d = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
@@ -109,6 +185,10 @@ static bool syncer_retire(struct ariel_wal *w, bool sync)
 static void wal_close_file(struct ariel_wal *w)
 {
     if (w->fd < 0) return;
+    /* a reused file: its old records past the new ones go (replay would stop there anyway) */
+    if (w->reused_len > w->size && ftruncate(w->fd, (off_t)w->size) != 0)
+        wal_log_error(w, "cannot cut the old tail of reused WAL file", errno);
+    w->reused_len = 0;
     bool handed = w->syncer && syncer_retire(w, w->pending);
     if (!handed && w->pending && w->policy != STRM_FSYNC_NEVER && fdatasync(w->fd) != 0)
         wal_log_error(w, "fsync of WAL file", errno);
@@ -206,7 +286,9 @@ int ariel_wal_append(struct ariel_wal *w, uint64_t first_seq, uint32_t rows,
     goto out;
 
 undo:
-    /* Cut the partial record off so the file stays a clean sequence of records. */
+    /* Cut the partial record off so the file stays a clean sequence of records (and a reused
+     * file loses its old tail with it). */
+    w->reused_len = 0;
     if (ftruncate(w->fd, (off_t)w->size) != 0) {
         wal_log_error(w, "cannot cut back WAL file", errno);
         if (w->syncer) (void)syncer_retire(w, w->pending); /* what came before: still synced */
@@ -344,8 +426,10 @@ void ariel_wal_drop_all(struct ariel_wal *w)
     if (w->fd >= 0) close(w->fd);
     w->fd = -1;
     w->pending = false;
+    w->reused_len = 0;
     w->path[0] = 0;
     w->bytes_total = 0;
+    spares_delete(w, false);
     if (!(d = opendir(w->dir))) return;
     while ((de = readdir(d))) {
         if (!is_wal_name(de->d_name)) continue;
@@ -376,6 +460,15 @@ void ariel_wal_drop_before(struct ariel_wal *w, uint64_t seq)
         /* a file holds seqs from its name's up to the next file's: all below seq when the
          * next file starts at or below seq; the writer rolled a new file at that boundary */
         if (first < seq && (w->fd < 0 || strcmp(p, w->path) != 0)) {
+            if (w->nspare < ARIEL_WAL_SPARES) {
+                char sp[PATH_MAX + 300];
+                uint64_t id = w->next_spare_id++;
+                spare_path(w, id, sp, sizeof sp);
+                if (rename(p, sp) == 0) {
+                    w->spare_id[w->nspare++] = id;
+                    continue;
+                }
+            }
             if (unlink(p) != 0 && errno != ENOENT)
                 LOG_WARN(ARIEL_COMP, "cannot delete covered WAL file %s: %s", p, strerror(errno));
             continue;
@@ -391,6 +484,7 @@ void ariel_wal_close(struct ariel_wal *w)
 {
     wal_close_file(w);
     syncer_stop(w);
+    spares_delete(w, false);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -429,12 +523,25 @@ fail:
     return -1;
 }
 
-/* Returns the length of the valid prefix of the file; *bad tells whether something followed. */
-static int replay_buf(const char *path, const uint8_t *buf, size_t len, ariel_wal_record_fn fn,
-                      void *arg, uint64_t *first_seq_seen, size_t *valid, bool *bad)
+/* The seq a WAL file's name gives its first record. */
+static uint64_t name_seq(const char *name)
+{
+    return strtoull(name + 4, NULL, 16);
+}
+
+/*
+ * Returns the length of the valid prefix of the file (named with seq first); *bad tells
+ * whether a torn or corrupt record followed, *stale whether an intact record out of sequence
+ * did (the old content of a reused file).
+ */
+static int replay_buf(const char *path, const uint8_t *buf, size_t len, uint64_t first,
+                      ariel_wal_record_fn fn, void *arg, uint64_t *first_seq_seen, size_t *valid,
+                      bool *bad, bool *stale)
 {
     size_t pos = 0;
+    uint64_t expect = first;
     *bad = false;
+    *stale = false;
     while (pos < len) {
         uint32_t magic, rlen, rows;
         uint64_t sum, first_seq;
@@ -453,6 +560,11 @@ static int replay_buf(const char *path, const uint8_t *buf, size_t len, ariel_wa
         XXH3_64bits_update(&st, buf + pos + 16, 16);
         XXH3_64bits_update(&st, buf + pos + ARIEL_WAL_HDR, rlen);
         if (XXH3_64bits_digest(&st) != sum) goto bad;
+        if (first_seq != expect) {
+            *stale = true;
+            break;
+        }
+        expect = first_seq + rows;
         rc = fn(first_seq, rows, buf + pos + ARIEL_WAL_HDR, rlen, arg);
         if (rc == STRM_ERR_CORRUPT) goto bad;
         if (rc != 0) return rc;
@@ -503,10 +615,10 @@ int ariel_wal_replay(const char *root, bool read_only, ariel_wal_record_fn fn, v
     if (n) qsort(names, n, sizeof *names, cmp_names);
 
     for (size_t i = 0; i < n; i++) {
-        bool last = i + 1 == n, bad;
+        bool last = i + 1 == n, bad, stale;
         size_t len, valid;
         snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        fd = open(p, (read_only || !last ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+        fd = open(p, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
         if (fd < 0 && errno == ENOENT && read_only) {
             rc = STRM_ERR_BUSY; /* a writer dropped it meanwhile: the caller starts over */
             goto out;
@@ -516,12 +628,26 @@ int ariel_wal_replay(const char *root, bool read_only, ariel_wal_record_fn fn, v
             rc = STRM_ERR_IO;
             goto out;
         }
-        rc = replay_buf(p, buf, len, fn, arg, first_seq_seen, &valid, &bad);
+        rc = replay_buf(p, buf, len, name_seq(names[i]), fn, arg, first_seq_seen, &valid, &bad,
+                        &stale);
         if (rc != 0) {
             snprintf(err, errlen, "replaying WAL file %s: %s", p, strm_err_str(rc));
             goto out;
         }
-        if (bad && last && !read_only) {
+        if ((bad || stale) && read_only && access(p, F_OK) != 0) {
+            rc = STRM_ERR_BUSY; /* renamed for reuse while being read: the caller starts over */
+            goto out;
+        }
+        if (stale && !read_only) {
+            LOG_INFO(ARIEL_COMP,
+                     "WAL file %s: old records of its earlier use at offset %zu cut off", p, valid);
+            if (ftruncate(fd, (off_t)valid) != 0 || fsync(fd) != 0) {
+                snprintf(err, errlen, "cannot cut old tail of %s: %s", p, strerror(errno));
+                rc = STRM_ERR_IO;
+                goto out;
+            }
+            len = valid;
+        } else if (bad && last && !read_only) {
             LOG_WARN(ARIEL_COMP, "WAL file %s: torn tail at offset %zu (%zu bytes) cut off", p,
                      valid, len - valid);
             if (ftruncate(fd, (off_t)valid) != 0 || fsync(fd) != 0) {
@@ -612,7 +738,7 @@ int ariel_wal_check(const char *root, bool repair, bool in_use, ariel_fsck_fn re
     d = NULL;
     if (n) qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n; i++) {
-        bool last = i + 1 == n, bad;
+        bool last = i + 1 == n, bad, stale;
         size_t len, valid;
         uint64_t first = UINT64_MAX;
         struct check_state cs = {0};
@@ -626,8 +752,18 @@ int ariel_wal_check(const char *root, bool repair, bool in_use, ariel_fsck_fn re
             goto out;
         }
         res->wal_files++;
-        replay_buf(p, buf, len, check_record, &cs, &first, &valid, &bad);
+        /* an old tail of a reused file is no damage: recovery cuts it off silently */
+        replay_buf(p, buf, len, name_seq(names[i]), check_record, &cs, &first, &valid, &bad,
+                   &stale);
         res->wal_records += cs.records;
+        if ((bad || stale) && in_use && access(p, F_OK) != 0) { /* reused while being read */
+            res->wal_files--;
+            res->wal_records -= cs.records;
+            close(fd);
+            free(buf);
+            buf = NULL;
+            continue;
+        }
         /* the writer may be appending to the last file of a running store right now */
         if (bad && !(last && in_use)) {
             res->wal_damaged++;

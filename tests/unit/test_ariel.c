@@ -508,6 +508,123 @@ static void flush_pieces_parallel(void **state)
     rm_dir(dir);
 }
 
+/* ---- WAL file reuse (wal.c), on the WAL functions themselves */
+
+struct wal_seen {
+    uint64_t first[16];
+    uint32_t rows[16];
+    int n;
+};
+
+static int wal_note(uint64_t first_seq, uint32_t rows, const uint8_t *data, size_t len, void *arg)
+{
+    struct wal_seen *ws = arg;
+    (void)data;
+    (void)len;
+    if (ws->n < 16) {
+        ws->first[ws->n] = first_seq;
+        ws->rows[ws->n] = rows;
+    }
+    ws->n++;
+    return 0;
+}
+
+static void wal_put(struct ariel_wal *w, uint64_t first, uint32_t rows, size_t len)
+{
+    static uint8_t junk[4096];
+    struct ariel_wal_piece pc = {junk, len};
+    bool burnt;
+    memset(junk, (int)(first & 0xff), sizeof junk);
+    REQUIRE(ariel_wal_append(w, first, rows, &pc, 1, &burnt) == 0);
+}
+
+static struct wal_seen wal_read(const char *root, bool read_only)
+{
+    struct wal_seen ws = {0};
+    uint64_t bytes, first_seen;
+    char err[256];
+    REQUIRE(ariel_wal_replay(root, read_only, wal_note, &ws, &bytes, &first_seen, err,
+                             sizeof err) == 0);
+    return ws;
+}
+
+static off_t file_size(const char *p)
+{
+    struct stat st;
+    REQUIRE(stat(p, &st) == 0);
+    return st.st_size;
+}
+
+/* Copies file a to b (a crash image of a file the writer would still tidy up). */
+static void copy_file(const char *a, const char *b)
+{
+    char cmd[1600];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", a, b);
+    REQUIRE(system(cmd) == 0);
+}
+
+/*
+ * A covered WAL file becomes a spare and the next new file is that spare, overwritten from
+ * the start: replay reads only the new records, whether the old ones after them are cut in
+ * the middle (a torn tail) or intact (out of sequence); the writer cuts the old tail when it
+ * rolls, and spares never outlive the WAL (init and close delete them).
+ */
+static void wal_file_reuse(void **state)
+{
+    (void)state;
+    char *dir = make_dir(), p[700], wal[700], crash[700];
+    snprintf(p, sizeof p, "%s/wal", dir);
+    REQUIRE(mkdir(p, 0755) == 0);
+    struct ariel_wal w;
+    for (int exact = 0; exact < 2; exact++) {
+        ariel_wal_init(&w, dir, STRM_FSYNC_NEVER, 0);
+        wal_put(&w, 1, 10, 1000); /* file wal-1: three records of 1032 bytes */
+        wal_put(&w, 11, 10, 1000);
+        wal_put(&w, 21, 10, 1000);
+        ariel_wal_roll(&w);
+        wal_put(&w, 31, 5, 100); /* file wal-31 */
+        ariel_wal_drop_before(&w, 31);
+        REQUIRE(glob_count(dir, "wal/free-*.log") == 1);
+        REQUIRE(glob_count(dir, "wal/wal-*.log") == 1);
+        ariel_wal_roll(&w);
+        /* the spare as wal-36: one record, shorter than the old first or exactly as long */
+        wal_put(&w, 36, 2, exact ? 1000 : 300);
+        REQUIRE(glob_count(dir, "wal/free-*.log") == 0);
+        snprintf(wal, sizeof wal, "%s/wal/wal-%016x.log", dir, 36);
+        REQUIRE(file_size(wal) == 3 * 1032); /* overwritten in place, old records after */
+        snprintf(crash, sizeof crash, "%s/crash.img", dir);
+        copy_file(wal, crash);
+
+        struct wal_seen ws = wal_read(dir, true); /* a reader beside the writer */
+        REQUIRE(ws.n == 2 && ws.first[0] == 31 && ws.first[1] == 36 && ws.rows[1] == 2);
+
+        ariel_wal_roll(&w); /* the writer cuts the old tail */
+        REQUIRE(file_size(wal) == (exact ? 1032 : 332));
+        ariel_wal_close(&w);
+
+        /* a crash before that cut: recovery cuts it, and reads each record once */
+        REQUIRE(rename(crash, wal) == 0);
+        ws = wal_read(dir, true);
+        REQUIRE(ws.n == 2 && ws.first[1] == 36);
+        REQUIRE(file_size(wal) == 3 * 1032); /* read-only: nothing cut */
+        ws = wal_read(dir, false);
+        REQUIRE(ws.n == 2 && ws.first[0] == 31 && ws.first[1] == 36);
+        REQUIRE(file_size(wal) == (exact ? 1032 : 332));
+
+        /* a spare left by a process that died is deleted when a WAL is opened */
+        ariel_wal_init(&w, dir, STRM_FSYNC_NEVER, 0);
+        ariel_wal_drop_all(&w);
+        REQUIRE(glob_count(dir, "wal/wal-*.log") == 0);
+        snprintf(p, sizeof p, "%s/wal/free-%016x.log", dir, 7);
+        FILE *f = fopen(p, "w");
+        REQUIRE(f && fclose(f) == 0);
+        ariel_wal_init(&w, dir, STRM_FSYNC_NEVER, 0);
+        REQUIRE(glob_count(dir, "wal/free-*.log") == 0);
+        ariel_wal_close(&w);
+    }
+    rm_dir(dir);
+}
+
 static void wal_replay_exactly_once(void **state)
 {
     char *dir = make_dir();
@@ -2387,6 +2504,7 @@ int main(void)
         cmocka_unit_test(flush_then_reopen_exactly_once),
         cmocka_unit_test(wal_replay_exactly_once),
         cmocka_unit_test(wal_syncer_interval),
+        cmocka_unit_test(wal_file_reuse),
         cmocka_unit_test(flush_pieces_parallel),
         cmocka_unit_test(torn_wal_tail),
         cmocka_unit_test(corrupt_segment_skipped),
