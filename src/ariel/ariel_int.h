@@ -408,6 +408,7 @@ struct ariel_seg_writer {
     uint32_t *dslot;
     size_t dslotcap;
     struct strm_str *dvals;
+    struct short_key *dkeys; /* of the short values (encode_strdict) */
     uint16_t *dcodes;
     size_t dcodecap;
     bool token_index;       /* write the payload's token index */

@@ -623,6 +623,7 @@ void ariel_seg_writer_free(struct ariel_seg_writer *w)
     free(w->tokpos);
     free(w->dslot);
     free(w->dvals);
+    free(w->dkeys);
     free(w->dcodes);
     if (!w->dict_borrowed) ZSTD_freeCDict(w->cdict);
     memset(w, 0, sizeof *w);
@@ -999,6 +1000,39 @@ static bool payload_dict_ready(struct ariel_seg_writer *w, uint32_t n)
  * (it decompresses that much faster), and a reader compares a value once per distinct value, not
  * once per row.
  */
+/*
+ * A string of at most 16 bytes as two words that hold all of its bytes (loads that overlap,
+ * none outside the string), so that two of one length are equal exactly when their words
+ * are: the dictionary coder compares and hashes those instead of calling memcmp and XXH3
+ * for every row (user, host and process names, message ids are that short).
+ */
+struct short_key {
+    uint64_t lo, hi;
+};
+
+static inline struct short_key short_key(const char *p, size_t len)
+{
+    struct short_key k = {0, 0};
+    uint32_t a, b;
+    if (len >= 8) {
+        memcpy(&k.lo, p, 8);
+        memcpy(&k.hi, p + len - 8, 8);
+    } else if (len >= 4) {
+        memcpy(&a, p, 4);
+        memcpy(&b, p + len - 4, 4);
+        k.lo = (uint64_t)a | (uint64_t)b << 32;
+    } else if (len) {
+        k.lo = (uint64_t)(uint8_t)p[0] | (uint64_t)(uint8_t)p[len / 2] << 8 |
+               (uint64_t)(uint8_t)p[len - 1] << 16;
+    }
+    return k;
+}
+
+static inline size_t short_hash(struct short_key k, size_t len)
+{
+    return (size_t)tok_mix(k.lo ^ tok_mix(k.hi ^ (uint64_t)len));
+}
+
 static int encode_strdict(struct ariel_seg_writer *w, int k, uint32_t n, size_t total,
                           size_t *rawlen)
 {
@@ -1010,9 +1044,11 @@ static int encode_strdict(struct ariel_seg_writer *w, int k, uint32_t n, size_t 
     if (w->dslotcap < nslots) {
         uint32_t *sl = realloc(w->dslot, nslots * sizeof *sl);
         struct strm_str *dv = realloc(w->dvals, nslots / 2 * sizeof *dv);
+        struct short_key *dk = realloc(w->dkeys, nslots / 2 * sizeof *dk);
         if (sl) w->dslot = sl;
         if (dv) w->dvals = dv;
-        if (!sl || !dv) return STRM_ERR_NOMEM;
+        if (dk) w->dkeys = dk;
+        if (!sl || !dv || !dk) return STRM_ERR_NOMEM;
         w->dslotcap = nslots;
     }
     if (w->dcodecap < n) {
@@ -1024,27 +1060,40 @@ static int encode_strdict(struct ariel_seg_writer *w, int k, uint32_t n, size_t 
     memset(w->dslot, 0, nslots * sizeof *w->dslot);
     size_t nd = 0, dbytes = 0, mask = nslots - 1;
     struct strm_str prev = {NULL, 0};
+    struct short_key prevk = {0, 0}, vk = {0, 0};
     uint16_t prev_code = 0;
     for (uint32_t i = 0; i < n; i++) {
         struct strm_str v = row_str(w, i, k, NULL);
-        if (i && v.len == prev.len &&
-            (v.len == 0 || v.p == prev.p || memcmp(v.p, prev.p, v.len) == 0)) {
-            w->dcodes[i] = prev_code; /* runs are common: the same sender, the same user */
-            continue;
+        bool sh = v.len <= 16;
+        size_t h;
+        if (sh) {
+            vk = short_key(v.p, v.len);
+            if (i && v.len == prev.len && vk.lo == prevk.lo && vk.hi == prevk.hi) {
+                w->dcodes[i] = prev_code; /* runs are common: the same sender, the same user */
+                continue;
+            }
+            h = short_hash(vk, v.len) & mask;
+        } else {
+            if (i && v.len == prev.len && (v.p == prev.p || memcmp(v.p, prev.p, v.len) == 0)) {
+                w->dcodes[i] = prev_code;
+                continue;
+            }
+            h = (size_t)XXH3_64bits(v.p, v.len) & mask;
         }
-        size_t h = (size_t)XXH3_64bits(v.p, v.len) & mask;
         for (;;) {
             uint32_t e = w->dslot[h];
             if (!e) {
                 if (nd == limit) return 0; /* too many distinct values */
                 w->dvals[nd] = v;
+                w->dkeys[nd] = vk;
                 w->dslot[h] = (uint32_t)++nd;
                 dbytes += v.len;
                 prev_code = (uint16_t)(nd - 1);
                 break;
             }
             struct strm_str d = w->dvals[e - 1];
-            if (d.len == v.len && (v.len == 0 || memcmp(d.p, v.p, v.len) == 0)) {
+            if (d.len == v.len && (sh ? w->dkeys[e - 1].lo == vk.lo && w->dkeys[e - 1].hi == vk.hi
+                                      : memcmp(d.p, v.p, v.len) == 0)) {
                 prev_code = (uint16_t)(e - 1);
                 break;
             }
@@ -1052,6 +1101,7 @@ static int encode_strdict(struct ariel_seg_writer *w, int k, uint32_t n, size_t 
         }
         w->dcodes[i] = prev_code;
         prev = v;
+        prevk = vk;
     }
     size_t cw = nd <= 256 ? 1 : 2, size = 8 + nd * 4 + dbytes + (size_t)n * cw;
     /* Two-byte codes of many short values (process ids) compress worse than the values:
