@@ -1033,6 +1033,8 @@ static inline size_t short_hash(struct short_key k, size_t len)
     return (size_t)tok_mix(k.lo ^ tok_mix(k.hi ^ (uint64_t)len));
 }
 
+#define STRDICT_PROBE_ROWS 4096u
+
 static int encode_strdict(struct ariel_seg_writer *w, int k, uint32_t n, size_t total,
                           size_t *rawlen)
 {
@@ -1063,6 +1065,9 @@ static int encode_strdict(struct ariel_seg_writer *w, int k, uint32_t n, size_t 
     struct short_key prevk = {0, 0}, vk = {0, 0};
     uint16_t prev_code = 0;
     for (uint32_t i = 0; i < n; i++) {
+        /* Most rows so far brought a new value (payloads, properties): at that pace the
+         * dictionary would pass its limit; stop before hashing the rest. */
+        if (i == STRDICT_PROBE_ROWS && n >= 4 * STRDICT_PROBE_ROWS && nd > i / 2) return 0;
         struct strm_str v = row_str(w, i, k, NULL);
         bool sh = v.len <= 16;
         size_t h;
