@@ -637,6 +637,14 @@ static struct strm_str row_str(const struct ariel_seg_writer *w, uint32_t i, int
     return w->strs[(size_t)w->plane[k] * w->strs_rows + i];
 }
 
+/*
+ * The dictionary coder reads each row's value where it lies in the memtable, a cache miss
+ * per row: it asks for row i + STR_AHEAD's while it works on row i (the writer's time per
+ * row on the DSM mix: 1580 -> 1400 ns). Only the value's first line: asking for more of the
+ * longer values, or for the payload in the passes that copy or tokenize it, measured slower.
+ */
+#define STR_AHEAD 16
+
 /* (Re)allocates the string planes and slice flags for n rows. */
 static int strs_grow(struct ariel_seg_writer *w, size_t n)
 {
@@ -1068,6 +1076,7 @@ static int encode_strdict(struct ariel_seg_writer *w, int k, uint32_t n, size_t 
         /* Most rows so far brought a new value (payloads, properties): at that pace the
          * dictionary would pass its limit; stop before hashing the rest. */
         if (i == STRDICT_PROBE_ROWS && n >= 4 * STRDICT_PROBE_ROWS && nd > i / 2) return 0;
+        if (i + STR_AHEAD < n) __builtin_prefetch(row_str(w, i + STR_AHEAD, k, NULL).p);
         struct strm_str v = row_str(w, i, k, NULL);
         bool sh = v.len <= 16;
         size_t h;
