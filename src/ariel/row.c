@@ -242,7 +242,13 @@ size_t ariel_row_encode(uint8_t *p, uint64_t seq, const struct strm_event *ev)
 static bool get_str(const uint8_t **q, const uint8_t *end, struct strm_str *out)
 {
     uint64_t v;
-    size_t n = ariel_varint_get(*q, end, &v);
+    size_t n;
+    if (*q < end && **q < 0x80) { /* a length below 128: most of them, without the call */
+        v = **q;
+        n = 1;
+    } else {
+        n = ariel_varint_get(*q, end, &v);
+    }
     if (!n || v > (uint64_t)(end - *q - (ptrdiff_t)n) || v > UINT32_MAX) return false;
     *q += n;
     out->p = v ? (const char *)*q : NULL;
