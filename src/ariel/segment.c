@@ -806,11 +806,9 @@ static int split_rows(struct ariel_seg_writer *w, const uint8_t *const *rows, co
         uint32_t t1 = n - t0 > SPLIT_TILE ? t0 + SPLIT_TILE : n;
         /* the next tile's rows (sorted by time, they lie anywhere in the memtable): their
          * fixed parts asked for now, so that those misses overlap this tile's work */
-        for (uint32_t i = t1; i < t1 + SPLIT_TILE && i < n; i++) {
-            __builtin_prefetch(rows[i]);
-            __builtin_prefetch(rows[i] + 64);
-            __builtin_prefetch(rows[i] + 128);
-        }
+        for (uint32_t i = t1; i < t1 + SPLIT_TILE && i < n; i++)
+            for (uint32_t o = 0; o < lens[i]; o += 64)
+                __builtin_prefetch(rows[i] + o);
         int lay = ariel_row_compact(rows[t0]);
         bool mixed = false;
         for (uint32_t i = t0 + 1; i < t1; i++)
