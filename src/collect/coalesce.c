@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#define XXH_INLINE_ALL /* inlined hashing: it runs per event */
 #include <xxhash.h>
 
 #define COALESCE_MAX_USER 128

@@ -51,6 +51,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#define XXH_INLINE_ALL /* inlined hashing: it runs per event */
 #include <xxhash.h>
 
 #define LS_SCHEMA_VERSION 1

@@ -27,6 +27,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#define XXH_INLINE_ALL /* inlined hashing: it runs per event */
 #include <xxhash.h>
 
 #define DSM_MAX 255         /* registry slots; the index stores slot + 1 in a byte */

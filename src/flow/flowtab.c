@@ -53,6 +53,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#define XXH_INLINE_ALL /* inlined hashing: it runs per event */
 #include <xxhash.h>
 
 #define FT_DEFAULT_ACTIVE_S 60
