@@ -56,9 +56,32 @@ static bool is_spare_name(const char *n)
     return l == 5 + 16 + 4 && strncmp(n, "free-", 5) == 0 && strcmp(n + 21, ".log") == 0;
 }
 
+static bool is_wal_name(const char *n)
+{
+    size_t l = strlen(n);
+    return l == 4 + 16 + 4 && strncmp(n, "wal-", 4) == 0 && strcmp(n + 20, ".log") == 0;
+}
+
 static void spare_path(const struct ariel_wal *w, uint64_t id, char *p, size_t len)
 {
     snprintf(p, len, "%s/free-%016" PRIx64 ".log", w->dir, id);
+}
+
+/* Deletes the files of the WAL directory whose names match (what: for the log). */
+static void delete_matching(const struct ariel_wal *w, bool (*match)(const char *),
+                            const char *what)
+{
+    char p[PATH_MAX + 300];
+    DIR *d = opendir(w->dir);
+    struct dirent *de;
+    if (!d) return;
+    while ((de = readdir(d))) {
+        if (!match(de->d_name)) continue;
+        snprintf(p, sizeof p, "%s/%s", w->dir, de->d_name);
+        if (unlink(p) != 0 && errno != ENOENT)
+            LOG_WARN(ARIEL_COMP, "cannot delete %s %s: %s", what, p, strerror(errno));
+    }
+    closedir(d);
 }
 
 /* Deletes the spares: the ones listed, and with all, any other free- file in the directory
@@ -72,17 +95,7 @@ static void spares_delete(struct ariel_wal *w, bool all)
             LOG_WARN(ARIEL_COMP, "cannot delete spare WAL file %s: %s", p, strerror(errno));
     }
     w->nspare = 0;
-    if (!all) return;
-    DIR *d = opendir(w->dir);
-    struct dirent *de;
-    if (!d) return;
-    while ((de = readdir(d))) {
-        if (!is_spare_name(de->d_name)) continue;
-        snprintf(p, sizeof p, "%s/%s", w->dir, de->d_name);
-        if (unlink(p) != 0 && errno != ENOENT)
-            LOG_WARN(ARIEL_COMP, "cannot delete spare WAL file %s: %s", p, strerror(errno));
-    }
-    closedir(d);
+    if (all) delete_matching(w, is_spare_name, "spare WAL file");
 }
 
 void ariel_wal_init(struct ariel_wal *w, const char *root, enum strm_fsync_policy policy,
@@ -411,17 +424,8 @@ int ariel_wal_sync(struct ariel_wal *w)
     return 0;
 }
 
-static bool is_wal_name(const char *n)
-{
-    size_t l = strlen(n);
-    return l == 4 + 16 + 4 && strncmp(n, "wal-", 4) == 0 && strcmp(n + 20, ".log") == 0;
-}
-
 void ariel_wal_drop_all(struct ariel_wal *w)
 {
-    DIR *d;
-    struct dirent *de;
-    char p[PATH_MAX + 300];
     if (w->syncer) (void)syncer_retire(w, false); /* the files go: nothing to sync */
     if (w->fd >= 0) close(w->fd);
     w->fd = -1;
@@ -430,14 +434,7 @@ void ariel_wal_drop_all(struct ariel_wal *w)
     w->path[0] = 0;
     w->bytes_total = 0;
     spares_delete(w, false);
-    if (!(d = opendir(w->dir))) return;
-    while ((de = readdir(d))) {
-        if (!is_wal_name(de->d_name)) continue;
-        snprintf(p, sizeof p, "%s/%s", w->dir, de->d_name);
-        if (unlink(p) != 0 && errno != ENOENT)
-            LOG_WARN(ARIEL_COMP, "cannot delete covered WAL file %s: %s", p, strerror(errno));
-    }
-    closedir(d);
+    delete_matching(w, is_wal_name, "covered WAL file");
 }
 
 void ariel_wal_roll(struct ariel_wal *w)
