@@ -198,7 +198,7 @@ int ariel_wal_check(const char *root, bool repair, bool in_use, ariel_fsck_fn re
 
 /* ---------------------------------------------------------------- dictionaries (dict.c) */
 
-#define ARIEL_DICT_BYTES (64u << 10)  /* a dictionary's size */
+#define ARIEL_DICT_BYTES (256u << 10) /* a dictionary's size */
 #define ARIEL_DICT_BLOCK (128u << 10) /* the raw bytes of a payload block compressed with one */
 #define ARIEL_DICT_RETRAIN 1024       /* segments written with a dictionary before a new one */
 
