@@ -21,10 +21,10 @@
  * damaged or missing one makes the column unreadable (reported like any damage), never
  * wrong. Dictionaries are small (ARIEL_DICT_BYTES, 256 KiB) and are not deleted.
  *
- * 256 KiB trained from up to 8 MiB, not 64 KiB from 2 MiB: the bigger one holds the
+ * 256 KiB trained from up to 4 MiB, not 64 KiB from 2 MiB: the bigger one holds the
  * templates of more log source types, and zstd then finds longer matches, so it is both
  * faster and smaller (128 KiB blocks of the DSM mix, level 1: 522 MB/s at 5.08x before,
- * 713 MB/s at 8.38x; of the bench/store mix 600 -> 750 MB/s, 7.65x -> 7.86x).
+ * 776 MB/s at 8.45x; of the bench/store mix 600 -> 780 MB/s, 7.65x -> 7.85x).
  */
 #include "ariel/ariel_int.h"
 
@@ -42,8 +42,8 @@
 
 #define DICT_MAGIC 0x31434441u /* "ADC1" */
 #define DICT_HEAD 16
-#define DICT_SAMPLE_BYTES (8u << 20) /* of payloads to train from */
-#define DICT_SAMPLE_MAX 40000        /* payloads at most */
+#define DICT_SAMPLE_BYTES (4u << 20) /* of payloads to train from */
+#define DICT_SAMPLE_MAX 20000        /* payloads at most */
 
 static void dict_path(char *out, size_t len, const char *root, uint32_t id, bool tmp)
 {

@@ -973,7 +973,7 @@ static bool payload_dict_ready(struct ariel_seg_writer *w, uint32_t n)
     if (w->dict_borrowed) return w->cdict != NULL;
     if (w->cdict && (w->dict_segments < ARIEL_DICT_RETRAIN || w->dict_frozen)) return true;
     if (strm_mono_ms() < w->dict_retry_ms) return w->cdict != NULL;
-    uint32_t step = n / 40000 + 1, m = 0;
+    uint32_t step = n / 20000 + 1, m = 0;
     struct strm_str *smp = malloc(sizeof *smp * (n / step + 1));
     uint8_t *d = NULL;
     size_t dl = 0;
