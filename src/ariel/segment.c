@@ -289,12 +289,12 @@ static uint64_t distinct_estimate(const uint64_t *h, size_t n);
 
 /*
  * m[i / 64] bit i % 64 set when s[i] is a token byte (tok_lower), for i < n; m holds
- * (n + 63) / 64 words, zeroed here. Sixteen bytes at a time where SSE2 is there: this scan
- * runs over every payload byte the store writes.
+ * (n + 63) / 64 words and one more (tok_runs' look-ahead), all zeroed here. Sixteen bytes at a time
+ * where SSE2 is there: this scan runs over every payload byte the store writes.
  */
 static void tok_bitmap(const uint8_t *s, size_t n, uint64_t *m)
 {
-    memset(m, 0, (n + 63) / 64 * sizeof *m);
+    memset(m, 0, ((n + 63) / 64 + 1) * sizeof *m);
     size_t i = 0;
 #ifdef __SSE2__
     const __m128i c20 = _mm_set1_epi8(0x20), ca = _mm_set1_epi8('a' - 1),
@@ -314,8 +314,8 @@ static void tok_bitmap(const uint8_t *s, size_t n, uint64_t *m)
 }
 
 /*
- * The tokens of ARIEL_TOKEN_MIN or more bytes in a bitmap of n bytes (tok_bitmap; m holds
- * (n + 63) / 64 words and one more, zero, after them), in order: pos gets each one's start
+ * The tokens of ARIEL_TOKEN_MIN or more bytes in a bitmap of n bytes (tok_bitmap's, with its
+ * zero word after the last), in order: pos gets each one's start
  * and end (at most n + 1 entries); returns how many entries. A word y marks the bytes that
  * begin three token bytes in a row, and the bytes such a window covers are exactly those of
  * the long tokens, so the shorter ones (a third of a log line's, "12", "05", "to") never
@@ -420,7 +420,6 @@ static int token_index_build(struct ariel_seg_writer *w, uint32_t n, size_t *len
                 w->tokposcap = ((size_t)pl.len + 1) * 2;
             }
             tok_bitmap((const uint8_t *)pl.p, pl.len, w->tokbm);
-            w->tokbm[nw] = 0;
             size_t np = tok_runs(w->tokbm, pl.len, w->tokpos);
             for (size_t j = 0; j < np; j += 2) {
                 size_t ts = w->tokpos[j], tl = w->tokpos[j + 1] - ts;
@@ -999,14 +998,6 @@ static bool payload_dict_ready(struct ariel_seg_writer *w, uint32_t n)
 }
 
 /*
- * String column k of the n rows as a dictionary (ARIEL_ENC_STRDICT) into w->raw: 1 when it
- * pays (at most 65535 distinct values and n / 4, and the dictionary plus the codes smaller
- * than the lengths plus the bytes), 0 when not (nothing written), or STRM_ERR_NOMEM. Columns such
- * as the user, host and program names repeat a few values: zstd then gets a fraction of the bytes
- * (it decompresses that much faster), and a reader compares a value once per distinct value, not
- * once per row.
- */
-/*
  * A string of at most 16 bytes as two words that hold all of its bytes (loads that overlap,
  * none outside the string), so that two of one length are equal exactly when their words
  * are: the dictionary coder compares and hashes those instead of calling memcmp and XXH3
@@ -1041,6 +1032,14 @@ static inline size_t short_hash(struct short_key k, size_t len)
 
 #define STRDICT_PROBE_ROWS 4096u
 
+/*
+ * String column k of the n rows as a dictionary (ARIEL_ENC_STRDICT) into w->raw: 1 when it
+ * pays (at most 65535 distinct values and n / 4, and the dictionary plus the codes smaller
+ * than the lengths plus the bytes), 0 when not (nothing written), or STRM_ERR_NOMEM. Columns such
+ * as the user, host and program names repeat a few values: zstd then gets a fraction of the bytes
+ * (it decompresses that much faster), and a reader compares a value once per distinct value, not
+ * once per row.
+ */
 static int encode_strdict(struct ariel_seg_writer *w, int k, uint32_t n, size_t total,
                           size_t *rawlen)
 {
@@ -3721,7 +3720,6 @@ static uint32_t pred_blocks(struct ariel_segment *g, const struct ariel_pred *p,
                 return 0;
             }
             tok_bitmap(p->keys[k], wl, bm);
-            bm[nw] = 0;
             size_t np = tok_runs(bm, wl, pos);
             for (size_t j = 0; j < np && nh < TOK_MAX_KEYS; j += 2)
                 hs[nh++] = ariel_token_hash((const char *)p->keys[k] + pos[j], pos[j + 1] - pos[j]);

@@ -748,19 +748,17 @@ int ariel_wal_check(const char *root, bool repair, bool in_use, ariel_fsck_fn re
             rc = STRM_ERR_IO;
             goto out;
         }
-        res->wal_files++;
         /* an old tail of a reused file is no damage: recovery cuts it off silently */
         replay_buf(p, buf, len, name_seq(names[i]), check_record, &cs, &first, &valid, &bad,
                    &stale);
-        res->wal_records += cs.records;
         if ((bad || stale) && in_use && access(p, F_OK) != 0) { /* reused while being read */
-            res->wal_files--;
-            res->wal_records -= cs.records;
             close(fd);
             free(buf);
             buf = NULL;
             continue;
         }
+        res->wal_files++;
+        res->wal_records += cs.records;
         /* the writer may be appending to the last file of a running store right now */
         if (bad && !(last && in_use)) {
             res->wal_damaged++;
