@@ -789,6 +789,7 @@ static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool
     if (helped) {
         s->sw2.cdict = s->sw.cdict;
         s->sw2.dict_id = s->sw.dict_id;
+        s->sw2.dict_attach = s->sw.dict_attach;
         s->sw2.dict_borrowed = true;
         s->sw.dict_frozen = true;
         helped = pthread_create(&helper, NULL, flush_helper, &job) == 0;
@@ -2059,6 +2060,7 @@ static int writer_setup(struct ariel_seg_writer *w, const struct ariel_options *
     w->token_index = !opt->no_token_index;
     w->payload_dict = !opt->no_payload_dict;
     if (opt->dict_block_bytes) w->dict_block = opt->dict_block_bytes;
+    w->dict_form = opt->payload_dict_form;
     return 0;
 }
 

@@ -18,6 +18,8 @@
 
 struct ariel_store;
 
+enum ariel_dict_form { ARIEL_DICT_FORM_AUTO, ARIEL_DICT_FORM_COPIED, ARIEL_DICT_FORM_IN_PLACE };
+
 struct ariel_options {
     const char *dir; /* the store's root, e.g. <data_dir>/ariel; created if missing */
     bool read_only;  /* open without writing anything: replays the WAL in memory only */
@@ -58,6 +60,9 @@ struct ariel_options {
      * for tests. */
     bool no_payload_dict;
     size_t dict_block_bytes;
+    /* how zstd uses the dictionary: ARIEL_DICT_FORM_AUTO (0, chosen per dictionary on a
+     * sample of the payloads: segment.c), _COPIED or _IN_PLACE (tests) */
+    enum ariel_dict_form payload_dict_form;
     /* Compaction (storage.compaction, on by default): a background thread merges the small
      * segments (under half of segment_rows) of one hour partition once it holds
      * compact_min_segments of them (0: 4), or two once the hour is over, checking every

@@ -425,6 +425,8 @@ struct ariel_seg_writer {
     /* a flush's helper writer uses the flushing writer's dictionary (borrowed: never trained
      * or freed here), which keeps it meanwhile (frozen: no retraining) */
     bool dict_borrowed, dict_frozen;
+    bool dict_attach;               /* cdict is used in place, not copied per block (segment.c) */
+    enum ariel_dict_form dict_form; /* how dict_attach is chosen */
     uint32_t dict_id, dict_segments;
     size_t dict_block;
     int64_t dict_retry_ms; /* after a failed training: not before */

@@ -2310,14 +2310,14 @@ static void child_dict_damaged(const char *dir, void *arg)
     ariel_close(s);
 }
 
-static void payload_dictionary(void **state)
+static void payload_dictionary_form(enum ariel_dict_form form)
 {
-    (void)state;
     char *dir = make_dir(), pat[600];
     struct ariel_options o = opts(dir);
     o.strblock_min_bytes = 1;
     o.strblock_rows = 1000;
     o.dict_block_bytes = 8192;
+    o.payload_dict_form = form;
     struct ariel_store *s = open_store(&o);
     const uint32_t n = 20000;
     append_range(s, 0, n, 500);
@@ -2370,6 +2370,15 @@ static void payload_dictionary(void **state)
     assert_int_equal(unlink(dpath), 0);
     in_child(child_dict_damaged, dir, NULL);
     rm_dir(dir);
+}
+
+/* each of zstd's two forms of the dictionary (segment.c), and the one chosen by sample */
+static void payload_dictionary(void **state)
+{
+    (void)state;
+    payload_dictionary_form(ARIEL_DICT_FORM_AUTO);
+    payload_dictionary_form(ARIEL_DICT_FORM_COPIED);
+    payload_dictionary_form(ARIEL_DICT_FORM_IN_PLACE);
 }
 
 /* ---------------------------------------------------------------- compaction */
