@@ -386,6 +386,10 @@ struct ariel_seg_writer {
     struct strm_str *strs;
     bool *slices;
     size_t strs_rows;
+    /* the bytes of each short-string plane's values, copied together (split_rows): the
+     * column's passes read them in order, not one memtable row's cache line each */
+    char *sbuf[ARIEL_ROW_NSTR];
+    size_t sbufcap[ARIEL_ROW_NSTR], sbufused[ARIEL_ROW_NSTR];
     int8_t plane[ARIEL_ROW_NSTR];
     int nplanes;
     /* The fixed-width columns transposed in one pass over the rows (column-major): column c
