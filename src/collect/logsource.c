@@ -1189,6 +1189,19 @@ static _Thread_local struct dsm_memo parser_memo;
  */
 #define PARSE_AHEAD 4 /* events whose lines are asked for ahead of the parse */
 
+/*
+ * The DSMs parse a batch in groups of GROUP_ROWS events, each group in the order of its
+ * events' log source types (GROUP_KEYS buckets of the type id; unknown senders first), not
+ * in arrival order: senders of different kinds interleave line by line, and each line
+ * then ran a different DSM's code, cold in the branch predictor and the instruction cache.
+ * The events stay where they are. On the DSM mix (every line another type) the DSMs alone
+ * went from 2.02 to 2.35 M lines/s in groups of 256, 2.40 M in groups of 1024; 256 events
+ * (about 170 KB with their payloads) still lie in this core's cache when the second pass
+ * comes back to them.
+ */
+#define GROUP_ROWS 256
+#define GROUP_KEYS 63
+
 /* Asks for the event's own cache lines and its payload's (the receiver on the other core
  * wrote both; the parse reads the payload from both ends). */
 static inline void prefetch_event(const struct strm_event *ev)
@@ -1210,56 +1223,84 @@ static void process_batch(struct logsource_registry *reg, struct strm_batch *b,
     int tz_local = local_tz_min();
     pthread_rwlock_rdlock(&reg->snap_lock);
     const struct ls_snap *snap = reg->snap;
-    for (uint32_t i = 0; i < b->count; i++) {
-        struct strm_event *ev = &b->ev[i];
-        if (counts) {
-            /* the event further ahead: its payload pointer, which prefetch_event reads */
-            if (i + 2 * PARSE_AHEAD < b->count)
-                __builtin_prefetch(&b->ev[i + 2 * PARSE_AHEAD].payload);
-            if (i + PARSE_AHEAD < b->count) prefetch_event(&b->ev[i + PARSE_AHEAD]);
-            syslog_count(counts, syslog_parse(ev, &b->arena));
+    for (uint32_t base = 0; base < b->count; base += GROUP_ROWS) {
+        uint32_t m = b->count - base < GROUP_ROWS ? b->count - base : GROUP_ROWS;
+        uint64_t hs[GROUP_ROWS];
+        const struct ls_ent *es[GROUP_ROWS];
+        uint8_t key[GROUP_ROWS];
+        uint16_t order[GROUP_ROWS], at[GROUP_KEYS + 1];
+        memset(at, 0, sizeof at);
+        /* the headers parsed and the log sources found, in arrival order */
+        for (uint32_t j = 0; j < m; j++) {
+            uint32_t i = base + j;
+            struct strm_event *ev = &b->ev[i];
+            if (counts) {
+                /* the event further ahead: its payload pointer, which prefetch_event reads */
+                if (i + 2 * PARSE_AHEAD < b->count)
+                    __builtin_prefetch(&b->ev[i + 2 * PARSE_AHEAD].payload);
+                if (i + PARSE_AHEAD < b->count) prefetch_event(&b->ev[i + PARSE_AHEAD]);
+                syslog_count(counts, syslog_parse(ev, &b->arena));
+            }
+            const char *ident = ev->hostname.p;
+            uint32_t idlen = ident ? ev->hostname.len : 0;
+            hs[j] = 0;
+            es[j] = NULL;
+            if (idlen > 0 && idlen <= LOGSOURCE_MAX_IDENT) {
+                hs[j] = ident_hash(ident, idlen);
+                es[j] = snap_find_ident(snap, ident, idlen, hs[j]);
+            }
+            key[j] = es[j] ? (uint8_t)(1 + es[j]->type % GROUP_KEYS) : 0;
+            at[key[j] + 1]++;
         }
-        const char *ident = ev->hostname.p;
-        uint32_t idlen = ident ? ev->hostname.len : 0;
-        uint64_t h = 0;
-        const struct ls_ent *e = NULL;
-        if (idlen > 0 && idlen <= LOGSOURCE_MAX_IDENT) {
-            h = ident_hash(ident, idlen);
-            e = snap_find_ident(snap, ident, idlen, h);
-        }
-        if (e && !e->enabled) {
-            ev->logsourceid = e->id;
-            dsm_set_qid(ev, QID_GENERIC_STORED);
-            disabled++;
-            agg_ls(&bs, e->rec, ev->starttime);
-            continue;
-        }
-        struct dsm_ctx ctx = {
-            .tz_min = e && e->tz_min != LOGSOURCE_TZ_UNSET ? e->tz_min : tz_local,
-            .hint = e ? e->type : 0,
-        };
-        const struct dsm_def *d = dsm_parse_memo(ev, &b->arena, &ctx, &parser_memo);
-        if (d) {
-            recognized++;
-            agg_type(reg, &bs, d->type_id);
-        } else {
-            unrecognized++;
-        }
-        if (e) {
-            ev->logsourceid = e->id;
-            agg_ls(&bs, e->rec, ev->starttime);
-        } else if (h && agg_unk(reg, &bs, ident, idlen, h, d ? d->type_id : 0, ev->starttime)) {
-            /* Threshold reached: create the log source now, outside the read lock (it
-             * takes the write lock), then go on with the new snapshot. */
-            unk_apply(reg, bs.unk, bs.nunk, bs.creq, &bs.ncreq,
-                      sizeof(bs.creq) / sizeof(bs.creq[0]));
-            bs.nunk = 0;
-            pthread_rwlock_unlock(&reg->snap_lock);
-            for (size_t k = 0; k < bs.ncreq; k++)
-                create_auto(reg, &bs.creq[k]);
-            bs.ncreq = 0;
-            pthread_rwlock_rdlock(&reg->snap_lock);
-            snap = reg->snap;
+        /* then grouped by log source type, in arrival order within a group (counting sort) */
+        for (uint32_t k = 1; k <= GROUP_KEYS; k++)
+            at[k] = (uint16_t)(at[k] + at[k - 1]);
+        for (uint32_t j = 0; j < m; j++)
+            order[at[key[j]]++] = (uint16_t)j;
+        bool resnap = false; /* the snapshot changed: es[] are stale */
+        for (uint32_t t = 0; t < m; t++) {
+            uint32_t j = order[t];
+            struct strm_event *ev = &b->ev[base + j];
+            const char *ident = ev->hostname.p;
+            uint32_t idlen = ident ? ev->hostname.len : 0;
+            uint64_t h = hs[j];
+            const struct ls_ent *e = es[j];
+            if (resnap) e = h ? snap_find_ident(snap, ident, idlen, h) : NULL;
+            if (e && !e->enabled) {
+                ev->logsourceid = e->id;
+                dsm_set_qid(ev, QID_GENERIC_STORED);
+                disabled++;
+                agg_ls(&bs, e->rec, ev->starttime);
+                continue;
+            }
+            struct dsm_ctx ctx = {
+                .tz_min = e && e->tz_min != LOGSOURCE_TZ_UNSET ? e->tz_min : tz_local,
+                .hint = e ? e->type : 0,
+            };
+            const struct dsm_def *d = dsm_parse_memo(ev, &b->arena, &ctx, &parser_memo);
+            if (d) {
+                recognized++;
+                agg_type(reg, &bs, d->type_id);
+            } else {
+                unrecognized++;
+            }
+            if (e) {
+                ev->logsourceid = e->id;
+                agg_ls(&bs, e->rec, ev->starttime);
+            } else if (h && agg_unk(reg, &bs, ident, idlen, h, d ? d->type_id : 0, ev->starttime)) {
+                /* Threshold reached: create the log source now, outside the read lock (it
+                 * takes the write lock), then go on with the new snapshot. */
+                unk_apply(reg, bs.unk, bs.nunk, bs.creq, &bs.ncreq,
+                          sizeof(bs.creq) / sizeof(bs.creq[0]));
+                bs.nunk = 0;
+                pthread_rwlock_unlock(&reg->snap_lock);
+                for (size_t k = 0; k < bs.ncreq; k++)
+                    create_auto(reg, &bs.creq[k]);
+                bs.ncreq = 0;
+                pthread_rwlock_rdlock(&reg->snap_lock);
+                snap = reg->snap;
+                resnap = true;
+            }
         }
     }
     /* Still under the read lock: the recs and idents we point at cannot go away. */
