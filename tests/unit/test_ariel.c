@@ -2381,6 +2381,70 @@ static void payload_dictionary(void **state)
     payload_dictionary_form(ARIEL_DICT_FORM_IN_PLACE);
 }
 
+/*
+ * A flush sorts the memtable's rows by time, ties in arrival order (flush_memtable's merge
+ * of the runs it finds): rows appended in runs of rising time that overlap, in a single
+ * run, and in random order all come back from a scan in that order.
+ */
+struct time_order {
+    int64_t last_t;
+    uint32_t last_id, rows, bad;
+};
+
+static int time_order_row(const struct strm_event *ev, void *arg)
+{
+    struct time_order *o = arg;
+    if (o->rows &&
+        (ev->starttime < o->last_t || (ev->starttime == o->last_t && ev->qid < o->last_id)))
+        o->bad++;
+    o->last_t = ev->starttime;
+    o->last_id = ev->qid;
+    o->rows++;
+    return 0;
+}
+
+static void flush_sorts_by_time(void **state)
+{
+    (void)state;
+    for (int shape = 0; shape < 3; shape++) {
+        char *dir = make_dir();
+        struct ariel_options o = opts(dir);
+        struct ariel_store *s = open_store(&o);
+        const uint32_t n = 5000;
+        struct strm_batch *b = strm_batch_new(n);
+        REQUIRE(b != NULL);
+        uint64_t x = 88172645463325252ull;
+        for (uint32_t id = 0; id < n; id++) {
+            int64_t t;
+            if (shape == 0) { /* runs of 100 rising, each starting a little before the last */
+                t = T0 + (int64_t)(id / 100) * 70 + (id % 100);
+            } else if (shape == 1) { /* one run, with ties */
+                t = T0 + id / 3;
+            } else { /* random, with ties */
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                t = T0 + (int64_t)(x % 2000);
+            }
+            gen_event(b, strm_batch_add(b), id, t);
+        }
+        REQUIRE(ariel_append(s, b) == 0);
+        strm_batch_free(b);
+        assert_int_equal(ariel_flush(s), 0);
+        struct time_order ord = {0};
+        struct ariel_scan_opts so = {.tmin = INT64_MIN,
+                                     .tmax = INT64_MAX,
+                                     .colmask = ALL_COLS,
+                                     .fn = time_order_row,
+                                     .arg = &ord};
+        REQUIRE(ariel_scan_ex(s, &so) == 0);
+        assert_int_equal(ord.rows, n);
+        assert_int_equal(ord.bad, 0);
+        ariel_close(s);
+        rm_dir(dir);
+    }
+}
+
 /* ---------------------------------------------------------------- compaction */
 
 #define SEG_GLOB "events/*/*/*/*/seg-*.seg"
@@ -2539,6 +2603,7 @@ int main(void)
         cmocka_unit_test(compaction_merges_small_segments),
         cmocka_unit_test(string_dictionary),
         cmocka_unit_test(payload_dictionary),
+        cmocka_unit_test(flush_sorts_by_time),
         cmocka_unit_test(bench_ingest),
         cmocka_unit_test(corpus_compression),
     };
