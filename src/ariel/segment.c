@@ -1067,14 +1067,14 @@ static size_t payload_try(struct ariel_seg_writer *w, const uint8_t *raw, size_t
 }
 
 /* The dictionary d (dl bytes) in the form that suits this segment's payload bytes (raw,
- * len) better, and w->dict_attach set to match; NULL when zstd cannot make it. */
+ * len) better, *attach telling which; NULL when zstd cannot make it. */
 static ZSTD_CDict *payload_cdict(struct ariel_seg_writer *w, const void *d, size_t dl,
-                                 const uint8_t *raw, size_t len)
+                                 const uint8_t *raw, size_t len, bool *attach)
 {
     if (w->dict_form == ARIEL_DICT_FORM_COPIED || w->dict_form == ARIEL_DICT_FORM_IN_PLACE) {
-        w->dict_attach = w->dict_form == ARIEL_DICT_FORM_IN_PLACE;
-        return w->dict_attach ? payload_cdict_attached(d, dl, w->level, w->dict_block)
-                              : ZSTD_createCDict(d, dl, w->level);
+        *attach = w->dict_form == ARIEL_DICT_FORM_IN_PLACE;
+        return *attach ? payload_cdict_attached(d, dl, w->level, w->dict_block)
+                       : ZSTD_createCDict(d, dl, w->level);
     }
     ZSTD_CDict *copied = ZSTD_createCDict(d, dl, w->level);
     ZSTD_CDict *attached = copied ? payload_cdict_attached(d, dl, w->level, w->dict_block) : NULL;
@@ -1083,11 +1083,11 @@ static ZSTD_CDict *payload_cdict(struct ariel_seg_writer *w, const void *d, size
     size_t sc = out ? payload_try(w, raw, len, copied, false, out, cap) : 0;
     size_t sa = sc ? payload_try(w, raw, len, attached, true, out, cap) : 0;
     free(out);
-    w->dict_attach = sa && sa * 100 <= sc * (100 - PAYLOAD_ATTACH_GAIN);
+    *attach = sa && sa * 100 <= sc * (100 - PAYLOAD_ATTACH_GAIN);
     LOG_DEBUG(ARIEL_COMP,
               "payload dictionary: a sample of %zu bytes gave %zu copied, %zu in place: %s", len,
-              sc, sa, w->dict_attach ? "in place" : "copied");
-    if (w->dict_attach) {
+              sc, sa, *attach ? "in place" : "copied");
+    if (*attach) {
         ZSTD_freeCDict(copied);
         return attached;
     }
@@ -1119,7 +1119,8 @@ static bool payload_dict_ready(struct ariel_seg_writer *w, uint32_t n, const uin
         rc = ariel_dict_train(w->root, smp, m, ARIEL_DICT_BYTES, &d, &dl, &id);
         free(smp);
     }
-    ZSTD_CDict *cd = rc == 0 ? payload_cdict(w, d, dl, raw, len) : NULL;
+    bool attach = false;
+    ZSTD_CDict *cd = rc == 0 ? payload_cdict(w, d, dl, raw, len, &attach) : NULL;
     free(d);
     if (!cd) {
         w->dict_retry_ms = strm_mono_ms() + 600000;
@@ -1127,6 +1128,7 @@ static bool payload_dict_ready(struct ariel_seg_writer *w, uint32_t n, const uin
     }
     ZSTD_freeCDict(w->cdict);
     w->cdict = cd;
+    w->dict_attach = attach;
     w->dict_id = id;
     w->dict_segments = 0;
     return true;
