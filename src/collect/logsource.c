@@ -1228,7 +1228,7 @@ static void process_batch(struct logsource_registry *reg, struct strm_batch *b,
         uint64_t hs[GROUP_ROWS];
         const struct ls_ent *es[GROUP_ROWS];
         uint8_t key[GROUP_ROWS];
-        uint16_t order[GROUP_ROWS], at[GROUP_KEYS + 1];
+        uint16_t order[GROUP_ROWS], at[GROUP_KEYS + 2]; /* keys 0..GROUP_KEYS, counted at +1 */
         memset(at, 0, sizeof at);
         /* the headers parsed and the log sources found, in arrival order */
         for (uint32_t j = 0; j < m; j++) {
@@ -1253,7 +1253,7 @@ static void process_batch(struct logsource_registry *reg, struct strm_batch *b,
             at[key[j] + 1]++;
         }
         /* then grouped by log source type, in arrival order within a group (counting sort) */
-        for (uint32_t k = 1; k <= GROUP_KEYS; k++)
+        for (uint32_t k = 1; k <= GROUP_KEYS + 1; k++)
             at[k] = (uint16_t)(at[k] + at[k - 1]);
         for (uint32_t j = 0; j < m; j++)
             order[at[key[j]]++] = (uint16_t)j;
