@@ -477,6 +477,8 @@ static void reserve_release(struct ariel_store *s)
     char p[PATH_MAX + 16];
     snprintf(p, sizeof p, "%s/reserve", s->root);
     s->space_low = true;
+    /* the spare WAL files hold space that the reserve must get back before ingest resumes */
+    ariel_wal_spares_off(&s->wal, true);
     if (unlink(p) == 0)
         LOG_WARN(ARIEL_COMP,
                  "%s: disk full: released the %llu MiB reserve so the memtable can be written "
@@ -498,6 +500,7 @@ static void reserve_check(struct ariel_store *s)
     if (busy) return;
     if (reserve_make(s) == 0) {
         s->space_low = false;
+        ariel_wal_spares_off(&s->wal, false);
         LOG_INFO(ARIEL_COMP, "%s: disk space is back: ingest resumes", s->root);
     }
 }

@@ -142,6 +142,7 @@ struct ariel_wal {
     int nspare;
     uint64_t spare_id[ARIEL_WAL_SPARES];
     uint64_t next_spare_id;
+    bool no_spares; /* the disk is full: covered files are deleted, none kept (below) */
 };
 
 struct ariel_wal_piece {
@@ -159,6 +160,9 @@ void ariel_wal_roll(struct ariel_wal *w);
  * ARIEL_WAL_SPARES of them are kept as spares for reuse, the rest deleted.
  */
 void ariel_wal_drop_before(struct ariel_wal *w, uint64_t seq);
+/* With off, deletes the spares and keeps none until called again without (the disk is full:
+ * a spare holds its space, which the reserve needs back before ingest resumes). */
+void ariel_wal_spares_off(struct ariel_wal *w, bool off);
 /*
  * Writes one record (header + the pieces, one pwritev) holding rows rows starting at
  * first_seq; fsyncs per policy. On error the file is cut back to its previous size and

@@ -457,7 +457,7 @@ void ariel_wal_drop_before(struct ariel_wal *w, uint64_t seq)
         /* a file holds seqs from its name's up to the next file's: all below seq when the
          * next file starts at or below seq; the writer rolled a new file at that boundary */
         if (first < seq && (w->fd < 0 || strcmp(p, w->path) != 0)) {
-            if (w->nspare < ARIEL_WAL_SPARES) {
+            if (w->nspare < ARIEL_WAL_SPARES && !w->no_spares) {
                 char sp[PATH_MAX + 300];
                 uint64_t id = w->next_spare_id++;
                 spare_path(w, id, sp, sizeof sp);
@@ -475,6 +475,12 @@ void ariel_wal_drop_before(struct ariel_wal *w, uint64_t seq)
     }
     closedir(d);
     w->bytes_total = remaining;
+}
+
+void ariel_wal_spares_off(struct ariel_wal *w, bool off)
+{
+    w->no_spares = off;
+    if (off) spares_delete(w, false);
 }
 
 void ariel_wal_close(struct ariel_wal *w)

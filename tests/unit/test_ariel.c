@@ -620,6 +620,27 @@ static void wal_file_reuse(void **state)
         REQUIRE(f && fclose(f) == 0);
         ariel_wal_init(&w, dir, STRM_FSYNC_NEVER, 0);
         REQUIRE(glob_count(dir, "wal/free-*.log") == 0);
+
+        /* a full disk: the spares go at once, and covered files are deleted, not kept,
+         * until the store has its reserve back */
+        wal_put(&w, 41, 5, 100);
+        ariel_wal_roll(&w);
+        wal_put(&w, 46, 5, 100);
+        ariel_wal_drop_before(&w, 46);
+        REQUIRE(glob_count(dir, "wal/free-*.log") == 1);
+        ariel_wal_spares_off(&w, true);
+        REQUIRE(glob_count(dir, "wal/free-*.log") == 0);
+        ariel_wal_roll(&w);
+        wal_put(&w, 51, 5, 100);
+        ariel_wal_drop_before(&w, 51);
+        REQUIRE(glob_count(dir, "wal/free-*.log") == 0);
+        REQUIRE(glob_count(dir, "wal/wal-*.log") == 1);
+        ariel_wal_spares_off(&w, false);
+        ariel_wal_roll(&w);
+        wal_put(&w, 56, 5, 100);
+        ariel_wal_drop_before(&w, 56);
+        REQUIRE(glob_count(dir, "wal/free-*.log") == 1);
+        ariel_wal_drop_all(&w); /* the next round starts from an empty WAL */
         ariel_wal_close(&w);
     }
     rm_dir(dir);
