@@ -1039,6 +1039,10 @@ static ZSTD_CDict *payload_cdict_attached(const void *d, size_t dl, int level, s
     return ZSTD_createCDict_advanced(d, dl, ZSTD_dlm_byCopy, ZSTD_dct_auto, cp, ZSTD_defaultCMem);
 }
 
+static size_t compress_inlen(struct ariel_seg_writer *w, uint8_t *dst, size_t cap,
+                             const uint8_t *lens, size_t ll, const uint8_t *bytes, size_t bl,
+                             const void *cdict, bool attach);
+
 /* The compressed size of up to PAYLOAD_TRY_BLOCKS blocks from the middle of the payload
  * bytes (raw, len) with cd in the given form; 0 when zstd fails. */
 static size_t payload_try(struct ariel_seg_writer *w, const uint8_t *raw, size_t len,
@@ -1047,22 +1051,12 @@ static size_t payload_try(struct ariel_seg_writer *w, const uint8_t *raw, size_t
     size_t B = w->dict_block,
            from = len > PAYLOAD_TRY_BLOCKS * B ? (len - PAYLOAD_TRY_BLOCKS * B) / 2 : 0;
     size_t total = 0;
-    ZSTD_CCtx *z = w->cctx_block;
     for (size_t o = from; o < len && o < from + PAYLOAD_TRY_BLOCKS * B; o += B) {
         size_t bl = len - o < B ? len - o : B;
-        ZSTD_CCtx_reset(z, ZSTD_reset_session_only);
-        ZSTD_CCtx_setParameter(z, ZSTD_c_forceAttachDict,
-                               attach ? ZSTD_dictForceAttach : ZSTD_dictDefaultAttach);
-        ZSTD_CCtx_refCDict(z, cd);
-        size_t r = ZSTD_compress2(z, out, cap, raw + o, bl);
-        if (ZSTD_isError(r)) {
-            total = 0;
-            break;
-        }
+        size_t r = compress_inlen(w, out, cap, NULL, 0, raw + o, bl, cd, attach);
+        if (ZSTD_isError(r)) return 0;
         total += r;
     }
-    ZSTD_CCtx_reset(z, ZSTD_reset_session_only);
-    ZSTD_CCtx_refCDict(z, NULL);
     return total;
 }
 
@@ -1452,15 +1446,15 @@ static size_t inlen_frame(ZSTD_CCtx *z, uint8_t *dst, size_t cap, const uint8_t 
     return out.pos;
 }
 
+/* inlen_frame in w's block context, with cdict (when not NULL) in place (attach) or copied. */
 static size_t compress_inlen(struct ariel_seg_writer *w, uint8_t *dst, size_t cap,
                              const uint8_t *lens, size_t ll, const uint8_t *bytes, size_t bl,
-                             const void *cdict)
+                             const void *cdict, bool attach)
 {
     ZSTD_CCtx *z = w->cctx_block;
     ZSTD_CCtx_reset(z, ZSTD_reset_session_only);
-    size_t r = ZSTD_CCtx_setParameter(z, ZSTD_c_forceAttachDict,
-                                      cdict && w->dict_attach ? ZSTD_dictForceAttach
-                                                              : ZSTD_dictDefaultAttach);
+    size_t r = ZSTD_CCtx_setParameter(
+        z, ZSTD_c_forceAttachDict, cdict && attach ? ZSTD_dictForceAttach : ZSTD_dictDefaultAttach);
     if (!ZSTD_isError(r)) r = ZSTD_CCtx_refCDict(z, cdict);
     if (!ZSTD_isError(r)) r = inlen_frame(z, dst, cap, lens, ll, bytes, bl);
     /* the dictionary is sticky: the context's other frames (ZSTD_compress2) go without */
@@ -1547,9 +1541,9 @@ static int encode_blocked(struct ariel_seg_writer *w, size_t at, uint32_t n, con
             cs = blen;
             raw_run++;
         } else if (inlen || cdict) { /* (a dictionary goes through the context: attached) */
-            cs = compress_inlen(w, out + pos, w->compcap - at - pos,
-                                inlen ? lens + (size_t)from * 4 : NULL,
-                                inlen ? (size_t)(to - from) * 4 : 0, data + boff, blen, cdict);
+            cs = compress_inlen(
+                w, out + pos, w->compcap - at - pos, inlen ? lens + (size_t)from * 4 : NULL,
+                inlen ? (size_t)(to - from) * 4 : 0, data + boff, blen, cdict, w->dict_attach);
         } else {
             cs = ZSTD_compress2(w->cctx_block, out + pos, w->compcap - at - pos, data + boff, blen);
         }
