@@ -127,7 +127,7 @@ struct ariel_store {
     uint64_t reserve_bytes;
     bool space_low;
     /* flush_memtable's per-row scratch (see there) */
-    struct sort_key *fl_keys, *fl_tmp; /* fl_tmp: sort_by_time's other half */
+    struct sort_key *fl_keys, *fl_tmp; /* fl_tmp: sort_keys' other half */
     const uint8_t **fl_rows;           /* rows, then sorted rows */
     uint32_t *fl_lens;                 /* lengths, then sorted lengths */
     size_t fl_cap;
@@ -614,44 +614,44 @@ struct sort_key {
 
 static int64_t hour_of(int64_t t);
 
-/* Segments are per hour and per retention bucket; rows in time order inside each. */
-static int key_cmp(const void *a, const void *b)
+/*
+ * Segments are per hour and per retention bucket, rows in time order inside each: keys
+ * sort by hour, bucket, time, and row (idx, which the callers number in order). a before b:
+ * with one bucket, hour follows time; only keys of different buckets need their hours.
+ */
+static inline bool key_before(const struct sort_key *a, const struct sort_key *b)
 {
-    const struct sort_key *x = a, *y = b;
-    int64_t hx = hour_of(x->t), hy = hour_of(y->t);
-    if (hx != hy) return hx < hy ? -1 : 1;
-    if (x->bucket != y->bucket) return x->bucket < y->bucket ? -1 : 1;
-    if (x->t != y->t) return x->t < y->t ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
+    if (a->bucket == b->bucket) return a->t < b->t;
+    int64_t ha = hour_of(a->t), hb = hour_of(b->t);
+    return ha != hb ? ha < hb : a->bucket < b->bucket;
 }
 
 /*
- * keys (n of them) in key_cmp's order when no key has a bucket: by time, ties in row order,
- * which a stable sort by time gives. A natural merge sort: the rows come in runs already in
- * time order (a batch of each parser thread each), so each pass merges pairs of runs, not
- * of single keys, and the comparisons are inline (qsort's calls to key_cmp were 1.5% of the
- * DSM mix's CPU at 8 M messages). tmp has room for n keys; returns the sorted array (keys
- * or tmp).
+ * keys (n of them, idx rising) in that order: a stable natural merge sort, so ties stay in
+ * row order. The rows come in runs already in order (a batch of each parser thread, a
+ * segment being compacted), so each pass merges pairs of runs, not of single keys, and the
+ * comparisons are inline (qsort's calls to a comparison function were 1.5% of the DSM mix's
+ * CPU at 8 M messages). tmp has room for n keys; returns the sorted array (keys or tmp).
  */
-static struct sort_key *sort_by_time(struct sort_key *keys, struct sort_key *tmp, uint32_t n)
+static struct sort_key *sort_keys(struct sort_key *keys, struct sort_key *tmp, uint32_t n)
 {
     struct sort_key *src = keys, *dst = tmp;
     for (;;) {
         uint32_t i = 0, runs = 0;
         while (i < n) {
             uint32_t j = i + 1;
-            while (j < n && src[j - 1].t <= src[j].t)
+            while (j < n && !key_before(&src[j], &src[j - 1]))
                 j++;
             uint32_t k = j;
             if (k < n) {
                 k++;
-                while (k < n && src[k - 1].t <= src[k].t)
+                while (k < n && !key_before(&src[k], &src[k - 1]))
                     k++;
             }
             /* src[i..j) and src[j..k) into dst[i..k); the first run wins ties: stable */
             uint32_t a = i, b = j, o = i;
             while (a < j && b < k)
-                dst[o++] = src[b].t < src[a].t ? src[b++] : src[a++];
+                dst[o++] = key_before(&src[b], &src[a]) ? src[b++] : src[a++];
             while (a < j)
                 dst[o++] = src[a++];
             while (b < k)
@@ -729,7 +729,7 @@ static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool
     struct ariel_segment **made = NULL;
     uint32_t *pfrom = NULL, *pbucket = NULL;
     int *prc = NULL;
-    bool sorted = true, bucketed = false;
+    bool sorted = true;
     int rc = STRM_ERR_NOMEM;
     uint64_t group_first;
 
@@ -773,17 +773,13 @@ static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool
                     int b = s->bucket_of(&ev, s->bucket_arg);
                     keys[i].bucket = b > 0 && b <= ARIEL_MAX_BUCKETS ? (uint32_t)b : 0;
                 }
-                if (keys[i].bucket) sorted = false, bucketed = true;
+                if (keys[i].bucket) sorted = false;
             }
             if (i && keys[i].t < keys[i - 1].t) sorted = false;
             off += len;
         }
     }
-    if (!sorted && !bucketed) {
-        keys = sort_by_time(keys, s->fl_tmp, n);
-    } else if (!sorted) {
-        qsort(keys, n, sizeof *keys, key_cmp);
-    }
+    if (!sorted) keys = sort_keys(keys, s->fl_tmp, n);
     /* pieces: runs of one hour and bucket, cut at segment_rows rows (in equal parts) */
     uint32_t seg_max = s->segment_rows > 0 ? (uint32_t)s->segment_rows : UINT32_MAX;
     for (i = 0; i < n; i++) {
@@ -1330,7 +1326,7 @@ static int compact_merge(struct ariel_store *s, struct ariel_segment **in, size_
         m.max_seq = g->max_seq > m.max_seq ? g->max_seq : m.max_seq;
     }
     rc = STRM_ERR_NOMEM;
-    if (cr.n > UINT32_MAX || !(keys = malloc(sizeof *keys * cr.n)) ||
+    if (cr.n > UINT32_MAX || !(keys = malloc(sizeof *keys * cr.n * 2)) ||
         !(rows = malloc(sizeof *rows * cr.n)) || !(lens = malloc(sizeof *lens * cr.n)))
         goto out;
     for (size_t i = 0; i < cr.n; i++) {
@@ -1338,9 +1334,9 @@ static int compact_merge(struct ariel_store *s, struct ariel_segment **in, size_
         keys[i].idx = (uint32_t)i;
         keys[i].bucket = 0;
     }
-    qsort(keys, cr.n, sizeof *keys, key_cmp);
+    struct sort_key *sorted = sort_keys(keys, keys + cr.n, (uint32_t)cr.n);
     for (size_t i = 0; i < cr.n; i++) {
-        uint32_t k = keys[i].idx;
+        uint32_t k = sorted[i].idx;
         rows[i] = cr.buf + cr.offs[k];
         lens[i] = (uint32_t)((k + 1 < cr.n ? cr.offs[k + 1] : cr.len) - cr.offs[k]);
     }

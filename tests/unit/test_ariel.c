@@ -2403,21 +2403,39 @@ static void payload_dictionary(void **state)
 }
 
 /*
- * A flush sorts the memtable's rows by time, ties in arrival order (flush_memtable's merge
- * of the runs it finds): rows appended in runs of rising time that overlap, in a single
- * run, and in random order all come back from a scan in that order.
+ * A flush sorts the memtable's rows by time, ties in arrival order (sort_keys' merge of the
+ * runs it finds): rows appended in runs of rising time that overlap, in a single run, and
+ * in random order all come back from a scan in that order; with retention buckets, each
+ * hour and bucket comes back as one run in that order.
  */
 struct time_order {
     int64_t last_t;
     uint32_t last_id, rows, bad;
+    bool buckets; /* in order within each run of one hour and bucket (a segment) */
+    int last_group, runs, seen_groups;
+    bool seen[64];
 };
 
 static int time_order_row(const struct strm_event *ev, void *arg)
 {
     struct time_order *o = arg;
-    if (o->rows &&
+    int group = 0;
+    if (o->buckets) { /* hours from T0's, times three buckets */
+        group = (int)((ev->starttime / HOUR - T0 / HOUR) * 3 + bucket_by_qid(ev, NULL));
+        if (group < 0 || group >= 64) {
+            o->bad++;
+            return 0;
+        }
+        if (!o->rows || group != o->last_group) {
+            o->runs++;
+            if (!o->seen[group]) o->seen_groups++;
+            o->seen[group] = true;
+        }
+    }
+    if (o->rows && group == o->last_group &&
         (ev->starttime < o->last_t || (ev->starttime == o->last_t && ev->qid < o->last_id)))
         o->bad++;
+    o->last_group = group;
     o->last_t = ev->starttime;
     o->last_id = ev->qid;
     o->rows++;
@@ -2427,9 +2445,10 @@ static int time_order_row(const struct strm_event *ev, void *arg)
 static void flush_sorts_by_time(void **state)
 {
     (void)state;
-    for (int shape = 0; shape < 3; shape++) {
+    for (int shape = 0; shape < 4; shape++) {
         char *dir = make_dir();
         struct ariel_options o = opts(dir);
+        if (shape == 3) o.bucket_of = bucket_by_qid; /* segments per hour and bucket */
         struct ariel_store *s = open_store(&o);
         const uint32_t n = 5000;
         struct strm_batch *b = strm_batch_new(n);
@@ -2441,18 +2460,18 @@ static void flush_sorts_by_time(void **state)
                 t = T0 + (int64_t)(id / 100) * 70 + (id % 100);
             } else if (shape == 1) { /* one run, with ties */
                 t = T0 + id / 3;
-            } else { /* random, with ties */
+            } else { /* random, with ties; over three hours with buckets */
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                t = T0 + (int64_t)(x % 2000);
+                t = T0 + (int64_t)(x % (shape == 3 ? 3 * (uint64_t)HOUR : 2000));
             }
             gen_event(b, strm_batch_add(b), id, t);
         }
         REQUIRE(ariel_append(s, b) == 0);
         strm_batch_free(b);
         assert_int_equal(ariel_flush(s), 0);
-        struct time_order ord = {0};
+        struct time_order ord = {.buckets = shape == 3};
         struct ariel_scan_opts so = {.tmin = INT64_MIN,
                                      .tmax = INT64_MAX,
                                      .colmask = ALL_COLS,
@@ -2461,6 +2480,10 @@ static void flush_sorts_by_time(void **state)
         REQUIRE(ariel_scan_ex(s, &so) == 0);
         assert_int_equal(ord.rows, n);
         assert_int_equal(ord.bad, 0);
+        if (shape == 3) { /* each hour and bucket in one run: 4 hours (T0 is mid-hour) x 3 */
+            assert_int_equal(ord.runs, ord.seen_groups);
+            assert_int_equal(ord.seen_groups, 12);
+        }
         ariel_close(s);
         rm_dir(dir);
     }
