@@ -150,6 +150,9 @@ struct ariel_store {
     /* a second writer for the flush's helper thread (flush_memtable: pieces in parallel) */
     struct ariel_seg_writer sw2;
     bool sw2_ready;
+    /* a flows store's WAL record, packed (ariel_int.h): the writer's */
+    uint8_t *pack;
+    size_t pack_cap;
 };
 
 /* ---------------------------------------------------------------- memtable */
@@ -526,12 +529,15 @@ int ariel_append(struct ariel_store *s, struct strm_batch *b)
         }
     }
     now = strm_now_ms();
+    bool flows = s->table == STRM_TABLE_FLOWS;
+    struct ariel_flowpack pk = {0};
+    size_t packed = 0;
     for (uint32_t i = 0; i < b->count; i++) {
         struct strm_event *ev = &b->ev[i];
         uint8_t *p;
         ev->storagetime = now;
         /* the row layout follows the table: segments read its columns at fixed offsets */
-        if (s->table == STRM_TABLE_FLOWS)
+        if (flows)
             ev->flags |= STRM_EV_FLOW;
         else
             ev->flags &= (uint8_t)~STRM_EV_FLOW;
@@ -540,6 +546,22 @@ int ariel_append(struct ariel_store *s, struct strm_batch *b)
             goto fail;
         }
         size_t len = ariel_row_encode(p, s->next_seq + i, ev);
+        if (flows) {
+            size_t need = packed + ariel_flowpack_bound(ev);
+            if (need > s->pack_cap) {
+                size_t cap = s->pack_cap ? s->pack_cap : 65536;
+                while (cap < need)
+                    cap *= 2;
+                uint8_t *np = realloc(s->pack, cap);
+                if (!np) {
+                    rc = STRM_ERR_NOMEM;
+                    goto fail;
+                }
+                s->pack = np;
+                s->pack_cap = cap;
+            }
+            packed += ariel_flowpack_put(s->pack + packed, ev, &pk);
+        }
         mt->tail->used += len;
         mt->tail->pend++;
         total += len;
@@ -548,7 +570,12 @@ int ariel_append(struct ariel_store *s, struct strm_batch *b)
             goto fail;
         }
     }
-    for (struct mt_chunk *c = start ? start : mt->head; c;
+    if (flows) {
+        pieces[0].p = s->pack;
+        pieces[0].len = packed;
+        npieces = 1;
+    }
+    for (struct mt_chunk *c = start ? start : mt->head; c && !flows;
          c = atomic_load_explicit(&c->next, memory_order_relaxed)) {
         size_t from = c == start ? start_used : 0;
         if (c->used == from) continue;
@@ -570,7 +597,8 @@ int ariel_append(struct ariel_store *s, struct strm_batch *b)
         pieces[npieces].len = c->used - from;
         npieces++;
     }
-    rc = ariel_wal_append(&s->wal, s->next_seq, b->count, pieces, npieces, &burnt);
+    rc = ariel_wal_append(&s->wal, s->next_seq, b->count, flows ? ARIEL_WAL_FLOWS : ARIEL_WAL_ROWS,
+                          pieces, npieces, &burnt);
     if (rc != 0) goto fail;
 
     mt_commit(mt, start, b->count);
@@ -583,7 +611,7 @@ int ariel_append(struct ariel_store *s, struct strm_batch *b)
     pthread_mutex_unlock(&s->lock);
     if (s->stats) {
         STRM_STAT_ADD(s->stats, stored, b->count);
-        STRM_STAT_ADD(s->stats, wal_bytes, total + ARIEL_WAL_HDR);
+        STRM_STAT_ADD(s->stats, wal_bytes, (flows ? packed : total) + ARIEL_WAL_HDR);
     }
     if (pieces != stack_pieces) free(pieces);
     if (mt->rows >= (uint64_t)s->segment_rows)
@@ -2296,6 +2324,7 @@ void ariel_close(struct ariel_store *s)
     mt_unref(s->mt);
     free(s->fl_keys);
     free(s->fl_tmp);
+    free(s->pack);
     free(s->fl_rows);
     free(s->fl_lens);
     ariel_seg_writer_free(&s->sw);

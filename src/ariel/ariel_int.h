@@ -96,6 +96,50 @@ size_t ariel_row_strs(const uint8_t *row, size_t avail, struct strm_str out[ARIE
 /* Index into the ariel_row_strs array of a string column, or -1. */
 int ariel_row_str_index(int col);
 
+/*
+ * The packed flow form: how the WAL holds the rows of a flows store (records of format
+ * ARIEL_WAL_FLOWS), about a quarter of the compact flow layout's bytes. The memtable keeps the
+ * compact layout; replay unpacks a record into compact rows again, byte for byte what the
+ * memtable held (the layout's padding is zero in both). One packed row:
+ *
+ *   u8 kinds: bits 0-1 sourceip, 2-3 destinationip, 4-5 flowsource, each ARIEL_PK_IP_*
+ *      (flowsource may be ARIEL_PK_IP_SAME: the row before's); ARIEL_PK_MACS; ARIEL_PK_DETAIL
+ *   u8 flags, u8 protocolid, u16 sourceport, u16 destinationport
+ *   varints: zigzag(starttime - the row before's starttime, 0 before the first),
+ *     zigzag(storagetime - starttime), zigzag(firstpackettime - starttime),
+ *     zigzag(lastpackettime - firstpackettime), sourcebytes, destinationbytes,
+ *     sourcepackets, destinationpackets, applicationid, flowinterface, vlan
+ *   u8 sourceflags, destinationflags, flowtype, flowdirection, icmptype, icmpcode, sourcedscp
+ *   the addresses by their kinds: none 0 bytes, IPv4 (IPv4-mapped) 4, other 16
+ *   sourcemac[6], destinationmac[6] when ARIEL_PK_MACS; varint len + applicationdetail when
+ *   ARIEL_PK_DETAIL (len > 0)
+ */
+enum {
+    ARIEL_PK_IP_NONE = 0,
+    ARIEL_PK_IP_V4 = 1,
+    ARIEL_PK_IP_V6 = 2,
+    ARIEL_PK_IP_SAME = 3,
+    ARIEL_PK_MACS = 0x40,
+    ARIEL_PK_DETAIL = 0x80,
+};
+#define ARIEL_FLOWPACK_MAX 200 /* a packed row's bytes at most, but applicationdetail's */
+/* The state carried from row to row of one record; zero at its start. */
+struct ariel_flowpack {
+    int64_t prev_start;
+    struct strm_ip flowsource;
+    bool have_source;
+};
+size_t ariel_flowpack_bound(const struct strm_event *ev);
+/* Packs one flow record (ariel_flowpack_bound bytes at p); returns bytes written. */
+size_t ariel_flowpack_put(uint8_t *p, const struct strm_event *ev, struct ariel_flowpack *st);
+/*
+ * The rows rows packed in data (len bytes) as compact rows numbered from first_seq, in a
+ * buffer *out of *outlen bytes that the caller frees. STRM_ERR_CORRUPT when the bytes are not
+ * exactly rows packed rows; STRM_ERR_NOMEM.
+ */
+int ariel_flowpack_unpack(uint64_t first_seq, uint32_t rows, const uint8_t *data, size_t len,
+                          uint8_t **out, size_t *outlen);
+
 size_t ariel_varint_put(uint8_t *p, uint64_t v);
 /* Returns bytes read, 0 when truncated or longer than 10 bytes. */
 size_t ariel_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v);
@@ -106,6 +150,9 @@ size_t ariel_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v);
 #define ARIEL_WAL_HDR 32
 #define ARIEL_WAL_ROLL (64u << 20)
 #define ARIEL_WAL_MAX_RECORD (1u << 30)
+/* A record's format (its header's last u32): rows in the row format, or packed flow rows. */
+#define ARIEL_WAL_ROWS 0u
+#define ARIEL_WAL_FLOWS 1u
 /* Covered WAL files kept for reuse (wal.c: overwriting a cached file costs the appending
  * thread far less than growing a new one), at most ARIEL_WAL_ROLL-odd bytes each. */
 #define ARIEL_WAL_SPARES 8
@@ -168,7 +215,7 @@ void ariel_wal_spares_off(struct ariel_wal *w, bool off);
  * first_seq; fsyncs per policy. On error the file is cut back to its previous size and
  * STRM_ERR_IO returned; *seq_burnt is set when that failed too (see wal.c).
  */
-int ariel_wal_append(struct ariel_wal *w, uint64_t first_seq, uint32_t rows,
+int ariel_wal_append(struct ariel_wal *w, uint64_t first_seq, uint32_t rows, uint32_t format,
                      const struct ariel_wal_piece *pieces, int npieces, bool *seq_burnt);
 /* fsync if data is pending (interval policy, without the syncer thread). */
 int ariel_wal_sync(struct ariel_wal *w);
@@ -180,7 +227,8 @@ int ariel_wal_syncer_start(struct ariel_wal *w, int interval_ms);
 void ariel_wal_drop_all(struct ariel_wal *w);
 void ariel_wal_close(struct ariel_wal *w);
 
-/* Called per WAL record during replay; data holds the record's rows. Nonzero stops. */
+/* Called per WAL record during replay; data holds the record's rows in the row format (a
+ * packed record unpacked). Nonzero stops. */
 typedef int (*ariel_wal_record_fn)(uint64_t first_seq, uint32_t rows, const uint8_t *data,
                                    size_t len, void *arg);
 /*

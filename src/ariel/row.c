@@ -16,6 +16,7 @@
 #include "ariel/ariel_int.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "ariel stores host byte order");
@@ -348,4 +349,238 @@ size_t ariel_row_decode(const uint8_t *p, size_t avail, uint64_t *seq, struct st
         memset(&ev->flow, 0, sizeof ev->flow);
     }
     return n;
+}
+
+/* ---------------------------------------------------------------- packed flow rows */
+
+/* zigzag of a - b, the difference taken modulo 2^64 (no overflow whatever the times) */
+static inline uint64_t zz(int64_t a, int64_t b)
+{
+    int64_t v = (int64_t)((uint64_t)a - (uint64_t)b);
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int64_t unzz(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+static inline uint8_t *vput(uint8_t *q, uint64_t v)
+{
+    if (v < 0x80) {
+        *q = (uint8_t)v;
+        return q + 1;
+    }
+    return q + ariel_varint_put(q, v);
+}
+
+static const uint8_t v4_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+/* The kind of an address (ARIEL_PK_IP_*). */
+static inline unsigned ip_kind(const struct strm_ip *ip)
+{
+    uint64_t a, b;
+    memcpy(&a, ip->b, 8);
+    memcpy(&b, ip->b + 8, 8);
+    if ((a | b) == 0) return ARIEL_PK_IP_NONE;
+    if (a == 0 && (uint32_t)b == 0xffff0000u) return ARIEL_PK_IP_V4;
+    return ARIEL_PK_IP_V6;
+}
+
+static inline uint8_t *ip_put(uint8_t *q, const struct strm_ip *ip, unsigned kind)
+{
+    if (kind == ARIEL_PK_IP_V4) {
+        memcpy(q, ip->b + 12, 4);
+        return q + 4;
+    }
+    if (kind == ARIEL_PK_IP_V6) {
+        memcpy(q, ip->b, 16);
+        return q + 16;
+    }
+    return q;
+}
+
+size_t ariel_flowpack_bound(const struct strm_event *ev)
+{
+    return ARIEL_FLOWPACK_MAX + (ev->flow.applicationdetail.p ? ev->flow.applicationdetail.len : 0);
+}
+
+size_t ariel_flowpack_put(uint8_t *p, const struct strm_event *ev, struct ariel_flowpack *st)
+{
+    const struct strm_flow_fields *f = &ev->flow;
+    unsigned ks = ip_kind(&ev->sourceip), kd = ip_kind(&ev->destinationip), kf;
+    if (st->have_source && memcmp(&f->flowsource, &st->flowsource, 16) == 0) {
+        kf = ARIEL_PK_IP_SAME;
+    } else {
+        kf = ip_kind(&f->flowsource);
+        st->flowsource = f->flowsource;
+        st->have_source = true;
+    }
+    uint64_t m0, m1;
+    memcpy(&m0, ev->sourcemac, 8);
+    memcpy(&m1, ev->sourcemac + 8, 4);
+    bool macs = (m0 | (uint32_t)m1) != 0;
+    bool detail = f->applicationdetail.p && f->applicationdetail.len;
+    uint8_t *q = p;
+    *q++ = (uint8_t)(ks | kd << 2 | kf << 4 | (macs ? ARIEL_PK_MACS : 0) |
+                     (detail ? ARIEL_PK_DETAIL : 0));
+    *q++ = ev->flags;
+    *q++ = ev->protocolid;
+    memcpy(q, &ev->sourceport, 2);
+    memcpy(q + 2, &ev->destinationport, 2);
+    q += 4;
+    q = vput(q, zz(ev->starttime, st->prev_start));
+    st->prev_start = ev->starttime;
+    q = vput(q, zz(ev->storagetime, ev->starttime));
+    q = vput(q, zz(f->firstpackettime, ev->starttime));
+    q = vput(q, zz(f->lastpackettime, f->firstpackettime));
+    q = vput(q, f->sourcebytes);
+    q = vput(q, f->destinationbytes);
+    q = vput(q, f->sourcepackets);
+    q = vput(q, f->destinationpackets);
+    q = vput(q, f->applicationid);
+    q = vput(q, f->flowinterface);
+    q = vput(q, f->vlan);
+    q[0] = f->sourceflags;
+    q[1] = f->destinationflags;
+    q[2] = f->flowtype;
+    q[3] = f->flowdirection;
+    q[4] = f->icmptype;
+    q[5] = f->icmpcode;
+    q[6] = f->sourcedscp;
+    q += 7;
+    q = ip_put(q, &ev->sourceip, ks);
+    q = ip_put(q, &ev->destinationip, kd);
+    if (kf != ARIEL_PK_IP_SAME) q = ip_put(q, &f->flowsource, kf);
+    if (macs) {
+        memcpy(q, ev->sourcemac, 12);
+        q += 12;
+    }
+    if (detail) {
+        q = vput(q, f->applicationdetail.len);
+        memcpy(q, f->applicationdetail.p, f->applicationdetail.len);
+        q += f->applicationdetail.len;
+    }
+    return (size_t)(q - p);
+}
+
+/* Checked reads of a packed row: each fails (false) rather than read past end. */
+static inline bool pk_var(const uint8_t **q, const uint8_t *end, uint64_t *v)
+{
+    size_t n = ariel_varint_get(*q, end, v);
+    *q += n;
+    return n != 0;
+}
+
+static inline bool pk_ip(const uint8_t **q, const uint8_t *end, unsigned kind, struct strm_ip *ip)
+{
+    size_t n = kind == ARIEL_PK_IP_V4 ? 4 : kind == ARIEL_PK_IP_V6 ? 16 : 0;
+    if ((size_t)(end - *q) < n) return false;
+    memset(ip, 0, sizeof *ip);
+    if (kind == ARIEL_PK_IP_V4) {
+        memcpy(ip->b, v4_prefix, 12);
+        memcpy(ip->b + 12, *q, 4);
+    } else if (kind == ARIEL_PK_IP_V6) {
+        memcpy(ip->b, *q, 16);
+    }
+    *q += n;
+    return true;
+}
+
+static size_t flowpack_get(const uint8_t *p, const uint8_t *end, struct strm_event *ev,
+                           struct ariel_flowpack *st)
+{
+    const uint8_t *q = p;
+    uint64_t v[11];
+    memset(ev, 0, sizeof *ev);
+    struct strm_flow_fields *f = &ev->flow;
+    if (end - q < 7) return 0;
+    unsigned kinds = q[0];
+    ev->flags = q[1];
+    ev->protocolid = q[2];
+    memcpy(&ev->sourceport, q + 3, 2);
+    memcpy(&ev->destinationport, q + 5, 2);
+    q += 7;
+    if (!(ev->flags & STRM_EV_FLOW)) return 0;
+    for (int i = 0; i < 11; i++)
+        if (!pk_var(&q, end, &v[i])) return 0;
+    ev->starttime = (int64_t)((uint64_t)st->prev_start + (uint64_t)unzz(v[0]));
+    st->prev_start = ev->starttime;
+    ev->storagetime = (int64_t)((uint64_t)ev->starttime + (uint64_t)unzz(v[1]));
+    f->firstpackettime = (int64_t)((uint64_t)ev->starttime + (uint64_t)unzz(v[2]));
+    f->lastpackettime = (int64_t)((uint64_t)f->firstpackettime + (uint64_t)unzz(v[3]));
+    f->sourcebytes = v[4];
+    f->destinationbytes = v[5];
+    f->sourcepackets = v[6];
+    f->destinationpackets = v[7];
+    if (v[8] > UINT32_MAX || v[9] > UINT32_MAX || v[10] > UINT16_MAX) return 0;
+    f->applicationid = (uint32_t)v[8];
+    f->flowinterface = (uint32_t)v[9];
+    f->vlan = (uint16_t)v[10];
+    if (end - q < 7) return 0;
+    f->sourceflags = q[0];
+    f->destinationflags = q[1];
+    f->flowtype = q[2];
+    f->flowdirection = q[3];
+    f->icmptype = q[4];
+    f->icmpcode = q[5];
+    f->sourcedscp = q[6];
+    q += 7;
+    unsigned kf = kinds >> 4 & 3;
+    if (!pk_ip(&q, end, kinds & 3, &ev->sourceip) || (kinds & 3) == ARIEL_PK_IP_SAME ||
+        !pk_ip(&q, end, kinds >> 2 & 3, &ev->destinationip) || (kinds >> 2 & 3) == ARIEL_PK_IP_SAME)
+        return 0;
+    if (kf == ARIEL_PK_IP_SAME) {
+        if (!st->have_source) return 0;
+        f->flowsource = st->flowsource;
+    } else {
+        if (!pk_ip(&q, end, kf, &f->flowsource)) return 0;
+        st->flowsource = f->flowsource;
+        st->have_source = true;
+    }
+    if (kinds & ARIEL_PK_MACS) {
+        if (end - q < 12) return 0;
+        memcpy(ev->sourcemac, q, 12);
+        q += 12;
+    }
+    if (kinds & ARIEL_PK_DETAIL) {
+        uint64_t len;
+        if (!pk_var(&q, end, &len) || len == 0 || len > (uint64_t)(end - q)) return 0;
+        f->applicationdetail.p = (const char *)q;
+        f->applicationdetail.len = (uint32_t)len;
+        q += len;
+    }
+    return (size_t)(q - p);
+}
+
+int ariel_flowpack_unpack(uint64_t first_seq, uint32_t rows, const uint8_t *data, size_t len,
+                          uint8_t **out, size_t *outlen)
+{
+    const uint8_t *q = data, *end = data + len;
+    struct ariel_flowpack st = {0};
+    struct strm_event ev;
+    *out = NULL;
+    *outlen = 0;
+    /* every packed row has at least 7 + 11 + 7 bytes, every unpacked one at most
+     * ARIEL_ROW_COMPACT_FIXED + 10 + its detail (which both forms hold byte for byte) */
+    if (rows == 0 || len / 25 < rows) return STRM_ERR_CORRUPT;
+    uint8_t *buf = malloc((size_t)rows * (ARIEL_ROW_COMPACT_FIXED + 10) + len);
+    if (!buf) return STRM_ERR_NOMEM;
+    size_t pos = 0;
+    for (uint32_t i = 0; i < rows; i++) {
+        size_t n = flowpack_get(q, end, &ev, &st);
+        if (!n) {
+            free(buf);
+            return STRM_ERR_CORRUPT;
+        }
+        q += n;
+        pos += ariel_row_encode(buf + pos, first_seq + i, &ev);
+    }
+    if (q != end) {
+        free(buf);
+        return STRM_ERR_CORRUPT;
+    }
+    *out = buf;
+    *outlen = pos;
+    return 0;
 }

@@ -4,10 +4,13 @@
  * <root>/wal/wal-<first seq, 16 hex>.log files, each a sequence of records, one per appended
  * batch:
  *
- *   u32 magic "AWL1" | u32 len | u64 checksum | u64 first_seq | u32 rows | u32 reserved
- *   len bytes: rows rows in the row format (row.c), sequence numbers first_seq, first_seq+1...
+ *   u32 magic "AWL1" | u32 len | u64 checksum | u64 first_seq | u32 rows | u32 format
+ *   len bytes: rows rows, sequence numbers first_seq, first_seq+1..., in the row format
+ *     (row.c; format ARIEL_WAL_ROWS) or packed flow rows (ariel_int.h; ARIEL_WAL_FLOWS, a
+ *     flows store's records: the write of the compact layout's 163 bytes per flow was the
+ *     largest item of flow ingest). Replay hands both to its callback as rows.
  *
- * checksum = XXH3_64bits over the header bytes after it (first_seq, rows, reserved) followed
+ * checksum = XXH3_64bits over the header bytes after it (first_seq, rows, format) followed
  * by the len row bytes, so a torn or half-written record never passes. A record is written
  * with one pwritev at the file's known size; a file rolls to a new one at ARIEL_WAL_ROLL bytes.
  * The records of one file are consecutive: the first starts at the file name's seq and each
@@ -236,13 +239,13 @@ static int pwritev_all(int fd, struct iovec *iov, int cnt, uint64_t off)
     return 0;
 }
 
-int ariel_wal_append(struct ariel_wal *w, uint64_t first_seq, uint32_t rows,
+int ariel_wal_append(struct ariel_wal *w, uint64_t first_seq, uint32_t rows, uint32_t format,
                      const struct ariel_wal_piece *pieces, int npieces, bool *seq_burnt)
 {
     uint8_t hdr[ARIEL_WAL_HDR];
     struct iovec stack_iov[33], *iov = stack_iov;
     uint64_t len = 0, sum;
-    uint32_t magic = ARIEL_WAL_MAGIC, len32, zero = 0;
+    uint32_t magic = ARIEL_WAL_MAGIC, len32;
     XXH3_state_t st;
     int rc = STRM_ERR_IO, err;
 
@@ -262,7 +265,7 @@ int ariel_wal_append(struct ariel_wal *w, uint64_t first_seq, uint32_t rows,
     memcpy(hdr + 4, &len32, 4);
     memcpy(hdr + 16, &first_seq, 8);
     memcpy(hdr + 24, &rows, 4);
-    memcpy(hdr + 28, &zero, 4);
+    memcpy(hdr + 28, &format, 4);
     XXH3_64bits_reset(&st);
     XXH3_64bits_update(&st, hdr + 16, 16);
     for (int i = 0; i < npieces; i++)
@@ -546,7 +549,7 @@ static int replay_buf(const char *path, const uint8_t *buf, size_t len, uint64_t
     *bad = false;
     *stale = false;
     while (pos < len) {
-        uint32_t magic, rlen, rows;
+        uint32_t magic, rlen, rows, format;
         uint64_t sum, first_seq;
         XXH3_state_t st;
         int rc;
@@ -556,8 +559,9 @@ static int replay_buf(const char *path, const uint8_t *buf, size_t len, uint64_t
         memcpy(&sum, buf + pos + 8, 8);
         memcpy(&first_seq, buf + pos + 16, 8);
         memcpy(&rows, buf + pos + 24, 4);
+        memcpy(&format, buf + pos + 28, 4);
         if (magic != ARIEL_WAL_MAGIC || rlen > ARIEL_WAL_MAX_RECORD ||
-            rlen > len - pos - ARIEL_WAL_HDR || rows == 0)
+            rlen > len - pos - ARIEL_WAL_HDR || rows == 0 || format > ARIEL_WAL_FLOWS)
             goto bad;
         XXH3_64bits_reset(&st);
         XXH3_64bits_update(&st, buf + pos + 16, 16);
@@ -568,7 +572,18 @@ static int replay_buf(const char *path, const uint8_t *buf, size_t len, uint64_t
             break;
         }
         expect = first_seq + rows;
-        rc = fn(first_seq, rows, buf + pos + ARIEL_WAL_HDR, rlen, arg);
+        if (format == ARIEL_WAL_FLOWS) {
+            uint8_t *rowbuf;
+            size_t rowlen;
+            rc = ariel_flowpack_unpack(first_seq, rows, buf + pos + ARIEL_WAL_HDR, rlen, &rowbuf,
+                                       &rowlen);
+            if (rc == 0) {
+                rc = fn(first_seq, rows, rowbuf, rowlen, arg);
+                free(rowbuf);
+            }
+        } else {
+            rc = fn(first_seq, rows, buf + pos + ARIEL_WAL_HDR, rlen, arg);
+        }
         if (rc == STRM_ERR_CORRUPT) goto bad;
         if (rc != 0) return rc;
         if (*first_seq_seen == UINT64_MAX) *first_seq_seen = first_seq;
