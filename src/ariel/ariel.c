@@ -150,9 +150,8 @@ struct ariel_store {
     /* a second writer for the flush's helper thread (flush_memtable: pieces in parallel) */
     struct ariel_seg_writer sw2;
     bool sw2_ready;
-    /* a flows store's WAL record, packed (ariel_int.h): the writer's */
-    uint8_t *pack;
-    size_t pack_cap;
+    /* a flows store's batch for ariel_append (the writer's) */
+    struct ariel_flowbatch *fb;
 };
 
 /* ---------------------------------------------------------------- memtable */
@@ -508,6 +507,173 @@ static void reserve_check(struct ariel_store *s)
     }
 }
 
+/* Appends are refused unwritten while the disk is full (see reserve_release). */
+static bool append_refused(struct ariel_store *s)
+{
+    if (!s->space_low) return false;
+    wal_cleanup(s);
+    reserve_check(s);
+    if (!s->space_low) return false;
+    s->wal.last_errno = ENOSPC; /* the caller pauses and retries */
+    return true;
+}
+
+/*
+ * The second half of an append: count rows were written into mt from start/start_used on
+ * (total bytes); the WAL record (the pieces, in format) makes them durable, then they are
+ * published. On failure they are rolled back.
+ */
+static int append_commit(struct ariel_store *s, struct mt_chunk *start, size_t start_used,
+                         uint32_t count, size_t total, uint32_t format,
+                         const struct ariel_wal_piece *pieces, int npieces)
+{
+    struct ariel_memtable *mt = s->mt;
+    bool burnt = false;
+    size_t wal_len = 0;
+    for (int i = 0; i < npieces; i++)
+        wal_len += pieces[i].len;
+    int rc = ariel_wal_append(&s->wal, s->next_seq, count, format, pieces, npieces, &burnt);
+    if (rc != 0) {
+        mt_rollback(mt, start, start_used);
+        if (burnt) s->next_seq += count;
+        if (rc == STRM_ERR_IO && s->wal.last_errno == ENOSPC) reserve_release(s);
+        /* store_errors is counted by the caller when it gives up (it may pause and retry) */
+        return rc;
+    }
+    mt_commit(mt, start, count);
+    if (mt->rows == count) mt->born_ms = strm_mono_ms();
+    mt->bytes += total;
+    s->next_seq += count;
+    pthread_mutex_lock(&s->lock);
+    s->mt_rows = mt->rows;
+    s->wal_bytes = s->wal.bytes_total;
+    pthread_mutex_unlock(&s->lock);
+    if (s->stats) {
+        STRM_STAT_ADD(s->stats, stored, count);
+        STRM_STAT_ADD(s->stats, wal_bytes, wal_len + ARIEL_WAL_HDR);
+    }
+    if (mt->rows >= (uint64_t)s->segment_rows)
+        maybe_flush(s, true); /* a failure is logged; the rows stay in the memtable and WAL */
+    return 0;
+}
+
+/* ---------------------------------------------------------------- flow batches */
+
+struct ariel_flowbatch {
+    uint8_t *rows; /* compact rows, their seq and storagetime stamped when appended */
+    size_t rows_len, rows_cap;
+    uint32_t *lens;
+    int64_t *ts; /* starttimes */
+    uint32_t n, ncap;
+    uint8_t *pack; /* the WAL record's body: head (storagetime, when appended), packed rows */
+    size_t pack_len, pack_cap;
+    struct ariel_flowpack pk;
+};
+
+struct ariel_flowbatch *ariel_flowbatch_new(void)
+{
+    struct ariel_flowbatch *fb = calloc(1, sizeof *fb);
+    if (fb) fb->pack_len = ARIEL_FLOWPACK_HEAD;
+    return fb;
+}
+
+void ariel_flowbatch_free(struct ariel_flowbatch *fb)
+{
+    if (!fb) return;
+    free(fb->rows);
+    free(fb->lens);
+    free(fb->ts);
+    free(fb->pack);
+    free(fb);
+}
+
+void ariel_flowbatch_reset(struct ariel_flowbatch *fb)
+{
+    fb->n = 0;
+    fb->rows_len = 0;
+    fb->pack_len = ARIEL_FLOWPACK_HEAD;
+    memset(&fb->pk, 0, sizeof fb->pk);
+}
+
+uint32_t ariel_flowbatch_count(const struct ariel_flowbatch *fb)
+{
+    return fb ? fb->n : 0;
+}
+
+/* Room for need bytes in *p (capacity *cap), doubling from 64 KiB. */
+static int fb_room(uint8_t **p, size_t *cap, size_t need)
+{
+    if (need <= *cap) return 0;
+    size_t nc = *cap ? *cap : 65536;
+    while (nc < need)
+        nc *= 2;
+    uint8_t *np = realloc(*p, nc);
+    if (!np) return STRM_ERR_NOMEM;
+    *p = np;
+    *cap = nc;
+    return 0;
+}
+
+int ariel_flowbatch_add(struct ariel_flowbatch *fb, const struct strm_event *ev)
+{
+    if (!(ev->flags & STRM_EV_FLOW)) return STRM_ERR_INVAL;
+    if (fb->n == fb->ncap) {
+        if (fb->ncap >= UINT32_MAX / 2) return STRM_ERR_NOMEM;
+        uint32_t nc = fb->ncap ? fb->ncap * 2 : 1024;
+        uint32_t *nl = realloc(fb->lens, sizeof *nl * nc);
+        if (!nl) return STRM_ERR_NOMEM;
+        fb->lens = nl;
+        int64_t *nt = realloc(fb->ts, sizeof *nt * nc);
+        if (!nt) return STRM_ERR_NOMEM;
+        fb->ts = nt;
+        fb->ncap = nc;
+    }
+    if (fb_room(&fb->rows, &fb->rows_cap, fb->rows_len + ariel_row_bound(ev)) ||
+        fb_room(&fb->pack, &fb->pack_cap, fb->pack_len + ariel_flowpack_bound(ev)))
+        return STRM_ERR_NOMEM;
+    size_t len = ariel_row_encode(fb->rows + fb->rows_len, 0, ev);
+    fb->rows_len += len;
+    fb->lens[fb->n] = (uint32_t)len;
+    fb->ts[fb->n] = ev->starttime;
+    fb->n++;
+    fb->pack_len += ariel_flowpack_put(fb->pack + fb->pack_len, ev, &fb->pk);
+    return 0;
+}
+
+/* The rows of fb into the memtable, stamped with their seq and storagetime now; the packed
+ * form is the WAL record. */
+static int append_flows(struct ariel_store *s, struct ariel_flowbatch *fb, int64_t now)
+{
+    struct ariel_memtable *mt = s->mt;
+    struct mt_chunk *start = mt->tail;
+    size_t start_used = start ? start->used : 0;
+    const uint8_t *src = fb->rows;
+    for (uint32_t i = 0; i < fb->n; i++) {
+        size_t len = fb->lens[i];
+        uint8_t *p = mt_reserve(mt, len);
+        if (!p || mt_note_len(mt, mt->rows + i, len, fb->ts[i]) != 0) {
+            mt_rollback(mt, start, start_used);
+            return STRM_ERR_NOMEM;
+        }
+        memcpy(p, src, len);
+        ariel_row_stamp(p, s->next_seq + i, now);
+        src += len;
+        mt->tail->used += len;
+        mt->tail->pend++;
+    }
+    memcpy(fb->pack, &now, ARIEL_FLOWPACK_HEAD);
+    struct ariel_wal_piece piece = {fb->pack, fb->pack_len};
+    return append_commit(s, start, start_used, fb->n, fb->rows_len, ARIEL_WAL_FLOWS, &piece, 1);
+}
+
+int ariel_append_flows(struct ariel_store *s, struct ariel_flowbatch *fb)
+{
+    if (s->read_only || s->table != STRM_TABLE_FLOWS) return STRM_ERR_INVAL;
+    if (fb->n == 0) return 0;
+    if (append_refused(s)) return STRM_ERR_IO;
+    return append_flows(s, fb, strm_now_ms());
+}
+
 int ariel_append(struct ariel_store *s, struct strm_batch *b)
 {
     struct ariel_memtable *mt = s->mt;
@@ -515,53 +681,33 @@ int ariel_append(struct ariel_store *s, struct strm_batch *b)
     size_t start_used = start ? start->used : 0, total = 0;
     struct ariel_wal_piece stack_pieces[16], *pieces = stack_pieces;
     int npieces = 0, rc;
-    bool burnt = false;
-    int64_t now;
 
     if (s->read_only) return STRM_ERR_INVAL;
     if (b->count == 0) return 0;
-    if (s->space_low) {
-        wal_cleanup(s);
-        reserve_check(s);
-        if (s->space_low) {
-            s->wal.last_errno = ENOSPC; /* refused unwritten: the caller pauses and retries */
-            return STRM_ERR_IO;
+    if (append_refused(s)) return STRM_ERR_IO;
+    int64_t now = strm_now_ms();
+    if (s->table == STRM_TABLE_FLOWS) {
+        /* the flows table's rows: encoded here as a producer's flow batch would be */
+        if (!s->fb && !(s->fb = ariel_flowbatch_new())) return STRM_ERR_NOMEM;
+        ariel_flowbatch_reset(s->fb);
+        for (uint32_t i = 0; i < b->count; i++) {
+            b->ev[i].flags |= STRM_EV_FLOW;
+            b->ev[i].storagetime = now;
+            if (ariel_flowbatch_add(s->fb, &b->ev[i]) != 0) return STRM_ERR_NOMEM;
         }
+        return append_flows(s, s->fb, now);
     }
-    now = strm_now_ms();
-    bool flows = s->table == STRM_TABLE_FLOWS;
-    struct ariel_flowpack pk = {0};
-    size_t packed = 0;
     for (uint32_t i = 0; i < b->count; i++) {
         struct strm_event *ev = &b->ev[i];
         uint8_t *p;
         ev->storagetime = now;
         /* the row layout follows the table: segments read its columns at fixed offsets */
-        if (flows)
-            ev->flags |= STRM_EV_FLOW;
-        else
-            ev->flags &= (uint8_t)~STRM_EV_FLOW;
+        ev->flags &= (uint8_t)~STRM_EV_FLOW;
         if (!(p = mt_reserve(mt, ariel_row_bound(ev)))) {
             rc = STRM_ERR_NOMEM;
             goto fail;
         }
         size_t len = ariel_row_encode(p, s->next_seq + i, ev);
-        if (flows) {
-            size_t need = packed + ariel_flowpack_bound(ev);
-            if (need > s->pack_cap) {
-                size_t cap = s->pack_cap ? s->pack_cap : 65536;
-                while (cap < need)
-                    cap *= 2;
-                uint8_t *np = realloc(s->pack, cap);
-                if (!np) {
-                    rc = STRM_ERR_NOMEM;
-                    goto fail;
-                }
-                s->pack = np;
-                s->pack_cap = cap;
-            }
-            packed += ariel_flowpack_put(s->pack + packed, ev, &pk);
-        }
         mt->tail->used += len;
         mt->tail->pend++;
         total += len;
@@ -570,12 +716,7 @@ int ariel_append(struct ariel_store *s, struct strm_batch *b)
             goto fail;
         }
     }
-    if (flows) {
-        pieces[0].p = s->pack;
-        pieces[0].len = packed;
-        npieces = 1;
-    }
-    for (struct mt_chunk *c = start ? start : mt->head; c && !flows;
+    for (struct mt_chunk *c = start ? start : mt->head; c;
          c = atomic_load_explicit(&c->next, memory_order_relaxed)) {
         size_t from = c == start ? start_used : 0;
         if (c->used == from) continue;
@@ -597,32 +738,12 @@ int ariel_append(struct ariel_store *s, struct strm_batch *b)
         pieces[npieces].len = c->used - from;
         npieces++;
     }
-    rc = ariel_wal_append(&s->wal, s->next_seq, b->count, flows ? ARIEL_WAL_FLOWS : ARIEL_WAL_ROWS,
-                          pieces, npieces, &burnt);
-    if (rc != 0) goto fail;
-
-    mt_commit(mt, start, b->count);
-    if (mt->rows == b->count) mt->born_ms = strm_mono_ms();
-    mt->bytes += total;
-    s->next_seq += b->count;
-    pthread_mutex_lock(&s->lock);
-    s->mt_rows = mt->rows;
-    s->wal_bytes = s->wal.bytes_total;
-    pthread_mutex_unlock(&s->lock);
-    if (s->stats) {
-        STRM_STAT_ADD(s->stats, stored, b->count);
-        STRM_STAT_ADD(s->stats, wal_bytes, (flows ? packed : total) + ARIEL_WAL_HDR);
-    }
+    rc = append_commit(s, start, start_used, b->count, total, ARIEL_WAL_ROWS, pieces, npieces);
     if (pieces != stack_pieces) free(pieces);
-    if (mt->rows >= (uint64_t)s->segment_rows)
-        maybe_flush(s, true); /* a failure is logged; the rows stay in the memtable and WAL */
-    return 0;
+    return rc;
 
 fail:
     mt_rollback(mt, start, start_used);
-    if (burnt) s->next_seq += b->count;
-    if (rc == STRM_ERR_IO && s->wal.last_errno == ENOSPC) reserve_release(s);
-    /* store_errors is counted by the caller when it gives up (it may pause and retry) */
     if (pieces != stack_pieces) free(pieces);
     return rc;
 }
@@ -2324,7 +2445,7 @@ void ariel_close(struct ariel_store *s)
     mt_unref(s->mt);
     free(s->fl_keys);
     free(s->fl_tmp);
-    free(s->pack);
+    ariel_flowbatch_free(s->fb);
     free(s->fl_rows);
     free(s->fl_lens);
     ariel_seg_writer_free(&s->sw);

@@ -59,6 +59,8 @@
 size_t ariel_row_bound(const struct strm_event *ev);
 /* Encodes ev with sequence number seq into p (ariel_row_bound bytes); returns bytes written. */
 size_t ariel_row_encode(uint8_t *p, uint64_t seq, const struct strm_event *ev);
+/* Sets the sequence number and storagetime of a row in the compact flow layout. */
+void ariel_row_stamp(uint8_t *row, uint64_t seq, int64_t storagetime);
 /*
  * Decodes one row of at most avail bytes into ev (strings point into p); returns bytes
  * consumed, or 0 when the bytes are not a well-formed row. seq may be NULL.
@@ -100,13 +102,14 @@ int ariel_row_str_index(int col);
  * The packed flow form: how the WAL holds the rows of a flows store (records of format
  * ARIEL_WAL_FLOWS), about a quarter of the compact flow layout's bytes. The memtable keeps the
  * compact layout; replay unpacks a record into compact rows again, byte for byte what the
- * memtable held (the layout's padding is zero in both). One packed row:
+ * memtable held (the layout's padding is zero in both). A record's body is the i64
+ * storagetime of all its rows (ARIEL_FLOWPACK_HEAD bytes), then its rows, each:
  *
  *   u8 kinds: bits 0-1 sourceip, 2-3 destinationip, 4-5 flowsource, each ARIEL_PK_IP_*
  *      (flowsource may be ARIEL_PK_IP_SAME: the row before's); ARIEL_PK_MACS; ARIEL_PK_DETAIL
  *   u8 flags, u8 protocolid, u16 sourceport, u16 destinationport
  *   varints: zigzag(starttime - the row before's starttime, 0 before the first),
- *     zigzag(storagetime - starttime), zigzag(firstpackettime - starttime),
+ *     zigzag(firstpackettime - starttime),
  *     zigzag(lastpackettime - firstpackettime), sourcebytes, destinationbytes,
  *     sourcepackets, destinationpackets, applicationid, flowinterface, vlan
  *   u8 sourceflags, destinationflags, flowtype, flowdirection, icmptype, icmpcode, sourcedscp
@@ -123,6 +126,7 @@ enum {
     ARIEL_PK_DETAIL = 0x80,
 };
 #define ARIEL_FLOWPACK_MAX 200 /* a packed row's bytes at most, but applicationdetail's */
+#define ARIEL_FLOWPACK_HEAD 8  /* the record's storagetime */
 /* The state carried from row to row of one record; zero at its start. */
 struct ariel_flowpack {
     int64_t prev_start;
@@ -130,12 +134,13 @@ struct ariel_flowpack {
     bool have_source;
 };
 size_t ariel_flowpack_bound(const struct strm_event *ev);
-/* Packs one flow record (ariel_flowpack_bound bytes at p); returns bytes written. */
+/* Packs one flow record (ariel_flowpack_bound bytes at p), all but its storagetime (the
+ * record's); returns bytes written. */
 size_t ariel_flowpack_put(uint8_t *p, const struct strm_event *ev, struct ariel_flowpack *st);
 /*
- * The rows rows packed in data (len bytes) as compact rows numbered from first_seq, in a
- * buffer *out of *outlen bytes that the caller frees. STRM_ERR_CORRUPT when the bytes are not
- * exactly rows packed rows; STRM_ERR_NOMEM.
+ * The rows rows of a packed record's body data (len bytes: head and rows) as compact rows
+ * numbered from first_seq, in a buffer *out of *outlen bytes that the caller frees.
+ * STRM_ERR_CORRUPT when the bytes are not exactly a head and rows packed rows; STRM_ERR_NOMEM.
  */
 int ariel_flowpack_unpack(uint64_t first_seq, uint32_t rows, const uint8_t *data, size_t len,
                           uint8_t **out, size_t *outlen);

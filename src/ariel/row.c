@@ -215,6 +215,13 @@ static size_t encode_compact(uint8_t *p, uint64_t seq, const struct strm_event *
     return (size_t)(put_str(p + FR_STRS, &ev->flow.applicationdetail) - p);
 }
 
+void ariel_row_stamp(uint8_t *row, uint64_t seq, int64_t storagetime)
+{
+    uint64_t tag = seq | ARIEL_ROW_COMPACT;
+    memcpy(row, &tag, 8);
+    memcpy(row + FR_STORAGETIME, &storagetime, 8);
+}
+
 size_t ariel_row_encode(uint8_t *p, uint64_t seq, const struct strm_event *ev)
 {
     if (ev->flags & STRM_EV_FLOW) return encode_compact(p, seq, ev);
@@ -367,11 +374,12 @@ static inline int64_t unzz(uint64_t v)
 
 static inline uint8_t *vput(uint8_t *q, uint64_t v)
 {
-    if (v < 0x80) {
-        *q = (uint8_t)v;
-        return q + 1;
+    while (v >= 0x80) {
+        *q++ = (uint8_t)(v | 0x80);
+        v >>= 7;
     }
-    return q + ariel_varint_put(q, v);
+    *q++ = (uint8_t)v;
+    return q;
 }
 
 static const uint8_t v4_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -431,7 +439,6 @@ size_t ariel_flowpack_put(uint8_t *p, const struct strm_event *ev, struct ariel_
     q += 4;
     q = vput(q, zz(ev->starttime, st->prev_start));
     st->prev_start = ev->starttime;
-    q = vput(q, zz(ev->storagetime, ev->starttime));
     q = vput(q, zz(f->firstpackettime, ev->starttime));
     q = vput(q, zz(f->lastpackettime, f->firstpackettime));
     q = vput(q, f->sourcebytes);
@@ -491,7 +498,7 @@ static size_t flowpack_get(const uint8_t *p, const uint8_t *end, struct strm_eve
                            struct ariel_flowpack *st)
 {
     const uint8_t *q = p;
-    uint64_t v[11];
+    uint64_t v[10];
     memset(ev, 0, sizeof *ev);
     struct strm_flow_fields *f = &ev->flow;
     if (end - q < 7) return 0;
@@ -502,21 +509,20 @@ static size_t flowpack_get(const uint8_t *p, const uint8_t *end, struct strm_eve
     memcpy(&ev->destinationport, q + 5, 2);
     q += 7;
     if (!(ev->flags & STRM_EV_FLOW)) return 0;
-    for (int i = 0; i < 11; i++)
+    for (int i = 0; i < 10; i++)
         if (!pk_var(&q, end, &v[i])) return 0;
     ev->starttime = (int64_t)((uint64_t)st->prev_start + (uint64_t)unzz(v[0]));
     st->prev_start = ev->starttime;
-    ev->storagetime = (int64_t)((uint64_t)ev->starttime + (uint64_t)unzz(v[1]));
-    f->firstpackettime = (int64_t)((uint64_t)ev->starttime + (uint64_t)unzz(v[2]));
-    f->lastpackettime = (int64_t)((uint64_t)f->firstpackettime + (uint64_t)unzz(v[3]));
-    f->sourcebytes = v[4];
-    f->destinationbytes = v[5];
-    f->sourcepackets = v[6];
-    f->destinationpackets = v[7];
-    if (v[8] > UINT32_MAX || v[9] > UINT32_MAX || v[10] > UINT16_MAX) return 0;
-    f->applicationid = (uint32_t)v[8];
-    f->flowinterface = (uint32_t)v[9];
-    f->vlan = (uint16_t)v[10];
+    f->firstpackettime = (int64_t)((uint64_t)ev->starttime + (uint64_t)unzz(v[1]));
+    f->lastpackettime = (int64_t)((uint64_t)f->firstpackettime + (uint64_t)unzz(v[2]));
+    f->sourcebytes = v[3];
+    f->destinationbytes = v[4];
+    f->sourcepackets = v[5];
+    f->destinationpackets = v[6];
+    if (v[7] > UINT32_MAX || v[8] > UINT32_MAX || v[9] > UINT16_MAX) return 0;
+    f->applicationid = (uint32_t)v[7];
+    f->flowinterface = (uint32_t)v[8];
+    f->vlan = (uint16_t)v[9];
     if (end - q < 7) return 0;
     f->sourceflags = q[0];
     f->destinationflags = q[1];
@@ -556,14 +562,17 @@ static size_t flowpack_get(const uint8_t *p, const uint8_t *end, struct strm_eve
 int ariel_flowpack_unpack(uint64_t first_seq, uint32_t rows, const uint8_t *data, size_t len,
                           uint8_t **out, size_t *outlen)
 {
-    const uint8_t *q = data, *end = data + len;
+    const uint8_t *q = data + ARIEL_FLOWPACK_HEAD, *end = data + len;
     struct ariel_flowpack st = {0};
     struct strm_event ev;
+    int64_t storagetime;
     *out = NULL;
     *outlen = 0;
-    /* every packed row has at least 7 + 11 + 7 bytes, every unpacked one at most
+    /* every packed row has at least 7 + 10 + 7 bytes, every unpacked one at most
      * ARIEL_ROW_COMPACT_FIXED + 10 + its detail (which both forms hold byte for byte) */
-    if (rows == 0 || len / 25 < rows) return STRM_ERR_CORRUPT;
+    if (rows == 0 || len < ARIEL_FLOWPACK_HEAD || (len - ARIEL_FLOWPACK_HEAD) / 24 < rows)
+        return STRM_ERR_CORRUPT;
+    memcpy(&storagetime, data, 8);
     uint8_t *buf = malloc((size_t)rows * (ARIEL_ROW_COMPACT_FIXED + 10) + len);
     if (!buf) return STRM_ERR_NOMEM;
     size_t pos = 0;
@@ -574,6 +583,7 @@ int ariel_flowpack_unpack(uint64_t first_seq, uint32_t rows, const uint8_t *data
             return STRM_ERR_CORRUPT;
         }
         q += n;
+        ev.storagetime = storagetime;
         pos += ariel_row_encode(buf + pos, first_seq + i, &ev);
     }
     if (q != end) {

@@ -103,7 +103,8 @@ void pipeline_begin_stop(struct pipeline *p);
  * ariel_append that waits out a full or failing disk (ENOSPC, EIO): retries with backoff,
  * ticking the store, logging an alarm every 10 s as component, until the store takes the
  * batch, or the stage's input queue in is closed or *stop (may be NULL) is set: shutdown.
- * Returns ariel_append's result.
+ * A batch with aux (the flow pipeline's) goes in as its struct ariel_flowbatch
+ * (ariel_append_flows). Returns the append's result.
  */
 int cli_store_append_retry(struct ariel_store *store, struct strm_batch *b, struct strm_queue *in,
                            const atomic_bool *stop, const char *component);
@@ -134,7 +135,8 @@ void flowpipe_stats_write(struct flowpipe *fp, FILE *out);
 struct flowpipe_sink {
     struct flow_sink sink; /* what decoders are given (&s->sink) */
     struct flowpipe *fp;
-    struct strm_batch *cur;
+    struct strm_batch *cur; /* ev[0]: the record being filled; aux: the records encoded */
+    bool pending;           /* ev[0] was handed out and is not encoded yet */
 };
 void flowpipe_sink_init(struct flowpipe_sink *s, struct flowpipe *fp);
 void flowpipe_sink_flush(struct flowpipe_sink *s);

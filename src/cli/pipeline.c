@@ -77,7 +77,8 @@ int cli_store_append_retry(struct ariel_store *store, struct strm_batch *b, stru
 {
     int64_t delay = 100, last_alarm = 0, since = strm_mono_ms();
     for (;;) {
-        int rc = ariel_append(store, b);
+        /* a flow pipeline's batch holds its records encoded (flowpipe.c) */
+        int rc = b->aux ? ariel_append_flows(store, b->aux) : ariel_append(store, b);
         int e = rc == STRM_ERR_IO ? ariel_append_errno(store) : 0;
         if (rc == 0 || (e != ENOSPC && e != EIO)) return rc;
         pthread_mutex_lock(&in->lock);

@@ -42,6 +42,7 @@ void strm_batch_reset(struct strm_batch *b)
 void strm_batch_free(struct strm_batch *b)
 {
     if (!b) return;
+    if (b->aux_free) b->aux_free(b->aux);
     strm_arena_free(&b->arena);
     free(b->ev);
     free(b);

@@ -311,6 +311,10 @@ struct strm_batch {
     uint32_t cap;
     struct strm_arena arena; /* owns every string the events point to */
     struct strm_batch *next; /* link while queued */
+    /* what a stage keeps with the batch from use to use (the flow pipeline: its records
+     * encoded), freed with it by aux_free; reset does not touch it */
+    void *aux;
+    void (*aux_free)(void *aux);
 };
 
 /* Allocates a batch for up to cap events; NULL when out of memory. */
@@ -537,7 +541,12 @@ struct strm_config {
     int16_t network_parent[STRM_MAX_NETWORKS];
     uint64_t network_w[STRM_MAX_NETWORKS][2];
     int n_networks_compiled;
+    /* and for IPv4, per /16 (two bits each, STRM_NET16_*): whether its addresses are all in a
+     * network, none are, or some are (then the lookup decides): a flow's direction from one
+     * load per address, mostly */
+    uint8_t network_v4_16[65536 / 4];
 };
+enum { STRM_NET16_NONE = 0, STRM_NET16_ALL = 1, STRM_NET16_SOME = 2 };
 
 /*
  * The network hierarchy: the longest-prefix local network holding ip, or NULL when ip is in

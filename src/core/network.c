@@ -92,6 +92,35 @@ int strm_networks_compile(struct strm_config *cfg, char *err, size_t errlen)
         /* Nesting is at most 129 deep (prefixes 0..128 strictly growing). */
         if (depth < (int)(sizeof(stack) / sizeof(stack[0]))) stack[depth++] = (int16_t)i;
     }
+    /* the /16 states: networks inside a /16 make it SOME, then those holding whole /16s
+     * (IPv4 ones of prefix /16 or less, or any holding all of ::ffff:0:0/96) make them ALL */
+    static const uint8_t v4_space[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    memset(cfg->network_v4_16, 0, sizeof cfg->network_v4_16);
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++) {
+            const struct strm_network *nw = &cfg->networks[i];
+            uint32_t first, count;
+            if (nw->prefix < 96) {
+                struct strm_ip v4;
+                memcpy(v4.b, v4_space, 16);
+                if (pass == 0 || !in_net(&v4, &nw->addr, nw->prefix)) continue;
+                first = 0;
+                count = 65536;
+            } else if (strm_ip_is_v4(&nw->addr)) {
+                first = (uint32_t)nw->addr.b[12] << 8 | nw->addr.b[13];
+                bool whole = nw->prefix <= 112;
+                if (whole != (pass == 1)) continue;
+                count = whole ? 1u << (112 - nw->prefix) : 1;
+            } else {
+                continue;
+            }
+            for (uint32_t k = first; k < first + count && k < 65536; k++) {
+                unsigned sh = (k & 3) * 2;
+                cfg->network_v4_16[k >> 2] =
+                    (uint8_t)((cfg->network_v4_16[k >> 2] & ~(3u << sh)) |
+                              (pass ? STRM_NET16_ALL : STRM_NET16_SOME) << sh);
+            }
+        }
     cfg->n_networks_compiled = n;
     return 0;
 }
@@ -130,14 +159,29 @@ const struct strm_network *strm_network_find(const struct strm_config *cfg,
     return NULL;
 }
 
+/* Whether ip is in a local network: an IPv4 address by its /16 (STRM_NET16_*) unless that
+ * is only partly local; no branch on the answer (half the flows of a mix go each way). */
+static inline unsigned is_local(const struct strm_config *cfg, const struct strm_ip *ip)
+{
+    uint64_t a;
+    uint32_t b;
+    memcpy(&a, ip->b, 8);
+    memcpy(&b, ip->b + 8, 4);
+    if (a == 0 && b == 0xffff0000u && cfg->n_networks_compiled == cfg->n_networks) {
+        unsigned k = (unsigned)ip->b[12] << 8 | ip->b[13];
+        unsigned st = cfg->network_v4_16[k >> 2] >> (k & 3) * 2 & 3;
+        if (st != STRM_NET16_SOME) return st;
+    }
+    return strm_network_find(cfg, ip) != NULL;
+}
+
 enum strm_flow_dir strm_flow_direction(const struct strm_config *cfg, const struct strm_ip *src,
                                        const struct strm_ip *dst)
 {
+    static const uint8_t dir[4] = {STRM_FLOWDIR_R2R, STRM_FLOWDIR_R2L, STRM_FLOWDIR_L2R,
+                                   STRM_FLOWDIR_L2L};
     if (cfg->n_networks <= 0) return STRM_FLOWDIR_R2R;
-    bool sl = strm_network_find(cfg, src) != NULL;
-    bool dl = strm_network_find(cfg, dst) != NULL;
-    if (sl) return dl ? STRM_FLOWDIR_L2L : STRM_FLOWDIR_L2R;
-    return dl ? STRM_FLOWDIR_R2L : STRM_FLOWDIR_R2R;
+    return (enum strm_flow_dir)dir[is_local(cfg, src) << 1 | is_local(cfg, dst)];
 }
 
 int strm_cidr_parse(const char *s, size_t len, struct strm_ip *addr, uint8_t *prefix,

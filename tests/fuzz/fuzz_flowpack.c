@@ -30,12 +30,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *again = malloc((size_t)rows * ARIEL_FLOWPACK_MAX + len);
     if (!again) abort();
     struct ariel_flowpack st = {0};
-    size_t pos = 0, plen = 0;
+    size_t pos = 0, plen = ARIEL_FLOWPACK_HEAD;
     for (uint32_t i = 0; i < rows; i++) {
         struct strm_event ev;
         uint64_t seq;
         size_t n = ariel_row_decode(out + pos, olen - pos, &seq, &ev);
-        if (!n || seq != 77 + i || !(ev.flags & STRM_EV_FLOW)) abort();
+        if (!n || seq != 77 + i || !(ev.flags & STRM_EV_FLOW) || memcmp(&ev.storagetime, body, 8))
+            abort();
         pos += n;
         plen += ariel_flowpack_put(again + plen, &ev, &st);
     }

@@ -1744,12 +1744,14 @@ static void flow_wal_packed(void **state)
     enum { N = 64 };
     struct strm_batch *b = strm_batch_new(N);
     uint8_t *rows = malloc((size_t)N * 1024), *packed = malloc((size_t)N * 512);
-    size_t rlen = 0, plen = 0;
+    size_t rlen = 0, plen = ARIEL_FLOWPACK_HEAD;
     struct ariel_flowpack st = {0};
+    int64_t stored_at = 1700000000500;
+    memcpy(packed, &stored_at, 8);
     for (uint32_t i = 0; i < N; i++) {
         struct strm_event *ev = strm_batch_add(b);
         gen_flow(b, ev, i, 1700000000000 + (i % 7 == 3 ? -86400000 : (int64_t)i * 13));
-        ev->storagetime = 1700000000500 + i / 8;
+        ev->storagetime = stored_at; /* the record's */
         if (i % 5 == 1) REQUIRE(strm_ip_parse(&ev->sourceip, "2001:db8::17", 12) == 0);
         if (i % 6 == 2) memset(&ev->destinationip, 0, sizeof ev->destinationip);
         if (i % 9 == 4)
@@ -1784,7 +1786,7 @@ static void flow_wal_packed(void **state)
     assert_int_equal(ariel_flowpack_unpack(1000, N + 1, packed, plen, &out, &olen),
                      STRM_ERR_CORRUPT);
     assert_int_equal(ariel_flowpack_unpack(1000, 0, packed, plen, &out, &olen), STRM_ERR_CORRUPT);
-    packed[1] &= (uint8_t)~STRM_EV_FLOW; /* a row that is no flow */
+    packed[ARIEL_FLOWPACK_HEAD + 1] &= (uint8_t)~STRM_EV_FLOW; /* a row that is no flow */
     assert_int_equal(ariel_flowpack_unpack(1000, N, packed, plen, &out, &olen), STRM_ERR_CORRUPT);
     free(rows);
     free(packed);

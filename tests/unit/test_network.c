@@ -240,6 +240,49 @@ static void compiled_matches_linear_and_is_fast(void **state)
     free(lin);
 }
 
+/*
+ * The direction from the per-/16 states (network.c) is the one the lookups give: networks
+ * wider than, equal to and narrower than a /16, nested, and one holding all of IPv4.
+ */
+static void direction_by_16_matches_lookup(void **state)
+{
+    (void)state;
+    static const char *const sets[][6] = {
+        {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", NULL},
+        {"10.20.0.0/16", "10.21.128.0/17", "10.22.3.0/24", "10.22.3.7/32", "11.0.0.0/7", NULL},
+        {"::ffff:0:0/96", "fd00::/8", NULL},
+        {"::/0", NULL},
+        {"2001:db8::/32", "192.0.2.0/24", NULL},
+    };
+    for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
+        struct strm_config *cfg = new_cfg(), *lin = new_cfg();
+        char err[256];
+        cfg->n_networks = 0;
+        for (int i = 0; sets[k][i]; i++) {
+            char name[16];
+            snprintf(name, sizeof name, "n%d", i);
+            add(cfg, name, sets[k][i]);
+        }
+        assert_int_equal(strm_networks_compile(cfg, err, sizeof(err)), 0);
+        memcpy(lin, cfg, sizeof(*cfg));
+        for (int i = 0; i < 20000; i++) {
+            uint64_t r = rnd();
+            uint32_t a = (uint32_t)r, b = (uint32_t)(r >> 32);
+            if (i % 2) a = (a & 0x00ffffffu) | (i % 4 == 1 ? 0x0a000000u : 0xc0a80000u);
+            if (i % 3 == 0) b = (b & 0x0000ffffu) | 0x0a160000u;
+            struct strm_ip s, d;
+            strm_ip_from_v4(&s, a);
+            strm_ip_from_v4(&d, b);
+            bool sl = strm_network_find(lin, &s) != NULL, dl = strm_network_find(lin, &d) != NULL;
+            enum strm_flow_dir want = sl ? (dl ? STRM_FLOWDIR_L2L : STRM_FLOWDIR_L2R)
+                                         : (dl ? STRM_FLOWDIR_R2L : STRM_FLOWDIR_R2R);
+            assert_int_equal(strm_flow_direction(cfg, &s, &d), want);
+        }
+        free(cfg);
+        free(lin);
+    }
+}
+
 static void defaults_are_rfc1918_and_flow_ports(void **state)
 {
     struct strm_config *cfg = new_cfg();
@@ -364,6 +407,7 @@ int main(void)
         cmocka_unit_test(longest_prefix_wins),
         cmocka_unit_test(direction_table),
         cmocka_unit_test(compiled_matches_linear_and_is_fast),
+        cmocka_unit_test(direction_by_16_matches_lookup),
         cmocka_unit_test(defaults_are_rfc1918_and_flow_ports),
         cmocka_unit_test(flow_keys_parse),
         cmocka_unit_test(network_errors_name_line_and_key),
