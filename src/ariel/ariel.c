@@ -150,8 +150,10 @@ struct ariel_store {
     /* a second writer for the flush's helper thread (flush_memtable: pieces in parallel) */
     struct ariel_seg_writer sw2;
     bool sw2_ready;
-    /* a flows store's batch for ariel_append (the writer's) */
+    /* a flows store's batch for ariel_append, and its WAL record's buffer (the writer's) */
     struct ariel_flowbatch *fb;
+    uint8_t *pack;
+    size_t pack_cap;
 };
 
 /* ---------------------------------------------------------------- memtable */
@@ -565,16 +567,11 @@ struct ariel_flowbatch {
     uint32_t *lens;
     int64_t *ts; /* starttimes */
     uint32_t n, ncap;
-    uint8_t *pack; /* the WAL record's body: head (storagetime, when appended), packed rows */
-    size_t pack_len, pack_cap;
-    struct ariel_flowpack pk;
 };
 
 struct ariel_flowbatch *ariel_flowbatch_new(void)
 {
-    struct ariel_flowbatch *fb = calloc(1, sizeof *fb);
-    if (fb) fb->pack_len = ARIEL_FLOWPACK_HEAD;
-    return fb;
+    return calloc(1, sizeof(struct ariel_flowbatch));
 }
 
 void ariel_flowbatch_free(struct ariel_flowbatch *fb)
@@ -583,7 +580,6 @@ void ariel_flowbatch_free(struct ariel_flowbatch *fb)
     free(fb->rows);
     free(fb->lens);
     free(fb->ts);
-    free(fb->pack);
     free(fb);
 }
 
@@ -591,8 +587,6 @@ void ariel_flowbatch_reset(struct ariel_flowbatch *fb)
 {
     fb->n = 0;
     fb->rows_len = 0;
-    fb->pack_len = ARIEL_FLOWPACK_HEAD;
-    memset(&fb->pk, 0, sizeof fb->pk);
 }
 
 uint32_t ariel_flowbatch_count(const struct ariel_flowbatch *fb)
@@ -628,26 +622,36 @@ int ariel_flowbatch_add(struct ariel_flowbatch *fb, const struct strm_event *ev)
         fb->ts = nt;
         fb->ncap = nc;
     }
-    if (fb_room(&fb->rows, &fb->rows_cap, fb->rows_len + ariel_row_bound(ev)) ||
-        fb_room(&fb->pack, &fb->pack_cap, fb->pack_len + ariel_flowpack_bound(ev)))
+    if (fb_room(&fb->rows, &fb->rows_cap, fb->rows_len + ariel_row_bound(ev)))
         return STRM_ERR_NOMEM;
     size_t len = ariel_row_encode(fb->rows + fb->rows_len, 0, ev);
     fb->rows_len += len;
     fb->lens[fb->n] = (uint32_t)len;
     fb->ts[fb->n] = ev->starttime;
     fb->n++;
-    fb->pack_len += ariel_flowpack_put(fb->pack + fb->pack_len, ev, &fb->pk);
     return 0;
 }
 
-/* The rows of fb into the memtable, stamped with their seq and storagetime now; the packed
- * form is the WAL record. */
+/* The rows of fb into the memtable, stamped with their seq and storagetime now, and packed
+ * from there (in the cache) into the WAL record. */
 static int append_flows(struct ariel_store *s, struct ariel_flowbatch *fb, int64_t now)
 {
     struct ariel_memtable *mt = s->mt;
     struct mt_chunk *start = mt->tail;
     size_t start_used = start ? start->used : 0;
     const uint8_t *src = fb->rows;
+    size_t need = ARIEL_FLOWPACK_HEAD + fb->rows_len + (size_t)fb->n * ARIEL_FLOWPACK_MAX;
+    if (need > s->pack_cap) {
+        size_t cap = s->pack_cap ? s->pack_cap : 65536;
+        while (cap < need)
+            cap *= 2;
+        uint8_t *np = realloc(s->pack, cap);
+        if (!np) return STRM_ERR_NOMEM;
+        s->pack = np;
+        s->pack_cap = cap;
+    }
+    struct ariel_flowpack pk = {0};
+    size_t packed = ARIEL_FLOWPACK_HEAD;
     for (uint32_t i = 0; i < fb->n; i++) {
         size_t len = fb->lens[i];
         uint8_t *p = mt_reserve(mt, len);
@@ -657,12 +661,13 @@ static int append_flows(struct ariel_store *s, struct ariel_flowbatch *fb, int64
         }
         memcpy(p, src, len);
         ariel_row_stamp(p, s->next_seq + i, now);
+        packed += ariel_flowpack_put_row(s->pack + packed, p, len, &pk);
         src += len;
         mt->tail->used += len;
         mt->tail->pend++;
     }
-    memcpy(fb->pack, &now, ARIEL_FLOWPACK_HEAD);
-    struct ariel_wal_piece piece = {fb->pack, fb->pack_len};
+    memcpy(s->pack, &now, ARIEL_FLOWPACK_HEAD);
+    struct ariel_wal_piece piece = {s->pack, packed};
     return append_commit(s, start, start_used, fb->n, fb->rows_len, ARIEL_WAL_FLOWS, &piece, 1);
 }
 
@@ -2446,6 +2451,7 @@ void ariel_close(struct ariel_store *s)
     free(s->fl_keys);
     free(s->fl_tmp);
     ariel_flowbatch_free(s->fb);
+    free(s->pack);
     free(s->fl_rows);
     free(s->fl_lens);
     ariel_seg_writer_free(&s->sw);

@@ -93,12 +93,12 @@ int ariel_append(struct ariel_store *s, struct strm_batch *b);
 int ariel_append_errno(const struct ariel_store *s);
 
 /*
- * Flow records encoded by their producer, for a flows store: its compact rows and the WAL's
- * packed form of them (ariel_int.h), made by the thread that has each record in its cache
- * (flowpipe: the receiver, record by record as it decodes them), so that the store's writer
- * only copies the rows into the memtable, stamps their sequence numbers and storagetime, and
- * writes the packed bytes. At 6 M flows/s, encoding the events in the writer cost it three
- * times that: every event read back from the other core's cache. One thread at a time.
+ * Flow records encoded by their producer, for a flows store: their rows (ariel_int.h), made
+ * by the thread that has each record in its cache (flowpipe: the receiver, record by record
+ * as it decodes them), so that the store's writer only copies the rows into the memtable,
+ * stamps their sequence numbers and storagetime, and packs them from there (in its cache
+ * then) into the WAL record. At 6 M flows/s, encoding the events in the writer cost it more
+ * than twice that: every event read back from the other core's cache. One thread at a time.
  */
 struct ariel_flowbatch;
 struct ariel_flowbatch *ariel_flowbatch_new(void);

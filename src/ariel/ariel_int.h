@@ -137,6 +137,10 @@ size_t ariel_flowpack_bound(const struct strm_event *ev);
 /* Packs one flow record (ariel_flowpack_bound bytes at p), all but its storagetime (the
  * record's); returns bytes written. */
 size_t ariel_flowpack_put(uint8_t *p, const struct strm_event *ev, struct ariel_flowpack *st);
+/* The same from a row of len bytes in the compact flow layout (at most ARIEL_FLOWPACK_MAX
+ * bytes more than the row's). */
+size_t ariel_flowpack_put_row(uint8_t *p, const uint8_t *row, size_t len,
+                              struct ariel_flowpack *st);
 /*
  * The rows rows of a packed record's body data (len bytes: head and rows) as compact rows
  * numbered from first_seq, in a buffer *out of *outlen bytes that the caller frees.

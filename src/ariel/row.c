@@ -413,10 +413,21 @@ size_t ariel_flowpack_bound(const struct strm_event *ev)
     return ARIEL_FLOWPACK_MAX + (ev->flow.applicationdetail.p ? ev->flow.applicationdetail.len : 0);
 }
 
-size_t ariel_flowpack_put(uint8_t *p, const struct strm_event *ev, struct ariel_flowpack *st)
+/* A flow record's stored fields, wherever they lie (an event, a compact row). */
+struct pack_in {
+    int64_t starttime;
+    uint8_t flags, protocolid;
+    uint16_t sourceport, destinationport;
+    const struct strm_ip *sourceip, *destinationip;
+    const uint8_t *macs; /* source then destination */
+    const struct strm_flow_fields *f;
+    struct strm_str detail;
+};
+
+static inline size_t pack_one(uint8_t *p, const struct pack_in *in, struct ariel_flowpack *st)
 {
-    const struct strm_flow_fields *f = &ev->flow;
-    unsigned ks = ip_kind(&ev->sourceip), kd = ip_kind(&ev->destinationip), kf;
+    const struct strm_flow_fields *f = in->f;
+    unsigned ks = ip_kind(in->sourceip), kd = ip_kind(in->destinationip), kf;
     if (st->have_source && memcmp(&f->flowsource, &st->flowsource, 16) == 0) {
         kf = ARIEL_PK_IP_SAME;
     } else {
@@ -424,22 +435,23 @@ size_t ariel_flowpack_put(uint8_t *p, const struct strm_event *ev, struct ariel_
         st->flowsource = f->flowsource;
         st->have_source = true;
     }
-    uint64_t m0, m1;
-    memcpy(&m0, ev->sourcemac, 8);
-    memcpy(&m1, ev->sourcemac + 8, 4);
-    bool macs = (m0 | (uint32_t)m1) != 0;
-    bool detail = f->applicationdetail.p && f->applicationdetail.len;
+    uint64_t m0;
+    uint32_t m1;
+    memcpy(&m0, in->macs, 8);
+    memcpy(&m1, in->macs + 8, 4);
+    bool macs = (m0 | m1) != 0;
+    bool detail = in->detail.p && in->detail.len;
     uint8_t *q = p;
     *q++ = (uint8_t)(ks | kd << 2 | kf << 4 | (macs ? ARIEL_PK_MACS : 0) |
                      (detail ? ARIEL_PK_DETAIL : 0));
-    *q++ = ev->flags;
-    *q++ = ev->protocolid;
-    memcpy(q, &ev->sourceport, 2);
-    memcpy(q + 2, &ev->destinationport, 2);
+    *q++ = in->flags;
+    *q++ = in->protocolid;
+    memcpy(q, &in->sourceport, 2);
+    memcpy(q + 2, &in->destinationport, 2);
     q += 4;
-    q = vput(q, zz(ev->starttime, st->prev_start));
-    st->prev_start = ev->starttime;
-    q = vput(q, zz(f->firstpackettime, ev->starttime));
+    q = vput(q, zz(in->starttime, st->prev_start));
+    st->prev_start = in->starttime;
+    q = vput(q, zz(f->firstpackettime, in->starttime));
     q = vput(q, zz(f->lastpackettime, f->firstpackettime));
     q = vput(q, f->sourcebytes);
     q = vput(q, f->destinationbytes);
@@ -456,19 +468,51 @@ size_t ariel_flowpack_put(uint8_t *p, const struct strm_event *ev, struct ariel_
     q[5] = f->icmpcode;
     q[6] = f->sourcedscp;
     q += 7;
-    q = ip_put(q, &ev->sourceip, ks);
-    q = ip_put(q, &ev->destinationip, kd);
+    q = ip_put(q, in->sourceip, ks);
+    q = ip_put(q, in->destinationip, kd);
     if (kf != ARIEL_PK_IP_SAME) q = ip_put(q, &f->flowsource, kf);
     if (macs) {
-        memcpy(q, ev->sourcemac, 12);
+        memcpy(q, in->macs, 12);
         q += 12;
     }
     if (detail) {
-        q = vput(q, f->applicationdetail.len);
-        memcpy(q, f->applicationdetail.p, f->applicationdetail.len);
-        q += f->applicationdetail.len;
+        q = vput(q, in->detail.len);
+        memcpy(q, in->detail.p, in->detail.len);
+        q += in->detail.len;
     }
     return (size_t)(q - p);
+}
+
+size_t ariel_flowpack_put(uint8_t *p, const struct strm_event *ev, struct ariel_flowpack *st)
+{
+    struct pack_in in = {ev->starttime,       ev->flags,
+                         ev->protocolid,      ev->sourceport,
+                         ev->destinationport, &ev->sourceip,
+                         &ev->destinationip,  ev->sourcemac,
+                         &ev->flow,           ev->flow.applicationdetail};
+    return pack_one(p, &in, st);
+}
+
+size_t ariel_flowpack_put_row(uint8_t *p, const uint8_t *row, size_t len, struct ariel_flowpack *st)
+{
+    struct strm_flow_fields f;
+    struct strm_ip src, dst;
+    struct pack_in in;
+    memcpy(&in.starttime, row + FR_STARTTIME, 8);
+    in.flags = row[FR_FLAGS];
+    in.protocolid = row[FR_PROTOCOLID];
+    memcpy(&in.sourceport, row + FR_SOURCEPORT, 2);
+    memcpy(&in.destinationport, row + FR_DESTINATIONPORT, 2);
+    memcpy(&src, row + FR_SOURCEIP, 16);
+    memcpy(&dst, row + FR_DESTINATIONIP, 16);
+    memcpy(&f, row + FR_FLOW, ARIEL_ROW_FLOW_FIXED);
+    in.sourceip = &src;
+    in.destinationip = &dst;
+    in.macs = row + FR_SOURCEMAC;
+    in.f = &f;
+    const uint8_t *q = row + FR_STRS;
+    if (!get_str(&q, row + len, &in.detail)) in.detail = (struct strm_str){NULL, 0};
+    return pack_one(p, &in, st);
 }
 
 /* Checked reads of a packed row: each fails (false) rather than read past end. */
