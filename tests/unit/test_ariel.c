@@ -1733,10 +1733,10 @@ static void flows_table_roundtrip(void **state)
 }
 
 /*
- * The WAL's packed flow form (ariel_int.h): unpacked, every row is byte for byte the compact
- * row the memtable holds, whatever its addresses (IPv4, IPv6, none), MACs, detail, exporter
- * and times (before the row before, long before); a body cut anywhere or holding another
- * row count is refused, never read past.
+ * The WAL's packed flow form (ariel_int.h): packed from an event or from its row alike;
+ * unpacked, every row is byte for byte the compact row the memtable holds, whatever its addresses
+ * (IPv4, IPv6, none), MACs, detail, exporter and times (before the row before, long before); a body
+ * cut anywhere or holding another row count is refused, never read past.
  */
 static void flow_wal_packed(void **state)
 {
@@ -1766,8 +1766,15 @@ static void flow_wal_packed(void **state)
             ev->flow.vlan = UINT16_MAX;
         }
         REQUIRE(ariel_flowpack_bound(ev) <= 512);
+        size_t before = plen;
+        struct ariel_flowpack st_row = st;
         plen += ariel_flowpack_put(packed + plen, ev, &st);
-        rlen += ariel_row_encode(rows + rlen, 1000 + i, ev);
+        size_t rl = ariel_row_encode(rows + rlen, 1000 + i, ev);
+        /* packed from the row (the store thread's way) the same as from the event */
+        uint8_t again[512];
+        assert_int_equal(ariel_flowpack_put_row(again, rows + rlen, rl, &st_row), plen - before);
+        assert_memory_equal(again, packed + before, plen - before);
+        rlen += rl;
     }
     assert_true(plen * 2 < rlen); /* the point of it */
     uint8_t *out;
