@@ -594,20 +594,6 @@ uint32_t ariel_flowbatch_count(const struct ariel_flowbatch *fb)
     return fb ? fb->n : 0;
 }
 
-/* Room for need bytes in *p (capacity *cap), doubling from 64 KiB. */
-static int fb_room(uint8_t **p, size_t *cap, size_t need)
-{
-    if (need <= *cap) return 0;
-    size_t nc = *cap ? *cap : 65536;
-    while (nc < need)
-        nc *= 2;
-    uint8_t *np = realloc(*p, nc);
-    if (!np) return STRM_ERR_NOMEM;
-    *p = np;
-    *cap = nc;
-    return 0;
-}
-
 int ariel_flowbatch_add(struct ariel_flowbatch *fb, const struct strm_event *ev)
 {
     if (!(ev->flags & STRM_EV_FLOW)) return STRM_ERR_INVAL;
@@ -622,7 +608,7 @@ int ariel_flowbatch_add(struct ariel_flowbatch *fb, const struct strm_event *ev)
         fb->ts = nt;
         fb->ncap = nc;
     }
-    if (fb_room(&fb->rows, &fb->rows_cap, fb->rows_len + ariel_row_bound(ev)))
+    if (ariel_grow(&fb->rows, &fb->rows_cap, fb->rows_len + ariel_row_bound(ev)))
         return STRM_ERR_NOMEM;
     size_t len = ariel_row_encode(fb->rows + fb->rows_len, 0, ev);
     fb->rows_len += len;
@@ -640,16 +626,9 @@ static int append_flows(struct ariel_store *s, struct ariel_flowbatch *fb, int64
     struct mt_chunk *start = mt->tail;
     size_t start_used = start ? start->used : 0;
     const uint8_t *src = fb->rows;
-    size_t need = ARIEL_FLOWPACK_HEAD + fb->rows_len + (size_t)fb->n * ARIEL_FLOWPACK_MAX;
-    if (need > s->pack_cap) {
-        size_t cap = s->pack_cap ? s->pack_cap : 65536;
-        while (cap < need)
-            cap *= 2;
-        uint8_t *np = realloc(s->pack, cap);
-        if (!np) return STRM_ERR_NOMEM;
-        s->pack = np;
-        s->pack_cap = cap;
-    }
+    if (ariel_grow(&s->pack, &s->pack_cap,
+                   ARIEL_FLOWPACK_HEAD + fb->rows_len + (size_t)fb->n * ARIEL_FLOWPACK_MAX))
+        return STRM_ERR_NOMEM;
     struct ariel_flowpack pk = {0};
     size_t packed = ARIEL_FLOWPACK_HEAD;
     for (uint32_t i = 0; i < fb->n; i++) {

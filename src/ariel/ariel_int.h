@@ -149,6 +149,10 @@ size_t ariel_flowpack_put_row(uint8_t *p, const uint8_t *row, size_t len,
 int ariel_flowpack_unpack(uint64_t first_seq, uint32_t rows, const uint8_t *data, size_t len,
                           uint8_t **out, size_t *outlen);
 
+/* Room for need bytes in *p (capacity *cap, 64 KiB at least, doubling; realloc keeps the
+ * bytes): 0 or STRM_ERR_NOMEM. */
+int ariel_grow(uint8_t **p, size_t *cap, size_t need);
+
 size_t ariel_varint_put(uint8_t *p, uint64_t v);
 /* Returns bytes read, 0 when truncated or longer than 10 bytes. */
 size_t ariel_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v);

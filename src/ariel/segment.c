@@ -143,7 +143,7 @@ static int scratch(uint8_t **p, size_t *cap, size_t need)
     return 0;
 }
 
-static int grow(uint8_t **p, size_t *cap, size_t need)
+int ariel_grow(uint8_t **p, size_t *cap, size_t need)
 {
     if (need <= *cap) return 0;
     size_t nc = *cap ? *cap : 65536;
@@ -367,7 +367,7 @@ static size_t bloom_fill(uint8_t *out, const uint64_t *hs, size_t nh, uint32_t n
 static int filters_begin(struct ariel_seg_writer *w, uint32_t R, uint32_t nb, size_t *pos)
 {
     *pos = 12 + (size_t)nb * 4;
-    if (grow(&w->raw, &w->rawcap, *pos)) return STRM_ERR_NOMEM;
+    if (ariel_grow(&w->raw, &w->rawcap, *pos)) return STRM_ERR_NOMEM;
     ariel_put32(w->raw, 0x31424b54u); /* 'TKB1' */
     ariel_put32(w->raw + 4, R);
     ariel_put32(w->raw + 8, nb);
@@ -381,7 +381,7 @@ static int filter_append(struct ariel_seg_writer *w, uint32_t b, size_t nh, unsi
     uint32_t nblocks = (uint32_t)((bits + 255) / 256);
     if (nblocks > nh / 2 + 1) nblocks = (uint32_t)(nh / 2 + 1); /* <= ~128 bits per value */
     size_t blen = 8 + (size_t)nblocks * 32;
-    if (grow(&w->raw, &w->rawcap, *pos + blen)) return STRM_ERR_NOMEM;
+    if (ariel_grow(&w->raw, &w->rawcap, *pos + blen)) return STRM_ERR_NOMEM;
     ariel_put32(w->raw + 12 + (size_t)b * 4, (uint32_t)blen);
     *pos += bloom_fill(w->raw + *pos, w->tokh, nh, nblocks);
     return 0;
@@ -1248,7 +1248,7 @@ static int encode_strdict(struct ariel_seg_writer *w, int k, uint32_t n, size_t 
     /* Two-byte codes of many short values (process ids) compress worse than the values:
      * those must halve the raw size to be chosen. */
     if (cw == 2 ? size * 2 > plain : size >= plain) return 0;
-    if (grow(&w->raw, &w->rawcap, size)) return STRM_ERR_NOMEM;
+    if (ariel_grow(&w->raw, &w->rawcap, size)) return STRM_ERR_NOMEM;
     uint8_t *p = w->raw;
     ariel_put32(p, (uint32_t)nd);
     ariel_put32(p + 4, (uint32_t)cw);
@@ -1306,7 +1306,7 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
 
     if (width) {
         if (is_const) {
-            if (grow(&w->raw, &w->rawcap, (size_t)width)) return STRM_ERR_NOMEM;
+            if (ariel_grow(&w->raw, &w->rawcap, (size_t)width)) return STRM_ERR_NOMEM;
             memcpy(w->raw, fx, (size_t)width);
             *rawlen = (size_t)width;
             dc->enc = ARIEL_ENC_CONST;
@@ -1314,8 +1314,8 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
             size_t pos = 0, K = (n + ARIEL_TIME_CHUNK - 1) / ARIEL_TIME_CHUNK;
             int64_t prev = 0;
             /* the checkpoints wait in their own buffer until the varints' end is known */
-            if (grow(&w->raw, &w->rawcap, (size_t)n * 10 + K * 16 + 8) ||
-                grow(&w->ckpt, &w->ckptcap, K * 16))
+            if (ariel_grow(&w->raw, &w->rawcap, (size_t)n * 10 + K * 16 + 8) ||
+                ariel_grow(&w->ckpt, &w->ckptcap, K * 16))
                 return STRM_ERR_NOMEM;
             for (uint32_t i = 0; i < n; i++) {
                 if (i % ARIEL_TIME_CHUNK == 0) {
@@ -1338,18 +1338,18 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
                    narrow_width(dc->max) < width) {
             /* small values in a wide column: less for zstd to chew and to store */
             int nw = narrow_width(dc->max);
-            if (grow(&w->raw, &w->rawcap, (size_t)n * (size_t)nw)) return STRM_ERR_NOMEM;
+            if (ariel_grow(&w->raw, &w->rawcap, (size_t)n * (size_t)nw)) return STRM_ERR_NOMEM;
             narrow_copy(w->raw, nw, fx, width, n);
             *rawlen = (size_t)n * (size_t)nw;
             dc->enc = ARIEL_ENC_NARROW;
         } else if (def->type == STRM_T_IP && ipv4_only(fx, n)) {
-            if (grow(&w->raw, &w->rawcap, (size_t)n * 4)) return STRM_ERR_NOMEM;
+            if (ariel_grow(&w->raw, &w->rawcap, (size_t)n * 4)) return STRM_ERR_NOMEM;
             for (uint32_t i = 0; i < n; i++)
                 memcpy(w->raw + (size_t)i * 4, fx + (size_t)i * 16 + 12, 4);
             *rawlen = (size_t)n * 4;
             dc->enc = ARIEL_ENC_IPV4;
         } else {
-            if (grow(&w->raw, &w->rawcap, (size_t)n * (size_t)width)) return STRM_ERR_NOMEM;
+            if (ariel_grow(&w->raw, &w->rawcap, (size_t)n * (size_t)width)) return STRM_ERR_NOMEM;
             memcpy(w->raw, fx, (size_t)n * (size_t)width);
             *rawlen = (size_t)n * (size_t)width;
             dc->enc = ARIEL_ENC_FIXED;
@@ -1371,7 +1371,7 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
     }
     dc->min = dc->max = 0;
     if (is_const) {
-        if (grow(&w->raw, &w->rawcap, first.len + 1)) return STRM_ERR_NOMEM;
+        if (ariel_grow(&w->raw, &w->rawcap, first.len + 1)) return STRM_ERR_NOMEM;
         if (first.len) memcpy(w->raw, first.p, first.len);
         *rawlen = first.len;
         dc->enc = ARIEL_ENC_CONST;
@@ -1386,7 +1386,7 @@ static int encode_col(struct ariel_seg_writer *w, int col, const uint8_t *const 
         }
     }
     size_t head = (size_t)n * (any_slice ? 8 : 4), pos = head;
-    if (grow(&w->raw, &w->rawcap, head + total)) return STRM_ERR_NOMEM;
+    if (ariel_grow(&w->raw, &w->rawcap, head + total)) return STRM_ERR_NOMEM;
     for (uint32_t i = 0; i < n; i++) {
         bool sl;
         struct strm_str s = row_str(w, i, k, &sl);
@@ -1493,7 +1493,7 @@ static int encode_blocked(struct ariel_seg_writer *w, size_t at, uint32_t n, con
     size_t table = 12 + (size_t)nb * 12, lsize = lens ? (size_t)n * 4 : 0;
     size_t bound = table + (lens ? ZSTD_compressBound(lsize) : 0) + 8 + ZSTD_compressBound(total) +
                    (size_t)nb * 64 + (stats ? (size_t)nb * ARIEL_BSTAT_SIZE : 0);
-    if (grow(&w->comp, &w->compcap, at + bound)) return STRM_ERR_NOMEM;
+    if (ariel_grow(&w->comp, &w->compcap, at + bound)) return STRM_ERR_NOMEM;
     uint8_t *out = w->comp + at; /* after the at bytes already there */
     size_t pos = table, P = 0;
     bool inlen = lens && R >= ARIEL_INLEN_MIN_ROWS;
@@ -1615,7 +1615,7 @@ static int encode_strdict_blocked(struct ariel_seg_writer *w, uint32_t n, size_t
                                   struct ariel_seg_col *dc)
 {
     size_t cw = ariel_get32(w->raw + 4), dlen = rawlen - (size_t)n * cw;
-    if (grow(&w->comp, &w->compcap, 4 + ZSTD_compressBound(dlen) + 8)) return STRM_ERR_NOMEM;
+    if (ariel_grow(&w->comp, &w->compcap, 4 + ZSTD_compressBound(dlen) + 8)) return STRM_ERR_NOMEM;
     size_t cs = ZSTD_compress2(w->cctx, w->comp + 4, w->compcap - 4 - 8, w->raw, dlen);
     if (ZSTD_isError(cs)) return STRM_ERR_NOMEM;
     ariel_put32(w->comp, (uint32_t)cs);
@@ -1710,7 +1710,7 @@ int ariel_seg_write(struct ariel_seg_writer *w, const char *root, const struct a
             data = w->comp;
         } else {
             bound = ZSTD_compressBound(rawlen);
-            if (grow(&w->comp, &w->compcap, bound)) {
+            if (ariel_grow(&w->comp, &w->compcap, bound)) {
                 rc = STRM_ERR_NOMEM;
                 goto fail;
             }
