@@ -42,7 +42,9 @@ struct flowpipe {
     struct strm_stats *stats;
     struct strm_stats store_stats; /* the flows store's own counters */
     struct ariel_store *store;
+    /* batches of one event (the record being filled) and their encoded records */
     struct strm_pool pool;
+    uint32_t batch_records; /* records per batch (pipeline.batch_events) */
     struct strm_queue q;
     bool q_ready;
     atomic_bool stopping; /* closing: a store that cannot write is not waited for */
@@ -71,7 +73,7 @@ static void sink_encode(struct flowpipe_sink *s)
         STRM_STAT_ADD(s->fp->stats, flow_dropped, 1);
         return;
     }
-    if (++b->count >= b->cap) sink_submit(s);
+    if (++b->count >= s->fp->batch_records) sink_submit(s);
 }
 
 static void sink_submit(struct flowpipe_sink *s)
@@ -240,7 +242,9 @@ int flowpipe_open(const struct strm_config *cfg, struct strm_stats *stats, bool 
     fp->stats = stats;
     atomic_init(&fp->stopping, false);
     uint32_t qcap = (uint32_t)(cfg->pipeline_queue_batches > 2 ? cfg->pipeline_queue_batches : 2);
-    strm_pool_init(&fp->pool, (uint32_t)cfg->pipeline_batch_events, qcap * 2 + 16);
+    /* one event each: the sink fills one at a time and encodes it (sink_encode) */
+    strm_pool_init(&fp->pool, 1, qcap * 2 + 16);
+    fp->batch_records = (uint32_t)cfg->pipeline_batch_events;
     int rc = strm_queue_init(&fp->q, qcap);
     if (rc != 0) {
         snprintf(err, errlen, "out of memory");
