@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -75,6 +76,9 @@ struct ariel_memtable {
     int64_t born_ms; /* monotonic time of the first row */
 };
 
+/* Memtables waiting for the segment writer at most (see maybe_flush). */
+#define ARIEL_IMM_MAX 32
+
 /* A standard chunk's data: the chunk with its header is 4 MiB, two huge pages, not three. */
 #define MT_CHUNK ((4u << 20) - sizeof(struct mt_chunk))
 
@@ -104,16 +108,20 @@ struct ariel_store {
     uint64_t mt_rows; /* published rows of mt */
     uint64_t wal_bytes;
 
-    /* Background flush: the writer hands a full memtable over as imm and goes on appending
-     * into a fresh one while the flusher thread writes imm as segments. Readers see segs,
-     * imm and mt; imm leaves the snapshot in the same locked step that publishes its
-     * segments, so no row is seen twice or missed. Guarded by lock. */
-    struct ariel_memtable *imm;
-    uint64_t imm_rows;
+    /* Background flush: the writer hands a full memtable over to the queue imm (oldest
+     * first) and goes on appending into a fresh one while the flusher thread writes imm[0]
+     * as segments. Readers see segs, the queue and mt; imm[0] leaves the snapshot in the
+     * same locked step that publishes its segments, so no row is seen twice or missed.
+     * Guarded by lock. */
+    struct ariel_memtable *imm[ARIEL_IMM_MAX];
+    int nimm;
+    uint64_t imm_bytes;    /* the queued memtables' row bytes */
+    uint64_t mt_budget;    /* their bound with mt's, in bytes (maybe_flush); fixed at open */
     uint64_t wal_drop_seq; /* set by the flusher: WAL files before this seq are covered */
     pthread_cond_t flush_cv;
     pthread_t flusher;
     bool flusher_started, flusher_stop;
+    bool flusher_hold; /* ariel_hold_flusher (tests) */
 
     uint64_t next_seq;
     _Atomic uint64_t next_seg_id; /* the flusher, the writer and the compactor take ids */
@@ -164,19 +172,21 @@ struct ariel_store {
  * kernel, page by page, which cost a quarter of the CPU at full ingest. Process-wide,
  * bounded; only chunks of the standard size.
  *
- * At full ingest the flusher falls behind the writer: a memtable grows up to maybe_flush's
- * bound (4 x segment_rows rows of MT_ROW_BYTES) while the one before it, as big, is written.
- * The pool is filled at open with that much (mt_pool_prewarm: 9 memtables of segment_rows
- * rows, the two at the bound and a chunk's rounding). With 5, a 4 M-event burst of the DSM
- * mix faulted in fresh memory for a seventh of its CPU. A longer burst adds chunks, up to
- * MT_POOL_MAX; mt_pool_trim gives those back once they stayed unused for a whole trim interval,
- * down to the pre-warmed count.
+ * During a burst the flusher falls behind the writer: full memtables queue up for it
+ * (maybe_flush) until they hold the pre-warmed memory, which is what a burst is taken in
+ * at intake's own speed. The pool is filled at open (mt_pool_prewarm: 24 memtables of
+ * segment_rows rows of MT_ROW_BYTES, 3 GiB with the defaults: about 6 M events of the DSM
+ * mix or 18 M flow records), at most 1/8 of the machine's memory. Fresh memory beyond it
+ * costs page faults: with too small a pool, a 4 M-event burst of the DSM mix faulted in
+ * fresh memory for a seventh of its CPU, and a 12 M-flow burst spent a third of the store
+ * thread in clear_page. A longer burst adds chunks, up to MT_POOL_MAX; mt_pool_trim gives
+ * those back once they stayed unused for a whole trim interval, down to the pre-warmed count.
  */
 #define MT_POOL_MAX 320 /* 1.25 GiB, or the pre-warmed count when that is more */
 #define MT_POOL_TRIM_MS 60000
 #define MT_ROW_BYTES 512        /* a memtable row of the DSM mix, rounded (530 measured) */
-#define MT_PREWARM_MEMTABLES 9  /* memtables of segment_rows rows pre-warmed */
-#define MT_PREWARM_AUTO_MB 1152 /* at most, and at most 1/16 of the machine's memory */
+#define MT_PREWARM_MEMTABLES 24 /* memtables of segment_rows rows pre-warmed */
+#define MT_PREWARM_AUTO_MB 3072 /* at most, and at most 1/8 of the machine's memory */
 static pthread_mutex_t mt_pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mt_chunk *mt_pool;
 static int mt_pool_n;
@@ -196,9 +206,9 @@ static struct mt_chunk *chunk_fresh(size_t cap)
 
 /*
  * Fills the pool once per process, touching every page, so that memtables do not pay page
- * faults during ingest. prealloc_mb > 0: that much; 0: what a burst needs with segment_rows
- * (MT_PREWARM_MEMTABLES memtables of segment_rows rows, see above), at most
- * MT_PREWARM_AUTO_MB and 1/16 of the machine's memory; < 0: nothing.
+ * faults during ingest. prealloc_mb > 0: that much; 0: MT_PREWARM_MEMTABLES memtables of
+ * segment_rows rows (see above), at most MT_PREWARM_AUTO_MB and 1/8 of the machine's
+ * memory; < 0: nothing.
  */
 static void mt_pool_prewarm(int segment_rows, int prealloc_mb)
 {
@@ -212,8 +222,8 @@ static void mt_pool_prewarm(int segment_rows, int prealloc_mb)
     if (prealloc_mb == 0) {
         long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
         uint64_t cap = (uint64_t)MT_PREWARM_AUTO_MB << 20;
-        if (pages > 0 && psz > 0 && (uint64_t)pages * (uint64_t)psz / 16 < cap)
-            cap = (uint64_t)pages * (uint64_t)psz / 16;
+        if (pages > 0 && psz > 0 && (uint64_t)pages * (uint64_t)psz / 8 < cap)
+            cap = (uint64_t)pages * (uint64_t)psz / 8;
         bytes = MT_PREWARM_MEMTABLES * (uint64_t)segment_rows * MT_ROW_BYTES;
         if (bytes > cap) bytes = cap;
     }
@@ -234,6 +244,18 @@ static void mt_pool_prewarm(int segment_rows, int prealloc_mb)
         mt_pool_n++;
         pthread_mutex_unlock(&mt_pool_lock);
     }
+}
+
+/* The bytes of rows the memtables of one store may hold at once (maybe_flush): the
+ * pre-warmed memory, less an eighth for the chunks' unused ends, and at least two memtables
+ * of 4 x segment_rows rows of MT_ROW_BYTES. */
+static uint64_t mt_budget(int segment_rows)
+{
+    uint64_t least = 2 * 4 * (uint64_t)segment_rows * MT_ROW_BYTES;
+    pthread_mutex_lock(&mt_pool_lock);
+    uint64_t warm = (uint64_t)mt_pool_warm * MT_CHUNK / 8 * 7;
+    pthread_mutex_unlock(&mt_pool_lock);
+    return warm > least ? warm : least;
 }
 
 static struct mt_chunk *chunk_alloc(size_t cap)
@@ -489,7 +511,7 @@ static void reserve_release(struct ariel_store *s)
                  "as segments; ingest waits until the reserve can be made again",
                  s->root, (unsigned long long)(s->reserve_bytes >> 20));
     pthread_mutex_lock(&s->lock);
-    bool busy = s->imm != NULL;
+    bool busy = s->nimm > 0;
     pthread_mutex_unlock(&s->lock);
     if (!busy && s->mt->rows > 0 && s->flusher_started) (void)swap_memtable(s);
 }
@@ -499,7 +521,7 @@ static void reserve_release(struct ariel_store *s)
 static void reserve_check(struct ariel_store *s)
 {
     pthread_mutex_lock(&s->lock);
-    bool busy = s->imm != NULL;
+    bool busy = s->nimm > 0;
     pthread_mutex_unlock(&s->lock);
     if (busy) return;
     if (reserve_make(s) == 0) {
@@ -806,10 +828,10 @@ static int64_t hour_of(int64_t t)
 
 /*
  * Writes the rows of mt as segments (one per hour of starttime) and publishes them. In the
- * background (mt is s->imm, called by the flusher) publishing also drops imm from the
- * readers' snapshot and tells the writer which WAL files are now covered. Synchronously (mt
- * is s->mt, called by the writer while no imm exists) it swaps in a fresh memtable and drops
- * the whole WAL, which then holds nothing else.
+ * background (mt is s->imm[0], called by the flusher) publishing also drops it from the
+ * queue and the readers' snapshot and tells the writer which WAL files are now covered.
+ * Synchronously (mt is s->mt, called by the writer while the queue is empty) it swaps in a
+ * fresh memtable and drops the whole WAL, which then holds nothing else.
  */
 /*
  * The segments of one flush ("pieces": the rows of one hour and bucket, cut into runs of at
@@ -996,8 +1018,10 @@ static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool
     old_list = s->segs;
     s->segs = nl;
     if (background) {
-        s->imm = NULL;
-        s->imm_rows = 0;
+        s->imm_bytes -= mt->bytes;
+        s->nimm--;
+        memmove(&s->imm[0], &s->imm[1], (size_t)s->nimm * sizeof s->imm[0]);
+        s->imm[s->nimm] = NULL;
         s->wal_drop_seq = m.seq_hi + 1;
         pthread_cond_broadcast(&s->flush_cv);
     } else {
@@ -1039,25 +1063,54 @@ out:
     return rc;
 }
 
+/*
+ * The segment writer's scheduling. It runs at nice 10: intake comes first, and the memtable
+ * queue (maybe_flush) is the slack it catches up in. While the queue holds less than half
+ * of the budget, and where the thread may come back from it (root, or RLIMIT_NICE allows
+ * nice 10), it runs in SCHED_IDLE: only on a core nothing else wants. An exporter's burst
+ * is then taken into memory at the full speed of intake and written once it is over; at
+ * nice 10 the writer took a third of the CPU during a 6 M/s burst, and intake fell behind
+ * its socket. Past half the budget it is back at nice 10, so that nothing else on the
+ * machine can starve it while intake waits for it.
+ */
+static bool flusher_may_idle(void)
+{
+    struct rlimit rl;
+    if (geteuid() == 0) return true;
+    return getrlimit(RLIMIT_NICE, &rl) == 0 && (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= 10);
+}
+
+static void flusher_sched(bool idle, bool *now_idle)
+{
+    if (idle == *now_idle) return;
+    struct sched_param sp = {0};
+    if (sched_setscheduler(0, idle ? SCHED_IDLE : SCHED_OTHER, &sp) != 0) {
+        LOG_DEBUG(ARIEL_COMP, "segment writer: cannot change its scheduling: %s", strerror(errno));
+        return;
+    }
+    if (!idle) (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+    *now_idle = idle;
+}
+
 static void *flusher_main(void *arg)
 {
     struct ariel_store *s = arg;
-    /* intake comes first: the writer has the memtables' slack (maybe_flush) to catch up in,
-     * and intake waits for it once that is used up. At nice 0 it took a core's share in a
-     * burst, and the intake of 4 M DSM-mix events ran 3% slower. */
+    bool may_idle = flusher_may_idle(), idle = false;
     if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
         LOG_DEBUG(ARIEL_COMP, "segment writer: cannot lower priority: %s", strerror(errno));
     pthread_mutex_lock(&s->lock);
     for (;;) {
-        while (!s->imm && !s->flusher_stop)
+        while ((!s->nimm || s->flusher_hold) && !s->flusher_stop)
             pthread_cond_wait(&s->flush_cv, &s->lock);
-        if (!s->imm) break; /* stopping, nothing left */
-        struct ariel_memtable *mt = s->imm;
+        if (!s->nimm) break; /* stopping, nothing left */
+        struct ariel_memtable *mt = s->imm[0];
+        bool low = s->imm_bytes + s->mt->bytes < s->mt_budget / 2;
         pthread_mutex_unlock(&s->lock);
+        flusher_sched(may_idle && low, &idle);
         int rc = flush_memtable(s, mt, true);
         pthread_mutex_lock(&s->lock);
         if (rc != 0) {
-            /* imm stays (in memory and WAL); retry, unless stopping: the WAL keeps it then */
+            /* imm[0] stays (in memory and WAL); retry, unless stopping: the WAL keeps it */
             if (s->flusher_stop) break;
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
@@ -1069,16 +1122,26 @@ static void *flusher_main(void *arg)
     return NULL;
 }
 
-/* Writer: hands the full memtable to the flusher (imm must be NULL) and starts a fresh one. */
+void ariel_hold_flusher(struct ariel_store *s, bool hold)
+{
+    pthread_mutex_lock(&s->lock);
+    s->flusher_hold = hold;
+    pthread_cond_broadcast(&s->flush_cv);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Writer: queues the full memtable for the flusher (the queue has room) and starts a fresh
+ * one. */
 static int swap_memtable(struct ariel_store *s)
 {
     struct ariel_memtable *fresh = mt_new();
     if (!fresh) return STRM_ERR_NOMEM;
-    /* The next WAL record opens a new file: once imm is written, the files before it can go. */
+    /* The next WAL record opens a new file: once this memtable is written, the files before
+     * it can go. */
     ariel_wal_roll(&s->wal);
     pthread_mutex_lock(&s->lock);
-    s->imm = s->mt;
-    s->imm_rows = s->mt_rows;
+    s->imm[s->nimm++] = s->mt;
+    s->imm_bytes += s->mt->bytes;
     s->mt = fresh;
     s->mt_rows = 0;
     pthread_cond_broadcast(&s->flush_cv);
@@ -1100,47 +1163,62 @@ static void wal_cleanup(struct ariel_store *s)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Writer: waits until the flusher holds no memtable; false if it gave up (stopping). */
-static bool wait_imm_done(struct ariel_store *s, int64_t max_ms)
+/* Writer: waits until the flusher's queue holds at most max_queued memtables; false if it
+ * gave up (stopping, or max_ms passed). */
+static bool wait_queue(struct ariel_store *s, int max_queued, int64_t max_ms)
 {
     int64_t until = strm_mono_ms() + max_ms;
     pthread_mutex_lock(&s->lock);
-    while (s->imm && s->flusher_started && strm_mono_ms() < until) {
+    while (s->nimm > max_queued && s->flusher_started && strm_mono_ms() < until) {
         struct timespec ts = strm_deadline(CLOCK_REALTIME, 100);
         pthread_cond_timedwait(&s->flush_cv, &s->lock, &ts);
     }
-    bool done = s->imm == NULL;
+    bool done = s->nimm <= max_queued;
     pthread_mutex_unlock(&s->lock);
     wal_cleanup(s);
     return done;
 }
 
-/* Writer, after an append or on a tick: hand the memtable over when it is full or old. */
+static bool wait_imm_done(struct ariel_store *s, int64_t max_ms)
+{
+    return wait_queue(s, 0, max_ms);
+}
+
+/*
+ * Writer, after an append or on a tick: hand the memtable over when it is full or old.
+ *
+ * When the flusher is behind (the queue is not empty), the memtable first grows to four
+ * segments' worth of rows (4 x segment_rows), then joins the queue. The queue and mt
+ * together stay within mt_budget bytes (at least two memtables of 4 x segment_rows rows
+ * of MT_ROW_BYTES, the DSM mix's row; the pre-warmed memory when that is more, so that a
+ * burst pays no page faults) and ARIEL_IMM_MAX memtables. Past that the writer waits for
+ * the flusher to finish one (backpressure: the pipeline and TCP senders slow down; memory
+ * stays bounded). A queue of memtables, not one growing memtable: the flush's per-row
+ * arrays stay the size of one memtable, and when intake waits, it waits for one memtable's
+ * segments, not for all it took in.
+ */
 static void maybe_flush(struct ariel_store *s, bool full)
 {
     wal_cleanup(s);
     if (s->mt->rows == 0 || strm_mono_ms() < s->flush_not_before_ms) return;
     pthread_mutex_lock(&s->lock);
-    bool busy = s->imm != NULL;
+    int queued = s->nimm;
+    uint64_t qbytes = s->imm_bytes;
     pthread_mutex_unlock(&s->lock);
     if (!s->flusher_started) {
         (void)flush_memtable(s, s->mt, false);
         return;
     }
-    if (busy) {
-        /* The flusher is behind: let the memtable grow to four segments' worth of memory
-         * (4 x segment_rows rows of MT_ROW_BYTES, the DSM mix's row), then wait
-         * (backpressure: the pipeline and TCP senders slow down; memory stays bounded).
-         * Smaller rows get more rows for that memory: a flow row (163 bytes) about 12 x
-         * segment_rows, which lets a flow collector take an exporter's burst while the
-         * segment writer catches up. Never fewer than 4 x segment_rows rows, nor more than
-         * 16 x (the flush's per-row arrays). */
-        uint64_t rows = s->mt->rows, seg4 = 4 * (uint64_t)s->segment_rows;
-        if (!full || rows < seg4 || (s->mt->bytes < seg4 * MT_ROW_BYTES && rows < 4 * seg4)) return;
-        int64_t t0 = strm_mono_ms();
-        while (!wait_imm_done(s, 10000))
-            LOG_WARN(ARIEL_COMP, "ingest paused: the segment writer is %lld s behind",
-                     (long long)((strm_mono_ms() - t0) / 1000));
+    if (queued > 0) {
+        uint64_t seg4 = 4 * (uint64_t)s->segment_rows;
+        if (!full || s->mt->rows < seg4) return;
+        if (queued >= ARIEL_IMM_MAX || qbytes + s->mt->bytes > s->mt_budget) {
+            int64_t t0 = strm_mono_ms();
+            if (s->stats) STRM_STAT_ADD(s->stats, store_writer_waits, 1);
+            while (!wait_queue(s, queued - 1, 10000))
+                LOG_WARN(ARIEL_COMP, "ingest paused: the segment writer is %lld s behind",
+                         (long long)((strm_mono_ms() - t0) / 1000));
+        }
     }
     if (swap_memtable(s) != 0) s->flush_not_before_ms = strm_mono_ms() + FLUSH_RETRY_MS;
 }
@@ -1641,8 +1719,9 @@ static void note_corrupt(struct ariel_store *s, struct ariel_segment *g)
 
 struct ariel_snapshot {
     struct seg_list *l;
-    struct ariel_memtable *mt, *imm;
-    uint64_t n, nimm;
+    struct ariel_memtable *mt, *imm[ARIEL_IMM_MAX]; /* imm: oldest first, all their rows */
+    uint64_t n;
+    int nimm;
 };
 
 struct ariel_snapshot *ariel_snapshot_take(struct ariel_store *s)
@@ -1655,9 +1734,11 @@ struct ariel_snapshot *ariel_snapshot_take(struct ariel_store *s)
     sn->mt = s->mt;
     atomic_fetch_add_explicit(&sn->mt->refs, 1, memory_order_relaxed);
     sn->n = s->mt_rows;
-    sn->imm = s->imm;
-    sn->nimm = s->imm_rows;
-    if (sn->imm) atomic_fetch_add_explicit(&sn->imm->refs, 1, memory_order_relaxed);
+    sn->nimm = s->nimm;
+    for (int k = 0; k < s->nimm; k++) {
+        sn->imm[k] = s->imm[k];
+        atomic_fetch_add_explicit(&sn->imm[k]->refs, 1, memory_order_relaxed);
+    }
     pthread_mutex_unlock(&s->lock);
     return sn;
 }
@@ -1667,7 +1748,8 @@ void ariel_snapshot_release(struct ariel_snapshot *sn)
     if (!sn) return;
     list_unref(sn->l);
     mt_unref(sn->mt);
-    mt_unref(sn->imm);
+    for (int k = 0; k < sn->nimm; k++)
+        mt_unref(sn->imm[k]);
     free(sn);
 }
 
@@ -1693,8 +1775,8 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
     o->skipped_damaged = o->skipped_unreadable = 0;
     if (!sn && !(sn = own = ariel_snapshot_take(s))) return STRM_ERR_NOMEM;
     struct seg_list *l = sn->l;
-    struct ariel_memtable *mt = sn->mt, *imm = sn->imm;
-    uint64_t n = sn->n, nimm = sn->nimm;
+    struct ariel_memtable *mt = sn->mt;
+    uint64_t n = sn->n;
     int nparts = o->nparts > 0 ? o->nparts : 1, part = o->nparts > 0 ? o->part : 0;
     bool last_part = part == nparts - 1;
     /* parts: the rows of the segments in range, in scan order, cut in nparts runs of about
@@ -1725,10 +1807,10 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
         if ((rc = scan_memtable(mt, n, tmin, tmax, drop, ndrop, fn, o->batch_fn, evbuf, arg,
                                 &stop)) != 0)
             goto out;
-        if (imm && !stop &&
-            (rc = scan_memtable(imm, nimm, tmin, tmax, drop, ndrop, fn, o->batch_fn, evbuf, arg,
-                                &stop)) != 0)
-            goto out;
+        for (int k = sn->nimm - 1; k >= 0 && !stop; k--)
+            if ((rc = scan_memtable(sn->imm[k], sn->imm[k]->rows, tmin, tmax, drop, ndrop, fn,
+                                    o->batch_fn, evbuf, arg, &stop)) != 0)
+                goto out;
     }
     for (size_t i0 = 0; i0 < l->n && !stop; i0++) {
         size_t i = o->reverse ? l->n - 1 - i0 : i0;
@@ -1779,11 +1861,11 @@ int ariel_scan_ex(struct ariel_store *s, struct ariel_scan_opts *o)
         rc = STRM_ERR_NOMEM;
         goto out;
     }
-    /* the memtable being flushed (older rows), then the active one */
-    if (imm && !stop &&
-        (rc = scan_memtable(imm, nimm, tmin, tmax, drop, ndrop, fn, o->batch_fn, evbuf, arg,
-                            &stop)) != 0)
-        goto out;
+    /* the memtables queued for the flusher (older rows), then the active one */
+    for (int k = 0; k < sn->nimm && !stop; k++)
+        if ((rc = scan_memtable(sn->imm[k], sn->imm[k]->rows, tmin, tmax, drop, ndrop, fn,
+                                o->batch_fn, evbuf, arg, &stop)) != 0)
+            goto out;
     if (!stop)
         rc = scan_memtable(mt, n, tmin, tmax, drop, ndrop, fn, o->batch_fn, evbuf, arg, &stop);
 out:
@@ -1802,7 +1884,9 @@ uint64_t ariel_estimate_rows(struct ariel_store *s, int64_t tmin, int64_t tmax)
         const struct ariel_segment *g = l->v[i];
         if (g->max_time >= tmin && g->min_time <= tmax) n += g->rows;
     }
-    n += s->mt_rows + (s->imm ? s->imm_rows : 0);
+    n += s->mt_rows;
+    for (int k = 0; k < s->nimm; k++)
+        n += s->imm[k]->rows;
     pthread_mutex_unlock(&s->lock);
     return n;
 }
@@ -1813,7 +1897,9 @@ void ariel_info_get(struct ariel_store *s, struct ariel_info *info)
     info->rows_segments = s->segs->rows;
     info->segments = s->segs->n;
     info->bytes_segments = s->segs->bytes;
-    info->rows_memtable = s->mt_rows + s->imm_rows;
+    info->rows_memtable = s->mt_rows;
+    for (int k = 0; k < s->nimm; k++)
+        info->rows_memtable += s->imm[k]->rows;
     info->bytes_wal = s->wal_bytes;
     info->partitions = 0;
     info->bytes_index = info->bytes_directory = 0;
@@ -2338,6 +2424,7 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
                      "ingest until space is freed",
                      s->root);
         mt_pool_prewarm(s->segment_rows, opt->memtable_prealloc_mb);
+        s->mt_budget = mt_budget(s->segment_rows);
     }
     rc = writer_setup(&s->sw, opt, s->table);
     /* the compactor's own writer, set up as the flusher's (sw) */
@@ -2425,7 +2512,8 @@ void ariel_close(struct ariel_store *s)
         ariel_wal_close(&s->wal);
     }
     list_unref(s->segs);
-    mt_unref(s->imm);
+    for (int k = 0; k < s->nimm; k++)
+        mt_unref(s->imm[k]);
     mt_unref(s->mt);
     free(s->fl_keys);
     free(s->fl_tmp);

@@ -72,7 +72,7 @@ struct ariel_options {
     int compact_interval_ms;
     /* Memory for memtables, touched at the first writable open of the process and kept for
      * reuse, so that ingest does not pay page faults (storage.memtable_prealloc_mb): MiB;
-     * 0 sizes it from segment_rows (at most 1152 MiB and 1/16 of the machine's memory);
+     * 0 sizes it from segment_rows (at most 3072 MiB and 1/8 of the machine's memory);
      * < 0: none. */
     int memtable_prealloc_mb;
 };
@@ -115,6 +115,8 @@ int ariel_append_flows(struct ariel_store *s, struct ariel_flowbatch *fb);
 int ariel_tick(struct ariel_store *s);
 /* Writes the memtable out as segments now. */
 int ariel_flush(struct ariel_store *s);
+/* Tests: while held, the background segment writer starts no flush (memtables queue up). */
+void ariel_hold_flusher(struct ariel_store *s, bool hold);
 /*
  * Merges small segments now, as the compactor thread does (any thread; one merge at a
  * time; nothing when the store was opened without compaction). Returns the number of

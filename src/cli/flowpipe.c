@@ -385,6 +385,7 @@ void flowpipe_stats_write(struct flowpipe *fp, FILE *out)
     fprintf(out, "flow_store_segments_written %" PRIu64 "\n", STRM_STAT_GET(ss, segments_written));
     fprintf(out, "flow_store_corrupt_segments %" PRIu64 "\n",
             STRM_STAT_GET(ss, store_corrupt_segments));
+    fprintf(out, "flow_store_writer_waits %" PRIu64 "\n", STRM_STAT_GET(ss, store_writer_waits));
     fprintf(out, "flow_store_retention_deleted_segments %" PRIu64 "\n",
             STRM_STAT_GET(ss, store_retention_deleted_segments));
     fprintf(out, "flow_store_retention_deleted_rows %" PRIu64 "\n",

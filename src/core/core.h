@@ -403,6 +403,7 @@ struct strm_stats {
     _Atomic uint64_t wal_bytes;
     _Atomic uint64_t segments_written;
     _Atomic uint64_t store_corrupt_segments; /* segments found damaged (checksum, format) */
+    _Atomic uint64_t store_writer_waits;     /* intake waited for the segment writer */
     _Atomic uint64_t store_retention_deleted_segments; /* deleted by age or disk ceiling */
     _Atomic uint64_t store_retention_deleted_rows;
     _Atomic uint64_t store_compactions;        /* merges of small segments into one */

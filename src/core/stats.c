@@ -39,6 +39,7 @@ void strm_stats_write(const struct strm_stats *st, FILE *out)
     ROW(wal_bytes);
     ROW(segments_written);
     ROW(store_corrupt_segments);
+    ROW(store_writer_waits);
     ROW(store_retention_deleted_segments);
     ROW(store_retention_deleted_rows);
     ROW(store_compactions);

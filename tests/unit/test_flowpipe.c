@@ -229,6 +229,7 @@ static struct strm_config *loopback_cfg(uint16_t nf_port, uint16_t tcp_port)
     struct strm_config *cfg = malloc(sizeof(*cfg));
     assert_non_null(cfg);
     strm_config_defaults(cfg);
+    cfg->memtable_prealloc_mb = 64; /* not the product's gigabytes per test */
     cfg->n_netflow_udp = cfg->n_ipfix_udp = cfg->n_ipfix_tcp = cfg->n_sflow_udp = 0;
     cfg->syslog_udp_rcvbuf = 1 << 20;
     if (nf_port) {
