@@ -151,6 +151,7 @@ enum nf_op {
     OP_SAMPLING,
     OP_SAMPLE_PKT_INTERVAL,
     OP_SAMPLE_PKT_SPACE,
+    OP__COUNT
 };
 
 #define PEN_REVERSE 29305u /* RFC 5103 biflow reverse information elements */
@@ -343,6 +344,8 @@ struct nf_field {
     uint16_t len; /* NF_VARLEN: IPFIX variable length, 1- or 3-byte prefix */
 };
 
+#define NF_NOFF 0xFFFF
+
 struct nf_tmpl {
     struct nf_tmpl *next;
     int64_t updated_ms;
@@ -354,6 +357,12 @@ struct nf_tmpl {
     uint32_t nunknown; /* fields not understood */
     uint32_t raw_len;  /* the template record as received, to recognize refreshes */
     uint8_t *raw;
+    /* The fast plan (tmpl_plan): for a data template of fixed-length fields where no two
+     * fields set the same member, each op's offset in the record (NF_NOFF: none) and length.
+     * Records are then decoded op by op with no dispatch on the field list. */
+    bool fast;
+    uint16_t off[OP__COUNT];
+    uint16_t flen[OP__COUNT];
     struct nf_field f[];
 };
 
@@ -739,7 +748,8 @@ static int64_t wire_ms(uint64_t v)
     return v > (uint64_t)WIRE_MS_MAX ? WIRE_MS_MAX : (int64_t)v;
 }
 
-static inline void rec_field(struct nf_rec *r, uint8_t op, const uint8_t *q, size_t n)
+static inline __attribute__((always_inline)) void rec_field(struct nf_rec *r, uint8_t op,
+                                                            const uint8_t *q, size_t n)
 {
     switch (op) {
     case OP_SKIP:
@@ -1020,6 +1030,115 @@ static void rec_options(struct nf_msg *m, const struct nf_rec *r)
 }
 
 /*
+ * One record by the template's fast plan: each op the template has, at its offset, in the
+ * order of the ops. The same as the fields in template order (tmpl_plan allows no two that
+ * set the same member), with a branch per op that goes the same way for every record of the
+ * template, not a jump through the field list's switch per field: that jump, mispredicted,
+ * was a quarter of a NetFlow v9 decoding thread.
+ */
+static void rec_fast(struct nf_rec *r, const struct nf_tmpl *t, const uint8_t *q)
+{
+    rec_reset(r);
+#define F(op)                                                                                      \
+    do {                                                                                           \
+        if (t->off[op] != NF_NOFF) rec_field(r, op, q + t->off[op], t->flen[op]);                  \
+    } while (0)
+    F(OP_OCTETS);
+    F(OP_PACKETS);
+    F(OP_OCTETS_TOTAL);
+    F(OP_PACKETS_TOTAL);
+    F(OP_OCTETS_POST);
+    F(OP_PACKETS_POST);
+    F(OP_REV_OCTETS);
+    F(OP_REV_PACKETS);
+    F(OP_REV_FLAGS);
+    F(OP_PROTO);
+    F(OP_TOS);
+    F(OP_DSCP);
+    F(OP_TCPFLAGS);
+    F(OP_SPORT);
+    F(OP_DPORT);
+    F(OP_SRC4);
+    F(OP_DST4);
+    F(OP_SRC6);
+    F(OP_DST6);
+    F(OP_INIF);
+    F(OP_SMAC);
+    F(OP_DMAC);
+    F(OP_SMAC_POST);
+    F(OP_DMAC_POST);
+    F(OP_VLAN);
+    F(OP_ICMP_TC);
+    F(OP_ICMP_TYPE);
+    F(OP_ICMP_CODE);
+    F(OP_UP_FIRST);
+    F(OP_UP_LAST);
+    F(OP_SEC_FIRST);
+    F(OP_SEC_LAST);
+    F(OP_MS_FIRST);
+    F(OP_MS_LAST);
+    F(OP_NTP_FIRST);
+    F(OP_NTP_LAST);
+    F(OP_DELTA_FIRST);
+    F(OP_DELTA_LAST);
+    F(OP_DURATION_MS);
+    F(OP_DURATION_US);
+    F(OP_SYSINIT);
+    F(OP_SAMPLING);
+    F(OP_SAMPLE_PKT_INTERVAL);
+    F(OP_SAMPLE_PKT_SPACE);
+#undef F
+}
+_Static_assert(OP__COUNT == OP_SAMPLE_PKT_SPACE + 1, "rec_fast covers every op");
+
+/* The member an op sets, for tmpl_plan: ops that set the same one share a number. */
+static unsigned op_member(unsigned op)
+{
+    switch (op) {
+    case OP_SRC6:
+        return OP_SRC4;
+    case OP_DST6:
+        return OP_DST4;
+    case OP_MS_FIRST:
+    case OP_NTP_FIRST:
+        return OP_SEC_FIRST;
+    case OP_MS_LAST:
+    case OP_NTP_LAST:
+        return OP_SEC_LAST;
+    case OP_DURATION_US:
+        return OP_DURATION_MS;
+    default:
+        return op;
+    }
+}
+
+/* Fills t's fast plan (see struct nf_tmpl), or leaves t->fast false. */
+static void tmpl_plan(struct nf_tmpl *t)
+{
+    uint64_t seen = 0;
+    uint32_t off = 0;
+    _Static_assert(OP__COUNT <= 64, "a bit per op");
+    t->fast = false;
+    for (unsigned op = 0; op < OP__COUNT; op++)
+        t->off[op] = NF_NOFF, t->flen[op] = 0;
+    if (t->options) return;
+    for (uint32_t i = 0; i < t->nfields; i++) {
+        unsigned op = t->f[i].op, len = t->f[i].len;
+        if (len == NF_VARLEN) return;
+        if (op != OP_SKIP) {
+            uint64_t bit = 1ull << op_member(op);
+            if (seen & bit) return;
+            seen |= bit;
+            t->off[op] = (uint16_t)off;
+            t->flen[op] = (uint16_t)len;
+        }
+        off += len;
+        if (off >= NF_NOFF) return;
+    }
+    t->fast = off > 0 && off == t->minlen;
+}
+
+/*
  * Decodes the records of one data set (p, len: the set body) with template t. Records end
  * where fewer bytes than the smallest record are left (padding). A record cut short by its
  * variable-length fields makes the set malformed.
@@ -1029,6 +1148,16 @@ static void data_set(struct nf_msg *m, const struct nf_tmpl *t, const uint8_t *p
     const uint8_t *end = p + len;
     uint32_t before = m->data_records;
     struct nf_rec r;
+    if (t->fast) {
+        for (; (size_t)(end - p) >= t->minlen; p += t->minlen) {
+            rec_fast(&r, t, p);
+            m->data_records++;
+            m->all_records++;
+            m->flow_records++;
+            rec_emit(m, &r);
+        }
+        goto done;
+    }
     while ((size_t)(end - p) >= t->minlen) {
         const uint8_t *q = p;
         rec_reset(&r);
@@ -1057,6 +1186,7 @@ static void data_set(struct nf_msg *m, const struct nf_tmpl *t, const uint8_t *p
             rec_emit(m, &r);
         }
     }
+done:
     if (m->data_records == before && len > 0) {
         /* not even one record: the set does not match its template */
         m->d->st.malformed++;
@@ -1194,6 +1324,7 @@ static void tmpl_install(struct nf_msg *m, uint16_t id, bool options, const uint
         if (unknown) t->nunknown++;
     }
     d->st.unknown_fields += t->nunknown;
+    tmpl_plan(t);
     if (old) tmpl_remove(st, d, id);
     t->next = d->tb[id % NF_TBUCKETS];
     d->tb[id % NF_TBUCKETS] = t;

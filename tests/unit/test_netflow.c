@@ -807,6 +807,68 @@ static void ipfix_variable_length_fields(void **state)
     nf_state_free(st);
 }
 
+/*
+ * A template of fixed-length fields, no two setting the same member, is decoded by its fast
+ * plan (netflow.c, tmpl_plan); one more field of variable length makes the same fields go
+ * through the field-list decoder. Random templates (duplicates, conflicting elements such as
+ * sourceIPv4Address with sourceIPv6Address, unknown elements) and random records: both must
+ * give the same events, byte for byte.
+ */
+static void fast_plan_matches_field_list(void **state)
+{
+    static const uint16_t ies[][2] = {
+        {1, 4},   {1, 8},   {2, 4},   {2, 8},   {4, 1},   {5, 1},   {6, 1},   {7, 2},
+        {8, 4},   {10, 2},  {10, 4},  {11, 2},  {12, 4},  {21, 4},  {22, 4},  {27, 16},
+        {28, 16}, {56, 6},  {80, 6},  {58, 2},  {150, 4}, {151, 4}, {152, 8}, {153, 8},
+        {32, 2},  {176, 1}, {177, 1}, {85, 8},  {86, 8},  {195, 1}, {23, 4},  {24, 4},
+        {34, 4},  {999, 4}, {160, 8}, {161, 4}, {14, 4},  {9, 1},   {3, 3},   {154, 8},
+    };
+    const size_t nies = sizeof ies / sizeof ies[0];
+    struct test_sink *fast = sink_new(), *slow = sink_new();
+    struct buf *b = buf_new();
+    unsigned seed = 7;
+    for (int round = 0; round < 400; round++) {
+        struct nf_state *st = nf_state_new(NULL);
+        unsigned nf = 1 + (unsigned)rand_r(&seed) % 14, pick[16], reclen = 0;
+        for (unsigned i = 0; i < nf; i++) {
+            pick[i] = (unsigned)rand_r(&seed) % (unsigned)nies;
+            reclen += ies[pick[i]][1];
+        }
+        uint8_t rec[3][256];
+        for (int r = 0; r < 3; r++)
+            for (unsigned k = 0; k < reclen; k++)
+                rec[r][k] = (uint8_t)rand_r(&seed);
+        for (int variant = 0; variant < 2; variant++) {
+            unsigned tid = 256 + (unsigned)variant;
+            ipfix_hdr(b, 1700000000, (uint32_t)variant * 4, 1);
+            size_t at = set_begin(b, 2);
+            u16(b, tid);
+            u16(b, nf + (unsigned)variant);
+            for (unsigned i = 0; i < nf; i++)
+                u16(b, ies[pick[i]][0]), u16(b, ies[pick[i]][1]);
+            if (variant) u16(b, 96), u16(b, 0xFFFF); /* applicationName, variable length */
+            set_end(b, at);
+            at = set_begin(b, tid);
+            for (int r = 0; r < 3; r++) {
+                put(b, rec[r], reclen);
+                if (variant) u8(b, 0);
+            }
+            set_end(b, at);
+            ipfix_end(b);
+            struct test_sink *s = variant ? slow : fast;
+            s->n = 0;
+            assert_int_equal(decode(st, b, s), 3);
+        }
+        for (int r = 0; r < 3; r++)
+            if (memcmp(&fast->ev[r], &slow->ev[r], sizeof fast->ev[r]) != 0)
+                fail_msg("round %d record %d: the fast plan and the field list differ", round, r);
+        nf_state_free(st);
+    }
+    free(b);
+    sink_free(fast);
+    sink_free(slow);
+}
+
 static void ipfix_enterprise_fields(void **state)
 {
     struct nf_state *st = nf_state_new(NULL);
@@ -1294,6 +1356,7 @@ int main(void)
         cmocka_unit_test(v9_fallback_fields),
         cmocka_unit_test(many_exporters),
         cmocka_unit_test(ipfix_variable_length_fields),
+        cmocka_unit_test(fast_plan_matches_field_list),
         cmocka_unit_test(ipfix_enterprise_fields),
         cmocka_unit_test(ipfix_withdrawal),
         cmocka_unit_test(ipfix_sequence_counts_data_records),
