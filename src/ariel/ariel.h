@@ -115,6 +115,9 @@ int ariel_append_flows(struct ariel_store *s, struct ariel_flowbatch *fb);
 int ariel_tick(struct ariel_store *s);
 /* Writes the memtable out as segments now. */
 int ariel_flush(struct ariel_store *s);
+/* Memtable memory the process's pre-warming thread has yet to touch
+ * (storage.memtable_prealloc_mb; it starts at the first writable open): 0 once done. */
+uint64_t ariel_prewarm_left_bytes(void);
 /* Tests: while held, the background segment writer starts no flush (memtables queue up). */
 void ariel_hold_flusher(struct ariel_store *s, bool hold);
 /*

@@ -243,6 +243,8 @@ static void serve_stats(struct control *c, int fd)
     fprintf(m, "store_rows %llu\nstore_segments %llu\nstore_segment_bytes %llu\n",
             (unsigned long long)(info.rows_segments + info.rows_memtable),
             (unsigned long long)info.segments, (unsigned long long)info.bytes_segments);
+    fprintf(m, "memtable_prewarm_left_bytes %llu\n",
+            (unsigned long long)ariel_prewarm_left_bytes());
     if (c->reg) logsource_stats_write(c->reg, m);
     struct flowpipe *fp = atomic_load(&c->flows);
     if (fp) {

@@ -149,6 +149,12 @@ def main(t):
     t.eq(st.get("tcp_connections"), ntcpconn, "stats tcp_connections (one per logger run)")
     t.ok(strmtest.wait_until(lambda: s.stat("tcp_active") == 0, 3), "stats tcp_active back to 0")
     t.eq(st.get("stored"), total, "stats stored")
+    t.eq(st.get("store_writer_waits"), 0, "stats store_writer_waits: intake never waited")
+    # the 64 MiB of memtable memory this instance takes at start are touched by a thread of
+    # their own while the listeners already run: the counter goes down to 0
+    t.ok(strmtest.wait_until(lambda: s.stat("memtable_prewarm_left_bytes") == 0, 10),
+         "stats memtable_prewarm_left_bytes reaches 0 (pre-warming done)",
+         diag="left %r" % s.stat("memtable_prewarm_left_bytes"))
     t.eq(s.stop(), 0, "SIGTERM: clean stop, exit 0")
 
 
