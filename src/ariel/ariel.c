@@ -105,7 +105,8 @@ struct ariel_store {
     pthread_mutex_t lock; /* guards the four fields below: the readers' snapshot */
     struct seg_list *segs;
     struct ariel_memtable *mt;
-    uint64_t mt_rows; /* published rows of mt */
+    uint64_t mt_rows;  /* published rows of mt */
+    uint64_t mt_bytes; /* and their bytes (the flusher's view of mt, see flusher_main) */
     uint64_t wal_bytes;
 
     /* Background flush: the writer hands a full memtable over to the queue imm (oldest
@@ -609,6 +610,7 @@ static int append_commit(struct ariel_store *s, struct mt_chunk *start, size_t s
     s->next_seq += count;
     pthread_mutex_lock(&s->lock);
     s->mt_rows = mt->rows;
+    s->mt_bytes = mt->bytes;
     s->wal_bytes = s->wal.bytes_total;
     pthread_mutex_unlock(&s->lock);
     if (s->stats) {
@@ -1066,6 +1068,7 @@ static int flush_memtable(struct ariel_store *s, struct ariel_memtable *mt, bool
     } else {
         s->mt = fresh;
         s->mt_rows = 0;
+        s->mt_bytes = 0;
     }
     pthread_mutex_unlock(&s->lock);
     list_unref(old_list);
@@ -1143,7 +1146,7 @@ static void *flusher_main(void *arg)
             pthread_cond_wait(&s->flush_cv, &s->lock);
         if (!s->nimm) break; /* stopping, nothing left */
         struct ariel_memtable *mt = s->imm[0];
-        bool low = s->imm_bytes + s->mt->bytes < s->mt_budget / 2;
+        bool low = s->imm_bytes + s->mt_bytes < s->mt_budget / 2;
         pthread_mutex_unlock(&s->lock);
         flusher_sched(may_idle && low, &idle);
         int rc = flush_memtable(s, mt, true);
@@ -1183,6 +1186,7 @@ static int swap_memtable(struct ariel_store *s)
     s->imm_bytes += s->mt->bytes;
     s->mt = fresh;
     s->mt_rows = 0;
+    s->mt_bytes = 0;
     pthread_cond_broadcast(&s->flush_cv);
     pthread_mutex_unlock(&s->lock);
     return 0;
@@ -2338,6 +2342,7 @@ static int recover(struct ariel_store *s, char *err, size_t errlen)
     s->mt = rs.mt;
     s->mt->born_ms = strm_mono_ms();
     s->mt_rows = s->mt->rows;
+    s->mt_bytes = s->mt->bytes;
     s->wal_bytes = wal_bytes;
     ariel_wal_init(&s->wal, s->root, s->fsync, wal_bytes);
     if (rs.mt->rows)
