@@ -73,7 +73,8 @@ struct ariel_memtable {
                                      (a cache miss each, by then) */
     size_t row_len_cap;
     uint64_t bytes;
-    int64_t born_ms; /* monotonic time of the first row */
+    int64_t born_ms;   /* monotonic time of the first row */
+    int64_t queued_ms; /* monotonic time it joined the flusher's queue */
 };
 
 /* Memtables waiting for the segment writer at most (see maybe_flush). */
@@ -123,6 +124,11 @@ struct ariel_store {
     pthread_t flusher;
     bool flusher_started, flusher_stop;
     bool flusher_hold; /* ariel_hold_flusher (tests) */
+    bool idle_writer;  /* the flusher may run in SCHED_IDLE (flusher_main) */
+    /* the flusher's thread id, and whether it is in SCHED_IDLE now: the writer takes it out
+     * (writer_unidle) */
+    _Atomic pid_t flusher_tid;
+    _Atomic bool flusher_idle;
 
     uint64_t next_seq;
     _Atomic uint64_t next_seg_id; /* the flusher, the writer and the compactor take ids */
@@ -1108,13 +1114,18 @@ out:
 /*
  * The segment writer's scheduling. It runs at nice 10: intake comes first, and the memtable
  * queue (maybe_flush) is the slack it catches up in. While the queue holds less than half
- * of the budget, and where the thread may come back from it (root, or RLIMIT_NICE allows
- * nice 10), it runs in SCHED_IDLE: only on a core nothing else wants. An exporter's burst
- * is then taken into memory at the full speed of intake and written once it is over; at
- * nice 10 the writer took a third of the CPU during a 6 M/s burst, and intake fell behind
- * its socket. Past half the budget it is back at nice 10, so that nothing else on the
- * machine can starve it while intake waits for it.
+ * of the budget and its oldest memtable waits less than WRITER_IDLE_MAX_MS, and where the
+ * thread may come back from it (root, or RLIMIT_NICE allows nice 10), it runs in SCHED_IDLE:
+ * only on a core nothing else wants. An exporter's burst is then taken into memory at the
+ * full speed of intake and written once it is over; at nice 10 the writer took a third of
+ * the CPU during a 6 M/s burst, and intake fell behind its socket. Past either bound it is
+ * back at nice 10 (the writer thread sees to it while the flusher may be starved: see
+ * writer_unidle), so that neither intake nor other work on the machine (a search on every
+ * core) can leave segments unwritten for long: what is only in memtables lengthens the WAL
+ * replay after a crash.
  */
+#define WRITER_IDLE_MAX_MS 5000
+
 static bool flusher_may_idle(void)
 {
     struct rlimit rl;
@@ -1122,23 +1133,45 @@ static bool flusher_may_idle(void)
     return getrlimit(RLIMIT_NICE, &rl) == 0 && (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= 10);
 }
 
-static void flusher_sched(bool idle, bool *now_idle)
+/* Puts thread tid in SCHED_IDLE or back at SCHED_OTHER, nice 10; false if refused. */
+static bool writer_sched(pid_t tid, bool idle)
 {
-    if (idle == *now_idle) return;
     struct sched_param sp = {0};
-    if (sched_setscheduler(0, idle ? SCHED_IDLE : SCHED_OTHER, &sp) != 0) {
+    if (sched_setscheduler(tid, idle ? SCHED_IDLE : SCHED_OTHER, &sp) != 0) {
         LOG_DEBUG(ARIEL_COMP, "segment writer: cannot change its scheduling: %s", strerror(errno));
-        return;
+        return false;
     }
-    if (!idle) (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
-    *now_idle = idle;
+    if (!idle) (void)setpriority(PRIO_PROCESS, (id_t)tid, 10);
+    return true;
+}
+
+/* Whether the queue is small and young enough for the flusher to stay in SCHED_IDLE (lock
+ * held). */
+static bool queue_low(const struct ariel_store *s, int64_t now_ms)
+{
+    return s->imm_bytes + s->mt_bytes < s->mt_budget / 2 &&
+           (s->nimm == 0 || now_ms - s->imm[0]->queued_ms < WRITER_IDLE_MAX_MS);
+}
+
+/* Writer, after an append or on a tick: the flusher back at nice 10 once the queue is past
+ * queue_low's bounds. */
+static void writer_unidle(struct ariel_store *s)
+{
+    if (!atomic_load_explicit(&s->flusher_idle, memory_order_relaxed)) return;
+    pthread_mutex_lock(&s->lock);
+    bool low = queue_low(s, strm_mono_ms());
+    pthread_mutex_unlock(&s->lock);
+    if (!low && writer_sched(atomic_load(&s->flusher_tid), false))
+        atomic_store(&s->flusher_idle, false);
 }
 
 static void *flusher_main(void *arg)
 {
     struct ariel_store *s = arg;
-    bool may_idle = flusher_may_idle(), idle = false;
-    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    bool may_idle = s->idle_writer && flusher_may_idle();
+    atomic_store(&s->flusher_tid, tid);
+    if (setpriority(PRIO_PROCESS, (id_t)tid, 10) != 0)
         LOG_DEBUG(ARIEL_COMP, "segment writer: cannot lower priority: %s", strerror(errno));
     pthread_mutex_lock(&s->lock);
     for (;;) {
@@ -1146,9 +1179,10 @@ static void *flusher_main(void *arg)
             pthread_cond_wait(&s->flush_cv, &s->lock);
         if (!s->nimm) break; /* stopping, nothing left */
         struct ariel_memtable *mt = s->imm[0];
-        bool low = s->imm_bytes + s->mt_bytes < s->mt_budget / 2;
+        bool idle = may_idle && queue_low(s, strm_mono_ms());
         pthread_mutex_unlock(&s->lock);
-        flusher_sched(may_idle && low, &idle);
+        if (idle != atomic_load(&s->flusher_idle) && writer_sched(tid, idle))
+            atomic_store(&s->flusher_idle, idle);
         int rc = flush_memtable(s, mt, true);
         pthread_mutex_lock(&s->lock);
         if (rc != 0) {
@@ -1182,6 +1216,7 @@ static int swap_memtable(struct ariel_store *s)
      * it can go. */
     ariel_wal_roll(&s->wal);
     pthread_mutex_lock(&s->lock);
+    s->mt->queued_ms = strm_mono_ms();
     s->imm[s->nimm++] = s->mt;
     s->imm_bytes += s->mt->bytes;
     s->mt = fresh;
@@ -1243,6 +1278,7 @@ static bool wait_imm_done(struct ariel_store *s, int64_t max_ms)
 static void maybe_flush(struct ariel_store *s, bool full)
 {
     wal_cleanup(s);
+    writer_unidle(s);
     if (s->mt->rows == 0 || strm_mono_ms() < s->flush_not_before_ms) return;
     pthread_mutex_lock(&s->lock);
     int queued = s->nimm;
@@ -1402,10 +1438,12 @@ int ariel_tick(struct ariel_store *s)
     if (s->fsync == STRM_FSYNC_INTERVAL && !s->wal.syncer && s->wal.pending &&
         now - s->wal.last_sync_ms >= s->fsync_interval_ms)
         rc = ariel_wal_sync(&s->wal);
-    if (s->mt->rows > 0 && now - s->mt->born_ms >= (int64_t)s->segment_max_age_s * 1000)
+    if (s->mt->rows > 0 && now - s->mt->born_ms >= (int64_t)s->segment_max_age_s * 1000) {
         maybe_flush(s, false);
-    else
+    } else {
         wal_cleanup(s);
+        writer_unidle(s);
+    }
     if ((s->retention_days || s->max_disk_percent || s->bucket_of) && now >= s->retention_next_ms) {
         s->retention_next_ms = now + RETENTION_EVERY_MS;
         retention_run(s);
@@ -2427,6 +2465,7 @@ int ariel_open(const struct ariel_options *opt, struct ariel_store **out, char *
     pthread_mutex_init(&s->compact_lock, NULL);
     pthread_cond_init(&s->compact_cv, NULL);
     s->compaction = !opt->no_compaction;
+    s->idle_writer = !opt->no_idle_writer;
     s->compact_min = opt->compact_min_segments >= 2 ? opt->compact_min_segments : 4;
     s->compact_interval_ms = opt->compact_interval_ms > 0 ? opt->compact_interval_ms : 10000;
     raise_fd_limit();

@@ -68,6 +68,9 @@ struct ariel_options {
      * compact_min_segments of them (0: 4), or two once the hour is over, checking every
      * compact_interval_ms (0: 10000). */
     bool no_compaction;
+    /* The segment writer never runs in SCHED_IDLE (ariel.c, flusher_main): tests that need
+     * segments written while their own process keeps the cores busy. */
+    bool no_idle_writer;
     int compact_min_segments;
     int compact_interval_ms;
     /* Memory for memtables, touched at the first writable open of the process and kept for

@@ -162,6 +162,7 @@ int cli_open_table(const struct strm_config *cfg, enum strm_table table, bool re
         .segment_max_age_s = cfg->segment_max_age_s,
         .no_token_index = !cfg->token_index,
         .no_compaction = !cfg->compaction,
+        .no_idle_writer = !cfg->segment_writer_idle,
         .no_payload_dict = !cfg->payload_dictionary,
         .compact_min_segments = cfg->compaction_min_segments,
         .memtable_prealloc_mb = cfg->memtable_prealloc_mb,

@@ -47,6 +47,7 @@ void strm_config_defaults(struct strm_config *cfg)
     cfg->segment_rows = 262144;
     cfg->token_index = true;
     cfg->compaction = true;
+    cfg->segment_writer_idle = true;
     cfg->payload_dictionary = true;
     cfg->compaction_min_segments = 4;
     cfg->segment_max_age_s = 60;
@@ -171,6 +172,7 @@ static const struct key keys[] = {
     {"storage.segment_max_age_s", K_INT, OFF(segment_max_age_s), 0, 1, 86400},
     {"storage.token_index", K_BOOL, OFF(token_index), 0, 0, 0},
     {"storage.compaction", K_BOOL, OFF(compaction), 0, 0, 0},
+    {"storage.segment_writer_idle", K_BOOL, OFF(segment_writer_idle), 0, 0, 0},
     {"storage.payload_dictionary", K_BOOL, OFF(payload_dictionary), 0, 0, 0},
     {"storage.compaction_min_segments", K_INT, OFF(compaction_min_segments), 0, 2, 1000},
     {"storage.memtable_prealloc_mb", K_INT, OFF(memtable_prealloc_mb), 0, -1, 1048576},

@@ -506,6 +506,7 @@ struct strm_config {
     int segment_max_age_s;       /* a partial segment is written after this long */
     bool token_index;            /* segments carry the payload's token index (TEXT SEARCH) */
     bool compaction;             /* merge the small segments of an hour partition (background) */
+    bool segment_writer_idle;    /* the segment writer may run in SCHED_IDLE during bursts */
     bool payload_dictionary;     /* payload blocks of ~128 KiB with a trained zstd dictionary */
     int compaction_min_segments; /* small segments of one partition that start a merge */
     int memtable_prealloc_mb;    /* memtable memory touched at start (0: from segment_rows) */

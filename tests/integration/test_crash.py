@@ -78,7 +78,9 @@ def main(t):
     scenario(t, "WAL only", "")
     # B: small segments, so segments are written during the stream and recovery must replay
     # only the WAL records newer than them
-    scenario(t, "segments+WAL", "  segment_rows: 20000\n")
+    # segments written during the send, which on a loaded machine an idle-class segment
+    # writer would put off (docs/storage.md)
+    scenario(t, "segments+WAL", "  segment_rows: 20000\n  segment_writer_idle: false\n")
     sigterm_flush(t)
     sustained_lag(t)
 

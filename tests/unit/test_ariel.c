@@ -944,6 +944,9 @@ static void crash_child(const char *dir, uint32_t first_id, int fd)
     o.no_compaction = false;
     o.compact_min_segments = 2;
     o.compact_interval_ms = 5;
+    /* segments written while this loop keeps a core busy (in SCHED_IDLE the writer waits
+     * for an idle core, and a loaded machine has none before the kill) */
+    o.no_idle_writer = true;
     struct ariel_store *s = open_store(&o);
     struct strm_batch *b = strm_batch_new(200);
     uint32_t id = first_id;
