@@ -402,22 +402,30 @@ static uint8_t *mt_reserve(struct ariel_memtable *mt, size_t len)
     return c->data + c->used;
 }
 
+/* Room for need entries in a pair of per-row arrays, the rows' encoded lengths and their
+ * starttimes (a memtable's, a flow batch's): doubled, from first. */
+static int row_index_reserve(uint32_t **len, int64_t **t, size_t *cap, size_t need, size_t first)
+{
+    if (need <= *cap) return 0;
+    size_t nc = *cap ? *cap * 2 : first;
+    while (nc < need)
+        nc *= 2;
+    uint32_t *nl = realloc(*len, nc * sizeof *nl);
+    if (!nl) return STRM_ERR_NOMEM;
+    *len = nl;
+    int64_t *nt = realloc(*t, nc * sizeof *nt);
+    if (!nt) return STRM_ERR_NOMEM;
+    *t = nt;
+    *cap = nc;
+    return 0;
+}
+
 /* Records the encoded length and starttime t of row idx (rows are found by them at flush
  * time). */
 static int mt_note_len(struct ariel_memtable *mt, uint64_t idx, size_t len, int64_t t)
 {
-    if (idx >= mt->row_len_cap) {
-        size_t nc = mt->row_len_cap ? mt->row_len_cap * 2 : 65536;
-        while (nc <= idx)
-            nc *= 2;
-        uint32_t *nl = realloc(mt->row_len, nc * sizeof *nl);
-        if (!nl) return STRM_ERR_NOMEM;
-        mt->row_len = nl;
-        int64_t *nt = realloc(mt->row_t, nc * sizeof *nt);
-        if (!nt) return STRM_ERR_NOMEM;
-        mt->row_t = nt;
-        mt->row_len_cap = nc;
-    }
+    if (row_index_reserve(&mt->row_len, &mt->row_t, &mt->row_len_cap, idx + 1, 65536) != 0)
+        return STRM_ERR_NOMEM;
     mt->row_len[idx] = (uint32_t)len;
     mt->row_t[idx] = t;
     return 0;
@@ -635,7 +643,8 @@ struct ariel_flowbatch {
     size_t rows_len, rows_cap;
     uint32_t *lens;
     int64_t *ts; /* starttimes */
-    uint32_t n, ncap;
+    uint32_t n;
+    size_t ncap;
 };
 
 struct ariel_flowbatch *ariel_flowbatch_new(void)
@@ -666,17 +675,9 @@ uint32_t ariel_flowbatch_count(const struct ariel_flowbatch *fb)
 int ariel_flowbatch_add(struct ariel_flowbatch *fb, const struct strm_event *ev)
 {
     if (!(ev->flags & STRM_EV_FLOW)) return STRM_ERR_INVAL;
-    if (fb->n == fb->ncap) {
-        if (fb->ncap >= UINT32_MAX / 2) return STRM_ERR_NOMEM;
-        uint32_t nc = fb->ncap ? fb->ncap * 2 : 1024;
-        uint32_t *nl = realloc(fb->lens, sizeof *nl * nc);
-        if (!nl) return STRM_ERR_NOMEM;
-        fb->lens = nl;
-        int64_t *nt = realloc(fb->ts, sizeof *nt * nc);
-        if (!nt) return STRM_ERR_NOMEM;
-        fb->ts = nt;
-        fb->ncap = nc;
-    }
+    if (fb->n == UINT32_MAX ||
+        row_index_reserve(&fb->lens, &fb->ts, &fb->ncap, (size_t)fb->n + 1, 1024) != 0)
+        return STRM_ERR_NOMEM;
     if (ariel_grow(&fb->rows, &fb->rows_cap, fb->rows_len + ariel_row_bound(ev)))
         return STRM_ERR_NOMEM;
     size_t len = ariel_row_encode(fb->rows + fb->rows_len, 0, ev);
@@ -698,12 +699,18 @@ static int append_flows(struct ariel_store *s, struct ariel_flowbatch *fb, int64
     if (ariel_grow(&s->pack, &s->pack_cap,
                    ARIEL_FLOWPACK_HEAD + fb->rows_len + (size_t)fb->n * ARIEL_FLOWPACK_MAX))
         return STRM_ERR_NOMEM;
+    /* the rows' lengths and starttimes, as the batch has them (mt->rows moves on only when
+     * the record is committed) */
+    if (row_index_reserve(&mt->row_len, &mt->row_t, &mt->row_len_cap, mt->rows + fb->n, 65536) != 0)
+        return STRM_ERR_NOMEM;
+    memcpy(mt->row_len + mt->rows, fb->lens, (size_t)fb->n * sizeof *fb->lens);
+    memcpy(mt->row_t + mt->rows, fb->ts, (size_t)fb->n * sizeof *fb->ts);
     struct ariel_flowpack pk = {0};
     size_t packed = ARIEL_FLOWPACK_HEAD;
     for (uint32_t i = 0; i < fb->n; i++) {
         size_t len = fb->lens[i];
         uint8_t *p = mt_reserve(mt, len);
-        if (!p || mt_note_len(mt, mt->rows + i, len, fb->ts[i]) != 0) {
+        if (!p) {
             mt_rollback(mt, start, start_used);
             return STRM_ERR_NOMEM;
         }

@@ -374,12 +374,7 @@ static inline int64_t unzz(uint64_t v)
 
 static inline uint8_t *vput(uint8_t *q, uint64_t v)
 {
-    while (v >= 0x80) {
-        *q++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *q++ = (uint8_t)v;
-    return q;
+    return q + ariel_varint_put(q, v);
 }
 
 static const uint8_t v4_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};

@@ -8,18 +8,18 @@
  *
  * Producers hand records out through a struct flowpipe_sink each (one per thread, never
  * shared). A decoder fills one record at a time, in the batch's first event; when it asks
- * for the next one, the sink sets the record's flowdirection from the network hierarchy (two
- * lookups per record, a binary search each: network.c) and encodes it into the batch's
- * struct ariel_flowbatch (the row the store keeps) while it is in this thread's cache. A
- * batch is submitted when it holds pipeline.batch_events records or is flushed; submitting
- * blocks while the queue is full, which is the backpressure: a UDP receiver then leaves
- * datagrams in its kernel buffer, a TCP exporter is slowed, a pcap file is read more slowly.
- * The one store thread appends the encoded records to the flows store (<data_dir>/flows, an
- * ariel store with the events store's settings) through cli_store_append_retry, so a full
- * disk pauses flow ingest as it pauses events; it ticks the store at least every 100 ms
- * (fsync interval, segment age, retention). At 6 M flows/s the store thread spent most of its
- * time reading the events back (420 bytes each, written on the other core) to encode them;
- * now it copies the rows (163 bytes) and packs the WAL record from its copies.
+ * for the next one, the sink sets the record's flowdirection from the network hierarchy (a
+ * per-/16 table, a binary search only where a /16 is partly local: network.c) and encodes it into
+ * the batch's struct ariel_flowbatch (the row the store keeps) while it is in this thread's cache.
+ * A batch is submitted when it holds pipeline.batch_events records or is flushed; submitting blocks
+ * while the queue is full, which is the backpressure: a UDP receiver then leaves datagrams in its
+ * kernel buffer, a TCP exporter is slowed, a pcap file is read more slowly. The one store thread
+ * appends the encoded records to the flows store (<data_dir>/flows, an ariel store with the events
+ * store's settings) through cli_store_append_retry, so a full disk pauses flow ingest as it pauses
+ * events; it ticks the store at least every 100 ms (fsync interval, segment age, retention). At 6 M
+ * flows/s the store thread spent most of its time reading the events back (420 bytes each, written
+ * on the other core) to encode them; now it copies the rows (163 bytes) and packs the WAL record
+ * from its copies.
  *
  * The flows store keeps its own struct strm_stats (so `stored` and `wal_bytes` keep meaning
  * events); flowpipe counts flow_records, flow_stored, flow_store_errors and flow_dropped in
