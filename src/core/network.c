@@ -94,15 +94,14 @@ int strm_networks_compile(struct strm_config *cfg, char *err, size_t errlen)
     }
     /* the /16 states: networks inside a /16 make it SOME, then those holding whole /16s
      * (IPv4 ones of prefix /16 or less, or any holding all of ::ffff:0:0/96) make them ALL */
-    static const uint8_t v4_space[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     memset(cfg->network_v4_16, 0, sizeof cfg->network_v4_16);
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < n; i++) {
             const struct strm_network *nw = &cfg->networks[i];
             uint32_t first, count;
             if (nw->prefix < 96) {
-                struct strm_ip v4;
-                memcpy(v4.b, v4_space, 16);
+                struct strm_ip v4; /* ::ffff:0.0.0.0, the first of the IPv4 space */
+                strm_ip_from_v4(&v4, 0);
                 if (pass == 0 || !in_net(&v4, &nw->addr, nw->prefix)) continue;
                 first = 0;
                 count = 65536;
